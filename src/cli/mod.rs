@@ -1,0 +1,22 @@
+//! Command-line interface: one file per subcommand holding its arguments and the wiring to the library.
+
+use clap::{Parser, Subcommand};
+
+/// Explainable, governed anomaly detection for OT/ICS networks, from Zeek logs.
+///
+/// otsentry learns how an industrial network normally talks (from Zeek conn.log and the CISA
+/// ICSNPP protocol logs), scores new traffic against that baseline, and explains every alert.
+#[derive(Debug, Parser)]
+#[command(name = "otsentry", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+/// Runs the chosen command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {}
+}

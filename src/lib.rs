@@ -1,0 +1,5 @@
+//! otsentry: explainable, governed anomaly detection for OT/ICS networks, from Zeek logs.
+//!
+//! The binary in `main.rs` parses arguments and calls into these modules; all logic lives here.
+
+pub mod cli;

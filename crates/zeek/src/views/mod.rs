@@ -20,7 +20,7 @@ pub mod modbus;
 
 /// A field value that does not parse as its column's type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}line {line}: column {column}: expected {expected}, found {value:?}", file.as_ref().map(|file| format!("{}:", file.display())).unwrap_or_default())]
+#[error("{}: column {column}: expected {expected}, found {value:?}", location(file.as_deref(), *line))]
 pub struct FieldError {
     /// The file, when read from one.
     pub file: Option<PathBuf>,
@@ -32,6 +32,14 @@ pub struct FieldError {
     pub value: String,
     /// What the column should hold.
     pub expected: &'static str,
+}
+
+/// `file:line`, or `line N` without a file.
+fn location(file: Option<&std::path::Path>, line: u64) -> String {
+    match file {
+        Some(file) => format!("{}:{line}", file.display()),
+        None => format!("line {line}"),
+    }
 }
 
 /// A header lacks a column a view needs.

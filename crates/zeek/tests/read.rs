@@ -15,11 +15,11 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Records as the text of each field, and problems as "line: what".
+type Read = (Vec<Vec<Option<String>>>, Vec<String>);
+
 /// Reads a whole file, returning (records as field texts, problems as "line: kind").
-fn read_all(
-    name: &str,
-    options: &ReadOptions,
-) -> Result<(Vec<Vec<Option<String>>>, Vec<String>), ZeekError> {
+fn read_all(name: &str, options: &ReadOptions) -> Result<Read, ZeekError> {
     let mut reader = FileReader::open(&fixture(name), options)?;
     let mut records = Vec::new();
     while let Some(record) = reader.next_record()? {

@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod eval;
+
 /// Explainable, governed anomaly detection for OT/ICS networks, from Zeek logs.
 ///
 /// otsentry learns how an industrial network normally talks (from Zeek conn.log and the CISA
@@ -14,9 +16,13 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    Eval(eval::EvalArgs),
+}
 
 /// Runs the chosen command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {}
+    match cli.command {
+        Command::Eval(args) => eval::run(args),
+    }
 }

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod eval;
 pub mod simulate;
 
 /// Explainable, governed anomaly detection for OT/ICS networks, from Zeek logs.
@@ -17,12 +18,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Eval(eval::EvalArgs),
     Simulate(simulate::SimulateArgs),
 }
 
 /// Runs the chosen command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Eval(args) => eval::run(args),
         Command::Simulate(args) => simulate::run(args),
     }
 }

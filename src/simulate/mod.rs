@@ -82,6 +82,17 @@ pub struct SimulationSummary {
     pub mb_per_sec: f64,
 }
 
+impl SimulationSummary {
+    /// Full paths of the log files written (not plant.json or labels.jsonl), for readers that
+    /// should see only Zeek logs: a directory scan would also find `plant.json`.
+    pub fn log_paths(&self) -> Vec<PathBuf> {
+        self.files
+            .iter()
+            .map(|file| self.out_dir.join(&file.file))
+            .collect()
+    }
+}
+
 /// Progress of a run, reported once per simulated day and at the end.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {

@@ -113,7 +113,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let bar = ProgressBar::new(u64::from(config.n_days()));
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} simulating day {pos}/{len} {wide_bar} {msg} ({elapsed})",
+            "{spinner} simulated {pos}/{len} days {wide_bar} {msg} ({elapsed})",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );

@@ -39,7 +39,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use config::{AttackSelection, ConfigError, PlantConfig, Scenario, ValidPlantConfig};
-pub use labels::{Label, rfc3339};
+pub use labels::{Label, read_labels, rfc3339};
 pub use output::LogFileSummary;
 pub use plant::{Host, Plant, Role};
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use otsentry::simulate::{PlantConfig, SimulationSummary, run};
+use otsentry::simulate::{PlantConfig, Rotation, SimulationSummary, run};
 use zeek::write::LogFormat;
 use zeek::{
     CipColumns, CipIoColumns, ConnColumns, Dnp3Columns, Dnp3ControlColumns, EnipColumns, LogReader,
@@ -91,4 +91,49 @@ fn gzip_output_reads_back_without_a_problem() {
         gzip: true,
         ..small()
     });
+}
+
+#[test]
+fn hourly_rotation_gives_a_readable_archive_cut_at_the_hour() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = PlantConfig {
+        plcs: 3,
+        hours: Some(3),
+        rotation: Rotation::Hourly,
+        ..PlantConfig::default()
+    };
+    let summary = run(&config.check().unwrap(), dir.path()).unwrap();
+    let files = summary.log_paths();
+    assert_eq!(files.len(), 8 * 3, "three files per log: {files:?}");
+    let counts = read_back(&files);
+    for file in &summary.files {
+        assert_eq!(
+            file.rotated,
+            [
+                format!("{}.2026-10-01-00-00-00.log", file.path),
+                format!("{}.2026-10-01-01-00-00.log", file.path)
+            ]
+        );
+        assert_eq!(counts.get(&file.path).copied().unwrap_or(0), file.lines);
+    }
+    // Requests land in the file open at their poll (the second request of a poll may trail the
+    // hour by milliseconds, as in a real rotation).
+    let start = 1_790_812_800.0;
+    for (hour, name) in [
+        (0.0, "modbus.2026-10-01-00-00-00.log"),
+        (1.0, "modbus.2026-10-01-01-00-00.log"),
+        (2.0, "modbus.log"),
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let mut n_requests = 0;
+        for line in text.lines().filter(|line| line.contains("\tREQ\t")) {
+            let ts: f64 = line.split('\t').next().unwrap().parse().unwrap();
+            assert!(
+                ts >= start + hour * 3600.0 && ts < start + (hour + 1.0) * 3600.0 + 1.0,
+                "{name}: {ts}"
+            );
+            n_requests += 1;
+        }
+        assert!(n_requests > 1000, "{name}: {n_requests} requests");
+    }
 }

@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use config::{AttackSelection, ConfigError, PlantConfig, Scenario, ValidPlantConfig};
+pub use config::{AttackSelection, ConfigError, PlantConfig, Rotation, Scenario, ValidPlantConfig};
 pub use labels::{Label, read_labels, rfc3339};
 pub use output::LogFileSummary;
 pub use plant::{Host, Plant, Role};
@@ -88,7 +88,8 @@ impl SimulationSummary {
     pub fn log_paths(&self) -> Vec<PathBuf> {
         self.files
             .iter()
-            .map(|file| self.out_dir.join(&file.file))
+            .flat_map(|file| file.rotated.iter().chain(std::iter::once(&file.file)))
+            .map(|name| self.out_dir.join(name))
             .collect()
     }
 }
@@ -131,27 +132,37 @@ pub fn run_with_progress(
         &process,
     ));
 
+    let rotation = config.config.rotation.interval_us();
     let mut sinks = output::Sinks::create(
         out_dir,
         config.config.format,
         config.config.gzip,
+        rotation.is_some(),
         config.start_us,
     )?;
     let n_days = config.n_days();
     let mut days_done = 0;
-    engine::run(&mut entries, config.end_us, &mut sinks, |time, sinks| {
-        let day = ((time - config.start_us) / 86_400_000_000).clamp(0, i64::from(n_days)) as u32;
-        if day > days_done || time >= config.end_us {
-            days_done = if time >= config.end_us { n_days } else { day };
-            on_progress(Progress {
-                days_done,
-                n_days,
-                lines: sinks.total_lines(),
-            });
-        }
-    })?;
+    let first_rotation = rotation.map(|every| (config.start_us + every, every));
+    engine::run(
+        &mut entries,
+        config.end_us,
+        first_rotation,
+        &mut sinks,
+        |time, sinks| {
+            let day =
+                ((time - config.start_us) / 86_400_000_000).clamp(0, i64::from(n_days)) as u32;
+            if day > days_done || time >= config.end_us {
+                days_done = if time >= config.end_us { n_days } else { day };
+                on_progress(Progress {
+                    days_done,
+                    n_days,
+                    lines: sinks.total_lines(),
+                });
+            }
+        },
+    )?;
     let total_bytes = sinks.total_bytes();
-    let files = sinks.finish(config.end_us, config.config.gzip)?;
+    let files = sinks.finish(config.end_us)?;
     let labels = scenarios::labels(&attack_plan, &entries);
     labels::write_labels(&out_dir.join("labels.jsonl"), &labels)?;
     labels::write_plant(&out_dir.join("plant.json"), config, &plant)?;

@@ -148,6 +148,11 @@ impl<W: Write> LogWriter<W> {
         &self.schema
     }
 
+    /// The writer the rows go to.
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
     /// Rows written so far.
     pub fn n_rows(&self) -> u64 {
         self.n_rows

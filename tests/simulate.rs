@@ -564,7 +564,7 @@ fn setpoint_drift_writes_creep_upwards() {
     let written: Vec<Vec<u64>> = detailed
         .rows
         .iter()
-        .filter(|row| uids.contains(row[1].as_str()) && row[func] == "WRITE_MULTIPLE_REGISTERS")
+        .filter(|row| uids.contains(row[1].as_str()) && row[func] == "WRITE_SINGLE_REGISTER")
         .map(|row| {
             row[values]
                 .split(',')

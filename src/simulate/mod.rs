@@ -17,7 +17,9 @@
 //! `dnp3.log`, `dnp3_control.log`, `enip.log`, `cip.log`, `cip_io.log`, with `.gz` under
 //! `--gzip`), `plant.json` (the asset inventory) and `labels.jsonl` (one attack per line).
 
+mod attack_traffic;
 mod build;
+mod cip_io;
 mod config;
 mod conn;
 mod dnp3;
@@ -125,7 +127,7 @@ pub fn run_with_progress(
         attack_plan.drift,
     ));
     let mut entries = build::normal_traffic(config, &plant, &attack_plan, &process);
-    entries.extend(scenarios::generators(
+    entries.extend(attack_traffic::generators(
         config,
         &plant,
         &attack_plan,

@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod inspect;
+
 /// Explainable, governed anomaly detection for OT/ICS networks, from Zeek logs.
 ///
 /// otsentry learns how an industrial network normally talks (from Zeek conn.log and the CISA
@@ -14,9 +16,15 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Summarise Zeek logs: files, formats, records by log path and service, OT records, time
+    /// span, malformed lines.
+    Inspect(inspect::InspectArgs),
+}
 
 /// Runs the chosen command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {}
+    match cli.command {
+        Command::Inspect(args) => inspect::run(args),
+    }
 }

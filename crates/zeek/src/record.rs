@@ -263,11 +263,15 @@ impl<'a> Record<'a> {
     }
 
     pub(crate) fn addr_at(&self, idx: usize) -> Result<Option<IpAddr>, Bad> {
-        let Some(raw) = self.value_text(idx) else {
+        // Addresses are far more common than markers, so they are tried first.
+        let Some(raw) = self.raw(idx) else {
             return Ok(None);
         };
         if let Some(address) = parse_ipv4(raw) {
             return Ok(Some(IpAddr::V4(address)));
+        }
+        if raw.is_empty() || is_marker(raw, self.header) {
+            return Ok(None);
         }
         raw.parse::<IpAddr>()
             .map(Some)

@@ -4,4 +4,6 @@
 
 pub mod cli;
 pub mod eval;
+pub mod inspect;
+pub mod ot;
 pub mod simulate;

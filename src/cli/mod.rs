@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod eval;
+pub mod inspect;
 pub mod simulate;
 
 /// Explainable, governed anomaly detection for OT/ICS networks, from Zeek logs.
@@ -20,6 +21,9 @@ pub struct Cli {
 pub enum Command {
     Eval(eval::EvalArgs),
     Simulate(simulate::SimulateArgs),
+    /// Summarise Zeek logs: files, formats, records by log path and service, OT records, time
+    /// span, malformed lines.
+    Inspect(inspect::InspectArgs),
 }
 
 /// Runs the chosen command.
@@ -27,5 +31,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Eval(args) => eval::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Inspect(args) => inspect::run(args),
     }
 }

@@ -1,5 +1,6 @@
-//! Training and scoring speed: filling the tree and offset reservoirs from a 1M-row stream, fitting
-//! 200 trees from a 256 x 200 reservoir, and scoring 1M rows of 10 features.
+//! Training and scoring speed: filling the tree and offset reservoirs from a 1M-row stream, the
+//! per-row cost of offering to a full reservoir, fitting 200 trees from a 256 x 200 reservoir, and
+//! scoring 1M rows of 10 features.
 //!
 //! Run with `cargo bench -p iforest --bench model`; criterion prints rows per second (elements/s).
 
@@ -50,6 +51,21 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(N_ROWS as u64));
     group.bench_function("fill_tree_and_offset_reservoirs_1m_rows", |b| {
         b.iter(|| reservoirs(black_box(&values)))
+    });
+    group.finish();
+
+    // The steady-state cost of an offer once the reservoir is full: mostly skips.
+    let mut group = c.benchmark_group("reservoir");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(10 * N_ROWS as u64));
+    group.bench_function("offer_10m_rows_keep_51200", |b| {
+        b.iter(|| {
+            let mut reservoir = Reservoir::new(TREE_RESERVOIR, 3);
+            for row_idx in 0..10 * N_ROWS as u64 {
+                reservoir.offer_with(|| black_box(row_idx));
+            }
+            reservoir.seen()
+        })
     });
     group.finish();
 

@@ -185,7 +185,7 @@ fn partition(data: &Matrix, sample: &mut [u32], feature: u32, threshold: f32) ->
 }
 
 /// Rows scored together per tree: their independent paths let the CPU overlap the loads.
-const LANES: usize = 8;
+const LANES: usize = 16;
 
 impl Tree {
     fn n_internal(&self) -> usize {

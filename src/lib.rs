@@ -2,4 +2,8 @@
 //!
 //! The binary in `main.rs` parses arguments and calls into these modules; all logic lives here.
 
+pub mod api;
+pub mod audit;
 pub mod cli;
+pub mod governance;
+pub mod store;

@@ -2,6 +2,14 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod admin;
+pub mod alert;
+pub mod audit;
+pub mod common;
+pub mod governance;
+pub mod policy;
+pub mod serve;
+
 /// Explainable, governed anomaly detection for OT/ICS networks, from Zeek logs.
 ///
 /// otsentry learns how an industrial network normally talks (from Zeek conn.log and the CISA
@@ -14,9 +22,35 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Validate and explain governance policy files.
+    Policy(policy::PolicyArgs),
+    /// Create or migrate the database.
+    Db(admin::DbCommandArgs),
+    /// Manage principals (people with roles, AI components) directly in the database.
+    Principal(admin::PrincipalArgs),
+    /// Issue and revoke API tokens directly in the database.
+    Token(admin::TokenArgs),
+    /// Inspect the alert queue.
+    Alert(alert::AlertArgs),
+    /// Verify, export and sign the audit log.
+    Audit(audit::AuditArgs),
+    /// Review schedule, open reviews and pending decisions.
+    Governance(governance::GovernanceArgs),
+    /// Run the JSON HTTP API.
+    Serve(serve::ServeArgs),
+}
 
 /// Runs the chosen command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {}
+    match cli.command {
+        Command::Policy(args) => policy::run(args),
+        Command::Db(args) => admin::run_db(args),
+        Command::Principal(args) => admin::run_principal(args),
+        Command::Token(args) => admin::run_token(args),
+        Command::Alert(args) => alert::run(args),
+        Command::Audit(args) => audit::run(args),
+        Command::Governance(args) => governance::run(args),
+        Command::Serve(args) => serve::run(args),
+    }
 }

@@ -41,3 +41,4 @@ pub fn otsentry(args: &[&str]) -> (Option<i32>, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+pub mod server;

@@ -115,3 +115,73 @@ async fn an_admin_sets_up_a_site_from_the_command_line() {
         "{report}"
     );
 }
+
+#[tokio::test]
+async fn both_policies_are_enforced_together_and_stored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_path = dir.path().join("gov.db");
+    let db = db_path.to_str().expect("utf-8");
+    let ai = common::ai_policy_path();
+    let retraining = common::repo_path("policies/retraining_policy.yaml");
+    let both = format!("{},{}", ai.display(), retraining.display());
+    let (code, out, err) = otsentry(&[
+        "governance",
+        "status",
+        "--db",
+        db,
+        "--policy",
+        &both,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let status: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let ai_only = otsentry::governance::load_policy(&ai)
+        .expect("valid")
+        .sha256;
+    assert_ne!(
+        status["policy_sha256"].as_str().expect("sha"),
+        ai_only,
+        "the fingerprint covers both files"
+    );
+
+    // Serving records a copy of each policy file in force.
+    let governance = {
+        let files = vec![
+            otsentry::governance::load_policy(&ai).expect("valid"),
+            otsentry::governance::load_policy(&retraining).expect("valid"),
+        ];
+        let set = otsentry::governance::PolicySet::from_policies(files).expect("compatible");
+        let store = otsentry::store::SqliteStore::open(&db_path)
+            .await
+            .expect("opens");
+        otsentry::governance::Governance::new(store, set, None, Default::default())
+    };
+    governance
+        .record_policies(otsentry::governance::Actor::Local)
+        .await
+        .expect("recorded");
+    governance.store().close().await;
+    let mut conn = SqliteConnection::connect(&format!("sqlite://{db}"))
+        .await
+        .expect("opens");
+    let kinds: Vec<String> = sqlx::query("SELECT kind FROM policies ORDER BY kind")
+        .fetch_all(&mut conn)
+        .await
+        .expect("rows")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(kinds, ["ai_governance_policy", "retraining_policy"]);
+
+    let (code, _, err) = otsentry(&[
+        "governance",
+        "status",
+        "--db",
+        db,
+        "--policy",
+        &format!("{},{}", ai.display(), ai.display()),
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("more than one ai_governance_policy"), "{err}");
+}

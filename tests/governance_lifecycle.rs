@@ -358,3 +358,41 @@ async fn recommendations_wait_for_a_person_and_execute_nothing() {
         "{alert_writer_refused:?}"
     );
 }
+
+#[test]
+fn the_retraining_policy_decides_who_may_request_a_retrain() {
+    let files = vec![
+        otsentry::governance::load_policy(&common::ai_policy_path()).expect("valid"),
+        otsentry::governance::load_policy(&common::repo_path("policies/retraining_policy.yaml"))
+            .expect("valid"),
+    ];
+    let policies = otsentry::governance::PolicySet::from_policies(files).expect("compatible");
+    let retrain = Resource::ChangeRequest(0, Action::RetrainModel);
+    let analyst = decide(
+        &policies,
+        &person(&["analyst"]),
+        Action::RequestChange,
+        &retrain,
+    );
+    assert_eq!(analyst.verdict, Verdict::Deny, "{}", analyst.reason);
+    let security_analyst = decide(
+        &policies,
+        &person(&["ot-security-analyst"]),
+        Action::RequestChange,
+        &retrain,
+    );
+    assert_eq!(
+        security_analyst.verdict,
+        Verdict::Allow,
+        "{}",
+        security_analyst.reason
+    );
+    // Without a retraining policy, any operational role may ask.
+    let ai_only = decide(
+        &common::policies(),
+        &person(&["analyst"]),
+        Action::RequestChange,
+        &retrain,
+    );
+    assert_eq!(ai_only.verdict, Verdict::Allow);
+}

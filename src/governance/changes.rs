@@ -325,7 +325,7 @@ impl<S: Store> Governance<S> {
             .await?;
         let resource = Resource::ChangeRequest(request.id, action);
         self.record(
-            Actor::Local,
+            Actor::System,
             "change_applied",
             &resource,
             &format!("approvals complete; {setting} = {value}"),
@@ -366,7 +366,7 @@ impl<S: Store> Governance<S> {
             .await?;
         if let Some(review) = &review {
             self.record(
-                Actor::Local,
+                Actor::System,
                 "open_review",
                 &Resource::Review,
                 &format!("review {} opened: {detail}", review.id),

@@ -37,12 +37,14 @@ pub struct Permit {
     pub action: Action,
 }
 
-/// Who acts: an authenticated principal, or the local administrator using the database file
-/// directly (whose power comes from file access, and who is audited all the same).
+/// Who acts: an authenticated principal, the local administrator using the database file
+/// directly (whose power comes from file access, and who is audited all the same), or governance
+/// itself recording a consequence of decisions already made (a completed approval applied).
 #[derive(Debug, Clone, Copy)]
 pub enum Actor<'a> {
     Principal(&'a Principal),
     Local,
+    System,
 }
 
 impl Actor<'_> {
@@ -50,6 +52,7 @@ impl Actor<'_> {
         match self {
             Actor::Principal(principal) => principal.audit_name(),
             Actor::Local => "local:cli".to_string(),
+            Actor::System => "system:governance".to_string(),
         }
     }
 }
@@ -197,6 +200,12 @@ impl<S: Store> Governance<S> {
             Actor::Local => (
                 Verdict::Allow,
                 "local administration with direct access to the database file".to_string(),
+            ),
+            // Governance records facts; it never acts on its own initiative.
+            Actor::System => (
+                Verdict::Deny,
+                "governance itself takes no actions; it only records their consequences"
+                    .to_string(),
             ),
         };
         let decision = match verdict {

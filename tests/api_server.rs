@@ -230,6 +230,14 @@ async fn dismissing_what_the_ai_said_to_dismiss_needs_a_justification() {
             "{reply}"
         );
     }
+    // A decision made on a stale view of the alert is a conflict, not a silent overwrite.
+    let (status, stale) = server.json(
+        "POST",
+        &format!("/v1/alerts/{id}/decisions"),
+        Some(&site.alice),
+        Some(json!({"decision": "confirm", "expected_version": 7})),
+    );
+    assert_eq!(status, 409, "{stale}");
     let (status, decision) = server.json("POST", &format!("/v1/alerts/{id}/decisions"), Some(&site.alice), Some(json!({"decision": "dismiss", "justification": "checked with the historian team: scheduled backup job"})));
     assert_eq!(status, 201, "{decision}");
     let (status, detail) = server.json("GET", &format!("/v1/alerts/{id}"), Some(&site.alice), None);

@@ -163,7 +163,7 @@ fn policy_check_explains_who_may_do_what() {
         "scorer: create alert",
         "triage: annotate triage",
         "write to PLC setpoints",
-        "change detection threshold: 2 approval(s) from distinct people holding ot-security-lead and ot-engineering-lead",
+        "change detection threshold: 2 approvals from distinct people holding ot-security-lead and ot-engineering-lead",
         "out-of-band (voice or physical presence)",
         "more than 5 alerts are rejected as false positives within one shift",
     ] {

@@ -74,13 +74,25 @@ fn explain_ai(policy: &AiGovernancePolicy, out: &mut String) {
     let _ = writeln!(out, "\nActions that need human approval:");
     for requirement in &policy.approvals {
         let roles: Vec<&str> = requirement.approvers.iter().map(|r| r.as_str()).collect();
+        let who = if requirement.minimum_approvals == 1 {
+            format!("1 approval from a person holding {}", roles.join(" or "))
+        } else if requirement.minimum_approvals == roles.len() {
+            format!(
+                "{} approvals from distinct people holding {}",
+                requirement.minimum_approvals,
+                roles.join(" and ")
+            )
+        } else {
+            format!(
+                "{} approvals from distinct people, each holding a different one of {}",
+                requirement.minimum_approvals,
+                roles.join(", ")
+            )
+        };
         let _ = writeln!(
             out,
-            "  - {}: {} approval(s) from distinct people holding {}, each entered under their own identity via {}; it takes effect only when complete",
-            requirement.text,
-            requirement.minimum_approvals,
-            roles.join(" and "),
-            requirement.channel
+            "  - {}: {who}, each approval entered by the approver under their own identity via {}; it takes effect only when complete",
+            requirement.text, requirement.channel
         );
     }
     let _ = writeln!(

@@ -399,6 +399,31 @@ async fn forged_expired_and_revoked_tokens_are_refused() {
     let (status, body) = server.json("GET", "/v1/whoami", Some(&site.alice), None);
     assert_eq!(status, 401);
     assert!(error_message(&body).contains("revoked"), "{body}");
+    // The admin adds a person over the API; the new token works at once, shown only in this reply.
+    let (status, body) = server.json(
+        "POST",
+        "/v1/principals",
+        Some(&site.lead),
+        Some(json!({"name": "dave", "roles": ["analyst"]})),
+    );
+    assert_eq!(status, 403, "{body}");
+    let (status, dave) = server.json(
+        "POST",
+        "/v1/principals",
+        Some(&site.admin),
+        Some(json!({"name": "dave", "roles": ["analyst"]})),
+    );
+    assert_eq!(status, 201, "{dave}");
+    let (status, issued) = server.json(
+        "POST",
+        "/v1/tokens",
+        Some(&site.admin),
+        Some(json!({"principal": "dave", "valid_for_days": 1})),
+    );
+    assert_eq!(status, 201, "{issued}");
+    let (status, me) = server.json("GET", "/v1/whoami", issued["token"].as_str(), None);
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["roles"][0], "analyst");
     let (status, _) = server.json("GET", "/v1/nowhere", Some(&site.admin), None);
     assert_eq!(status, 404);
 

@@ -255,6 +255,14 @@ async fn dismissing_what_the_ai_said_to_dismiss_needs_a_justification() {
         Some(json!({"decision": "confirm"})),
     );
     assert_eq!(status, 409);
+    for path in ["/v1/alerts/abc", "/v1/alerts?limit=many"] {
+        let (status, body) = server.json("GET", path, Some(&site.alice), None);
+        assert_eq!(status, 422, "{path}: {body}");
+        assert_eq!(
+            body["error"]["status"], 422,
+            "{path}: JSON error shape: {body}"
+        );
+    }
     let (status, body) = server.json("GET", "/v1/alerts/999", Some(&site.alice), None);
     assert_eq!(status, 404, "{body}");
     let (status, body) = server.json(

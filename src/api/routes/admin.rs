@@ -1,14 +1,14 @@
 //! Administration routes (admin role): principals, tokens, the audit log.
 
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
-use super::body;
+use super::{ApiPath, body};
 use crate::api::{ApiError, AppState, Authenticated};
 use crate::governance::{Actor, AiComponent, IssuedToken, Principal, PrincipalKind, Role};
 
@@ -79,7 +79,7 @@ pub async fn issue_token(
 pub async fn revoke_token(
     State(state): State<AppState>,
     Authenticated(admin): Authenticated,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state
         .governance

@@ -1,12 +1,12 @@
 //! Alert routes: list, create, inspect, triage, and analysts' decisions.
 
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::body;
+use super::{ApiPath, ApiQuery, body};
 use crate::api::{ApiError, AppState, Authenticated};
 use crate::governance::{Actor, AlertDetail, AnalystDecision};
 use crate::store::{
@@ -23,7 +23,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<AlertRecord>>, ApiError> {
     let status = match query.status.as_deref() {
         None => None,
@@ -65,7 +65,7 @@ pub async fn create(
 pub async fn detail(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<AlertDetail>, ApiError> {
     Ok(Json(
         state
@@ -78,7 +78,7 @@ pub async fn detail(
 pub async fn triage(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     payload: Result<Json<NewTriage>, JsonRejection>,
 ) -> Result<(StatusCode, Json<TriageRecord>), ApiError> {
     let triage = body(payload)?;
@@ -108,7 +108,7 @@ pub struct DecisionBody {
 pub async fn decide(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     payload: Result<Json<DecisionBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<DecisionRecord>), ApiError> {
     let request = body(payload)?;

@@ -2,12 +2,12 @@
 //! review reports and the governance status.
 
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::body;
+use super::{ApiPath, ApiQuery, body};
 use crate::api::{ApiError, AppState, Authenticated};
 use crate::governance::action::approvable_phrase;
 use crate::governance::{Action, Actor, ChangeRequestDetail, GovernanceStatus, Resource};
@@ -44,7 +44,7 @@ pub async fn draft_recommendation(
 pub async fn list_recommendations(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Query(query): Query<StatusQuery>,
+    ApiQuery(query): ApiQuery<StatusQuery>,
 ) -> Result<Json<Vec<RecommendationRecord>>, ApiError> {
     let status = match query.status.as_deref() {
         None => None,
@@ -72,7 +72,7 @@ pub struct RecommendationDecision {
 pub async fn decide_recommendation(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     payload: Result<Json<RecommendationDecision>, JsonRejection>,
 ) -> Result<Json<RecommendationRecord>, ApiError> {
     let request = body(payload)?;
@@ -165,7 +165,7 @@ pub async fn request_change(
 pub async fn list_change_requests(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Query(query): Query<StatusQuery>,
+    ApiQuery(query): ApiQuery<StatusQuery>,
 ) -> Result<Json<Vec<ChangeRequestRecord>>, ApiError> {
     let status = match query.status.as_deref() {
         None => None,
@@ -185,7 +185,7 @@ pub async fn list_change_requests(
 pub async fn change_request(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ChangeRequestDetail>, ApiError> {
     Ok(Json(
         state
@@ -207,7 +207,7 @@ pub struct ApprovalBody {
 pub async fn approve(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     payload: Result<Json<ApprovalBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ChangeRequestDetail>), ApiError> {
     let request = body(payload)?;

@@ -5,5 +5,7 @@
 pub mod api;
 pub mod audit;
 pub mod cli;
+pub mod eval;
 pub mod governance;
+pub mod simulate;
 pub mod store;

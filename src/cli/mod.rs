@@ -6,9 +6,11 @@ pub mod admin;
 pub mod alert;
 pub mod audit;
 pub mod common;
+pub mod eval;
 pub mod governance;
 pub mod policy;
 pub mod serve;
+pub mod simulate;
 
 /// Explainable, governed anomaly detection for OT/ICS networks, from Zeek logs.
 ///
@@ -23,6 +25,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Eval(eval::EvalArgs),
+    Simulate(simulate::SimulateArgs),
     /// Validate and explain governance policy files.
     Policy(policy::PolicyArgs),
     /// Create or migrate the database.
@@ -44,6 +48,8 @@ pub enum Command {
 /// Runs the chosen command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Eval(args) => eval::run(args),
+        Command::Simulate(args) => simulate::run(args),
         Command::Policy(args) => policy::run(args),
         Command::Db(args) => admin::run_db(args),
         Command::Principal(args) => admin::run_principal(args),

@@ -253,3 +253,44 @@ async fn a_forged_entry_appended_at_the_end_fails_signature_checks() {
         "{output}"
     );
 }
+
+#[tokio::test]
+async fn removing_the_newest_entries_is_caught_against_a_recorded_head() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gov.db");
+    write_log(&db, None).await;
+    let (code, output) = verify(&db, &["--format", "json"]);
+    assert_eq!(code, Some(0), "{output}");
+    let report: serde_json::Value = serde_json::from_str(&output).expect("json");
+    let head = report["report"]["head"].as_str().expect("head").to_string();
+    // The log may grow after the head was recorded.
+    write_log_more(&db).await;
+    let (code, output) = verify(&db, &["--head", &head]);
+    assert_eq!(code, Some(0), "{output}");
+
+    let mut conn = attacker(&db).await;
+    conn.execute("DELETE FROM audit_log WHERE seq >= 6")
+        .await
+        .expect("truncate");
+    let (code, output) = verify(&db, &[]);
+    assert_eq!(
+        code,
+        Some(0),
+        "a truncated chain is still a valid chain: {output}"
+    );
+    let (code, output) = verify(&db, &["--head", &head]);
+    assert_eq!(code, Some(2), "{output}");
+    assert!(
+        output.contains(&format!("no longer contains the recorded head {head}")),
+        "{output}"
+    );
+}
+
+async fn write_log_more(db: &Path) {
+    let governance = common::governance(db, None).await;
+    governance
+        .issue_token(Actor::Local, "bob", None)
+        .await
+        .expect("issued");
+    governance.store().close().await;
+}

@@ -133,7 +133,7 @@ proptest! {
         any::<usize>().prop_map(Tamper::Duplicate),
     ]) {
         let mut rows = chain(n);
-        prop_assert!(verify_chain(&rows, None).is_ok());
+        prop_assert!(verify_chain(&rows, None, None).is_ok());
         match tamper {
             Tamper::EditReason(i) => {
                 let row = &mut rows[i % n];
@@ -160,6 +160,6 @@ proptest! {
                 rows.insert(i % n, copy);
             }
         }
-        prop_assert!(verify_chain(&rows, None).is_err(), "undetected {:?}", tamper);
+        prop_assert!(verify_chain(&rows, None, None).is_err(), "undetected {:?}", tamper);
     }
 }

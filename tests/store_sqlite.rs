@@ -90,7 +90,7 @@ async fn concurrent_appends_from_two_services_form_one_chain() {
     }
     let rows = first.store().audit_entries().await.expect("rows");
     assert_eq!(rows.len(), 41);
-    let report = verify_chain(&rows, None).expect("one unbroken chain");
+    let report = verify_chain(&rows, None, None).expect("one unbroken chain");
     assert_eq!(report.entries, 41);
     let alerts = second
         .store()

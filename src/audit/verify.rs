@@ -36,6 +36,8 @@ pub enum ChainBreak {
     BrokenLink { seq: i64, previous: i64 },
     #[error("entry {seq} has no valid signature for the given public key")]
     BadSignature { seq: i64 },
+    #[error("the log no longer contains the recorded head {head}: its newest entries were removed")]
+    Truncated { head: String },
 }
 
 /// What a successful verification covered.
@@ -48,10 +50,13 @@ pub struct VerifyReport {
 }
 
 /// Verifies `rows` (in storage order). With a key, every entry must carry a valid signature,
-/// which also catches a forged entry appended with a correctly recomputed hash.
+/// which also catches a forged entry appended with a correctly recomputed hash. With an
+/// `expected_head` (a head reported earlier and kept elsewhere), the log must still contain that
+/// entry, which catches removal of the newest entries.
 pub fn verify_chain(
     rows: &[StoredEntry],
     key: Option<&VerifyingKey>,
+    expected_head: Option<&str>,
 ) -> Result<VerifyReport, ChainBreak> {
     let mut entries = Vec::with_capacity(rows.len());
     for row in rows {
@@ -113,6 +118,13 @@ pub fn verify_chain(
             }
         }
         prev_hash.clone_from(&entry.hash);
+    }
+    if let Some(expected) = expected_head
+        && !entries.iter().any(|entry| entry.hash == expected)
+    {
+        return Err(ChainBreak::Truncated {
+            head: expected.to_string(),
+        });
     }
     Ok(VerifyReport {
         entries: entries.len(),

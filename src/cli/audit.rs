@@ -25,6 +25,10 @@ pub enum AuditCommand {
         /// Also require a valid signature on every entry from this ed25519 public key file.
         #[arg(long)]
         public_key: Option<PathBuf>,
+        /// A head hash reported by an earlier verify and kept elsewhere: the log must still
+        /// contain it, which reveals removal of the newest entries.
+        #[arg(long)]
+        head: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -46,10 +50,10 @@ pub enum AuditCommand {
 
 pub fn run(args: AuditArgs) -> anyhow::Result<()> {
     match args.command {
-        AuditCommand::Verify { db, public_key, format } => runtime()?.block_on(async {
+        AuditCommand::Verify { db, public_key, head, format } => runtime()?.block_on(async {
             let key = public_key.as_deref().map(load_verifying_key).transpose()?;
             let rows = open_store(&db).await?.audit_entries().await?;
-            match verify_chain(&rows, key.as_ref()) {
+            match verify_chain(&rows, key.as_ref(), head.as_deref()) {
                 Ok(report) => {
                     if format == Format::Json {
                         println!("{}", serde_json::json!({"valid": true, "report": report}));

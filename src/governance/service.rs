@@ -401,6 +401,6 @@ impl<S: Store> Governance<S> {
         let _permit = self
             .authorize(actor, Action::ReadAudit, &Resource::AuditLog)
             .await?;
-        Ok(crate::audit::verify_chain(&rows, key))
+        Ok(crate::audit::verify_chain(&rows, key, None))
     }
 }

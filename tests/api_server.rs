@@ -445,3 +445,15 @@ async fn forged_expired_and_revoked_tokens_are_refused() {
         "every failed authentication is audited:\n{log}"
     );
 }
+
+#[tokio::test]
+async fn the_server_stops_cleanly_on_sigterm() {
+    let site = site().await;
+    let server = start(&site.db);
+    let (status, _) = server.json("GET", "/v1/whoami", Some(&site.alice), None);
+    assert_eq!(status, 200);
+    assert_eq!(server.terminate(), Some(0));
+    let (code, out, err) =
+        common::otsentry(&["audit", "verify", "--db", site.db.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0), "{out}{err}");
+}

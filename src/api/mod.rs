@@ -71,7 +71,8 @@ pub fn router(governance: Governance<SqliteStore>) -> Router {
         .with_state(AppState { governance })
 }
 
-/// Serves the API on `listener` until the process receives Ctrl-C.
+/// Serves the API on `listener` until the process receives Ctrl-C or SIGTERM, then finishes
+/// the requests in flight.
 pub async fn serve(
     listener: TcpListener,
     governance: Governance<SqliteStore>,
@@ -79,8 +80,28 @@ pub async fn serve(
     let address: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(address = ?address, "Serving the otsentry API");
     axum::serve(listener, router(governance))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("Shutting down the otsentry API");
 }

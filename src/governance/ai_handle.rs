@@ -78,7 +78,7 @@ impl<S: Store> AiAlertWriter<S> {
         description: &str,
     ) -> Result<Option<ReviewRecord>, GovernanceError> {
         self.governance
-            .report_reconfiguration_as(&self.principal, description)
+            .report_reconfiguration(&self.principal, description)
             .await
     }
 }

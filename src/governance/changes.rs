@@ -399,7 +399,8 @@ impl<S: Store> Governance<S> {
         .await
     }
 
-    pub(super) async fn report_reconfiguration_as(
+    /// A new PLC or network segment, reported by a person or (through the AI handle) a detector.
+    pub async fn report_reconfiguration(
         &self,
         principal: &Principal,
         description: &str,

@@ -31,7 +31,6 @@ pub const HUMAN_OPERATOR_ACTIONS: &[Action] = &[
     Action::SuppressAlert,
     Action::ChangeSeverity,
     Action::DecideRecommendation,
-    Action::DraftRecommendation,
     Action::ReportFalseNegative,
     Action::ReportReconfiguration,
     Action::RequestChange,

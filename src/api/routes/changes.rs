@@ -247,16 +247,18 @@ pub async fn report_reconfiguration(
     payload: Result<Json<ReportBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Option<ReviewRecord>>), ApiError> {
     let request = body(payload)?;
-    if !principal.is_ai() {
-        return Err(ApiError::invalid(
-            "reconfigurations are reported by the detectors",
-        ));
-    }
-    let review = state
-        .governance
-        .ai_writer(principal)?
-        .report_reconfiguration(&request.description)
-        .await?;
+    let review = if principal.is_ai() {
+        state
+            .governance
+            .ai_writer(principal)?
+            .report_reconfiguration(&request.description)
+            .await?
+    } else {
+        state
+            .governance
+            .report_reconfiguration(&principal, &request.description)
+            .await?
+    };
     Ok((StatusCode::CREATED, Json(review)))
 }
 

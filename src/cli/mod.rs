@@ -2,8 +2,15 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod admin;
+pub mod alert;
+pub mod audit;
+pub mod common;
 pub mod eval;
+pub mod governance;
 pub mod inspect;
+pub mod policy;
+pub mod serve;
 pub mod simulate;
 
 /// Explainable, governed anomaly detection for OT/ICS networks, from Zeek logs.
@@ -24,6 +31,22 @@ pub enum Command {
     /// Summarise Zeek logs: files, formats, records by log path and service, OT records, time
     /// span, malformed lines.
     Inspect(inspect::InspectArgs),
+    /// Validate and explain governance policy files.
+    Policy(policy::PolicyArgs),
+    /// Create or migrate the database.
+    Db(admin::DbCommandArgs),
+    /// Manage principals (people with roles, AI components) directly in the database.
+    Principal(admin::PrincipalArgs),
+    /// Issue and revoke API tokens directly in the database.
+    Token(admin::TokenArgs),
+    /// Inspect the alert queue.
+    Alert(alert::AlertArgs),
+    /// Verify, export and sign the audit log.
+    Audit(audit::AuditArgs),
+    /// Review schedule, open reviews and pending decisions.
+    Governance(governance::GovernanceArgs),
+    /// Run the JSON HTTP API.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the chosen command.
@@ -32,5 +55,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Policy(args) => policy::run(args),
+        Command::Db(args) => admin::run_db(args),
+        Command::Principal(args) => admin::run_principal(args),
+        Command::Token(args) => admin::run_token(args),
+        Command::Alert(args) => alert::run(args),
+        Command::Audit(args) => audit::run(args),
+        Command::Governance(args) => governance::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }

@@ -20,7 +20,7 @@ impl Timestamp {
     /// (`2015-02-18T15:34:46.951089Z`, with `Z` or a `+hh:mm` offset) or a mask of `X`s.
     pub fn parse(raw: &str) -> Option<Timestamp> {
         // Zeek's own `seconds.micros` is by far the most common form, so it has a fast path.
-        if let Some(micros) = parse_zeek_epoch(raw) {
+        if let Some(micros) = parse_zeek_epoch(raw.as_bytes()) {
             return Some(Timestamp::Micros(micros));
         }
         if let Some(micros) = parse_epoch(raw) {
@@ -123,8 +123,7 @@ impl fmt::Display for Timestamp {
 /// Exactly what Zeek writes: 1 to 12 digits, a dot, 6 digits. Digits are checked and summed
 /// in straight-line loops the compiler unrolls; anything else goes to [`parse_epoch`].
 #[inline]
-fn parse_zeek_epoch(raw: &str) -> Option<i64> {
-    let bytes = raw.as_bytes();
+pub(crate) fn parse_zeek_epoch(bytes: &[u8]) -> Option<i64> {
     let length = bytes.len();
     if !(8..=19).contains(&length) || bytes[length - 7] != b'.' {
         return None;
@@ -338,6 +337,23 @@ mod tests {
         fn display_then_parse_is_identity(micros in -10_000_000_000_000_000i64..10_000_000_000_000_000) {
             let timestamp = Timestamp::Micros(micros);
             prop_assert_eq!(Timestamp::parse(&timestamp.to_string()), Some(timestamp));
+        }
+
+        /// The fixed-format fast path reads what the general epoch parser reads, and rejects
+        /// nothing that Zeek writes.
+        #[test]
+        fn zeek_epoch_fast_path_agrees_with_slow_path(
+            text in prop_oneof!["[0-9.]{0,20}", "[0-9]{1,12}\\.[0-9]{6}", any::<String>()]
+        ) {
+            if let Some(micros) = parse_zeek_epoch(text.as_bytes()) {
+                prop_assert_eq!(Some(micros), parse_epoch(&text));
+            }
+        }
+
+        #[test]
+        fn zeek_epoch_reads_what_zeek_writes(micros in 0i64..1_000_000_000_000_000_000) {
+            let text = Timestamp::Micros(micros).to_string();
+            prop_assert_eq!(parse_zeek_epoch(text.as_bytes()), Some(micros));
         }
     }
 }

@@ -436,6 +436,11 @@ pub(crate) fn parse_decimal(bytes: &[u8]) -> Option<f64> {
     if bytes.is_empty() || bytes.len() > 16 {
         return None;
     }
+    // Zeek writes intervals with exactly six decimals, which the timestamp's word-at-a-time
+    // reader takes; at most 15 digits keep the microseconds exact, so the division rounds once.
+    if let Some(micros) = crate::time::parse_zeek_epoch(bytes) {
+        return Some(micros as f64 / 1e6);
+    }
     let mut mantissa = 0u64;
     let mut point = None;
     for (idx, &byte) in bytes.iter().enumerate() {

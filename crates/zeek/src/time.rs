@@ -20,7 +20,7 @@ impl Timestamp {
     /// (`2015-02-18T15:34:46.951089Z`, with `Z` or a `+hh:mm` offset) or a mask of `X`s.
     pub fn parse(raw: &str) -> Option<Timestamp> {
         // Zeek's own `seconds.micros` is by far the most common form, so it has a fast path.
-        if let Some(micros) = parse_zeek_epoch(raw) {
+        if let Some(micros) = parse_zeek_epoch(raw.as_bytes()) {
             return Some(Timestamp::Micros(micros));
         }
         if let Some(micros) = parse_epoch(raw) {
@@ -120,31 +120,55 @@ impl fmt::Display for Timestamp {
     }
 }
 
-/// Exactly what Zeek writes: 1 to 12 digits, a dot, 6 digits. Digits are checked and summed
-/// in straight-line loops the compiler unrolls; anything else goes to [`parse_epoch`].
+/// Exactly what Zeek writes: 1 to 12 digits, a dot, 6 digits. Eight seconds digits at a time
+/// and the six fraction digits are read as one word each ([`eight_digits`]), which takes about a
+/// third of the instructions of a loop over the digits; anything else goes to [`parse_epoch`].
 #[inline]
-fn parse_zeek_epoch(raw: &str) -> Option<i64> {
-    let bytes = raw.as_bytes();
+pub(crate) fn parse_zeek_epoch(bytes: &[u8]) -> Option<i64> {
     let length = bytes.len();
     if !(8..=19).contains(&length) || bytes[length - 7] != b'.' {
         return None;
     }
-    let mut value: i64 = 0;
-    for &byte in &bytes[..length - 7] {
+    let mut seconds = &bytes[..length - 7];
+    let mut value: u64 = 0;
+    if let Some((chunk, rest)) = seconds.split_first_chunk::<8>() {
+        value = eight_digits(*chunk)?;
+        seconds = rest;
+    }
+    for &byte in seconds {
         let digit = byte.wrapping_sub(b'0');
         if digit > 9 {
             return None;
         }
-        value = value * 10 + i64::from(digit);
+        value = value * 10 + u64::from(digit);
     }
-    for &byte in &bytes[length - 6..] {
-        let digit = byte.wrapping_sub(b'0');
-        if digit > 9 {
-            return None;
-        }
-        value = value * 10 + i64::from(digit);
+    let fraction: &[u8; 6] = bytes[length - 6..].try_into().ok()?;
+    let mut padded = [b'0'; 8];
+    padded[2..].copy_from_slice(fraction);
+    // At most 12 + 6 digits, so the value is below 10^18 and fits an i64.
+    i64::try_from(value * 1_000_000 + eight_digits(padded)?).ok()
+}
+
+/// Eight ASCII digits (first digit most significant) as a number, or `None` if any byte is not a
+/// digit: the SWAR method of Lemire's "fast_float", a few multiplications for all eight.
+#[inline(always)]
+pub(crate) fn eight_digits(chunk: [u8; 8]) -> Option<u64> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    let word = u64::from_le_bytes(chunk);
+    // Every byte is 0x30 to 0x39: its high nibble is 3, and adding 6 does not carry out of it.
+    if word & HIGH_NIBBLES != ZEROS
+        || word.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES != ZEROS
+    {
+        return None;
     }
-    Some(value)
+    let digits = word - ZEROS;
+    // Pairs of digits, then groups of four, then all eight.
+    let pairs = digits.wrapping_mul(10).wrapping_add(digits >> 8);
+    let mask = 0x0000_00FF_0000_00FF;
+    let low = (pairs & mask).wrapping_mul(100 + (1_000_000 << 32));
+    let high = ((pairs >> 16) & mask).wrapping_mul(1 + (10_000 << 32));
+    Some((low.wrapping_add(high) >> 32) & 0xFFFF_FFFF)
 }
 
 /// Seconds with any number of fraction digits (digits past the sixth are truncated), in one
@@ -338,6 +362,36 @@ mod tests {
         fn display_then_parse_is_identity(micros in -10_000_000_000_000_000i64..10_000_000_000_000_000) {
             let timestamp = Timestamp::Micros(micros);
             prop_assert_eq!(Timestamp::parse(&timestamp.to_string()), Some(timestamp));
+        }
+
+        /// The fixed-format fast path reads what the general epoch parser reads, and rejects
+        /// nothing that Zeek writes.
+        #[test]
+        fn zeek_epoch_fast_path_agrees_with_slow_path(
+            text in prop_oneof!["[0-9.]{0,20}", "[0-9]{1,12}\\.[0-9]{6}", any::<String>()]
+        ) {
+            if let Some(micros) = parse_zeek_epoch(text.as_bytes()) {
+                prop_assert_eq!(Some(micros), parse_epoch(&text));
+            }
+        }
+
+        #[test]
+        fn eight_digits_agrees_with_std(chunk in prop_oneof![
+            any::<[u8; 8]>(),
+            proptest::array::uniform8(b'0'..=b'9'),
+            proptest::array::uniform8(b'('..=b'@'),
+        ]) {
+            let expected = std::str::from_utf8(&chunk)
+                .ok()
+                .filter(|text| text.bytes().all(|byte| byte.is_ascii_digit()))
+                .and_then(|text| text.parse::<u64>().ok());
+            prop_assert_eq!(eight_digits(chunk), expected);
+        }
+
+        #[test]
+        fn zeek_epoch_reads_what_zeek_writes(micros in 0i64..1_000_000_000_000_000_000) {
+            let text = Timestamp::Micros(micros).to_string();
+            prop_assert_eq!(parse_zeek_epoch(text.as_bytes()), Some(micros));
         }
     }
 }

@@ -3,3 +3,4 @@
 //! The binary in `main.rs` parses arguments and calls into these modules; all logic lives here.
 
 pub mod cli;
+pub mod features;

@@ -1,0 +1,366 @@
+//! The fitted Isolation Forest: fitting from checked parameters (from all rows, or from reservoir
+//! samples of a stream), scoring with scikit-learn's `score_samples` / `offset_` /
+//! `decision_function` semantics, and explaining which features isolated a row.
+//!
+//! Fitting and scoring run on rayon's pool. Tree `t` draws all its randomness from a ChaCha8 stream
+//! `t` seeded by `random_state`, and each row's path lengths are summed in tree order, so results do
+//! not depend on the number of threads.
+
+use rand::SeedableRng;
+use rand::seq::index;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::matrix::Matrix;
+use crate::metrics::percentile;
+use crate::params::{Contamination, ForestParams, ValidForestParams};
+use crate::tree::{self, GrowInput, Tree, average_path_length};
+
+/// Rows scored per rayon task; each task walks every tree over its block, so a block's features
+/// stay in cache while the trees stream past.
+const SCORE_BLOCK_ROWS: usize = 2048;
+
+/// The deepest tree we build (`max_samples` up to 2^24 rows); deeper complete trees would need
+/// gigabytes per tree.
+const MAX_DEPTH: u32 = 24;
+
+/// Why a model could not be fitted.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum FitError {
+    #[error("cannot fit a model on zero rows")]
+    NoRows,
+    #[error("the fitting sample has {fit} features but the offset sample has {offset}")]
+    FeatureMismatch { fit: usize, offset: usize },
+    #[error(
+        "max_samples resolves to {needed} rows per tree but the tree sample holds only {available}; \
+         keep a larger reservoir"
+    )]
+    SampleTooSmall { needed: usize, available: usize },
+    #[error("the tree sample has {sample} rows, more than the {seen} rows said to have been seen")]
+    MoreSampledThanSeen { sample: usize, seen: u64 },
+    #[error("max_samples {0} would need trees deeper than {MAX_DEPTH} levels")]
+    TooDeep(usize),
+    #[error("a tree sample of {0} rows is more than this implementation indexes (2^32 - 1)")]
+    TooManyRows(usize),
+}
+
+/// Why rows could not be scored.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ScoreError {
+    #[error("the model was fitted on {expected} features but the rows have {found}")]
+    FeatureMismatch { expected: usize, found: usize },
+}
+
+/// A fitted Isolation Forest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedForest")]
+pub struct Forest {
+    params: ForestParams,
+    n_features: usize,
+    /// The resolved number of rows each tree was grown on, scikit-learn's `max_samples_`.
+    max_samples: usize,
+    /// How many rows the training data had (the stream length when fitted from reservoirs).
+    n_seen: u64,
+    depth: u32,
+    offset: f64,
+    /// Per feature, the smallest and largest value in the tree sample.
+    training_min: Vec<f32>,
+    training_max: Vec<f32>,
+    trees: Vec<Tree>,
+}
+
+/// The serialised shape of a [`Forest`], checked before it becomes one.
+#[derive(Deserialize)]
+struct UncheckedForest {
+    params: ForestParams,
+    n_features: usize,
+    max_samples: usize,
+    n_seen: u64,
+    depth: u32,
+    offset: f64,
+    training_min: Vec<f32>,
+    training_max: Vec<f32>,
+    trees: Vec<Tree>,
+}
+
+impl TryFrom<UncheckedForest> for Forest {
+    type Error = String;
+
+    fn try_from(unchecked: UncheckedForest) -> Result<Forest, String> {
+        if unchecked.depth == 0 || unchecked.depth > MAX_DEPTH {
+            return Err(format!("tree depth {} is out of range", unchecked.depth));
+        }
+        if unchecked.n_features == 0
+            || unchecked.training_min.len() != unchecked.n_features
+            || unchecked.training_max.len() != unchecked.n_features
+        {
+            return Err("feature ranges do not match the feature count".to_string());
+        }
+        if unchecked.trees.is_empty() || !unchecked.offset.is_finite() {
+            return Err("a forest needs trees and a finite offset".to_string());
+        }
+        for (tree_idx, tree) in unchecked.trees.iter().enumerate() {
+            tree.validate(unchecked.depth, unchecked.n_features)
+                .map_err(|reason| format!("tree {tree_idx}: {reason}"))?;
+        }
+        Ok(Forest {
+            params: unchecked.params,
+            n_features: unchecked.n_features,
+            max_samples: unchecked.max_samples,
+            n_seen: unchecked.n_seen,
+            depth: unchecked.depth,
+            offset: unchecked.offset,
+            training_min: unchecked.training_min,
+            training_max: unchecked.training_max,
+            trees: unchecked.trees,
+        })
+    }
+}
+
+impl ValidForestParams {
+    /// Fits on all rows of `data`, exactly as scikit-learn's `IsolationForest.fit(X)`: each tree
+    /// draws `max_samples` rows without replacement, and the offset comes from the scores of `data`.
+    pub fn fit(&self, data: &Matrix) -> Result<Forest, FitError> {
+        self.fit_from_sample(data, data.n_rows() as u64, data)
+    }
+
+    /// Fits from uniform samples of a stream too large to hold: `tree_sample` is a reservoir the
+    /// trees draw their rows from, `n_seen` is the number of rows the stream had (it resolves
+    /// `max_samples` as `fit` would on the whole stream), and the offset is set from the scores of
+    /// `offset_sample`, another (usually larger) reservoir. `fit(x)` equals
+    /// `fit_from_sample(x, x.n_rows(), x)`. docs/isolation-forest.md argues the equivalence.
+    pub fn fit_from_sample(
+        &self,
+        tree_sample: &Matrix,
+        n_seen: u64,
+        offset_sample: &Matrix,
+    ) -> Result<Forest, FitError> {
+        let n_rows = tree_sample.n_rows();
+        if n_rows == 0 || offset_sample.n_rows() == 0 {
+            return Err(FitError::NoRows);
+        }
+        if tree_sample.n_features() != offset_sample.n_features() {
+            return Err(FitError::FeatureMismatch {
+                fit: tree_sample.n_features(),
+                offset: offset_sample.n_features(),
+            });
+        }
+        if (n_rows as u64) > n_seen {
+            return Err(FitError::MoreSampledThanSeen {
+                sample: n_rows,
+                seen: n_seen,
+            });
+        }
+        if u32::try_from(n_rows).is_err() {
+            return Err(FitError::TooManyRows(n_rows));
+        }
+        let max_samples = self.resolved_max_samples(n_seen);
+        if max_samples > n_rows {
+            return Err(FitError::SampleTooSmall {
+                needed: max_samples,
+                available: n_rows,
+            });
+        }
+        let depth = tree::depth_limit(max_samples);
+        if depth > MAX_DEPTH {
+            return Err(FitError::TooDeep(max_samples));
+        }
+        let params = *self.params();
+        let n_features = tree_sample.n_features();
+        let n_tree_features = self.resolved_max_features(n_features);
+        let trees: Vec<Tree> = (0..params.n_estimators)
+            .into_par_iter()
+            .map(|tree_idx| {
+                // One independent ChaCha stream per tree: the tree does not depend on which
+                // thread grows it, and forests with neighbouring seeds share no trees.
+                let mut rng = ChaCha8Rng::seed_from_u64(params.random_state);
+                rng.set_stream(tree_idx as u64);
+                let sample = index::sample(&mut rng, n_rows, max_samples)
+                    .into_iter()
+                    .map(|row| row as u32)
+                    .collect();
+                let features = if n_tree_features == n_features {
+                    (0..n_features as u32).collect()
+                } else {
+                    let mut drawn: Vec<u32> = index::sample(&mut rng, n_features, n_tree_features)
+                        .into_iter()
+                        .map(|feature| feature as u32)
+                        .collect();
+                    drawn.sort_unstable();
+                    drawn
+                };
+                let input = GrowInput {
+                    data: tree_sample,
+                    sample,
+                    features,
+                    depth,
+                };
+                tree::grow(input, &mut rng)
+            })
+            .collect();
+        let (training_min, training_max) = feature_ranges(tree_sample);
+        let mut forest = Forest {
+            params,
+            n_features,
+            max_samples,
+            n_seen,
+            depth,
+            offset: -0.5,
+            training_min,
+            training_max,
+            trees,
+        };
+        if let Contamination::Fraction(contamination) = params.contamination {
+            let scores = forest.scores_unchecked(offset_sample);
+            forest.offset = percentile(&scores, 100.0 * contamination);
+        }
+        Ok(forest)
+    }
+}
+
+fn feature_ranges(data: &Matrix) -> (Vec<f32>, Vec<f32>) {
+    let mut min = vec![f32::INFINITY; data.n_features()];
+    let mut max = vec![f32::NEG_INFINITY; data.n_features()];
+    for row in data.rows() {
+        for (feature, &value) in row.iter().enumerate() {
+            min[feature] = min[feature].min(value);
+            max[feature] = max[feature].max(value);
+        }
+    }
+    (min, max)
+}
+
+impl Forest {
+    /// scikit-learn's `score_samples`: `-2^(-E[h(x)] / c(max_samples))`, in [-1, 0]; lower is
+    /// more anomalous, ordinary rows score about -0.5.
+    pub fn score_samples(&self, data: &Matrix) -> Result<Vec<f64>, ScoreError> {
+        self.check_features(data.n_features())?;
+        Ok(self.scores_unchecked(data))
+    }
+
+    /// scikit-learn's `decision_function`: `score_samples - offset`; negative means anomalous.
+    pub fn decision_function(&self, data: &Matrix) -> Result<Vec<f64>, ScoreError> {
+        let mut scores = self.score_samples(data)?;
+        for score in &mut scores {
+            *score -= self.offset;
+        }
+        Ok(scores)
+    }
+
+    /// `score_samples` for a single row.
+    pub fn score_row(&self, row: &[f32]) -> Result<f64, ScoreError> {
+        self.check_features(row.len())?;
+        let sum: f64 = self
+            .trees
+            .iter()
+            .map(|tree| tree.leaves[tree.leaf_of(row)])
+            .sum();
+        Ok(self.score_from_sum(sum))
+    }
+
+    /// scikit-learn's `offset_`: the decision boundary in `score_samples` units.
+    pub fn offset(&self) -> f64 {
+        self.offset
+    }
+
+    pub fn params(&self) -> &ForestParams {
+        &self.params
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// The resolved rows per tree, scikit-learn's `max_samples_`.
+    pub fn max_samples(&self) -> usize {
+        self.max_samples
+    }
+
+    /// The number of training rows the forest represents (the whole stream for reservoir fits).
+    pub fn n_seen(&self) -> u64 {
+        self.n_seen
+    }
+
+    /// Which features isolated `row`, strongest first: for every split on the row's path, the
+    /// feature split on is credited `log2(rows in the node / rows in the child the row went to)`,
+    /// the number of halvings of the training sample that split achieved for this row. Credits are
+    /// averaged over the trees; features with no credit are left out. A row that is extreme in one
+    /// feature is cut off early by splits on that feature, so that feature leads.
+    pub fn explain(&self, row: &[f32]) -> Result<Vec<(usize, f64)>, ScoreError> {
+        self.check_features(row.len())?;
+        let mut credit = vec![0.0f64; self.n_features];
+        for tree in &self.trees {
+            let path = tree.path_of(row);
+            for pair in path.windows(2) {
+                let (parent, child) = (pair[0], pair[1]);
+                let (n_parent, n_child) = (tree.counts[parent], tree.counts[child]);
+                if n_child == 0 || n_child >= n_parent {
+                    continue;
+                }
+                let feature = tree.nodes[parent].feature as usize;
+                credit[feature] += (f64::from(n_parent) / f64::from(n_child)).log2();
+            }
+        }
+        let n_trees = self.trees.len() as f64;
+        let mut contributions: Vec<(usize, f64)> = credit
+            .into_iter()
+            .enumerate()
+            .filter(|(_, total)| *total > 0.0)
+            .map(|(feature, total)| (feature, total / n_trees))
+            .collect();
+        contributions.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(contributions)
+    }
+
+    /// The features of `row` that lie outside the range seen in the training sample.
+    pub fn outside_training_range(&self, row: &[f32]) -> Result<Vec<usize>, ScoreError> {
+        self.check_features(row.len())?;
+        Ok(row
+            .iter()
+            .enumerate()
+            .filter(|&(feature, &value)| {
+                value < self.training_min[feature] || value > self.training_max[feature]
+            })
+            .map(|(feature, _)| feature)
+            .collect())
+    }
+
+    fn check_features(&self, found: usize) -> Result<(), ScoreError> {
+        if found == self.n_features {
+            Ok(())
+        } else {
+            Err(ScoreError::FeatureMismatch {
+                expected: self.n_features,
+                found,
+            })
+        }
+    }
+
+    fn scores_unchecked(&self, data: &Matrix) -> Vec<f64> {
+        let n_features = self.n_features;
+        let mut sums = vec![0.0f64; data.n_rows()];
+        sums.par_chunks_mut(SCORE_BLOCK_ROWS)
+            .zip(data.as_slice().par_chunks(SCORE_BLOCK_ROWS * n_features))
+            .for_each(|(block_sums, block_rows)| {
+                for tree in &self.trees {
+                    tree.accumulate(block_rows, n_features, block_sums);
+                }
+            });
+        sums.into_iter()
+            .map(|sum| self.score_from_sum(sum))
+            .collect()
+    }
+
+    fn score_from_sum(&self, sum: f64) -> f64 {
+        let denominator = self.trees.len() as f64 * average_path_length(self.max_samples);
+        // scikit-learn sets the exponent to -1 when the denominator is zero (one training row).
+        let exponent = if denominator != 0.0 {
+            -sum / denominator
+        } else {
+            -1.0
+        };
+        -(2f64.powf(exponent))
+    }
+}

@@ -1,0 +1,340 @@
+//! The line-level state machine: feed it lines one at a time (from a file, a tail, a socket) and
+//! it tells you whether each was a record, a header or comment line, or a problem.
+//!
+//! It owns no I/O, so the live tailer can resume it from a checkpointed offset by feeding the
+//! lines that follow, and the batch reader and the tailer parse identically. It detects the
+//! format from the first non-blank line: `#` starts a TSV header, `{` a JSON log.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::ZeekError;
+use crate::header::{Directive, Format, Header, HeaderBuilder, parse_directive};
+use crate::json::JsonLines;
+use crate::problem::{Problem, ProblemKind};
+use crate::record::{Record, Span};
+
+/// How to read: strictness, an explicit field list for header-less input, and how many problems
+/// to keep for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Stop at the first bad line with [`ZeekError::Strict`] instead of skipping it.
+    pub strict: bool,
+    /// Column names for TSV input that has no `#fields` header (`zeek-cut` output). Ignored for
+    /// input that has a header.
+    pub fields: Option<Vec<String>>,
+    /// How many problems to keep with their locations; the rest are only counted.
+    pub max_problems_kept: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> ReadOptions {
+        ReadOptions {
+            strict: false,
+            fields: None,
+            max_problems_kept: 100,
+        }
+    }
+}
+
+/// What one fed line turned out to be.
+#[derive(Debug)]
+pub enum Line<'a> {
+    /// A data line.
+    Record(Record<'a>),
+    /// A header or comment line, or a blank line.
+    Meta,
+    /// A data line that could not be read; it is skipped.
+    Problem(Problem),
+}
+
+/// The outcome of scanning a line, holding no borrow so the file reader can loop over lines.
+#[derive(Debug)]
+pub(crate) enum Scanned {
+    Record,
+    Meta,
+    Problem(Problem),
+}
+
+/// Turns lines into records. See the module docs.
+#[derive(Debug)]
+pub struct Decoder {
+    source: Option<PathBuf>,
+    default_path: Option<String>,
+    explicit_fields: Option<Vec<String>>,
+    format: Option<Format>,
+    pending: Option<HeaderBuilder>,
+    current: Option<Arc<Header>>,
+    spans: Vec<Span>,
+    json: JsonLines,
+    seen_content: bool,
+}
+
+impl Decoder {
+    /// A decoder for a stream named `source` (used in messages and to guess the log path of
+    /// header-less and JSON input from the file name).
+    pub fn new(source: Option<&Path>, options: &ReadOptions) -> Decoder {
+        Decoder {
+            source: source.map(Path::to_path_buf),
+            default_path: source.and_then(crate::discover::log_path_of),
+            explicit_fields: options.fields.clone(),
+            format: None,
+            pending: None,
+            current: None,
+            spans: Vec::new(),
+            json: JsonLines::default(),
+            seen_content: false,
+        }
+    }
+
+    /// Feeds one line (without its line break; a trailing `\r` is ignored) numbered
+    /// `line_number`. Errors are fatal for the stream: it is not a Zeek log, or its header is
+    /// unusable. Bad data lines come back as [`Line::Problem`].
+    pub fn feed<'a>(&'a mut self, line: &'a [u8], line_number: u64) -> Result<Line<'a>, ZeekError> {
+        match self.scan(line, line_number)? {
+            Scanned::Record => Ok(Line::Record(self.record(line, line_number))),
+            Scanned::Meta => Ok(Line::Meta),
+            Scanned::Problem(problem) => Ok(Line::Problem(problem)),
+        }
+    }
+
+    /// The header in force (the last one that reached a data line).
+    pub fn header(&self) -> Option<&Arc<Header>> {
+        self.current.as_ref()
+    }
+
+    /// The detected format, once a non-blank line was fed.
+    pub fn format(&self) -> Option<Format> {
+        self.format
+    }
+
+    /// True once a non-blank line was fed.
+    pub fn seen_content(&self) -> bool {
+        self.seen_content
+    }
+
+    /// The stream name given at construction.
+    pub fn source(&self) -> Option<&Path> {
+        self.source.as_deref()
+    }
+
+    pub(crate) fn scan(&mut self, line: &[u8], line_number: u64) -> Result<Scanned, ZeekError> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() || line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Scanned::Meta);
+        }
+        self.seen_content = true;
+        let format = match self.format {
+            Some(format) => format,
+            None => {
+                let format = self.detect(line, line_number)?;
+                self.format = Some(format);
+                format
+            }
+        };
+        match format {
+            Format::Tsv => self.scan_tsv(line, line_number),
+            Format::Json => Ok(self.scan_json(line, line_number)),
+        }
+    }
+
+    /// Builds the record of the line just scanned. Only valid right after [`Decoder::scan`]
+    /// returned [`Scanned::Record`] for the same `line`.
+    pub(crate) fn record<'a>(&'a self, line: &'a [u8], line_number: u64) -> Record<'a> {
+        let (header, text, spans) = match self.format {
+            Some(Format::Json) => (self.json.header(), self.json.text(), self.json.spans()),
+            _ => {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                let text = std::str::from_utf8(line).unwrap_or_default();
+                (self.current.as_ref(), text, self.spans.as_slice())
+            }
+        };
+        Record {
+            header: header.unwrap_or(&EMPTY_HEADER),
+            text,
+            spans,
+            line_number,
+            source: self.source.as_deref(),
+        }
+    }
+
+    fn detect(&self, line: &[u8], line_number: u64) -> Result<Format, ZeekError> {
+        let first = line.iter().find(|byte| !byte.is_ascii_whitespace());
+        if line.first() == Some(&b'#') {
+            return Ok(Format::Tsv);
+        }
+        if first == Some(&b'{') {
+            return Ok(Format::Json);
+        }
+        if line.contains(&0) || std::str::from_utf8(line).is_err() {
+            return Err(ZeekError::Binary {
+                path: self.source.clone(),
+            });
+        }
+        if self.explicit_fields.is_some() {
+            return Ok(Format::Tsv);
+        }
+        if line.contains(&b'\t') {
+            return Err(self.headerless(line, line_number));
+        }
+        Err(ZeekError::UnknownFormat {
+            path: self.source.clone(),
+            line: line_number,
+            found: String::from_utf8_lossy(line).chars().take(60).collect(),
+        })
+    }
+
+    fn headerless(&self, line: &[u8], line_number: u64) -> ZeekError {
+        ZeekError::Headerless {
+            path: self.source.clone(),
+            line: line_number,
+            columns: memchr::memchr_iter(b'\t', line).count() + 1,
+        }
+    }
+
+    fn scan_tsv(&mut self, line: &[u8], line_number: u64) -> Result<Scanned, ZeekError> {
+        if line[0] == b'#' {
+            self.directive(line, line_number)?;
+            return Ok(Scanned::Meta);
+        }
+        if let Some(builder) = self.pending.take() {
+            self.current = Some(self.finish_header(builder, line_number)?);
+        }
+        let header = match &self.current {
+            Some(header) => header,
+            None => match &self.explicit_fields {
+                Some(fields) => self.current.insert(Arc::new(Header::with_fields(
+                    self.default_path.as_deref(),
+                    fields.iter().cloned(),
+                ))),
+                None => return Err(self.headerless(line, line_number)),
+            },
+        };
+        let text = match std::str::from_utf8(line) {
+            Ok(text) => text,
+            Err(error) => {
+                return Ok(Scanned::Problem(self.problem(
+                    line_number,
+                    ProblemKind::InvalidUtf8 {
+                        byte_offset: error.valid_up_to(),
+                    },
+                )));
+            }
+        };
+        let Ok(length) = u32::try_from(text.len()) else {
+            return Ok(Scanned::Problem(
+                self.problem(line_number, ProblemKind::TooLarge),
+            ));
+        };
+        self.spans.clear();
+        let mut start = 0u32;
+        for separator_at in memchr::memchr_iter(header.separator, text.as_bytes()) {
+            // `separator_at` < `length`, which fits in a u32.
+            let end = separator_at as u32;
+            self.spans.push(Span { start, end });
+            start = end + 1;
+        }
+        self.spans.push(Span { start, end: length });
+        let expected = header.fields.len();
+        if self.spans.len() != expected {
+            let found = self.spans.len();
+            return Ok(Scanned::Problem(self.problem(
+                line_number,
+                ProblemKind::FieldCount { expected, found },
+            )));
+        }
+        Ok(Scanned::Record)
+    }
+
+    fn directive(&mut self, line: &[u8], line_number: u64) -> Result<(), ZeekError> {
+        let text = String::from_utf8_lossy(line);
+        let separator = self
+            .pending
+            .as_ref()
+            .map(|builder| builder.header.separator)
+            .or(self.current.as_ref().map(|header| header.separator))
+            .unwrap_or(b'\t');
+        let directive = parse_directive(&text, separator);
+        if matches!(directive, Directive::Comment | Directive::Close) {
+            return Ok(());
+        }
+        let current = self.current.as_deref();
+        let builder = self
+            .pending
+            .get_or_insert_with(|| HeaderBuilder::new(current, line_number));
+        let header = &mut builder.header;
+        match directive {
+            Directive::Separator(separator) => match separator.as_slice() {
+                [byte] => header.separator = *byte,
+                _ => {
+                    return Err(ZeekError::BadSeparator {
+                        path: self.source.clone(),
+                        line: line_number,
+                        separator: String::from_utf8_lossy(&separator).into_owned(),
+                    });
+                }
+            },
+            Directive::SetSeparator(value) => header.set_separator = value,
+            Directive::EmptyField(value) => header.empty_field = value,
+            Directive::UnsetField(value) => header.unset_field = value,
+            Directive::Path(value) => header.path = Some(value),
+            Directive::Open(value) => header.open = Some(value),
+            Directive::Fields(fields) => {
+                header.fields = fields;
+                builder.has_fields = true;
+            }
+            Directive::Types(types) => header.types = types,
+            Directive::Comment | Directive::Close => {}
+        }
+        Ok(())
+    }
+
+    fn finish_header(
+        &self,
+        builder: HeaderBuilder,
+        line_number: u64,
+    ) -> Result<Arc<Header>, ZeekError> {
+        if !builder.has_fields {
+            return Err(ZeekError::MissingFields {
+                path: self.source.clone(),
+                line: line_number,
+                block_line: builder.first_line,
+            });
+        }
+        let (fields, types) = (builder.header.fields.len(), builder.header.types.len());
+        if types != 0 && types != fields {
+            return Err(ZeekError::TypesMismatch {
+                path: self.source.clone(),
+                line: line_number,
+                fields,
+                types,
+            });
+        }
+        Ok(builder.finish(line_number))
+    }
+
+    fn scan_json(&mut self, line: &[u8], line_number: u64) -> Scanned {
+        if line[0] == b'#' {
+            return Scanned::Problem(self.problem(line_number, ProblemKind::UnexpectedDirective));
+        }
+        match self
+            .json
+            .parse(line, line_number, self.default_path.as_deref())
+        {
+            Ok(()) => Scanned::Record,
+            Err(kind) => Scanned::Problem(self.problem(line_number, kind)),
+        }
+    }
+
+    fn problem(&self, line: u64, kind: ProblemKind) -> Problem {
+        Problem {
+            file: self.source.clone(),
+            line,
+            kind,
+        }
+    }
+}
+
+/// Stands in for a header in the impossible case of building a record before any header.
+static EMPTY_HEADER: std::sync::LazyLock<Arc<Header>> =
+    std::sync::LazyLock::new(|| Arc::new(Header::with_fields(None, Vec::<String>::new())));

@@ -5,6 +5,8 @@
 //! views onto them. Everything is borrowed from the record being read: building an event allocates
 //! nothing.
 
+use std::net::IpAddr;
+
 use serde::{Deserialize, Serialize};
 
 /// Transport protocol of an edge, as Zeek's `proto` field spells it.
@@ -45,8 +47,8 @@ impl Proto {
 /// left out on purpose, since ephemeral client ports change with every connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EdgeRef<'a> {
-    pub orig_h: &'a str,
-    pub resp_h: &'a str,
+    pub orig_h: IpAddr,
+    pub resp_h: IpAddr,
     pub resp_p: u16,
     pub proto: Proto,
     pub service: &'a str,

@@ -10,6 +10,7 @@
 
 pub mod event;
 pub mod extract;
+pub mod from_zeek;
 pub mod functions;
 pub mod intern;
 pub mod schema;

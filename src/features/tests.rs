@@ -6,13 +6,13 @@ use super::*;
 use crate::features::intern::DEFAULT_CAP;
 use crate::features::schema::col;
 
-fn conn<'a>(ts: f64, orig: &'a str, resp: &'a str, port: u16, bytes: u64) -> FlowEvent<'a> {
+fn conn(ts: f64, orig: &str, resp: &str, port: u16, bytes: u64) -> FlowEvent<'static> {
     FlowEvent {
         ts,
         uid: "C1",
         edge: EdgeRef {
-            orig_h: orig,
-            resp_h: resp,
+            orig_h: orig.parse().unwrap(),
+            resp_h: resp.parse().unwrap(),
             resp_p: port,
             proto: Proto::Tcp,
             service: "modbus",
@@ -28,13 +28,13 @@ fn conn<'a>(ts: f64, orig: &'a str, resp: &'a str, port: u16, bytes: u64) -> Flo
     }
 }
 
-fn request<'a>(ts: f64, orig: &'a str, resp: &'a str, function: &'a str) -> FlowEvent<'a> {
+fn request<'a>(ts: f64, orig: &str, resp: &str, function: &'a str) -> FlowEvent<'a> {
     FlowEvent {
         ts,
         uid: "C2",
         edge: EdgeRef {
-            orig_h: orig,
-            resp_h: resp,
+            orig_h: orig.parse().unwrap(),
+            resp_h: resp.parse().unwrap(),
             resp_p: 502,
             proto: Proto::Tcp,
             service: "modbus",
@@ -137,7 +137,11 @@ fn known_traffic_is_not_novel_and_keeps_its_rhythm() {
 #[test]
 fn events_of_the_other_schema_are_skipped() {
     let mut extractor = fitted(&polling(10), Schema::Request);
-    assert!(extractor.push(&conn(1.0, "a", "b", 502, 10)).is_none());
+    assert!(
+        extractor
+            .push(&conn(1.0, "10.0.0.1", "10.0.0.2", 502, 10))
+            .is_none()
+    );
 }
 
 #[test]

@@ -8,6 +8,8 @@
 //! Nothing is re-fitted at scoring: counts are frozen; only the interners keep growing so that
 //! a novel edge still gets its own rhythm state.
 
+use std::net::IpAddr;
+
 use serde::{Deserialize, Serialize};
 
 use super::event::Proto;
@@ -64,7 +66,7 @@ pub struct Vocab {
     pub schema: Schema,
     /// The most keys any one interner holds; later keys share the "other" bucket.
     pub cap: usize,
-    pub hosts: StrInterner,
+    pub hosts: KeyInterner<IpAddr>,
     pub services: StrInterner,
     /// Function names (request schema) or conn states (conn schema).
     pub labels: StrInterner,
@@ -89,7 +91,7 @@ impl Vocab {
         Vocab {
             schema,
             cap,
-            hosts: StrInterner::default(),
+            hosts: KeyInterner::default(),
             services: StrInterner::default(),
             labels: StrInterner::default(),
             edges: KeyInterner::default(),
@@ -133,8 +135,8 @@ impl Vocab {
         match self.edges.key(edge) {
             Some(ids) => format!(
                 "{} -> {}:{}/{} {}",
-                self.hosts.key(ids.orig).unwrap_or("?"),
-                self.hosts.key(ids.resp).unwrap_or("?"),
+                host_label(self.hosts.key(ids.orig)),
+                host_label(self.hosts.key(ids.resp)),
                 ids.port,
                 ids.proto.as_str(),
                 self.services.key(ids.service).unwrap_or("-"),
@@ -201,4 +203,8 @@ impl Novelty {
     pub fn bits(self) -> u8 {
         self.0
     }
+}
+
+fn host_label(host: Option<IpAddr>) -> String {
+    host.map_or_else(|| "?".to_string(), |host| host.to_string())
 }

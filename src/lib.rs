@@ -5,3 +5,5 @@
 pub mod cli;
 pub mod features;
 pub mod model;
+pub mod score;
+pub mod train;

@@ -2,6 +2,10 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod model;
+pub mod score;
+pub mod train;
+
 /// Explainable, governed anomaly detection for OT/ICS networks, from Zeek logs.
 ///
 /// otsentry learns how an industrial network normally talks (from Zeek conn.log and the CISA
@@ -14,9 +18,17 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    Train(train::TrainArgs),
+    Score(score::ScoreArgs),
+    Model(model::ModelArgs),
+}
 
 /// Runs the chosen command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {}
+    match cli.command {
+        Command::Train(args) => train::run(args),
+        Command::Score(args) => score::run(args),
+        Command::Model(args) => model::run(args),
+    }
 }

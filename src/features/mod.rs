@@ -15,6 +15,7 @@ pub mod functions;
 pub mod intern;
 pub mod schema;
 pub mod vocab;
+pub mod walk;
 
 pub use event::{ConnFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields};
 pub use extract::{Extractor, RawRow};

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::train::{ModelKind, TrainConfig, train};
@@ -83,7 +83,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     let window = &manifest.window;
     let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED);
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if table.width().is_none() {
+        table.set_width(120);
+    }
     table.set_header(["training summary", ""]);
     table.add_row([
         "window",

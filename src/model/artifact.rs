@@ -15,7 +15,7 @@ pub const MAGIC: &[u8; 16] = b"\x89OTSENTRY-MODEL\n";
 /// The format this build writes and the newest it reads.
 pub const FORMAT_VERSION: u32 = 1;
 
-const HEADER_LEN: usize = 16 + 4 + 8;
+const HEADER_LEN: usize = 16 + 4 + 8 + 8;
 const TRAILER_LEN: usize = 32;
 
 /// One schema's model: its vocabulary, feature spec and fitted model.
@@ -27,13 +27,14 @@ pub struct SchemaModel {
     pub vocab: Vocab,
     /// Training ranges of each feature, for reasons.
     pub ranges: FeatureRanges,
+    #[serde(with = "stored_model")]
     pub model: iforest::Model,
     /// Training records of this schema.
     pub n_records: u64,
 }
 
-/// The body of a model file.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// A model file's content: the manifest (stored as JSON) and the schema models (postcard).
+#[derive(Clone, Debug)]
 pub struct ModelFile {
     pub manifest: Manifest,
     pub schemas: Vec<SchemaModel>,
@@ -89,10 +90,15 @@ pub enum ModelError {
         actual: String,
         expected: String,
     },
-    #[error("{path}: cannot decode the model body: {source}")]
-    Decode {
+    #[error("{path}: cannot decode the model manifest: {source}")]
+    DecodeManifest {
         path: PathBuf,
         source: serde_json::Error,
+    },
+    #[error("{path}: cannot decode the model body: {source}")]
+    DecodeBody {
+        path: PathBuf,
+        source: postcard::Error,
     },
     #[error(
         "{path}: the {schema} model has features [{found}] but this otsentry computes [{expected}]"
@@ -103,8 +109,10 @@ pub enum ModelError {
         found: String,
         expected: String,
     },
-    #[error("cannot encode the model: {0}")]
-    Encode(serde_json::Error),
+    #[error("cannot encode the model manifest: {0}")]
+    EncodeManifest(serde_json::Error),
+    #[error("cannot encode the model body: {0}")]
+    EncodeBody(postcard::Error),
 }
 
 /// The path of the sidecar holding a model's SHA-256: `MODEL.sha256`.
@@ -117,11 +125,14 @@ pub fn sidecar_path(path: &Path) -> PathBuf {
 impl ModelFile {
     /// Serialises the model into the sealed layout.
     pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
-        let body = serde_json::to_vec(self).map_err(ModelError::Encode)?;
-        let mut bytes = Vec::with_capacity(HEADER_LEN + body.len() + TRAILER_LEN);
+        let manifest = serde_json::to_vec(&self.manifest).map_err(ModelError::EncodeManifest)?;
+        let body = postcard::to_allocvec(&self.schemas).map_err(ModelError::EncodeBody)?;
+        let mut bytes = Vec::with_capacity(HEADER_LEN + manifest.len() + body.len() + TRAILER_LEN);
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&(manifest.len() as u64).to_le_bytes());
         bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&manifest);
         bytes.extend_from_slice(&body);
         let digest = Sha256::digest(&bytes);
         bytes.extend_from_slice(&digest);
@@ -200,10 +211,10 @@ impl ModelFile {
                 supported: FORMAT_VERSION,
             });
         }
-        let mut body_len = [0u8; 8];
-        body_len.copy_from_slice(&bytes[20..28]);
-        let body_len = u64::from_le_bytes(body_len);
+        let manifest_len = read_u64(&bytes[20..28]);
+        let body_len = read_u64(&bytes[28..36]);
         let expected = (HEADER_LEN as u64)
+            .saturating_add(manifest_len)
             .saturating_add(body_len)
             .saturating_add(TRAILER_LEN as u64);
         if bytes.len() as u64 != expected {
@@ -221,13 +232,21 @@ impl ModelFile {
         if digest.as_slice() != &bytes[sealed_len..] {
             return Err(ModelError::Tampered { path: path_buf() });
         }
-        let file: ModelFile =
-            serde_json::from_slice(&bytes[HEADER_LEN..sealed_len]).map_err(|source| {
-                ModelError::Decode {
+        // The lengths were checked against the file size above, so these fit.
+        let manifest_end = HEADER_LEN + manifest_len as usize;
+        let manifest: Manifest =
+            serde_json::from_slice(&bytes[HEADER_LEN..manifest_end]).map_err(|source| {
+                ModelError::DecodeManifest {
                     path: path_buf(),
                     source,
                 }
             })?;
+        let schemas: Vec<SchemaModel> = postcard::from_bytes(&bytes[manifest_end..sealed_len])
+            .map_err(|source| ModelError::DecodeBody {
+                path: path_buf(),
+                source,
+            })?;
+        let file = ModelFile { manifest, schemas };
         for schema_model in &file.schemas {
             let expected = schema_model.schema.feature_names();
             if schema_model.feature_names != expected {
@@ -254,5 +273,45 @@ impl LoadedModel {
             .schemas
             .iter()
             .find(|model| model.schema == schema)
+    }
+}
+
+fn read_u64(bytes: &[u8]) -> u64 {
+    let mut buffer = [0u8; 8];
+    buffer.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(buffer)
+}
+
+/// Stores `iforest::Model` as an externally tagged enum: its own adjacently tagged form needs a
+/// self-describing format, which postcard is not.
+mod stored_model {
+    use iforest::{Forest, Model, ZScoreModel};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize)]
+    enum StoredRef<'a> {
+        Forest(&'a Forest),
+        ZScore(&'a ZScoreModel),
+    }
+
+    #[derive(Deserialize)]
+    enum Stored {
+        Forest(Forest),
+        ZScore(ZScoreModel),
+    }
+
+    pub fn serialize<S: Serializer>(model: &Model, serializer: S) -> Result<S::Ok, S::Error> {
+        match model {
+            Model::Forest(forest) => StoredRef::Forest(forest),
+            Model::ZScore(zscore) => StoredRef::ZScore(zscore),
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Model, D::Error> {
+        Ok(match Stored::deserialize(deserializer)? {
+            Stored::Forest(forest) => Model::Forest(forest),
+            Stored::ZScore(zscore) => Model::ZScore(zscore),
+        })
     }
 }

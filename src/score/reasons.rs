@@ -60,7 +60,15 @@ pub fn reasons(
         ));
     }
     let schema = extractor.schema();
+    let mut interval_said = false;
     for &(feature, _) in explained.iter().take(3) {
+        // INTERVAL and INTERVAL_DEV read the same in words; say it once.
+        if feature == col::INTERVAL || feature == col::INTERVAL_DEV {
+            if interval_said {
+                continue;
+            }
+            interval_said = true;
+        }
         if let Some(text) = describe(schema, feature, row, ranges, extractor, raw) {
             out.push(text);
         }

@@ -72,7 +72,7 @@ impl WindowTracker {
 
 /// RFC 3339 form of epoch seconds; the number itself when out of range.
 pub fn rfc3339(ts: f64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos((ts * 1e9) as i128)
+    OffsetDateTime::from_unix_timestamp_nanos((ts * 1e6).round() as i128 * 1000)
         .ok()
         .and_then(|time| time.format(&Rfc3339).ok())
         .unwrap_or_else(|| format!("{ts}"))

@@ -61,8 +61,10 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     }
     let model = ModelFile::load(&args.model)
         .with_context(|| format!("cannot load model {}", args.model.display()))?;
-    let mut read_options = zeek::ReadOptions::default();
-    read_options.strict = args.strict;
+    let read_options = zeek::ReadOptions {
+        strict: args.strict,
+        ..Default::default()
+    };
     let config = ScoreConfig {
         logs: args.logs,
         threshold: args.threshold,

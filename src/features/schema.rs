@@ -101,7 +101,7 @@ pub struct FeatureRanges {
 impl FeatureRanges {
     /// Computes the ranges from a row-major matrix of `width` columns.
     pub fn fit(rows: &[f64], width: usize) -> FeatureRanges {
-        let n_rows = if width == 0 { 0 } else { rows.len() / width };
+        let n_rows = rows.len().checked_div(width).unwrap_or(0);
         let mut low = Vec::with_capacity(width);
         let mut high = Vec::with_capacity(width);
         let mut column = Vec::with_capacity(n_rows);

@@ -7,3 +7,4 @@ pub mod features;
 pub mod model;
 pub mod score;
 pub mod train;
+pub mod simulate;

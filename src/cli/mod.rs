@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 pub mod model;
 pub mod score;
 pub mod train;
+pub mod simulate;
 
 /// Explainable, governed anomaly detection for OT/ICS networks, from Zeek logs.
 ///
@@ -22,6 +23,7 @@ pub enum Command {
     Train(train::TrainArgs),
     Score(score::ScoreArgs),
     Model(model::ModelArgs),
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Runs the chosen command.
@@ -30,5 +32,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::run(args),
         Command::Score(args) => score::run(args),
         Command::Model(args) => model::run(args),
+        Command::Simulate(args) => simulate::run(args),
     }
 }

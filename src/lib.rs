@@ -3,8 +3,9 @@
 //! The binary in `main.rs` parses arguments and calls into these modules; all logic lives here.
 
 pub mod cli;
+pub mod demo;
 pub mod features;
 pub mod model;
 pub mod score;
-pub mod train;
 pub mod simulate;
+pub mod train;

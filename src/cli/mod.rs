@@ -2,10 +2,11 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod demo;
 pub mod model;
 pub mod score;
-pub mod train;
 pub mod simulate;
+pub mod train;
 
 /// Explainable, governed anomaly detection for OT/ICS networks, from Zeek logs.
 ///
@@ -20,6 +21,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Demo(demo::DemoArgs),
     Train(train::TrainArgs),
     Score(score::ScoreArgs),
     Model(model::ModelArgs),
@@ -29,6 +31,7 @@ pub enum Command {
 /// Runs the chosen command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Train(args) => train::run(args),
         Command::Score(args) => score::run(args),
         Command::Model(args) => model::run(args),

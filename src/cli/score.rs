@@ -70,6 +70,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         threshold: args.threshold,
         all: args.all,
         read_options,
+        since: None,
     };
     let bar = ProgressBar::new_spinner();
     bar.set_style(

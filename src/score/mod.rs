@@ -33,6 +33,8 @@ pub struct ScoreConfig {
     /// Emit every row, not only flagged ones.
     pub all: bool,
     pub read_options: ReadOptions,
+    /// Only records with `ts` at or after this (epoch seconds) are scored.
+    pub since: Option<f64>,
 }
 
 /// One scored row, as printed.
@@ -295,8 +297,9 @@ pub fn score(
         summary.rows_flagged += flagged;
         summary.rows_novel += novel;
     };
+    let since = config.since.unwrap_or(f64::NEG_INFINITY);
     let walk_stats = walk(&config.logs, &config.read_options, progress, |event| {
-        if failure.is_some() {
+        if failure.is_some() || event.ts < since {
             return;
         }
         let idx = match schema_of(event) {

@@ -59,6 +59,8 @@ pub struct TrainConfig {
     pub offset_sample: usize,
     pub vocab_cap: usize,
     pub read_options: ReadOptions,
+    /// Only records with `ts` before this (epoch seconds) are used: the end of the window.
+    pub until: Option<f64>,
 }
 
 impl TrainConfig {
@@ -76,6 +78,7 @@ impl TrainConfig {
             offset_sample: 1 << 20,
             vocab_cap: crate::features::intern::DEFAULT_CAP,
             read_options: ReadOptions::default(),
+            until: None,
         }
     }
 }
@@ -100,7 +103,7 @@ pub enum TrainError {
         other_logs: u64,
     },
     #[error(
-        "the training window is empty: {masked} OT records had masked timestamps and none had a real time"
+        "the training window is empty: no OT record has a usable time inside the window ({masked} had masked timestamps)"
     )]
     EmptyWindow { masked: u64 },
     #[error(
@@ -167,7 +170,11 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
 
     let (stats, sources) = std::thread::scope(|scope| {
         let hashing = scope.spawn(|| hash_sources(&files));
+        let until = config.until.unwrap_or(f64::INFINITY);
         let stats = walk_files(files.clone(), &config.read_options, progress, |event| {
+            if event.ts >= until {
+                return;
+            }
             tracker.add(event.ts);
             dataset.add(event);
             match per_service.get_mut(event.edge.service) {

@@ -7,5 +7,6 @@ pub mod demo;
 pub mod features;
 pub mod model;
 pub mod score;
+pub mod eval;
 pub mod simulate;
 pub mod train;

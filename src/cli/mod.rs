@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 pub mod demo;
 pub mod model;
 pub mod score;
+pub mod eval;
 pub mod simulate;
 pub mod train;
 
@@ -25,6 +26,7 @@ pub enum Command {
     Train(train::TrainArgs),
     Score(score::ScoreArgs),
     Model(model::ModelArgs),
+    Eval(eval::EvalArgs),
     Simulate(simulate::SimulateArgs),
 }
 
@@ -35,6 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::run(args),
         Command::Score(args) => score::run(args),
         Command::Model(args) => model::run(args),
+        Command::Eval(args) => eval::run(args),
         Command::Simulate(args) => simulate::run(args),
     }
 }

@@ -68,6 +68,8 @@ pub struct Forest {
     /// Per feature, the smallest and largest value in the tree sample.
     training_min: Vec<f32>,
     training_max: Vec<f32>,
+    /// Per feature, the median of the tree sample: the "typical value" `explain` resets to.
+    training_median: Vec<f32>,
     trees: Vec<Tree>,
 }
 
@@ -82,6 +84,8 @@ struct UncheckedForest {
     offset: f64,
     training_min: Vec<f32>,
     training_max: Vec<f32>,
+    /// Per feature, the median of the tree sample: the "typical value" `explain` resets to.
+    training_median: Vec<f32>,
     trees: Vec<Tree>,
 }
 
@@ -95,6 +99,7 @@ impl TryFrom<UncheckedForest> for Forest {
         if unchecked.n_features == 0
             || unchecked.training_min.len() != unchecked.n_features
             || unchecked.training_max.len() != unchecked.n_features
+            || unchecked.training_median.len() != unchecked.n_features
         {
             return Err("feature ranges do not match the feature count".to_string());
         }
@@ -114,6 +119,7 @@ impl TryFrom<UncheckedForest> for Forest {
             offset: unchecked.offset,
             training_min: unchecked.training_min,
             training_max: unchecked.training_max,
+            training_median: unchecked.training_median,
             trees: unchecked.trees,
         })
     }
@@ -201,6 +207,7 @@ impl ValidForestParams {
             })
             .collect();
         let (training_min, training_max) = feature_ranges(tree_sample);
+        let training_median = feature_medians(tree_sample);
         let mut forest = Forest {
             params,
             n_features,
@@ -210,6 +217,7 @@ impl ValidForestParams {
             offset: -0.5,
             training_min,
             training_max,
+            training_median,
             trees,
         };
         if let Contamination::Fraction(contamination) = params.contamination {
@@ -230,6 +238,19 @@ fn feature_ranges(data: &Matrix) -> (Vec<f32>, Vec<f32>) {
         }
     }
     (min, max)
+}
+
+/// Per feature, the median (the lower middle value for an even count) of the rows of `data`.
+fn feature_medians(data: &Matrix) -> Vec<f32> {
+    let mut column = Vec::with_capacity(data.n_rows());
+    (0..data.n_features())
+        .map(|feature| {
+            column.clear();
+            column.extend(data.rows().map(|row| row[feature]));
+            let middle = (column.len() - 1) / 2;
+            *column.select_nth_unstable_by(middle, f32::total_cmp).1
+        })
+        .collect()
 }
 
 impl Forest {
@@ -283,33 +304,28 @@ impl Forest {
         self.n_seen
     }
 
-    /// Which features isolated `row`, strongest first: for every split on the row's path, the
-    /// feature split on is credited `log2(rows in the node / rows in the child the row went to)`,
-    /// the number of halvings of the training sample that split achieved for this row. Credits are
-    /// averaged over the trees; features with no credit are left out. A row that is extreme in one
-    /// feature is cut off early by splits on that feature, so that feature leads.
+    /// Which features made `row` anomalous, strongest first. For each feature, the row is scored
+    /// again with that one value replaced by the training sample's median; the contribution is how
+    /// much `score_samples` rises (the row looks more normal) when that feature is made typical.
+    /// A row that is extreme in one feature becomes ordinary when that feature alone is reset, so
+    /// that feature carries nearly all the weight. Features whose reset does not raise the score
+    /// are left out; ties keep feature order, so the result is deterministic. Contributions are in
+    /// score units, so they compare directly with the decision value.
     pub fn explain(&self, row: &[f32]) -> Result<Vec<(usize, f64)>, ScoreError> {
-        self.check_features(row.len())?;
-        let mut credit = vec![0.0f64; self.n_features];
-        for tree in &self.trees {
-            let path = tree.path_of(row);
-            for pair in path.windows(2) {
-                let (parent, child) = (pair[0], pair[1]);
-                let (n_parent, n_child) = (tree.counts[parent], tree.counts[child]);
-                if n_child == 0 || n_child >= n_parent {
-                    continue;
-                }
-                let feature = tree.nodes[parent].feature as usize;
-                credit[feature] += (f64::from(n_parent) / f64::from(n_child)).log2();
+        let base = self.score_row(row)?;
+        let mut probe = row.to_vec();
+        let mut contributions = Vec::new();
+        for (feature, &median) in self.training_median.iter().enumerate() {
+            if row[feature] == median {
+                continue;
+            }
+            probe[feature] = median;
+            let gain = self.score_row(&probe)? - base;
+            probe[feature] = row[feature];
+            if gain > 0.0 {
+                contributions.push((feature, gain));
             }
         }
-        let n_trees = self.trees.len() as f64;
-        let mut contributions: Vec<(usize, f64)> = credit
-            .into_iter()
-            .enumerate()
-            .filter(|(_, total)| *total > 0.0)
-            .map(|(feature, total)| (feature, total / n_trees))
-            .collect();
         contributions.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         Ok(contributions)
     }

@@ -5,7 +5,7 @@
 //! Layout: internal node `i` has children `2i + 1` and `2i + 2`; nodes `0 .. 2^depth - 1` are
 //! internal and each of the `2^depth` leaves holds `depth_of_leaf + c(n_leaf)`. A node that
 //! scikit-learn would make a leaf above the depth limit becomes a chain of pass-through nodes (a
-//! `+inf` threshold sends every row left) ending in the leaf slot that holds its value, so every
+//! `f32::MAX` threshold sends every finite row left) ending in the leaf slot that holds its value, so every
 //! row takes exactly `depth` steps and no step branches on the tree's shape.
 
 use rand::Rng;
@@ -45,10 +45,11 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    /// A node that sends every row left, standing in for a leaf above the depth limit.
+    /// A node that sends every row left, standing in for a leaf above the depth limit. Every value
+    /// in a [`Matrix`] is finite, so none exceeds `f32::MAX`; unlike infinity it also survives JSON.
     const PASS_THROUGH: Node = Node {
         feature: 0,
-        threshold: f32::INFINITY,
+        threshold: f32::MAX,
     };
 }
 
@@ -59,8 +60,6 @@ pub(crate) struct Tree {
     pub(crate) nodes: Vec<Node>,
     /// `2^depth` leaf values: the leaf's depth plus `c(training rows in the leaf)`.
     pub(crate) leaves: Vec<f64>,
-    /// Training rows that reached each node, internal nodes first then leaves; used to explain.
-    pub(crate) counts: Vec<u32>,
 }
 
 /// The sample and randomness one tree is grown from.
@@ -92,7 +91,6 @@ pub(crate) fn grow(input: GrowInput<'_>, rng: &mut ChaCha8Rng) -> Tree {
         tree: Tree {
             nodes: vec![Node::PASS_THROUGH; n_internal],
             leaves: vec![0.0; n_internal + 1],
-            counts: vec![0; 2 * n_internal + 1],
         },
     };
     let mut sample = input.sample;
@@ -113,7 +111,6 @@ impl Grower<'_> {
             self.make_leaf(node, depth, n_rows);
             return;
         };
-        self.tree.counts[node] = n_rows as u32;
         self.tree.nodes[node] = Node { feature, threshold };
         let n_left = partition(self.data, sample, feature, threshold);
         let (left, right) = sample.split_at_mut(n_left);
@@ -158,10 +155,8 @@ impl Grower<'_> {
         let mut current = node;
         while current < self.n_internal {
             self.tree.nodes[current] = Node::PASS_THROUGH;
-            self.tree.counts[current] = n_rows as u32;
             current = 2 * current + 1;
         }
-        self.tree.counts[current] = n_rows as u32;
         self.tree.leaves[current - self.n_internal] = value;
     }
 }
@@ -207,18 +202,6 @@ impl Tree {
         node - self.n_internal()
     }
 
-    /// The nodes on `row`'s path, from the root to its leaf, as node indices.
-    pub(crate) fn path_of(&self, row: &[f32]) -> Vec<usize> {
-        let mut path = vec![0];
-        let mut node = 0;
-        while node < self.n_internal() {
-            let split = self.nodes[node];
-            node = 2 * node + 1 + usize::from(row[split.feature as usize] > split.threshold);
-            path.push(node);
-        }
-        path
-    }
-
     /// Adds this tree's path length for each row of `rows` (row-major, `n_features` wide) to `sums`.
     pub(crate) fn accumulate(&self, rows: &[f32], n_features: usize, sums: &mut [f64]) {
         let n_internal = self.n_internal();
@@ -248,18 +231,13 @@ impl Tree {
     /// damaged model file cannot make scoring index out of bounds.
     pub(crate) fn validate(&self, depth: u32, n_features: usize) -> Result<(), String> {
         let n_internal = (1usize << depth) - 1;
-        if self.nodes.len() != n_internal
-            || self.leaves.len() != n_internal + 1
-            || self.counts.len() != 2 * n_internal + 1
-        {
+        if self.nodes.len() != n_internal || self.leaves.len() != n_internal + 1 {
             return Err(format!(
-                "tree arrays have lengths {}, {}, {} but depth {depth} needs {}, {}, {}",
+                "tree arrays have lengths {} and {} but depth {depth} needs {} and {}",
                 self.nodes.len(),
                 self.leaves.len(),
-                self.counts.len(),
                 n_internal,
                 n_internal + 1,
-                2 * n_internal + 1
             ));
         }
         if let Some(node) = self

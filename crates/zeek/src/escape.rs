@@ -65,8 +65,12 @@ pub struct EscapeContext<'a> {
 
 /// Appends `value` to `out` escaped so that [`unescape`] of the written text gives `value` back
 /// and the text can't be mistaken for a separator, a line end, or the unset or empty marker.
+///
+/// A leading `#` is escaped too: in the first column it would make the line read as a header
+/// directive, and escaping it everywhere keeps this function independent of the column.
 pub fn escape_into(value: &str, context: &EscapeContext<'_>, out: &mut String) {
-    if !value.is_empty() && (value == context.unset_field || value == context.empty_field) {
+    let marker = value == context.unset_field || value == context.empty_field;
+    if !value.is_empty() && (marker || value.starts_with('#')) {
         let mut chars = value.chars();
         if let Some(first) = chars.next() {
             push_escaped_char(first, out);
@@ -150,6 +154,9 @@ mod tests {
         out.clear();
         escape_into("(empty)", &CONTEXT, &mut out);
         assert_eq!(out, "\\x28empty)");
+        out.clear();
+        escape_into("#fields", &CONTEXT, &mut out);
+        assert_eq!(out, "\\x23fields");
     }
 
     proptest! {

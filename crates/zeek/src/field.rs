@@ -35,6 +35,15 @@ impl<'a> Field<'a> {
         }
     }
 
+    /// An owned copy that outlives the record.
+    pub fn into_owned(self) -> Field<'static> {
+        match self {
+            Field::Unset => Field::Unset,
+            Field::Empty => Field::Empty,
+            Field::Value(value) => Field::Value(Cow::Owned(value.into_owned())),
+        }
+    }
+
     /// True for the unset marker.
     pub fn is_unset(&self) -> bool {
         matches!(self, Field::Unset)

@@ -2,7 +2,7 @@
 //! stream into lines in one reusable buffer without copying each line.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::bufread::MultiGzDecoder;
@@ -33,20 +33,34 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 
 const CHUNK: usize = 256 * 1024;
 
-/// Wraps `reader` in a gzip decoder when its first bytes are the gzip magic.
+/// Wraps `reader` in a gzip decoder when its first bytes are the gzip magic. Plain input is
+/// read directly into the line buffer, without a second buffer in between.
 pub(crate) fn decompressing(
-    reader: impl Read + Send + 'static,
+    mut reader: impl Read + Send + 'static,
     path: Option<&Path>,
 ) -> Result<(Box<dyn Read + Send>, Compression), ZeekError> {
-    let mut buffered = BufReader::with_capacity(CHUNK, reader);
-    let head = buffered.fill_buf().map_err(|source| ZeekError::Io {
-        path: path.map(Path::to_path_buf),
-        source,
-    })?;
-    if head.starts_with(&[0x1f, 0x8b]) {
+    let mut head = Vec::with_capacity(2);
+    while head.len() < 2 {
+        let mut byte = [0u8; 1];
+        match reader.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) => head.push(byte[0]),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                return Err(ZeekError::Io {
+                    path: path.map(Path::to_path_buf),
+                    source,
+                });
+            }
+        }
+    }
+    let is_gzip = head == [0x1f, 0x8b];
+    let input = io::Cursor::new(head).chain(reader);
+    if is_gzip {
+        let buffered = BufReader::with_capacity(CHUNK, input);
         Ok((Box::new(MultiGzDecoder::new(buffered)), Compression::Gzip))
     } else {
-        Ok((Box::new(buffered), Compression::None))
+        Ok((Box::new(input), Compression::None))
     }
 }
 

@@ -19,13 +19,17 @@ impl Timestamp {
     /// Parses epoch seconds (`1424273686.951089`, `-1.5`, `1424273686`), ISO-8601
     /// (`2015-02-18T15:34:46.951089Z`, with `Z` or a `+hh:mm` offset) or a mask of `X`s.
     pub fn parse(raw: &str) -> Option<Timestamp> {
+        // Epoch seconds are by far the most common, so they are tried first.
+        if let Some(micros) = parse_epoch(raw) {
+            return Some(Timestamp::Micros(micros));
+        }
         if !raw.is_empty() && raw.bytes().all(|byte| byte == b'X' || byte == b'.') {
             return Some(Timestamp::Masked);
         }
         if raw.len() >= 19 && raw.as_bytes().get(4) == Some(&b'-') {
             return parse_iso8601(raw).map(Timestamp::Micros);
         }
-        parse_epoch(raw).map(Timestamp::Micros)
+        None
     }
 
     /// Microseconds since the epoch, unless masked.
@@ -66,29 +70,42 @@ impl fmt::Display for Timestamp {
     }
 }
 
-/// Seconds with up to 9 fraction digits (digits past the sixth are truncated).
+/// Seconds with any number of fraction digits (digits past the sixth are truncated), in one
+/// pass over the bytes.
 fn parse_epoch(raw: &str) -> Option<i64> {
-    let (negative, digits) = match raw.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, raw),
+    let bytes = raw.as_bytes();
+    let (negative, digits) = match bytes.first() {
+        Some(b'-') => (true, &bytes[1..]),
+        _ => (false, bytes),
     };
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    if whole.is_empty() && fraction.is_empty() {
-        return None;
-    }
     let mut seconds: i64 = 0;
-    for byte in whole.bytes() {
-        let digit = digit_value(byte)?;
-        seconds = seconds.checked_mul(10)?.checked_add(digit)?;
-    }
     let mut micros: i64 = 0;
-    for (position, byte) in fraction.bytes().enumerate() {
+    let mut fraction_digits: Option<u32> = None;
+    let mut any_digit = false;
+    for &byte in digits {
+        if byte == b'.' {
+            if fraction_digits.is_some() {
+                return None;
+            }
+            fraction_digits = Some(0);
+            continue;
+        }
         let digit = digit_value(byte)?;
-        if position < 6 {
-            micros = micros * 10 + digit;
+        any_digit = true;
+        match &mut fraction_digits {
+            None => seconds = seconds.checked_mul(10)?.checked_add(digit)?,
+            Some(count) => {
+                if *count < 6 {
+                    micros = micros * 10 + digit;
+                    *count += 1;
+                }
+            }
         }
     }
-    for _ in fraction.len()..6 {
+    if !any_digit {
+        return None;
+    }
+    for _ in fraction_digits.unwrap_or(0)..6 {
         micros *= 10;
     }
     let total = seconds.checked_mul(1_000_000)?.checked_add(micros)?;

@@ -4,7 +4,7 @@
 
 use crate::field::SetItems;
 use crate::header::Header;
-use crate::record::Record;
+use crate::record::{Bad, Record};
 use crate::views::{Columns, Common, FieldError, IdColumns, MissingColumn, optional, required};
 
 /// The `service` set of a connection (`cotp,s7comm` in any order); empty when unset.
@@ -103,39 +103,40 @@ impl Columns for ConnColumns {
     }
 
     fn read<'a>(&self, record: &Record<'a>) -> Result<Conn<'a>, FieldError> {
-        let plain = |idx: Option<usize>| -> Result<Option<&'a str>, FieldError> {
-            idx.map_or(Ok(None), |idx| record.plain(idx))
-        };
-        let service = match self.service {
-            Some(idx) => record.raw(idx).filter(|raw| {
-                *raw != record.header().unset_field() && *raw != record.header().empty_field()
-            }),
-            None => None,
-        };
-        Ok(Conn {
-            common: self.id.read(record)?,
-            proto: record.plain(self.proto)?.unwrap_or("unknown_transport"),
-            service: ServiceSet {
-                raw: service,
-                separator: record.header().set_separator(),
-            },
-            duration: record.parse_f64_opt(self.duration)?,
-            orig_bytes: record.parse_u64_opt(self.orig_bytes)?,
-            resp_bytes: record.parse_u64_opt(self.resp_bytes)?,
-            conn_state: plain(self.conn_state)?,
-            local_orig: record.parse_bool_opt(self.local_orig)?,
-            local_resp: record.parse_bool_opt(self.local_resp)?,
-            missed_bytes: record.parse_u64_opt(self.missed_bytes)?,
-            history: plain(self.history)?,
-            orig_pkts: record.parse_u64_opt(self.orig_pkts)?,
-            orig_ip_bytes: record.parse_u64_opt(self.orig_ip_bytes)?,
-            resp_pkts: record.parse_u64_opt(self.resp_pkts)?,
-            resp_ip_bytes: record.parse_u64_opt(self.resp_ip_bytes)?,
-        })
+        self.read_fast(record).map_err(|bad| record.explain(bad))
     }
 }
 
 impl ConnColumns {
+    fn read_fast<'a>(&self, record: &Record<'a>) -> Result<Conn<'a>, Bad> {
+        let service = match self.service {
+            Some(idx) => record
+                .raw(idx)
+                .filter(|raw| !crate::record::is_marker(raw, record.header())),
+            None => None,
+        };
+        Ok(Conn {
+            common: self.id.read_fast(record)?,
+            proto: record.plain_at(self.proto)?.unwrap_or("unknown_transport"),
+            service: ServiceSet {
+                raw: service,
+                separator: record.header().set_separator(),
+            },
+            duration: record.f64_opt(self.duration)?,
+            orig_bytes: record.u64_opt(self.orig_bytes)?,
+            resp_bytes: record.u64_opt(self.resp_bytes)?,
+            conn_state: record.plain_opt(self.conn_state)?,
+            local_orig: record.bool_opt(self.local_orig)?,
+            local_resp: record.bool_opt(self.local_resp)?,
+            missed_bytes: record.u64_opt(self.missed_bytes)?,
+            history: record.plain_opt(self.history)?,
+            orig_pkts: record.u64_opt(self.orig_pkts)?,
+            orig_ip_bytes: record.u64_opt(self.orig_ip_bytes)?,
+            resp_pkts: record.u64_opt(self.resp_pkts)?,
+            resp_ip_bytes: record.u64_opt(self.resp_ip_bytes)?,
+        })
+    }
+
     /// Finds the conn.log columns in `header` (same as [`Columns::resolve`]).
     pub fn resolve(header: &Header) -> Result<ConnColumns, MissingColumn> {
         <ConnColumns as Columns>::resolve(header)

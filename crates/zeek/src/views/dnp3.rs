@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use crate::header::Header;
-use crate::record::Record;
+use crate::record::{Bad, Record};
 use crate::views::{
     Columns, Common, DIRECTION_COLUMNS, Direction, FieldError, IdColumns, MissingColumn, optional,
     read_direction, required,
@@ -45,11 +45,17 @@ impl Columns for Dnp3Columns {
     }
 
     fn read<'a>(&self, record: &Record<'a>) -> Result<Dnp3<'a>, FieldError> {
+        self.read_fast(record).map_err(|bad| record.explain(bad))
+    }
+}
+
+impl Dnp3Columns {
+    fn read_fast<'a>(&self, record: &Record<'a>) -> Result<Dnp3<'a>, Bad> {
         Ok(Dnp3 {
-            common: self.id.read(record)?,
+            common: self.id.read_fast(record)?,
             fc_request: record.text(self.fc_request),
             fc_reply: record.text_opt(self.fc_reply),
-            iin: record.parse_u64_opt(self.iin)?,
+            iin: record.u64_opt(self.iin)?,
         })
     }
 }
@@ -109,17 +115,23 @@ impl Columns for Dnp3ControlColumns {
     }
 
     fn read<'a>(&self, record: &Record<'a>) -> Result<Dnp3Control<'a>, FieldError> {
+        self.read_fast(record).map_err(|bad| record.explain(bad))
+    }
+}
+
+impl Dnp3ControlColumns {
+    fn read_fast<'a>(&self, record: &Record<'a>) -> Result<Dnp3Control<'a>, Bad> {
         Ok(Dnp3Control {
-            common: self.id.read(record)?,
+            common: self.id.read_fast(record)?,
             direction: read_direction(record, self.direction)?,
             block_type: record.text_opt(self.block_type),
             function_code: record.text(self.function_code),
-            index_number: record.parse_u64_opt(self.index_number)?,
+            index_number: record.u64_opt(self.index_number)?,
             trip_control_code: record.text_opt(self.trip_control_code),
             operation_type: record.text_opt(self.operation_type),
-            execute_count: record.parse_u64_opt(self.execute_count)?,
-            on_time: record.parse_u64_opt(self.on_time)?,
-            off_time: record.parse_u64_opt(self.off_time)?,
+            execute_count: record.u64_opt(self.execute_count)?,
+            on_time: record.u64_opt(self.on_time)?,
+            off_time: record.u64_opt(self.off_time)?,
             status_code: record.text_opt(self.status_code),
         })
     }
@@ -166,14 +178,20 @@ impl Columns for Dnp3ObjectsColumns {
     }
 
     fn read<'a>(&self, record: &Record<'a>) -> Result<Dnp3Objects<'a>, FieldError> {
+        self.read_fast(record).map_err(|bad| record.explain(bad))
+    }
+}
+
+impl Dnp3ObjectsColumns {
+    fn read_fast<'a>(&self, record: &Record<'a>) -> Result<Dnp3Objects<'a>, Bad> {
         Ok(Dnp3Objects {
-            common: self.id.read(record)?,
+            common: self.id.read_fast(record)?,
             direction: read_direction(record, self.direction)?,
             function_code: record.text(self.function_code),
             object_type: record.text_opt(self.object_type),
-            object_count: record.parse_u64_opt(self.object_count)?,
-            range_low: record.parse_u64_opt(self.range_low)?,
-            range_high: record.parse_u64_opt(self.range_high)?,
+            object_count: record.u64_opt(self.object_count)?,
+            range_low: record.u64_opt(self.range_low)?,
+            range_high: record.u64_opt(self.range_high)?,
         })
     }
 }

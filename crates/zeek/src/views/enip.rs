@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use crate::header::Header;
-use crate::record::Record;
+use crate::record::{Bad, Record};
 use crate::views::{
     Columns, Common, DIRECTION_COLUMNS, Direction, FieldError, IdColumns, MissingColumn, optional,
     read_direction, required,
@@ -53,12 +53,18 @@ impl Columns for EnipColumns {
     }
 
     fn read<'a>(&self, record: &Record<'a>) -> Result<Enip<'a>, FieldError> {
+        self.read_fast(record).map_err(|bad| record.explain(bad))
+    }
+}
+
+impl EnipColumns {
+    fn read_fast<'a>(&self, record: &Record<'a>) -> Result<Enip<'a>, Bad> {
         Ok(Enip {
-            common: self.id.read(record)?,
+            common: self.id.read_fast(record)?,
             direction: read_direction(record, self.direction)?,
-            command_code: record.parse_u64_opt(self.command_code)?,
+            command_code: record.u64_opt(self.command_code)?,
             command: record.text(self.command),
-            length: record.parse_u64_opt(self.length)?,
+            length: record.u64_opt(self.length)?,
             session_handle: record.text_opt(self.session_handle),
             status: record.text_opt(self.status),
         })
@@ -119,18 +125,24 @@ impl Columns for CipColumns {
     }
 
     fn read<'a>(&self, record: &Record<'a>) -> Result<Cip<'a>, FieldError> {
+        self.read_fast(record).map_err(|bad| record.explain(bad))
+    }
+}
+
+impl CipColumns {
+    fn read_fast<'a>(&self, record: &Record<'a>) -> Result<Cip<'a>, Bad> {
         Ok(Cip {
-            common: self.id.read(record)?,
+            common: self.id.read_fast(record)?,
             direction: read_direction(record, self.direction)?,
-            sequence_count: record.parse_u64_opt(self.sequence_count)?,
-            service_code: record.parse_u64_opt(self.service_code)?,
+            sequence_count: record.u64_opt(self.sequence_count)?,
+            service_code: record.u64_opt(self.service_code)?,
             service: record.text(self.service),
-            status_code: record.parse_u64_opt(self.status_code)?,
+            status_code: record.u64_opt(self.status_code)?,
             status: record.text_opt(self.status),
-            class_id: record.parse_u64_opt(self.class_id)?,
+            class_id: record.u64_opt(self.class_id)?,
             class_name: record.text_opt(self.class_name),
-            instance_id: record.parse_u64_opt(self.instance_id)?,
-            attribute_id: record.parse_u64_opt(self.attribute_id)?,
+            instance_id: record.u64_opt(self.instance_id)?,
+            attribute_id: record.u64_opt(self.attribute_id)?,
         })
     }
 }
@@ -173,12 +185,18 @@ impl Columns for CipIoColumns {
     }
 
     fn read<'a>(&self, record: &Record<'a>) -> Result<CipIo<'a>, FieldError> {
+        self.read_fast(record).map_err(|bad| record.explain(bad))
+    }
+}
+
+impl CipIoColumns {
+    fn read_fast<'a>(&self, record: &Record<'a>) -> Result<CipIo<'a>, Bad> {
         Ok(CipIo {
-            common: self.id.read(record)?,
+            common: self.id.read_fast(record)?,
             direction: read_direction(record, self.direction)?,
             connection_id: record.text(self.connection_id),
-            sequence_number: record.parse_u64_opt(self.sequence_number)?,
-            data_length: record.parse_u64_opt(self.data_length)?,
+            sequence_number: record.u64_opt(self.sequence_number)?,
+            data_length: record.u64_opt(self.data_length)?,
             io_data: record.text_opt(self.io_data),
         })
     }
@@ -240,14 +258,20 @@ impl Columns for CipIdentityColumns {
     }
 
     fn read<'a>(&self, record: &Record<'a>) -> Result<CipIdentity<'a>, FieldError> {
+        self.read_fast(record).map_err(|bad| record.explain(bad))
+    }
+}
+
+impl CipIdentityColumns {
+    fn read_fast<'a>(&self, record: &Record<'a>) -> Result<CipIdentity<'a>, Bad> {
         Ok(CipIdentity {
-            common: self.id.read(record)?,
+            common: self.id.read_fast(record)?,
             direction: read_direction(record, self.direction)?,
-            vendor_id: record.parse_u64_opt(Some(self.vendor_id))?,
+            vendor_id: record.u64_opt(Some(self.vendor_id))?,
             vendor_name: record.text_opt(self.vendor_name),
-            device_type_id: record.parse_u64_opt(self.device_type_id)?,
+            device_type_id: record.u64_opt(self.device_type_id)?,
             device_type_name: record.text_opt(self.device_type_name),
-            product_code: record.parse_u64_opt(self.product_code)?,
+            product_code: record.u64_opt(self.product_code)?,
             revision: record.text_opt(self.revision),
             device_status: record.text_opt(self.device_status),
             serial_number: record.text_opt(self.serial_number),

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::header::Header;
-use crate::record::Record;
+use crate::record::{Bad, Record};
 use crate::time::Timestamp;
 
 pub mod conn;
@@ -20,7 +20,7 @@ pub mod modbus;
 
 /// A field value that does not parse as its column's type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}line {line}: column {column}: expected {expected}, found {value:?}", file.as_ref().map(|file| format!("{}:", file.display())).unwrap_or_default())]
+#[error("{}: column {column}: expected {expected}, found {value:?}", location(file.as_deref(), *line))]
 pub struct FieldError {
     /// The file, when read from one.
     pub file: Option<PathBuf>,
@@ -32,6 +32,14 @@ pub struct FieldError {
     pub value: String,
     /// What the column should hold.
     pub expected: &'static str,
+}
+
+/// `file:line`, or `line N` without a file.
+fn location(file: Option<&std::path::Path>, line: u64) -> String {
+    match file {
+        Some(file) => format!("{}:{line}", file.display()),
+        None => format!("line {line}"),
+    }
 }
 
 /// A header lacks a column a view needs.
@@ -196,29 +204,30 @@ impl IdColumns {
 
     /// Reads them; all six must be set.
     pub fn read<'a>(&self, record: &Record<'a>) -> Result<Common<'a>, FieldError> {
-        let need = |idx: usize, expected: &'static str| {
-            record.error(idx, record.raw(idx).unwrap_or("-"), expected)
-        };
+        self.read_fast(record).map_err(|bad| record.explain(bad))
+    }
+
+    pub(crate) fn read_fast<'a>(&self, record: &Record<'a>) -> Result<Common<'a>, Bad> {
         Ok(Common {
             ts: record
-                .parse_time(self.ts)?
-                .ok_or_else(|| need(self.ts, "a time"))?,
+                .time_at(self.ts)?
+                .ok_or(Bad::new(self.ts, "a time"))?,
             uid: record
-                .plain(self.uid)?
-                .ok_or_else(|| need(self.uid, "a connection uid"))?,
+                .plain_at(self.uid)?
+                .ok_or(Bad::new(self.uid, "a connection uid"))?,
             id: ConnId {
                 orig_h: record
-                    .parse_addr(self.orig_h)?
-                    .ok_or_else(|| need(self.orig_h, "an IP address"))?,
+                    .addr_at(self.orig_h)?
+                    .ok_or(Bad::new(self.orig_h, "an IP address"))?,
                 orig_p: record
-                    .parse_port(self.orig_p)?
-                    .ok_or_else(|| need(self.orig_p, "a port number"))?,
+                    .port_at(self.orig_p)?
+                    .ok_or(Bad::new(self.orig_p, "a port number"))?,
                 resp_h: record
-                    .parse_addr(self.resp_h)?
-                    .ok_or_else(|| need(self.resp_h, "an IP address"))?,
+                    .addr_at(self.resp_h)?
+                    .ok_or(Bad::new(self.resp_h, "an IP address"))?,
                 resp_p: record
-                    .parse_port(self.resp_p)?
-                    .ok_or_else(|| need(self.resp_p, "a port number"))?,
+                    .port_at(self.resp_p)?
+                    .ok_or(Bad::new(self.resp_p, "a port number"))?,
             },
         })
     }
@@ -228,7 +237,7 @@ impl IdColumns {
 pub(crate) fn read_direction(
     record: &Record<'_>,
     idx: Option<usize>,
-) -> Result<Option<Direction>, FieldError> {
+) -> Result<Option<Direction>, Bad> {
     let Some(idx) = idx else {
         return Ok(None);
     };
@@ -237,7 +246,7 @@ pub(crate) fn read_direction(
         Some(raw) if raw.is_empty() => Ok(None),
         Some(raw) => Direction::parse(&raw)
             .map(Some)
-            .ok_or_else(|| record.error(idx, &raw, "request or response (T/F, REQ/RESP)")),
+            .ok_or(Bad::new(idx, "request or response (T/F, REQ/RESP)")),
     }
 }
 

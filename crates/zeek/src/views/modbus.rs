@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use crate::field::SetItems;
 use crate::header::Header;
-use crate::record::Record;
+use crate::record::{Bad, Record};
 use crate::views::{
     Columns, Common, DIRECTION_COLUMNS, Direction, FieldError, IdColumns, MissingColumn, optional,
     read_direction, required,
@@ -62,10 +62,16 @@ impl Columns for ModbusColumns {
     }
 
     fn read<'a>(&self, record: &Record<'a>) -> Result<Modbus<'a>, FieldError> {
+        self.read_fast(record).map_err(|bad| record.explain(bad))
+    }
+}
+
+impl ModbusColumns {
+    fn read_fast<'a>(&self, record: &Record<'a>) -> Result<Modbus<'a>, Bad> {
         Ok(Modbus {
-            common: self.id.read(record)?,
-            tid: record.parse_u64_opt(self.tid)?,
-            unit: record.parse_u64_opt(self.unit)?,
+            common: self.id.read_fast(record)?,
+            tid: record.u64_opt(self.tid)?,
+            unit: record.u64_opt(self.unit)?,
             func: record.text(self.func),
             direction: read_direction(record, self.direction)?,
             exception: record.text_opt(self.exception),
@@ -134,19 +140,25 @@ impl Columns for ModbusDetailedColumns {
     }
 
     fn read<'a>(&self, record: &Record<'a>) -> Result<ModbusDetailed<'a>, FieldError> {
+        self.read_fast(record).map_err(|bad| record.explain(bad))
+    }
+}
+
+impl ModbusDetailedColumns {
+    fn read_fast<'a>(&self, record: &Record<'a>) -> Result<ModbusDetailed<'a>, Bad> {
         Ok(ModbusDetailed {
-            common: self.id.read(record)?,
-            tid: record.parse_u64_opt(self.tid)?,
-            unit: record.parse_u64_opt(self.unit)?,
+            common: self.id.read_fast(record)?,
+            tid: record.u64_opt(self.tid)?,
+            unit: record.u64_opt(self.unit)?,
             func: record.text(self.func),
             direction: read_direction(record, self.direction)?,
-            address: record.parse_u64_opt(self.address)?,
-            quantity: record.parse_u64_opt(self.quantity)?,
+            address: record.u64_opt(self.address)?,
+            quantity: record.u64_opt(self.quantity)?,
             values: items(record, self.values),
             request_values: items(record, self.request_values),
             response_values: items(record, self.response_values),
             exception: record.text_opt(self.exception),
-            matched: record.parse_bool_opt(self.matched)?,
+            matched: record.bool_opt(self.matched)?,
         })
     }
 }
@@ -205,16 +217,25 @@ impl Columns for ModbusReadWriteMultipleRegistersColumns {
         &self,
         record: &Record<'a>,
     ) -> Result<ModbusReadWriteMultipleRegisters<'a>, FieldError> {
+        self.read_fast(record).map_err(|bad| record.explain(bad))
+    }
+}
+
+impl ModbusReadWriteMultipleRegistersColumns {
+    fn read_fast<'a>(
+        &self,
+        record: &Record<'a>,
+    ) -> Result<ModbusReadWriteMultipleRegisters<'a>, Bad> {
         Ok(ModbusReadWriteMultipleRegisters {
-            common: self.id.read(record)?,
-            tid: record.parse_u64_opt(self.tid)?,
-            unit: record.parse_u64_opt(self.unit)?,
+            common: self.id.read_fast(record)?,
+            tid: record.u64_opt(self.tid)?,
+            unit: record.u64_opt(self.unit)?,
             func: record.text_opt(self.func),
             direction: read_direction(record, self.direction)?,
-            write_start_address: record.parse_u64_opt(self.write_start_address)?,
+            write_start_address: record.u64_opt(self.write_start_address)?,
             write_registers: items(record, self.write_registers),
-            read_start_address: record.parse_u64_opt(self.read_start_address)?,
-            read_quantity: record.parse_u64_opt(self.read_quantity)?,
+            read_start_address: record.u64_opt(self.read_start_address)?,
+            read_quantity: record.u64_opt(self.read_quantity)?,
             read_registers: items(record, self.read_registers),
         })
     }

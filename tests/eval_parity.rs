@@ -1,0 +1,152 @@
+//! Parity with scikit-learn's IsolationForest on the ODDS benchmark sets: our forest (default
+//! parameters, the same as scikit-learn's run) must reach a ROC AUC within 0.02 of scikit-learn's
+//! and rank rows the same way (Spearman >= 0.95 against scikit-learn's seed-averaged scores), and
+//! its contamination offset must land within 0.02 of scikit-learn's `offset_`.
+//!
+//! The reference figures were produced by scripts/sklearn_reference/run.sh and are stored in
+//! tests/data/sklearn_reference/odds.json.gz; no Python runs here. The datasets are read from
+//! `<repo>/../shared/data/odds/csv`. Both sides average over several seeds, because one forest's
+//! AUC varies by up to 0.02 between seeds on the small sets (vowels, vertebral, optdigits). Large
+//! sets use fewer seeds to keep the suite quick in the debug profile.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use otsentry::eval::parity::{Reference, compare, load_reference};
+use otsentry::eval::read_labelled_csv_gz;
+
+const MAX_AUC_GAP: f64 = 0.02;
+const MIN_SPEARMAN: f64 = 0.95;
+/// The offset is a low percentile of noisy scores; scikit-learn's own seeds spread it by ~0.01.
+const MAX_OFFSET_GAP: f64 = 0.02;
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn odds_dir() -> PathBuf {
+    let dir = repo_root().join("../shared/data/odds/csv");
+    assert!(
+        dir.is_dir(),
+        "the ODDS benchmark sets are missing: expected {} (the shared/ folder beside the repository)",
+        dir.display()
+    );
+    dir
+}
+
+fn reference() -> &'static Reference {
+    static REFERENCE: OnceLock<Reference> = OnceLock::new();
+    REFERENCE.get_or_init(|| {
+        let path = repo_root().join("tests/data/sklearn_reference/odds.json.gz");
+        load_reference(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+    })
+}
+
+/// Compares our forest with scikit-learn's on `name`, averaging over `n_seeds` seeds from 42.
+fn check_parity(name: &str, n_seeds: u64) {
+    let path = odds_dir().join(format!("{name}.csv.gz"));
+    let data = read_labelled_csv_gz(name, &path).unwrap_or_else(|error| panic!("{error}"));
+    let expected = reference()
+        .datasets
+        .get(name)
+        .unwrap_or_else(|| panic!("no reference output for {name}"));
+    let seeds: Vec<u64> = (42..42 + n_seeds).collect();
+    let parity = compare(&data, expected, &seeds).unwrap_or_else(|error| panic!("{error}"));
+    println!(
+        "{name}: auc {:.4} vs scikit-learn {:.4} (gap {:.4}), spearman {:.4}, offset {:.4} vs {:.4}",
+        parity.our_auc,
+        parity.sklearn_auc,
+        parity.auc_gap,
+        parity.spearman,
+        parity.our_offset,
+        parity.sklearn_offset
+    );
+    assert!(
+        parity.auc_gap <= MAX_AUC_GAP,
+        "{name}: auc {:.4} is more than {MAX_AUC_GAP} from scikit-learn's {:.4}",
+        parity.our_auc,
+        parity.sklearn_auc
+    );
+    assert!(
+        parity.spearman >= MIN_SPEARMAN,
+        "{name}: rank correlation {:.4} with scikit-learn's scores is below {MIN_SPEARMAN}",
+        parity.spearman
+    );
+    assert!(
+        (parity.our_offset - parity.sklearn_offset).abs() <= MAX_OFFSET_GAP,
+        "{name}: offset {:.4} is more than {MAX_OFFSET_GAP} from scikit-learn's {:.4}",
+        parity.our_offset,
+        parity.sklearn_offset
+    );
+}
+
+macro_rules! parity {
+    ($($test:ident: $name:literal, $seeds:literal;)*) => {
+        $(
+            #[test]
+            fn $test() {
+                check_parity($name, $seeds);
+            }
+        )*
+    };
+}
+
+parity! {
+    annthyroid: "annthyroid", 10;
+    arrhythmia: "arrhythmia", 10;
+    breastw: "breastw", 10;
+    cardio: "cardio", 10;
+    cover: "cover", 2;
+    glass: "glass", 10;
+    http: "http", 1;
+    ionosphere: "ionosphere", 10;
+    letter: "letter", 10;
+    lympho: "lympho", 10;
+    mammography: "mammography", 5;
+    mnist: "mnist", 5;
+    musk: "musk", 5;
+    optdigits: "optdigits", 10;
+    pendigits: "pendigits", 10;
+    pima: "pima", 10;
+    satellite: "satellite", 10;
+    satimage_2: "satimage-2", 10;
+    shuttle: "shuttle", 3;
+    smtp: "smtp", 2;
+    thyroid: "thyroid", 10;
+    vertebral: "vertebral", 10;
+    vowels: "vowels", 10;
+    wbc: "wbc", 10;
+}
+
+#[test]
+fn every_reference_dataset_has_a_parity_test() {
+    // A dataset added to the reference run without a test above would go unchecked.
+    let tested = [
+        "annthyroid",
+        "arrhythmia",
+        "breastw",
+        "cardio",
+        "cover",
+        "glass",
+        "http",
+        "ionosphere",
+        "letter",
+        "lympho",
+        "mammography",
+        "mnist",
+        "musk",
+        "optdigits",
+        "pendigits",
+        "pima",
+        "satellite",
+        "satimage-2",
+        "shuttle",
+        "smtp",
+        "thyroid",
+        "vertebral",
+        "vowels",
+        "wbc",
+    ];
+    let stored: Vec<&str> = reference().datasets.keys().map(String::as_str).collect();
+    assert_eq!(stored, tested);
+}

@@ -9,7 +9,11 @@ use otsentry::features::{
     ConnFields, Direction, EdgeRef, EventKind, Extractor, FlowEvent, Proto, RequestFields, Schema,
 };
 
-const FUNCTIONS: [&str; 3] = ["READ_HOLDING_REGISTERS", "READ_COILS", "WRITE_SINGLE_REGISTER"];
+const FUNCTIONS: [&str; 3] = [
+    "READ_HOLDING_REGISTERS",
+    "READ_COILS",
+    "WRITE_SINGLE_REGISTER",
+];
 
 fn requests(n: usize) -> Vec<FlowEvent<'static>> {
     (0..n)

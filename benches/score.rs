@@ -11,7 +11,9 @@ use otsentry::train::{TrainConfig, train};
 const ROWS: usize = 200_000;
 
 fn write_conn_log(path: &Path) {
-    let mut text = String::from("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\torig_pkts\tresp_pkts\n#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tcount\tcount\n");
+    let mut text = String::from(
+        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\torig_pkts\tresp_pkts\n#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tcount\tcount\n",
+    );
     let start = 1_790_812_800.0;
     let step = 20.0 * 86_400.0 / ROWS as f64;
     for row in 0..ROWS {
@@ -37,7 +39,11 @@ fn bench(c: &mut Criterion) {
     write_conn_log(&log);
     let config = TrainConfig::new(vec![log.clone()]);
     let model_path = dir.path().join("bench.model");
-    train(&config, |_| {}).unwrap().model.write(&model_path).unwrap();
+    train(&config, |_| {})
+        .unwrap()
+        .model
+        .write(&model_path)
+        .unwrap();
     let model = ModelFile::load(&model_path).unwrap();
 
     let mut group = c.benchmark_group("pipeline");

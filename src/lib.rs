@@ -4,9 +4,9 @@
 
 pub mod cli;
 pub mod demo;
+pub mod eval;
 pub mod features;
 pub mod model;
 pub mod score;
-pub mod eval;
 pub mod simulate;
 pub mod train;

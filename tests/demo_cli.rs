@@ -33,7 +33,12 @@ fn a_reduced_demo_catches_the_attacks() {
         .map(|attack| attack["scenario"].as_str().unwrap())
         .collect();
     // The attacks the vocabulary must catch whatever the plant's size.
-    for scenario in ["new_source", "network_scan", "write_from_reader", "dnp3_cold_restart"] {
+    for scenario in [
+        "new_source",
+        "network_scan",
+        "write_from_reader",
+        "dnp3_cold_restart",
+    ] {
         assert!(scenarios.contains(scenario), "{scenario} not simulated");
     }
     for attack in attacks {

@@ -3,9 +3,9 @@
 use clap::{Parser, Subcommand};
 
 pub mod demo;
+pub mod eval;
 pub mod model;
 pub mod score;
-pub mod eval;
 pub mod simulate;
 pub mod train;
 

@@ -158,13 +158,16 @@ pub fn run(
     })
 }
 
+/// (orig_h, resp_h, resp_p): how an analyst groups alerts.
+type EdgeKey = (IpAddr, IpAddr, u16);
+
 /// Joins flagged rows with the labels by uid.
 struct Grader {
     /// uid -> the labels it belongs to.
     attack_of: HashMap<String, Vec<usize>>,
     flagged_uids: Vec<BTreeSet<String>>,
     first_reasons: Vec<Option<Vec<String>>>,
-    days: BTreeMap<i64, (DayResult, BTreeSet<(IpAddr, IpAddr, u16)>)>,
+    days: BTreeMap<i64, (DayResult, BTreeSet<EdgeKey>)>,
 }
 
 impl Grader {
@@ -183,7 +186,7 @@ impl Grader {
         }
     }
 
-    fn add(&mut self, ts: f64, uid: &str, edge: (IpAddr, IpAddr, u16), reasons: &[String]) {
+    fn add(&mut self, ts: f64, uid: &str, edge: EdgeKey, reasons: &[String]) {
         let day = (ts / 86_400.0).floor() as i64;
         let (result, edges) = self.days.entry(day).or_insert_with(|| {
             (

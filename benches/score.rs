@@ -58,6 +58,7 @@ fn bench(c: &mut Criterion) {
         all: false,
         read_options: zeek::ReadOptions::default(),
         since: None,
+        batch_rows: otsentry::score::BATCH_ROWS,
     };
     group.bench_function("score_conn_log", |b| {
         b.iter(|| score(&model, &score_config, |_| {}, |_| Ok(())).unwrap())

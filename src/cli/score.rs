@@ -71,6 +71,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         all: args.all,
         read_options,
         since: None,
+        batch_rows: crate::score::BATCH_ROWS,
     };
     let bar = ProgressBar::new_spinner();
     bar.set_style(

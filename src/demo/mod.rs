@@ -124,6 +124,7 @@ pub fn run(
         all: false,
         read_options: zeek::ReadOptions::default(),
         since: Some(attack_start),
+        batch_rows: crate::score::BATCH_ROWS,
     };
     let summary: ScoreSummary = score(
         &model,

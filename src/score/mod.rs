@@ -11,6 +11,7 @@ pub mod reasons;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::thread::{Scope, ScopedJoinHandle};
 
 use iforest::{DataError, Matrix, ScoreError as ModelScoreError};
 use serde::Serialize;
@@ -35,6 +36,8 @@ pub struct ScoreConfig {
     pub read_options: ReadOptions,
     /// Only records with `ts` at or after this (epoch seconds) are scored.
     pub since: Option<f64>,
+    /// Rows per scoring batch ([`BATCH_ROWS`] unless testing).
+    pub batch_rows: usize,
 }
 
 /// One scored row, as printed.
@@ -104,6 +107,7 @@ struct RowMeta {
 /// One schema's scorer: its extractor and the batch being filled.
 pub struct SchemaScorer<'m> {
     model: &'m SchemaModel,
+    batch_rows: usize,
     extractor: Extractor,
     values: Vec<f32>,
     encoded: Vec<f64>,
@@ -112,10 +116,11 @@ pub struct SchemaScorer<'m> {
 }
 
 impl<'m> SchemaScorer<'m> {
-    pub fn new(model: &'m SchemaModel) -> SchemaScorer<'m> {
+    pub fn new(model: &'m SchemaModel, batch_rows: usize) -> SchemaScorer<'m> {
         let width = model.schema.width();
         SchemaScorer {
             model,
+            batch_rows: batch_rows.max(1),
             extractor: Extractor::score(model.vocab.clone()),
             values: Vec::with_capacity(BATCH_ROWS * width),
             encoded: Vec::with_capacity(BATCH_ROWS * width),
@@ -142,70 +147,87 @@ impl<'m> SchemaScorer<'m> {
             raw,
             novelty,
         });
-        self.meta.len() >= BATCH_ROWS
+        self.meta.len() >= self.batch_rows
     }
 
-    /// Scores the batch and hands every printed row to `sink`; returns (rows, flagged, novel).
-    pub fn flush(
-        &mut self,
-        threshold: f64,
-        all: bool,
-        sink: &mut dyn FnMut(&ScoredRow) -> std::io::Result<()>,
-    ) -> Result<(u64, u64, u64), ScoreError> {
+    /// Takes the rows gathered so far out as a batch ready to score; `None` when there are none.
+    pub fn seal(&mut self) -> Result<Option<Batch>, ScoreError> {
         if self.meta.is_empty() {
-            return Ok((0, 0, 0));
+            return Ok(None);
         }
         let schema = self.model.schema;
         let width = schema.width();
-        let values = std::mem::take(&mut self.values);
+        let values = std::mem::replace(&mut self.values, Vec::with_capacity(BATCH_ROWS * width));
         let matrix = Matrix::new(width, values).map_err(|source| ScoreError::Data {
             schema: schema.as_str(),
             source,
         })?;
-        let scores =
-            self.model
-                .model
-                .score_samples(&matrix)
-                .map_err(|source| ScoreError::Model {
-                    schema: schema.as_str(),
-                    source,
-                })?;
+        Ok(Some(Batch {
+            matrix,
+            encoded: std::mem::replace(&mut self.encoded, Vec::with_capacity(BATCH_ROWS * width)),
+            meta: std::mem::replace(&mut self.meta, Vec::with_capacity(BATCH_ROWS)),
+            uids: std::mem::take(&mut self.uids),
+        }))
+    }
+
+    /// Scores a batch with this schema's model (on all cores).
+    pub fn score_batch(model: &SchemaModel, batch: &Batch) -> Result<Vec<f64>, ScoreError> {
+        model
+            .model
+            .score_samples(&batch.matrix)
+            .map_err(|source| ScoreError::Model {
+                schema: model.schema.as_str(),
+                source,
+            })
+    }
+
+    /// Hands every printed row of a scored batch to `sink`; returns (rows, flagged, novel).
+    pub fn emit(
+        &self,
+        batch: &Batch,
+        scores: &[f64],
+        threshold: f64,
+        all: bool,
+        sink: &mut dyn FnMut(&ScoredRow) -> std::io::Result<()>,
+    ) -> Result<(u64, u64, u64), ScoreError> {
+        let width = self.model.schema.width();
         let offset = self.model.model.offset();
         let (mut flagged, mut novel) = (0u64, 0u64);
         let mut uid_start = 0;
-        for (row_idx, (meta, &score)) in self.meta.iter().zip(&scores).enumerate() {
+        for (row_idx, (meta, &score)) in batch.meta.iter().zip(scores).enumerate() {
             let decision = score - offset;
             let is_novel = meta.novelty.is_alarm();
             let is_flagged = decision < threshold || is_novel;
             flagged += u64::from(is_flagged);
             novel += u64::from(is_novel);
-            let uid = &self.uids[uid_start..meta.uid_end];
+            let uid = &batch.uids[uid_start..meta.uid_end];
             uid_start = meta.uid_end;
             if !(is_flagged || all) {
                 continue;
             }
-            let encoded = &self.encoded[row_idx * width..(row_idx + 1) * width];
+            let encoded = &batch.encoded[row_idx * width..(row_idx + 1) * width];
             let row = build_row(
                 self,
                 meta,
                 uid,
                 encoded,
-                matrix.row(row_idx),
+                batch.matrix.row(row_idx),
                 decision,
                 score,
                 is_flagged,
             );
             sink(&row).map_err(ScoreError::Output)?;
         }
-        let n_rows = self.meta.len() as u64;
-        let mut values = matrix.into_values();
-        values.clear();
-        self.values = values;
-        self.encoded.clear();
-        self.meta.clear();
-        self.uids.clear();
-        Ok((n_rows, flagged, novel))
+        Ok((batch.meta.len() as u64, flagged, novel))
     }
+}
+
+/// Rows sealed for scoring: the model's input and what is needed to print them.
+pub struct Batch {
+    matrix: Matrix,
+    encoded: Vec<f64>,
+    meta: Vec<RowMeta>,
+    uids: String,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -277,8 +299,75 @@ pub fn novelty_names(novelty: Novelty) -> Vec<&'static str> {
     .collect()
 }
 
+/// A batch being scored on another thread while the next one is read: the schema index and the
+/// thread, which hands the batch back with its scores.
+type InFlight<'scope> = (
+    usize,
+    ScopedJoinHandle<'scope, Result<(Batch, Vec<f64>), ScoreError>>,
+);
+
+type Sink<'a> = dyn FnMut(&ScoredRow) -> std::io::Result<()> + 'a;
+
+/// What the printing side needs besides the batch.
+struct Emit<'a, 'b> {
+    threshold: f64,
+    all: bool,
+    summary: &'a mut ScoreSummary,
+    sink: &'a mut Sink<'b>,
+}
+
+/// Waits for the batch in flight, if any, and prints it.
+fn land(
+    in_flight: &mut Option<InFlight<'_>>,
+    scorers: &[Option<SchemaScorer<'_>>; 2],
+    emit: &mut Emit<'_, '_>,
+) -> Result<(), ScoreError> {
+    let Some((idx, handle)) = in_flight.take() else {
+        return Ok(());
+    };
+    let (batch, scores) = handle.join().unwrap_or_else(|_| {
+        Err(ScoreError::Output(std::io::Error::other(
+            "the scoring thread panicked",
+        )))
+    })?;
+    if let Some(scorer) = scorers[idx].as_ref() {
+        let (rows, flagged, novel) =
+            scorer.emit(&batch, &scores, emit.threshold, emit.all, emit.sink)?;
+        emit.summary.rows_scored += rows;
+        emit.summary.rows_flagged += flagged;
+        emit.summary.rows_novel += novel;
+    }
+    Ok(())
+}
+
+/// Prints the batch in flight, then seals scorer `idx`'s rows and sends them to be scored.
+fn launch<'scope, 'm: 'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    idx: usize,
+    in_flight: &mut Option<InFlight<'scope>>,
+    scorers: &mut [Option<SchemaScorer<'m>>; 2],
+    emit: &mut Emit<'_, '_>,
+) -> Result<(), ScoreError> {
+    land(in_flight, scorers, emit)?;
+    let Some(scorer) = scorers[idx].as_mut() else {
+        return Ok(());
+    };
+    if let Some(batch) = scorer.seal()? {
+        let schema_model: &'m SchemaModel = scorer.model;
+        let handle = scope.spawn(move || {
+            SchemaScorer::score_batch(schema_model, &batch).map(|scores| (batch, scores))
+        });
+        *in_flight = Some((idx, handle));
+    }
+    Ok(())
+}
+
 /// Scores the logs in `config` against `model`, handing printed rows to `sink` in reading order
 /// within each schema.
+///
+/// Reading and feature extraction run on this thread; each full batch is scored on a scoped
+/// thread (with rayon under it) while the next batch is read, and is printed before the next one
+/// is sent, so the order of rows and the memory held (two batches) are fixed.
 pub fn score(
     model: &LoadedModel,
     config: &ScoreConfig,
@@ -286,55 +375,64 @@ pub fn score(
     mut sink: impl FnMut(&ScoredRow) -> std::io::Result<()>,
 ) -> Result<ScoreSummary, ScoreError> {
     let mut scorers: [Option<SchemaScorer<'_>>; 2] = [
-        model.schema(Schema::Conn).map(SchemaScorer::new),
-        model.schema(Schema::Request).map(SchemaScorer::new),
+        model
+            .schema(Schema::Conn)
+            .map(|schema| SchemaScorer::new(schema, config.batch_rows)),
+        model
+            .schema(Schema::Request)
+            .map(|schema| SchemaScorer::new(schema, config.batch_rows)),
     ];
     let mut summary = ScoreSummary::default();
-    let mut failure: Option<ScoreError> = None;
-    let mut active: Option<usize> = None;
-    let add = |summary: &mut ScoreSummary, (rows, flagged, novel): (u64, u64, u64)| {
-        summary.rows_scored += rows;
-        summary.rows_flagged += flagged;
-        summary.rows_novel += novel;
-    };
     let since = config.since.unwrap_or(f64::NEG_INFINITY);
-    let walk_stats = walk(&config.logs, &config.read_options, progress, |event| {
-        if failure.is_some() || event.ts < since {
-            return;
-        }
-        let idx = match schema_of(event) {
-            Schema::Conn => 0,
-            Schema::Request => 1,
+    let mut rows_without_model = 0u64;
+    let walk_stats = std::thread::scope(|scope| -> Result<WalkStats, ScoreError> {
+        let mut emit = Emit {
+            threshold: config.threshold,
+            all: config.all,
+            summary: &mut summary,
+            sink: &mut sink,
         };
-        // Keep output in reading order: finish the other schema's batch when the logs switch.
-        if let Some(previous) = active
-            && previous != idx
-            && let Some(scorer) = scorers[previous].as_mut()
-        {
-            match scorer.flush(config.threshold, config.all, &mut sink) {
-                Ok(counts) => add(&mut summary, counts),
-                Err(error) => failure = Some(error),
+        let mut in_flight: Option<InFlight<'_>> = None;
+        let mut failure: Option<ScoreError> = None;
+        let mut active: Option<usize> = None;
+        let walk_stats = walk(&config.logs, &config.read_options, progress, |event| {
+            if failure.is_some() || event.ts < since {
+                return;
             }
-        }
-        active = Some(idx);
-        let Some(scorer) = scorers[idx].as_mut() else {
-            summary.rows_without_model += 1;
-            return;
-        };
-        if scorer.push(event) {
-            match scorer.flush(config.threshold, config.all, &mut sink) {
-                Ok(counts) => add(&mut summary, counts),
-                Err(error) => failure = Some(error),
+            let idx = match schema_of(event) {
+                Schema::Conn => 0,
+                Schema::Request => 1,
+            };
+            // Keep output in reading order: send the other schema's rows when the logs switch.
+            if let Some(previous) = active
+                && previous != idx
+                && let Err(error) = launch(scope, previous, &mut in_flight, &mut scorers, &mut emit)
+            {
+                failure = Some(error);
+                return;
             }
+            active = Some(idx);
+            let Some(scorer) = scorers[idx].as_mut() else {
+                rows_without_model += 1;
+                return;
+            };
+            if scorer.push(event)
+                && let Err(error) = launch(scope, idx, &mut in_flight, &mut scorers, &mut emit)
+            {
+                failure = Some(error);
+            }
+        });
+        let walk_stats = walk_stats?;
+        if let Some(error) = failure {
+            return Err(error);
         }
+        for idx in 0..scorers.len() {
+            launch(scope, idx, &mut in_flight, &mut scorers, &mut emit)?;
+        }
+        land(&mut in_flight, &scorers, &mut emit)?;
+        Ok(walk_stats)
     })?;
-    if let Some(error) = failure {
-        return Err(error);
-    }
-    for scorer in scorers.iter_mut().flatten() {
-        let counts = scorer.flush(config.threshold, config.all, &mut sink)?;
-        add(&mut summary, counts);
-    }
     summary.walk = walk_stats;
+    summary.rows_without_model = rows_without_model;
     Ok(summary)
 }

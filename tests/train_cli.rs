@@ -151,3 +151,42 @@ fn a_window_of_masked_timestamps_is_a_clear_error() {
     assert!(message.contains("training window is empty"), "{message}");
     assert!(message.contains("masked"), "{message}");
 }
+
+#[test]
+fn a_zscore_model_trains_scores_and_flags_a_new_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let mut polls = plant(START, 15.0, 1800.0);
+    let model = dir.path().join("z.model");
+    write_logs(&logs, &polls);
+    train(&logs, &model, &["--model-kind", "zscore"]);
+    let shown: serde_json::Value = serde_json::from_slice(
+        &otsentry(&["model", "show", model.to_str().unwrap(), "--format", "json"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(shown["manifest"]["model_kind"], "zscore");
+    assert_eq!(shown["schemas"][0]["kind"], "zscore");
+
+    polls.truncate(10);
+    polls.push(Poll {
+        ts: START + 16.0 * 86_400.0,
+        uid: "CZNEW".to_string(),
+        orig: "10.77.7.7",
+        resp: "10.0.1.1",
+        func: "READ_COILS",
+        orig_bytes: 12,
+    });
+    let day = dir.path().join("day");
+    write_logs(&day, &polls);
+    let output = otsentry(&[
+        "score",
+        "--log",
+        day.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("CZNEW"));
+}

@@ -221,7 +221,10 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
     })?;
     let mut overrides = Vec::new();
     let mut warnings = Vec::new();
-    if window.span_days < MIN_DAYS {
+    // Compared at the precision printed, so that 30 days of logs (midnight to 23:59:59) are
+    // not reported as "29.99 days, under 30".
+    let span_days = (window.span_days * 10.0).round() / 10.0;
+    if span_days < MIN_DAYS {
         if !config.allow_short_baseline {
             return Err(TrainError::ShortBaseline {
                 span_days: window.span_days,
@@ -234,7 +237,7 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
             "the baseline covers only {:.1} days, under the {MIN_DAYS} required; trained anyway because of --allow-short-baseline",
             window.span_days
         ));
-    } else if window.span_days < RECOMMENDED_DAYS {
+    } else if span_days < RECOMMENDED_DAYS {
         warnings.push(format!(
             "the baseline covers {:.1} days; {RECOMMENDED_DAYS} or more are recommended so that monthly events are part of normal",
             window.span_days

@@ -302,6 +302,18 @@ fn binary_writes_consistent_zeek_logs_with_separate_labels() {
     );
     let conn = &logs["conn"];
     let state_col = conn.column("conn_state");
+    // The outstation restarts: its polling session is reset and the next response says so.
+    let iin_col = dnp3.column("iin");
+    assert!(
+        dnp3.rows.iter().any(|row| row[iin_col] == "32768"),
+        "IIN device restart after the cold restart"
+    );
+    assert!(
+        conn.rows
+            .iter()
+            .any(|row| row[5] == "20000" && row[state_col] == "RSTR"),
+        "the outstation resets its polling session"
+    );
     let scan_uids = uids_of("network_scan");
     let scan_states: BTreeSet<&str> = conn
         .rows
@@ -552,7 +564,7 @@ fn setpoint_drift_writes_creep_upwards() {
     let written: Vec<Vec<u64>> = detailed
         .rows
         .iter()
-        .filter(|row| uids.contains(row[1].as_str()) && row[func] == "WRITE_MULTIPLE_REGISTERS")
+        .filter(|row| uids.contains(row[1].as_str()) && row[func] == "WRITE_SINGLE_REGISTER")
         .map(|row| {
             row[values]
                 .split(',')
@@ -577,5 +589,44 @@ fn setpoint_drift_writes_creep_upwards() {
     assert!(
         orig_bytes.last() > orig_bytes.first(),
         "orig_bytes drift: {orig_bytes:?}"
+    );
+}
+
+#[test]
+fn bad_arguments_get_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_otsentry"))
+        .args([
+            "simulate",
+            "--hours",
+            "1",
+            "--attacks",
+            "new_source,port_knock",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("run otsentry");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown attack scenario \"port_knock\""),
+        "{stderr}"
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_otsentry"))
+        .args(["simulate", "--hours", "1", "--plcs", "0", "--out"])
+        .arg(dir.path())
+        .output()
+        .expect("run otsentry");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("plcs must be between 1 and 1000, got 0"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written on bad input"
     );
 }

@@ -8,7 +8,9 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
 use time::{Date, Weekday};
 
-use crate::simulate::{AttackSelection, PlantConfig, SimulationSummary, run_with_progress};
+use crate::simulate::{
+    AttackSelection, PlantConfig, Rotation, SimulationSummary, run_with_progress,
+};
 
 /// Simulate a labelled OT plant and write its Zeek logs (conn, Modbus, DNP3, EtherNet/IP).
 ///
@@ -54,9 +56,19 @@ pub struct SimulateArgs {
     /// HMI polling period in milliseconds (SCADA polls at twice this period).
     #[arg(long, default_value_t = 500)]
     pub poll_ms: u32,
+    /// Rotate the logs hourly or daily, as a sensor's log archive (conn.2026-10-01-00-00-00.log).
+    #[arg(long, value_enum, default_value_t = RotateArg::None)]
+    pub rotate: RotateArg,
     /// Output format of the end summary.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
     pub format: SummaryFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RotateArg {
+    None,
+    Hourly,
+    Daily,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -106,6 +118,11 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         gzip: args.gzip,
         maintenance_weekday: args.maintenance_day,
         hmi_poll_ms: args.poll_ms,
+        rotation: match args.rotate {
+            RotateArg::None => Rotation::None,
+            RotateArg::Hourly => Rotation::Hourly,
+            RotateArg::Daily => Rotation::Daily,
+        },
     }
     .check()?;
 
@@ -113,7 +130,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let bar = ProgressBar::new(u64::from(config.n_days()));
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} simulating day {pos}/{len} {wide_bar} {msg} ({elapsed})",
+            "{spinner} simulated {pos}/{len} days {wide_bar} {msg} ({elapsed})",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
@@ -134,10 +151,11 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
 fn print_summary(summary: &SimulationSummary) {
     let mut files = Table::new();
     files.load_preset(UTF8_FULL_CONDENSED);
-    files.set_header(vec!["file", "lines", "MB written", "MB on disk"]);
+    files.set_header(vec!["log", "files", "lines", "MB written", "MB on disk"]);
     for file in &summary.files {
         files.add_row(vec![
             file.file.clone(),
+            (file.rotated.len() + 1).to_string(),
             file.lines.to_string(),
             format!("{:.1}", file.bytes as f64 / 1e6),
             format!("{:.1}", file.file_bytes as f64 / 1e6),

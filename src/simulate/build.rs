@@ -12,10 +12,11 @@ use std::sync::Arc;
 use rand::Rng;
 use time::Duration;
 
+use super::cip_io::CipIo;
 use super::config::ValidPlantConfig;
 use super::dnp3::Dnp3Poller;
 use super::engine::Entry;
-use super::enip::{CipIo, EnipPoller};
+use super::enip::EnipPoller;
 use super::modbus::Target;
 use super::plant::{Plant, PlcKind};
 use super::poller::{Cadence, ModbusPoller, Plan, PollerSetup};

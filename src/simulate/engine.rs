@@ -10,6 +10,7 @@ use std::collections::BinaryHeap;
 
 use zeek::write::WriteError;
 
+use super::SimulateError;
 use super::config::Scenario;
 use super::output::Sinks;
 
@@ -38,13 +39,17 @@ pub struct Entry {
 }
 
 /// Runs every generator from its first event up to `end`, calling `on_time` with the time of
-/// each event so the caller can report progress.
+/// each event so the caller can report progress. With `rotation = Some((first, every))` the
+/// log files are rotated at `first`, `first + every`, ... before `end`.
 pub fn run(
     entries: &mut [Entry],
     end: i64,
+    rotation: Option<(i64, i64)>,
     sinks: &mut Sinks,
     mut on_time: impl FnMut(i64, &Sinks),
-) -> Result<(), WriteError> {
+) -> Result<(), SimulateError> {
+    let mut next_rotation = rotation.map(|(first, _)| first);
+    let every = rotation.map_or(i64::MAX, |(_, every)| every.max(1));
     let mut heap = BinaryHeap::with_capacity(entries.len());
     for (idx, entry) in entries.iter().enumerate() {
         if let Some(time) = entry.generator.next_time().filter(|time| *time < end) {
@@ -53,6 +58,10 @@ pub fn run(
     }
     let mut n_events: u64 = 0;
     while let Some(Reverse((time, idx))) = heap.pop() {
+        while let Some(at) = next_rotation.filter(|at| *at <= time && *at < end) {
+            sinks.rotate(at)?;
+            next_rotation = Some(at.saturating_add(every));
+        }
         n_events += 1;
         // Progress is cheap but not free: report once every few thousand events.
         if n_events.is_multiple_of(4096) {
@@ -63,6 +72,11 @@ pub fn run(
         if let Some(next) = generator.next_time().filter(|next| *next < end) {
             heap.push(Reverse((next, idx)));
         }
+    }
+    // Rotations due after the last event (quiet hours at the end) still happen.
+    while let Some(at) = next_rotation.filter(|at| *at < end) {
+        sinks.rotate(at)?;
+        next_rotation = Some(at.saturating_add(every));
     }
     for entry in entries.iter_mut() {
         entry.generator.finish(end, sinks)?;

@@ -51,6 +51,20 @@ pub fn write_labels(path: &Path, labels: &[Label]) -> Result<(), SimulateError> 
     out.flush().map_err(io_error(path))
 }
 
+/// Reads a `labels.jsonl` written by [`write_labels`] (for evaluators that join records by uid).
+pub fn read_labels(path: &Path) -> Result<Vec<Label>, SimulateError> {
+    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            serde_json::from_str(line).map_err(|source| SimulateError::Json {
+                path: path.to_owned(),
+                source,
+            })
+        })
+        .collect()
+}
+
 /// RFC 3339 text of epoch microseconds.
 pub fn rfc3339(micros: i64) -> String {
     let nanos = i128::from(micros) * 1000;
@@ -109,4 +123,33 @@ pub fn write_plant(
     })?;
     out.write_all(b"\n").map_err(io_error(path))?;
     out.flush().map_err(io_error(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_round_trip_through_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("labels.jsonl");
+        let label = Label {
+            scenario: "network_scan".into(),
+            technique_id: "T0846".into(),
+            technique_name: "Remote System Discovery".into(),
+            description: "a sweep".into(),
+            start_ts: 1.5,
+            end_ts: 2.5,
+            start: rfc3339(1_500_000),
+            end: rfc3339(2_500_000),
+            hosts: vec!["10.10.9.5".into()],
+            uids: vec!["CabcDEF123".into()],
+        };
+        write_labels(&path, std::slice::from_ref(&label)).unwrap();
+        assert_eq!(read_labels(&path).unwrap(), vec![label]);
+        assert_eq!(rfc3339(1_500_000), "1970-01-01T00:00:01.5Z");
+        std::fs::write(&path, "{not json\n").unwrap();
+        let error = read_labels(&path).unwrap_err().to_string();
+        assert!(error.contains("labels.jsonl"), "{error}");
+    }
 }

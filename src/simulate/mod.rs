@@ -17,7 +17,9 @@
 //! `dnp3.log`, `dnp3_control.log`, `enip.log`, `cip.log`, `cip_io.log`, with `.gz` under
 //! `--gzip`), `plant.json` (the asset inventory) and `labels.jsonl` (one attack per line).
 
+mod attack_traffic;
 mod build;
+mod cip_io;
 mod config;
 mod conn;
 mod dnp3;
@@ -38,8 +40,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use config::{AttackSelection, ConfigError, PlantConfig, Scenario, ValidPlantConfig};
-pub use labels::{Label, rfc3339};
+pub use config::{AttackSelection, ConfigError, PlantConfig, Rotation, Scenario, ValidPlantConfig};
+pub use labels::{Label, read_labels, rfc3339};
 pub use output::LogFileSummary;
 pub use plant::{Host, Plant, Role};
 
@@ -82,6 +84,18 @@ pub struct SimulationSummary {
     pub mb_per_sec: f64,
 }
 
+impl SimulationSummary {
+    /// Full paths of the log files written (not plant.json or labels.jsonl), for readers that
+    /// should see only Zeek logs: a directory scan would also find `plant.json`.
+    pub fn log_paths(&self) -> Vec<PathBuf> {
+        self.files
+            .iter()
+            .flat_map(|file| file.rotated.iter().chain(std::iter::once(&file.file)))
+            .map(|name| self.out_dir.join(name))
+            .collect()
+    }
+}
+
 /// Progress of a run, reported once per simulated day and at the end.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
@@ -113,34 +127,44 @@ pub fn run_with_progress(
         attack_plan.drift,
     ));
     let mut entries = build::normal_traffic(config, &plant, &attack_plan, &process);
-    entries.extend(scenarios::generators(
+    entries.extend(attack_traffic::generators(
         config,
         &plant,
         &attack_plan,
         &process,
     ));
 
+    let rotation = config.config.rotation.interval_us();
     let mut sinks = output::Sinks::create(
         out_dir,
         config.config.format,
         config.config.gzip,
+        rotation.is_some(),
         config.start_us,
     )?;
     let n_days = config.n_days();
     let mut days_done = 0;
-    engine::run(&mut entries, config.end_us, &mut sinks, |time, sinks| {
-        let day = ((time - config.start_us) / 86_400_000_000).clamp(0, i64::from(n_days)) as u32;
-        if day > days_done || time >= config.end_us {
-            days_done = if time >= config.end_us { n_days } else { day };
-            on_progress(Progress {
-                days_done,
-                n_days,
-                lines: sinks.total_lines(),
-            });
-        }
-    })?;
+    let first_rotation = rotation.map(|every| (config.start_us + every, every));
+    engine::run(
+        &mut entries,
+        config.end_us,
+        first_rotation,
+        &mut sinks,
+        |time, sinks| {
+            let day =
+                ((time - config.start_us) / 86_400_000_000).clamp(0, i64::from(n_days)) as u32;
+            if day > days_done || time >= config.end_us {
+                days_done = if time >= config.end_us { n_days } else { day };
+                on_progress(Progress {
+                    days_done,
+                    n_days,
+                    lines: sinks.total_lines(),
+                });
+            }
+        },
+    )?;
     let total_bytes = sinks.total_bytes();
-    let files = sinks.finish(config.end_us, config.config.gzip)?;
+    let files = sinks.finish(config.end_us)?;
     let labels = scenarios::labels(&attack_plan, &entries);
     labels::write_labels(&out_dir.join("labels.jsonl"), &labels)?;
     labels::write_plant(&out_dir.join("plant.json"), config, &plant)?;

@@ -120,10 +120,12 @@ pub fn transaction(
         .string(func);
     match request.func {
         Func::ReadCoils => {
-            for (idx, slot) in values[..quantity].iter_mut().enumerate() {
-                *slot =
-                    u64::from(process.coil(target.plc, request.address + idx as u16, t_request));
-            }
+            process.coil_block(
+                target.plc,
+                request.address,
+                t_request,
+                &mut values[..quantity],
+            );
             detailed
                 .count(u64::from(request.address))
                 .count(u64::from(request.quantity))
@@ -131,12 +133,17 @@ pub fn transaction(
                 .counts(&values[..quantity]);
         }
         Func::ReadHoldingRegisters | Func::ReadInputRegisters => {
+            process.holding_block(
+                target.plc,
+                request.address,
+                t_request,
+                &mut values[..quantity],
+            );
             // Input registers are the raw 12-bit analog inputs behind the scaled holding values.
-            let raw = request.func == Func::ReadInputRegisters;
-            for (idx, slot) in values[..quantity].iter_mut().enumerate() {
-                let value =
-                    u64::from(process.holding(target.plc, request.address + idx as u16, t_request));
-                *slot = if raw { (value * 4).min(4095) } else { value };
+            if request.func == Func::ReadInputRegisters {
+                for slot in &mut values[..quantity] {
+                    *slot = (*slot * 4).min(4095);
+                }
             }
             detailed
                 .count(u64::from(request.address))

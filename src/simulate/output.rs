@@ -115,16 +115,82 @@ impl Write for FileSink {
 
 pub type Log = LogWriter<FileSink>;
 
-/// What one file received.
+/// What one log received over the run.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LogFileSummary {
+    /// The log's `#path` (`conn`, `modbus`, ...).
     pub path: String,
+    /// The live file (`conn.log`, `conn.log.gz`).
     pub file: String,
+    /// Rotated files, oldest first (`conn.2026-10-01-00-00-00.log`), when rotation is on.
+    pub rotated: Vec<String>,
     pub lines: u64,
-    /// Bytes formatted (before compression, without the `#close` line).
+    /// Bytes formatted (before compression, without the `#close` lines).
     pub bytes: u64,
-    /// Size of the file on disk.
+    /// Size on disk of all its files.
     pub file_bytes: u64,
+}
+
+/// How the log files are named and cut.
+#[derive(Debug)]
+struct SinkState {
+    dir: PathBuf,
+    format: LogFormat,
+    gzip: bool,
+    rotating: bool,
+    /// Totals of the files already rotated, by log path.
+    done: Vec<LogFileSummary>,
+}
+
+impl SinkState {
+    fn open(&self, schema: LogSchema, open_us: i64) -> Result<Log, SimulateError> {
+        let name = if self.rotating {
+            rotated_name(&schema.path, open_us, self.gzip)
+        } else {
+            file_name(&schema.path, self.gzip)
+        };
+        let sink = FileSink::create(&self.dir.join(name), self.gzip)?;
+        let mut log = LogWriter::new(sink, self.format, schema);
+        log.write_header(open_us)?;
+        Ok(log)
+    }
+
+    /// Closes `log` at `close_us` and adds what it received to the totals of its path.
+    fn close(&mut self, log: Log, close_us: i64) -> Result<(), SimulateError> {
+        let path = log.schema().path.clone();
+        let (lines, bytes) = (log.n_rows(), log.n_bytes());
+        let sink = log.finish(close_us)?;
+        let file_path = sink.path.clone();
+        sink.close()?;
+        let file_bytes = file_path.metadata().map(|meta| meta.len()).unwrap_or(0);
+        let name = file_path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let live = file_name(&path, self.gzip);
+        let totals = match self.done.iter_mut().find(|totals| totals.path == path) {
+            Some(totals) => totals,
+            None => {
+                self.done.push(LogFileSummary {
+                    path: path.clone(),
+                    file: live.clone(),
+                    rotated: Vec::new(),
+                    lines: 0,
+                    bytes: 0,
+                    file_bytes: 0,
+                });
+                let last = self.done.len() - 1;
+                &mut self.done[last]
+            }
+        };
+        totals.lines += lines;
+        totals.bytes += bytes;
+        totals.file_bytes += file_bytes;
+        if name != live {
+            totals.rotated.push(name);
+        }
+        Ok(())
+    }
 }
 
 /// Every log the simulator writes.
@@ -138,9 +204,10 @@ pub struct Sinks {
     pub enip: Log,
     pub cip: Log,
     pub cip_io: Log,
+    state: SinkState,
 }
 
-/// The file name of the log at `path` (`conn.log`, `conn.log.gz`).
+/// The file name of the live log at `path` (`conn.log`, `conn.log.gz`).
 pub fn file_name(path: &str, gzip: bool) -> String {
     if gzip {
         format!("{path}.log.gz")
@@ -149,40 +216,58 @@ pub fn file_name(path: &str, gzip: bool) -> String {
     }
 }
 
+/// The name Zeek gives a rotated log: its path and the time the file was opened
+/// (`conn.2026-10-01-00-00-00.log`).
+pub fn rotated_name(path: &str, open_us: i64, gzip: bool) -> String {
+    let stamp = zeek::write::zeek_timestamp(open_us);
+    if gzip {
+        format!("{path}.{stamp}.log.gz")
+    } else {
+        format!("{path}.{stamp}.log")
+    }
+}
+
 impl Sinks {
     /// Creates every log file in `dir` and writes the TSV headers with `#open` at `open_us`.
+    /// With `rotating`, files carry their opening time in their names until [`Sinks::finish`]
+    /// gives the last ones their live names.
     pub fn create(
         dir: &Path,
         format: LogFormat,
         gzip: bool,
+        rotating: bool,
         open_us: i64,
     ) -> Result<Sinks, SimulateError> {
-        let open = |schema: LogSchema| -> Result<Log, SimulateError> {
-            let path = dir.join(file_name(&schema.path, gzip));
-            let mut log = LogWriter::new(FileSink::create(&path, gzip)?, format, schema);
-            log.write_header(open_us)?;
-            Ok(log)
+        let state = SinkState {
+            dir: dir.to_owned(),
+            format,
+            gzip,
+            rotating,
+            done: Vec::new(),
         };
         Ok(Sinks {
-            conn: open(schemas::conn())?,
-            modbus: open(schemas::modbus())?,
-            modbus_detailed: open(schemas::modbus_detailed())?,
-            dnp3: open(schemas::dnp3())?,
-            dnp3_control: open(schemas::dnp3_control())?,
-            enip: open(schemas::enip())?,
-            cip: open(schemas::cip())?,
-            cip_io: open(schemas::cip_io())?,
+            conn: state.open(schemas::conn(), open_us)?,
+            modbus: state.open(schemas::modbus(), open_us)?,
+            modbus_detailed: state.open(schemas::modbus_detailed(), open_us)?,
+            dnp3: state.open(schemas::dnp3(), open_us)?,
+            dnp3_control: state.open(schemas::dnp3_control(), open_us)?,
+            enip: state.open(schemas::enip(), open_us)?,
+            cip: state.open(schemas::cip(), open_us)?,
+            cip_io: state.open(schemas::cip_io(), open_us)?,
+            state,
         })
     }
 
     /// Lines written so far over all logs.
     pub fn total_lines(&self) -> u64 {
-        self.all().iter().map(|log| log.n_rows()).sum()
+        let done: u64 = self.state.done.iter().map(|totals| totals.lines).sum();
+        done + self.all().iter().map(|log| log.n_rows()).sum::<u64>()
     }
 
     /// Bytes written so far over all logs (before compression).
     pub fn total_bytes(&self) -> u64 {
-        self.all().iter().map(|log| log.n_bytes()).sum()
+        let done: u64 = self.state.done.iter().map(|totals| totals.bytes).sum();
+        done + self.all().iter().map(|log| log.n_bytes()).sum::<u64>()
     }
 
     fn all(&self) -> [&Log; 8] {
@@ -198,8 +283,40 @@ impl Sinks {
         ]
     }
 
-    /// Writes `#close` at `close_us`, closes every file and reports what each received.
-    pub fn finish(self, close_us: i64, gzip: bool) -> Result<Vec<LogFileSummary>, SimulateError> {
+    /// Closes every file at `at` and opens the next ones, as Zeek's log rotation does.
+    pub fn rotate(&mut self, at: i64) -> Result<(), SimulateError> {
+        let Sinks {
+            conn,
+            modbus,
+            modbus_detailed,
+            dnp3,
+            dnp3_control,
+            enip,
+            cip,
+            cip_io,
+            state,
+        } = self;
+        for log in [
+            conn,
+            modbus,
+            modbus_detailed,
+            dnp3,
+            dnp3_control,
+            enip,
+            cip,
+            cip_io,
+        ] {
+            let next = state.open(log.schema().clone(), at)?;
+            let previous = std::mem::replace(log, next);
+            state.close(previous, at)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `#close` at `close_us`, closes every file, gives the last files of a rotating
+    /// run their live names, and reports what each log received.
+    pub fn finish(self, close_us: i64) -> Result<Vec<LogFileSummary>, SimulateError> {
+        let mut state = self.state;
         let logs = [
             self.conn,
             self.modbus,
@@ -210,23 +327,28 @@ impl Sinks {
             self.cip,
             self.cip_io,
         ];
-        let mut summaries = Vec::with_capacity(logs.len());
+        let mut current = Vec::with_capacity(logs.len());
         for log in logs {
             let path = log.schema().path.clone();
-            let lines = log.n_rows();
-            let bytes = log.n_bytes();
-            let sink = log.finish(close_us)?;
-            let file_path = sink.path.clone();
-            sink.close()?;
-            let file_bytes = file_path.metadata().map(|meta| meta.len()).unwrap_or(0);
-            summaries.push(LogFileSummary {
-                file: file_name(&path, gzip),
-                path,
-                lines,
-                bytes,
-                file_bytes,
-            });
+            current.push((path, log.get_ref().path.clone()));
+            state.close(log, close_us)?;
         }
-        Ok(summaries)
+        if state.rotating {
+            for (path, file) in current {
+                let live = state.dir.join(file_name(&path, state.gzip));
+                std::fs::rename(&file, &live).map_err(|source| SimulateError::Io {
+                    path: file.clone(),
+                    source,
+                })?;
+                if let (Some(totals), Some(name)) = (
+                    state.done.iter_mut().find(|totals| totals.path == path),
+                    file.file_name()
+                        .map(|name| name.to_string_lossy().into_owned()),
+                ) {
+                    totals.rotated.retain(|rotated| *rotated != name);
+                }
+            }
+        }
+        Ok(state.done)
     }
 }

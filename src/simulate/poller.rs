@@ -206,25 +206,23 @@ impl ModbusPoller {
             Plan::Drift(drift) => {
                 let k = poll_no as u32;
                 let progress = f64::from(k) / f64::from(drift.n_writes.max(1));
-                // The attacker writes a growing block each time: the setpoint and the registers
-                // after it, unchanged, so conn.log orig_bytes creeps up along with the setpoint.
-                let quantity = 1 + (progress * 7.0) as usize;
-                let mut values = [0u16; 8];
-                values[0] = drift.value_of_write(k);
-                for (offset, slot) in values.iter_mut().enumerate().take(quantity).skip(1) {
-                    *slot =
-                        self.process
-                            .holding(self.target.plc, SETPOINT_REGISTER + offset as u16, t);
-                }
+                // Only function codes the operator HMI uses anyway (reads and a single-register
+                // write), so nothing is novel but the values. The attacker re-reads the process
+                // block more often as the attack goes on (checking that nobody noticed), so
+                // conn.log orig_bytes of these connections creeps up with the setpoint.
+                let n_checks = (progress * 8.0) as usize;
                 requests.push(Request::read(
                     Func::ReadHoldingRegisters,
                     SETPOINT_REGISTER,
                     1,
                 ));
+                for _ in 0..n_checks {
+                    requests.push(Request::read(Func::ReadHoldingRegisters, 0, 10));
+                }
                 requests.push(Request::write(
-                    Func::WriteMultipleRegisters,
+                    Func::WriteSingleRegister,
                     SETPOINT_REGISTER,
-                    &values[..quantity],
+                    &[drift.value_of_write(k)],
                 ));
             }
             Plan::UnauthorizedWrite => {

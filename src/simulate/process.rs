@@ -80,43 +80,65 @@ impl ProcessModel {
 
     /// Holding register `register` of PLC `plc` at time `t` (microseconds).
     pub fn holding(&self, plc: usize, register: u16, t: i64) -> u16 {
+        let mut value = [0u64; 1];
+        self.holding_block(plc, register, t, &mut value);
+        value[0] as u16
+    }
+
+    /// Holding registers `address..address + out.len()` of PLC `plc` at time `t`: the process
+    /// state is computed once for the whole block, as a PLC answers one read from one scan.
+    pub fn holding_block(&self, plc: usize, address: u16, t: i64, out: &mut [u64]) {
         let secs = t as f64 / 1e6;
         let phase = self.phase(plc);
         // A fill and drain cycle of four to eight hours, different for every tank.
         let cycle = 4.0 * 3600.0 * (1.0 + unit_noise(self.seed, plc as u64, 2));
-        let level = 0.6 * f64::from(self.setpoint(plc, t))
-            + 200.0 * (TAU * secs / cycle + phase).sin()
-            + 12.0 * self.noise(plc, 0, t);
-        let value = match register {
-            0 => level,
-            1 => 450.0 + 30.0 * (TAU * secs / 86_400.0 + phase).sin() + 4.0 * self.noise(plc, 1, t),
-            2 => 300.0 + level / 10.0 + 6.0 * self.noise(plc, 2, t),
-            3 => {
-                120.0
-                    + 40.0 * (TAU * secs / cycle + phase + 1.0).cos()
-                    + 5.0 * self.noise(plc, 3, t)
-            }
-            4 => 1450.0 + 20.0 * self.noise(plc, 4, t),
-            SETPOINT_REGISTER => f64::from(self.setpoint(plc, t)),
-            6 => 900.0,
-            7 => 100.0,
-            8 => ((t / 3_600_000_000) % 65_536) as f64,
-            _ => 1.0,
-        };
-        value.round().clamp(0.0, 65_535.0) as u16
+        let setpoint = self.setpoint(plc, t);
+        let wave = TAU * secs / cycle + phase;
+        let level = 0.6 * f64::from(setpoint) + 200.0 * wave.sin() + 12.0 * self.noise(plc, 0, t);
+        for (offset, slot) in out.iter_mut().enumerate() {
+            let register = address.wrapping_add(offset as u16);
+            let value = match register {
+                0 => level,
+                1 => {
+                    450.0
+                        + 30.0 * (TAU * secs / 86_400.0 + phase).sin()
+                        + 4.0 * self.noise(plc, 1, t)
+                }
+                2 => 300.0 + level / 10.0 + 6.0 * self.noise(plc, 2, t),
+                3 => 120.0 + 40.0 * (wave + 1.0).cos() + 5.0 * self.noise(plc, 3, t),
+                4 => 1450.0 + 20.0 * self.noise(plc, 4, t),
+                SETPOINT_REGISTER => f64::from(setpoint),
+                6 => 900.0,
+                7 => 100.0,
+                8 => ((t / 3_600_000_000) % 65_536) as f64,
+                _ => 1.0,
+            };
+            *slot = value.round().clamp(0.0, 65_535.0) as u64;
+        }
     }
 
-    /// Coil `index` (pump and valve states follow the level against the setpoint).
-    pub fn coil(&self, plc: usize, index: u16, t: i64) -> bool {
-        let level = self.holding(plc, 0, t);
-        let setpoint = self.setpoint(plc, t);
-        match index {
-            0 => u32::from(level) * 10 < u32::from(setpoint) * 6,
-            1 => u32::from(level) * 10 >= u32::from(setpoint) * 6,
-            2 => true,
-            3 => false,
-            _ => index.is_multiple_of(3),
+    /// Coils `address..address + out.len()` (pump and valve states follow the level against the
+    /// setpoint).
+    pub fn coil_block(&self, plc: usize, address: u16, t: i64, out: &mut [u64]) {
+        let level = u32::from(self.holding(plc, 0, t));
+        let setpoint = u32::from(self.setpoint(plc, t));
+        for (offset, slot) in out.iter_mut().enumerate() {
+            let index = address.wrapping_add(offset as u16);
+            *slot = u64::from(match index {
+                0 => level * 10 < setpoint * 6,
+                1 => level * 10 >= setpoint * 6,
+                2 => true,
+                3 => false,
+                _ => index.is_multiple_of(3),
+            });
         }
+    }
+
+    /// Coil `index`.
+    pub fn coil(&self, plc: usize, index: u16, t: i64) -> bool {
+        let mut value = [0u64; 1];
+        self.coil_block(plc, index, t, &mut value);
+        value[0] == 1
     }
 }
 

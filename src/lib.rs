@@ -8,5 +8,7 @@ pub mod eval;
 pub mod features;
 pub mod model;
 pub mod score;
+pub mod inspect;
+pub mod ot;
 pub mod simulate;
 pub mod train;

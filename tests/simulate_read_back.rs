@@ -137,3 +137,35 @@ fn hourly_rotation_gives_a_readable_archive_cut_at_the_hour() {
         assert!(n_requests > 1000, "{name}: {n_requests} requests");
     }
 }
+
+/// The simulator writes `plant.json` and `labels.jsonl` beside its logs: reading the whole
+/// directory must take the logs and leave those alone, with not a single problem.
+#[test]
+fn the_whole_simulated_directory_reads_without_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plant");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_otsentry"))
+        .args(["simulate", "--hours", "1", "--plcs", "2", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(out.join("plant.json").exists());
+
+    let mut reader = LogReader::open(&[&out], &ReadOptions::default()).unwrap();
+    let mut n_records = 0u64;
+    while reader.next_record().unwrap().is_some() {
+        n_records += 1;
+    }
+    assert!(n_records > 1000, "read only {n_records} records");
+    assert_eq!(
+        reader.problems().total(),
+        0,
+        "{:?}",
+        reader.problems().kept()
+    );
+}

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod eval;
 pub mod model;
 pub mod score;
+pub mod inspect;
 pub mod simulate;
 pub mod train;
 
@@ -28,6 +29,9 @@ pub enum Command {
     Model(model::ModelArgs),
     Eval(eval::EvalArgs),
     Simulate(simulate::SimulateArgs),
+    /// Summarise Zeek logs: files, formats, records by log path and service, OT records, time
+    /// span, malformed lines.
+    Inspect(inspect::InspectArgs),
 }
 
 /// Runs the chosen command.
@@ -39,5 +43,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Model(args) => model::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Inspect(args) => inspect::run(args),
     }
 }

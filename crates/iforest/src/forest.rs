@@ -354,14 +354,20 @@ impl Forest {
         }
     }
 
+    /// Scores rows that the caller has checked are `self.n_features` wide.
     fn scores_unchecked(&self, data: &Matrix) -> Vec<f64> {
         let n_features = self.n_features;
+        debug_assert_eq!(data.n_features(), n_features);
         let mut sums = vec![0.0f64; data.n_rows()];
         sums.par_chunks_mut(SCORE_BLOCK_ROWS)
             .zip(data.as_slice().par_chunks(SCORE_BLOCK_ROWS * n_features))
             .for_each(|(block_sums, block_rows)| {
                 for tree in &self.trees {
-                    tree.accumulate(block_rows, n_features, block_sums);
+                    // SAFETY: every tree's features are below `self.n_features` (grown on or
+                    // validated against it), and callers pass rows of exactly that width:
+                    // `score_samples` checks it, and `fit_from_sample` checks the offset sample
+                    // has the tree sample's width.
+                    unsafe { tree.accumulate(block_rows, n_features, block_sums) };
                 }
             });
         sums.into_iter()

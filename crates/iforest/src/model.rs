@@ -13,6 +13,8 @@ use crate::zscore::ZScoreModel;
 #[serde(tag = "kind", content = "model", rename_all = "snake_case")]
 pub enum Model {
     Forest(Forest),
+    /// Tagged `zscore`, the name `--model-kind` uses.
+    #[serde(rename = "zscore")]
     ZScore(ZScoreModel),
 }
 

@@ -185,7 +185,7 @@ fn partition(data: &Matrix, sample: &mut [u32], feature: u32, threshold: f32) ->
 }
 
 /// Rows scored together per tree: their independent paths let the CPU overlap the loads.
-const LANES: usize = 8;
+const LANES: usize = 16;
 
 impl Tree {
     fn n_internal(&self) -> usize {
@@ -203,18 +203,29 @@ impl Tree {
     }
 
     /// Adds this tree's path length for each row of `rows` (row-major, `n_features` wide) to `sums`.
-    pub(crate) fn accumulate(&self, rows: &[f32], n_features: usize, sums: &mut [f64]) {
+    ///
+    /// # Safety
+    /// Every node's `feature` must be below `n_features`. Trees uphold this for the feature count
+    /// they were grown on (`grow` draws features below it) or validated against (`validate`), so
+    /// a caller passes rows of that width.
+    pub(crate) unsafe fn accumulate(&self, rows: &[f32], n_features: usize, sums: &mut [f64]) {
         let n_internal = self.n_internal();
         let mut row_groups = rows.chunks_exact(n_features * LANES);
         let mut sum_groups = sums.chunks_exact_mut(LANES);
         for (group, group_sums) in (&mut row_groups).zip(&mut sum_groups) {
-            // All lanes walk the tree in lockstep; the loop count is the same for every row.
+            // All lanes walk the tree in lockstep: every path has exactly `depth` steps, so after
+            // `d` steps every lane sits at level `d`, and all are internal while lane 0 is.
             let mut node = [0usize; LANES];
             while node[0] < n_internal {
-                for lane in 0..LANES {
-                    let split = self.nodes[node[lane]];
-                    let value = group[lane * n_features + split.feature as usize];
-                    node[lane] = 2 * node[lane] + 1 + usize::from(value > split.threshold);
+                for (lane, lane_node) in node.iter_mut().enumerate() {
+                    // SAFETY: `*lane_node < n_internal == nodes.len()` by the lockstep argument
+                    // above; `lane * n_features + feature < LANES * n_features == group.len()`
+                    // because `feature < n_features` (this function's contract). Bounds checks
+                    // here cost about a third of the scoring time (measured).
+                    let split = unsafe { *self.nodes.get_unchecked(*lane_node) };
+                    let value =
+                        unsafe { *group.get_unchecked(lane * n_features + split.feature as usize) };
+                    *lane_node = 2 * *lane_node + 1 + usize::from(value > split.threshold);
                 }
             }
             for lane in 0..LANES {
@@ -315,7 +326,8 @@ mod tests {
             &mut rng,
         );
         let mut sums = vec![0.0; data.n_rows()];
-        tree.accumulate(data.as_slice(), 3, &mut sums);
+        // SAFETY: the tree was grown on these 3-feature rows.
+        unsafe { tree.accumulate(data.as_slice(), 3, &mut sums) };
         for (row_idx, sum) in sums.iter().enumerate() {
             assert_eq!(*sum, tree.leaves[tree.leaf_of(data.row(row_idx))]);
         }

@@ -98,9 +98,29 @@ impl Decoder {
         }
     }
 
-    /// The header in force (the last one that reached a data line).
+    /// A decoder that continues a stream from the middle, for example a tail resuming at a
+    /// checkpointed offset: `header` (saved from [`Decoder::header`] before stopping, or read
+    /// again from the file's start) is in force for the lines fed next, exactly as if the
+    /// stream had been fed from its beginning. A new header block in the lines replaces it as
+    /// usual.
+    pub fn resume(source: Option<&Path>, options: &ReadOptions, header: Arc<Header>) -> Decoder {
+        let mut decoder = Decoder::new(source, options);
+        decoder.format = Some(header.format);
+        decoder.seen_content = true;
+        match header.format {
+            Format::Tsv => decoder.current = Some(header),
+            Format::Json => decoder.json.resume(header),
+        }
+        decoder
+    }
+
+    /// The header in force (for TSV the last one that reached a data line, for JSON the keys
+    /// seen so far).
     pub fn header(&self) -> Option<&Arc<Header>> {
-        self.current.as_ref()
+        match self.format {
+            Some(Format::Json) => self.json.header(),
+            _ => self.current.as_ref(),
+        }
     }
 
     /// The detected format, once a non-blank line was fed.
@@ -120,7 +140,8 @@ impl Decoder {
 
     pub(crate) fn scan(&mut self, line: &[u8], line_number: u64) -> Result<Scanned, ZeekError> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() || line.iter().all(u8::is_ascii_whitespace) {
+        // Tabs are content: a line of separators is a record of empty values.
+        if line.iter().all(|byte| *byte == b' ') {
             return Ok(Scanned::Meta);
         }
         self.seen_content = true;

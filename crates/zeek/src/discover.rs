@@ -67,7 +67,11 @@ fn rotation_of(path: &Path) -> Option<String> {
     (!stamp.is_empty()).then(|| stamp.to_owned())
 }
 
-/// True for names Zeek gives its logs: `*.log`, `*.log.gz`, `*.json`, `*.json.gz`.
+/// True for names Zeek gives its logs: `*.log` and `*.log.gz`, whatever their format.
+///
+/// Zeek names JSON logs `.log` too, so a directory search takes nothing else: a site's
+/// `inventory.json` or a simulator's `plant.json` beside the logs is not a log. A file named on
+/// the command line is read whatever its name.
 pub fn is_log_name(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
         return false;
@@ -76,7 +80,7 @@ pub fn is_log_name(path: &Path) -> bool {
         return false;
     }
     let name = name.strip_suffix(".gz").unwrap_or(name);
-    name.ends_with(".log") || name.ends_with(".json")
+    name.ends_with(".log")
 }
 
 /// Expands `paths` into log files: a file is taken as given (whatever its name), a directory is
@@ -242,7 +246,7 @@ mod tests {
             ("modbus_detailed", None)
         );
         assert!(is_log_name(Path::new("a/conn.log.gz")));
-        assert!(is_log_name(Path::new("modbus.json")));
+        assert!(!is_log_name(Path::new("plant.json")));
         assert!(!is_log_name(Path::new("trace.pcap")));
         assert!(!is_log_name(Path::new(".conn.log.swp")));
     }

@@ -25,7 +25,7 @@ pub enum ZeekError {
     #[error("{} does not exist", path.display())]
     NotFound { path: PathBuf },
     /// A directory holds no Zeek logs.
-    #[error("{} holds no Zeek log files (*.log, *.log.gz, *.json)", path.display())]
+    #[error("{} holds no Zeek log files (*.log, *.log.gz)", path.display())]
     NoLogs { path: PathBuf },
     /// The stream has no data at all.
     #[error("{} is empty", name(path))]

@@ -40,6 +40,17 @@ impl JsonLines {
         self.header.as_ref()
     }
 
+    /// Continues a stream whose header is known (a resumed tail): its columns keep their places.
+    pub(crate) fn resume(&mut self, header: Arc<Header>) {
+        self.columns = header
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(idx, field)| (field.clone(), idx))
+            .collect();
+        self.header = Some(header);
+    }
+
     pub(crate) fn text(&self) -> &str {
         &self.text
     }

@@ -71,6 +71,7 @@ impl<'a> Record<'a> {
     }
 
     /// The text of column `idx` exactly as written (still escaped, markers not interpreted).
+    #[inline]
     pub fn raw(&self, idx: usize) -> Option<&'a str> {
         let span = self.spans.get(idx)?;
         self.text.get(span.start as usize..span.end as usize)
@@ -188,6 +189,7 @@ impl<'a> Record<'a> {
     // full `FieldError` (paths and strings), which keeps the hot path free of large copies;
     // `explain` builds the full error once, on the cold path.
 
+    #[inline]
     pub(crate) fn plain_at(&self, idx: usize) -> Result<Option<&'a str>, Bad> {
         match self.raw(idx) {
             None => Ok(None),
@@ -199,10 +201,12 @@ impl<'a> Record<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn plain_opt(&self, idx: Option<usize>) -> Result<Option<&'a str>, Bad> {
         idx.map_or(Ok(None), |idx| self.plain_at(idx))
     }
 
+    #[inline]
     pub(crate) fn u64_at(&self, idx: usize) -> Result<Option<u64>, Bad> {
         // Numbers are far more common than markers, so they are tried first.
         let Some(raw) = self.raw(idx) else {
@@ -219,10 +223,12 @@ impl<'a> Record<'a> {
             .ok_or(Bad::new(idx, "an unsigned integer"))
     }
 
+    #[inline]
     pub(crate) fn u64_opt(&self, idx: Option<usize>) -> Result<Option<u64>, Bad> {
         idx.map_or(Ok(None), |idx| self.u64_at(idx))
     }
 
+    #[inline]
     pub(crate) fn port_at(&self, idx: usize) -> Result<Option<u16>, Bad> {
         match self.u64_at(idx) {
             Ok(Some(port)) => u16::try_from(port)
@@ -248,6 +254,7 @@ impl<'a> Record<'a> {
         idx.map_or(Ok(None), |idx| self.f64_at(idx))
     }
 
+    #[inline]
     pub(crate) fn bool_at(&self, idx: usize) -> Result<Option<bool>, Bad> {
         match self.raw(idx) {
             None => Ok(None),
@@ -258,16 +265,22 @@ impl<'a> Record<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn bool_opt(&self, idx: Option<usize>) -> Result<Option<bool>, Bad> {
         idx.map_or(Ok(None), |idx| self.bool_at(idx))
     }
 
+    #[inline]
     pub(crate) fn addr_at(&self, idx: usize) -> Result<Option<IpAddr>, Bad> {
-        let Some(raw) = self.value_text(idx) else {
+        // Addresses are far more common than markers, so they are tried first.
+        let Some(raw) = self.raw(idx) else {
             return Ok(None);
         };
         if let Some(address) = parse_ipv4(raw) {
             return Ok(Some(IpAddr::V4(address)));
+        }
+        if raw.is_empty() || is_marker(raw, self.header) {
+            return Ok(None);
         }
         raw.parse::<IpAddr>()
             .map(Some)

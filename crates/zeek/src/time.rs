@@ -19,7 +19,10 @@ impl Timestamp {
     /// Parses epoch seconds (`1424273686.951089`, `-1.5`, `1424273686`), ISO-8601
     /// (`2015-02-18T15:34:46.951089Z`, with `Z` or a `+hh:mm` offset) or a mask of `X`s.
     pub fn parse(raw: &str) -> Option<Timestamp> {
-        // Epoch seconds are by far the most common, so they are tried first.
+        // Zeek's own `seconds.micros` is by far the most common form, so it has a fast path.
+        if let Some(micros) = parse_zeek_epoch(raw) {
+            return Some(Timestamp::Micros(micros));
+        }
         if let Some(micros) = parse_epoch(raw) {
             return Some(Timestamp::Micros(micros));
         }
@@ -51,6 +54,53 @@ impl Timestamp {
     }
 }
 
+impl serde::Serialize for Timestamp {
+    /// Serializes as the text Zeek writes (`1424273686.951089` or the mask), which keeps every
+    /// microsecond that a JSON float could lose.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl Timestamp {
+    /// ISO-8601 in UTC with microseconds (`2015-02-18T15:34:46.951089Z`), or the mask.
+    pub fn to_iso8601(self) -> String {
+        let Timestamp::Micros(micros) = self else {
+            return "XXXX-XX-XXTXX:XX:XX.XXXXXXZ".to_owned();
+        };
+        let seconds = micros.div_euclid(1_000_000);
+        let fraction = micros.rem_euclid(1_000_000);
+        let days = seconds.div_euclid(86_400);
+        let second_of_day = seconds.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{fraction:06}Z",
+            second_of_day / 3600,
+            second_of_day / 60 % 60,
+            second_of_day % 60
+        )
+    }
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 impl fmt::Display for Timestamp {
     /// Writes epoch seconds with six decimals, as Zeek does, or the mask.
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -68,6 +118,33 @@ impl fmt::Display for Timestamp {
             }
         }
     }
+}
+
+/// Exactly what Zeek writes: 1 to 12 digits, a dot, 6 digits. Digits are checked and summed
+/// in straight-line loops the compiler unrolls; anything else goes to [`parse_epoch`].
+#[inline]
+fn parse_zeek_epoch(raw: &str) -> Option<i64> {
+    let bytes = raw.as_bytes();
+    let length = bytes.len();
+    if !(8..=19).contains(&length) || bytes[length - 7] != b'.' {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &byte in &bytes[..length - 7] {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value = value * 10 + i64::from(digit);
+    }
+    for &byte in &bytes[length - 6..] {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value = value * 10 + i64::from(digit);
+    }
+    Some(value)
 }
 
 /// Seconds with any number of fraction digits (digits past the sixth are truncated), in one
@@ -238,7 +315,25 @@ mod tests {
         assert_eq!(Timestamp::Masked.to_string(), "XXXXXXXXXX.XXXXXX");
     }
 
+    #[test]
+    fn formats_iso8601_in_utc() {
+        assert_eq!(
+            Timestamp::Micros(1_424_273_686_951_089).to_iso8601(),
+            "2015-02-18T15:34:46.951089Z"
+        );
+        assert_eq!(
+            Timestamp::Micros(-1).to_iso8601(),
+            "1969-12-31T23:59:59.999999Z"
+        );
+    }
+
     proptest! {
+        #[test]
+        fn iso8601_then_parse_is_identity(micros in -10_000_000_000_000_000i64..10_000_000_000_000_000) {
+            let timestamp = Timestamp::Micros(micros);
+            prop_assert_eq!(Timestamp::parse(&timestamp.to_iso8601()), Some(timestamp));
+        }
+
         #[test]
         fn display_then_parse_is_identity(micros in -10_000_000_000_000_000i64..10_000_000_000_000_000) {
             let timestamp = Timestamp::Micros(micros);

@@ -171,3 +171,50 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// A tail that stops after any line and resumes with the saved header gives the same
+    /// records as reading the stream in one go (TSV and JSON).
+    #[test]
+    fn resuming_from_any_line_with_the_saved_header_gives_the_same_records(
+        json in any::<bool>(),
+        values in prop::collection::vec(0u32..1000, 1..12),
+        stop in 0usize..12,
+    ) {
+        let lines: Vec<String> = if json {
+            values.iter().map(|value| format!("{{\"ts\":{value}.5,\"uid\":\"C{value}\"}}")).collect()
+        } else {
+            let mut lines = vec!["#fields\tts\tuid".to_owned()];
+            lines.extend(values.iter().map(|value| format!("{value}.5\tC{value}")));
+            lines
+        };
+        let render = |line: Line<'_>| match line {
+            Line::Record(record) => Some(format!("{}:{:?}", record.line_number(), record.fields().map(|(name, field)| (name.to_owned(), field.into_owned())).collect::<Vec<_>>())),
+            _ => None,
+        };
+        let mut whole = Decoder::new(None, &ReadOptions::default());
+        let expected: Vec<String> = lines
+            .iter()
+            .enumerate()
+            .filter_map(|(idx, line)| render(whole.feed(line.as_bytes(), idx as u64 + 1).unwrap()))
+            .collect();
+        let stop = stop.min(lines.len());
+        let mut first = Decoder::new(None, &ReadOptions::default());
+        let mut got: Vec<String> = lines[..stop]
+            .iter()
+            .enumerate()
+            .filter_map(|(idx, line)| render(first.feed(line.as_bytes(), idx as u64 + 1).unwrap()))
+            .collect();
+        let mut second = match first.header() {
+            Some(header) => Decoder::resume(None, &ReadOptions::default(), header.clone()),
+            None => first,
+        };
+        got.extend(
+            lines[stop..]
+                .iter()
+                .enumerate()
+                .filter_map(|(idx, line)| render(second.feed(line.as_bytes(), (stop + idx) as u64 + 1).unwrap())),
+        );
+        prop_assert_eq!(got, expected);
+    }
+}

@@ -1,0 +1,101 @@
+//! Training and scoring speed: filling the tree and offset reservoirs from a 1M-row stream, the
+//! per-row cost of offering to a full reservoir, fitting 200 trees from a 256 x 200 reservoir, and
+//! scoring 1M rows of 10 features.
+//!
+//! Run with `cargo bench -p iforest --bench model`; criterion prints rows per second (elements/s).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use iforest::{ForestParams, Matrix, Reservoir};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const N_ROWS: usize = 1_000_000;
+const N_FEATURES: usize = 10;
+const TREE_RESERVOIR: usize = 256 * 200;
+const OFFSET_RESERVOIR: usize = 100_000;
+
+/// A stream of `N_ROWS` rows: a few clusters of ordinary traffic-like features, some outliers.
+fn stream() -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut values = Vec::with_capacity(N_ROWS * N_FEATURES);
+    for row in 0..N_ROWS {
+        let centre = (row % 5) as f32 * 3.0;
+        let spread = if row % 1000 == 0 { 20.0 } else { 1.0 };
+        values.extend((0..N_FEATURES).map(|_| centre + spread * (rng.random::<f32>() - 0.5)));
+    }
+    values
+}
+
+fn reservoirs(values: &[f32]) -> (Matrix, Matrix) {
+    let mut trees = Reservoir::new(TREE_RESERVOIR, 1);
+    let mut offset = Reservoir::new(OFFSET_RESERVOIR, 2);
+    for row in values.chunks_exact(N_FEATURES) {
+        trees.offer_with(|| row.to_vec());
+        offset.offer_with(|| row.to_vec());
+    }
+    (
+        Matrix::from_rows(N_FEATURES, trees.items()).expect("finite"),
+        Matrix::from_rows(N_FEATURES, offset.items()).expect("finite"),
+    )
+}
+
+fn bench(c: &mut Criterion) {
+    let values = stream();
+    let data = Matrix::new(N_FEATURES, values.clone()).expect("finite");
+    let params = ForestParams::default().check().expect("valid");
+
+    let mut group = c.benchmark_group("reservoir");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(N_ROWS as u64));
+    group.bench_function("fill_tree_and_offset_reservoirs_1m_rows", |b| {
+        b.iter(|| reservoirs(black_box(&values)))
+    });
+    group.finish();
+
+    // The steady-state cost of an offer once the reservoir is full: mostly skips.
+    let mut group = c.benchmark_group("reservoir");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(10 * N_ROWS as u64));
+    group.bench_function("offer_10m_rows_keep_51200", |b| {
+        b.iter(|| {
+            let mut reservoir = Reservoir::new(TREE_RESERVOIR, 3);
+            for row_idx in 0..10 * N_ROWS as u64 {
+                reservoir.offer_with(|| black_box(row_idx));
+            }
+            reservoir.seen()
+        })
+    });
+    group.finish();
+
+    let (tree_sample, offset_sample) = reservoirs(&values);
+    let mut group = c.benchmark_group("fit");
+    group.sample_size(10);
+    group.bench_function("200_trees_from_256x200_reservoir_offset_from_100k", |b| {
+        b.iter(|| {
+            params
+                .fit_from_sample(
+                    black_box(&tree_sample),
+                    N_ROWS as u64,
+                    black_box(&offset_sample),
+                )
+                .expect("fit")
+        })
+    });
+    group.finish();
+
+    let forest = params
+        .fit_from_sample(&tree_sample, N_ROWS as u64, &offset_sample)
+        .expect("fit");
+    let mut group = c.benchmark_group("score");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(N_ROWS as u64));
+    group.bench_function("1m_rows_10_features_200_trees", |b| {
+        b.iter(|| forest.score_samples(black_box(&data)).expect("score"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

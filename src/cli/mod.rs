@@ -4,9 +4,9 @@ use clap::{Parser, Subcommand};
 
 pub mod demo;
 pub mod eval;
+pub mod inspect;
 pub mod model;
 pub mod score;
-pub mod inspect;
 pub mod simulate;
 pub mod train;
 

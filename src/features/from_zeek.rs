@@ -1,11 +1,13 @@
 //! The adapter from the Zeek reader's typed views to [`FlowEvent`]s, and the OT selection.
 //!
-//! conn.log lines become connection events when they are OT traffic: a `service` naming an OT
-//! protocol or, because older sensors leave `service` unset for OT traffic, a well-known OT port.
+//! conn.log lines become connection events when they are OT traffic as [`crate::ot`] selects it:
+//! a `service` naming an OT protocol or, because older sensors leave `service` unset for OT
+//! traffic, a well-known OT port.
 //! One protocol log per protocol gives request events (`modbus`, `dnp3`, `enip`, `cip`): each has
 //! one line per request or request/reply pair, and taking their detail logs as well
 //! (`modbus_detailed`, `dnp3_control`, ...) would count the same request twice.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use zeek::{
@@ -14,24 +16,7 @@ use zeek::{
 
 use super::event::{ConnFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields};
 use super::functions::is_write;
-
-/// conn.log `service` values that are OT protocols, in the order an edge is named by them.
-pub const OT_SERVICES: &[&str] = &[
-    "modbus",
-    "dnp3",
-    "dnp3_tcp",
-    "dnp3_udp",
-    "enip",
-    "cip",
-    "s7comm",
-    "s7comm-plus",
-    "bacnet",
-    "iec104",
-    "opcua",
-];
-
-/// Well-known OT ports, for connections the sensor named no OT service for.
-pub const OT_PORTS: &[u16] = &[502, 20000, 44818, 2222, 102, 47808, 2404, 4840];
+use crate::ot::{OtReason, OtSelector};
 
 /// The kinds of log the adapter reads; everything else is skipped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +57,7 @@ pub enum Skip {
 /// Reads records through the typed views, resolving columns once per header.
 #[derive(Debug, Default)]
 pub struct ZeekAdapter {
+    ot: OtSelector,
     conn: ViewCache<ConnColumns>,
     modbus: ViewCache<ModbusColumns>,
     dnp3: ViewCache<Dnp3Columns>,
@@ -87,6 +73,14 @@ impl ZeekAdapter {
         ZeekAdapter::default()
     }
 
+    /// An adapter with a site's own OT selection.
+    pub fn with_selector(ot: OtSelector) -> ZeekAdapter {
+        ZeekAdapter {
+            ot,
+            ..ZeekAdapter::default()
+        }
+    }
+
     /// Builds the event of `record` (from a log of `kind`) and hands it to `visit`.
     ///
     /// The event borrows from the record, so it is lent to a callback rather than returned.
@@ -99,8 +93,14 @@ impl ZeekAdapter {
         match kind {
             LogKind::Conn => {
                 let conn = self.conn.read(record)?;
-                let Some(service) = ot_service(conn.service.raw(), conn.common.id.resp_p) else {
-                    return Ok(Err(Skip::NotOt));
+                let raw_service = conn.service.raw();
+                // Zeek's set separator is `,` (service names contain no escapes).
+                let services = raw_service.unwrap_or("").split(',');
+                let service = match self.ot.classify_conn(services, conn.common.id.resp_p) {
+                    Some(OtReason::Service(service)) => Cow::Owned(service),
+                    // An OT port with no OT service: the edge is named by the set as written.
+                    Some(_) => Cow::Borrowed(raw_service.unwrap_or("-")),
+                    None => return Ok(Err(Skip::NotOt)),
                 };
                 let Some(ts) = conn.common.ts.seconds() else {
                     return Ok(Err(Skip::MaskedTime));
@@ -113,7 +113,7 @@ impl ZeekAdapter {
                         conn.common.id.resp_h,
                         conn.common.id.resp_p,
                         Proto::from_zeek(conn.proto),
-                        service,
+                        &service,
                     ),
                     kind: EventKind::Conn(ConnFields {
                         duration: conn.duration,
@@ -233,27 +233,6 @@ fn is_success(status: &str) -> bool {
             .trim_start_matches("0x")
             .bytes()
             .all(|byte| byte == b'0')
-}
-
-/// The OT service a connection belongs to, or `None` when it is not OT traffic.
-///
-/// A set naming an OT protocol gives that protocol (so `cotp,s7comm` and `s7comm,cotp` are one
-/// edge); a well-known OT port gives the set as written, or `-` when unset.
-/// The set is split on `,`, Zeek's set separator (service names contain no escapes).
-pub fn ot_service(raw: Option<&str>, resp_p: u16) -> Option<&str> {
-    let mut best: Option<(usize, &str)> = None;
-    for service in raw.unwrap_or("").split(',') {
-        if let Some(rank) = OT_SERVICES.iter().position(|ot| *ot == service)
-            && best.is_none_or(|(best_rank, _)| rank < best_rank)
-        {
-            best = Some((rank, service));
-        }
-    }
-    match best {
-        Some((_, service)) => Some(service),
-        None if OT_PORTS.contains(&resp_p) => Some(raw.unwrap_or("-")),
-        None => None,
-    }
 }
 
 /// The columns a view needs, so callers can skip a whole header block that lacks them.

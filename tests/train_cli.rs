@@ -190,3 +190,22 @@ fn a_zscore_model_trains_scores_and_flags_a_new_source() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains("CZNEW"));
 }
+
+#[test]
+fn bad_parameters_are_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    write_logs(&logs, &plant(START, 15.0, 3600.0));
+    let output = otsentry(&[
+        "train",
+        "--log",
+        logs.to_str().unwrap(),
+        "--out",
+        dir.path().join("m").to_str().unwrap(),
+        "--contamination",
+        "0.9",
+    ]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("contamination must be in (0, 0.5], got 0.9"));
+    assert!(!dir.path().join("m").exists());
+}

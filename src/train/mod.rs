@@ -159,6 +159,8 @@ impl SchemaFit {
 
 /// Trains a model from the logs in `config`; `progress` gets the records read so far.
 pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOutcome, TrainError> {
+    // Bad parameters are reported before a long pass, not after it.
+    check_params(config)?;
     let files = zeek::discover(&config.logs)?;
     let mut fits = [
         SchemaFit::new(Schema::Conn, config),
@@ -304,6 +306,34 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
 
 /// How the threshold works, stored in every manifest.
 pub const THRESHOLD_SEMANTICS: &str = "anomaly_score is the decision value score_samples - offset, as scikit-learn's decision_function: negative is anomalous and 0 is the contamination boundary (offset = the contamination percentile of the training scores). score --threshold T flags rows with anomaly_score < T (default 0). A record with a value never seen in training (new source, destination, edge or function on an edge) is flagged whatever its score. Raw score_samples lie in [-1, 0] with ordinary rows near -0.5, so comparing them with a threshold such as -0.15 would flag every row.";
+
+/// The model parameters of `config`, checked.
+fn check_params(config: &TrainConfig) -> Result<(), TrainError> {
+    let contamination = match config.contamination {
+        Some(fraction) => Contamination::Fraction(fraction),
+        None => Contamination::Auto,
+    };
+    match config.model_kind {
+        ModelKind::Forest => {
+            ForestParams {
+                n_estimators: config.n_estimators,
+                max_samples: MaxSamples::Auto,
+                contamination,
+                random_state: config.seed,
+                max_features: 1.0,
+            }
+            .check()?;
+        }
+        ModelKind::ZScore => {
+            ZScoreParams {
+                aggregate: ZAggregate::Max,
+                contamination,
+            }
+            .check()?;
+        }
+    }
+    Ok(())
+}
 
 /// Encodes the reservoirs and fits one schema's model.
 fn fit_schema(mut fit: SchemaFit, config: &TrainConfig) -> Result<SchemaModel, TrainError> {

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use iforest::{
     Contamination, DataError, FitError, ForestParams, Matrix, MaxSamples, Model, Moments,
-    ParamError, Reservoir, ZAggregate, ZScoreParams,
+    ParamError, Reservoir, ValidForestParams, ValidZScoreParams, ZAggregate, ZScoreParams,
 };
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -160,7 +160,7 @@ impl SchemaFit {
 /// Trains a model from the logs in `config`; `progress` gets the records read so far.
 pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOutcome, TrainError> {
     // Bad parameters are reported before a long pass, not after it.
-    check_params(config)?;
+    let params = check_params(config)?;
     let files = zeek::discover(&config.logs)?;
     let mut fits = [
         SchemaFit::new(Schema::Conn, config),
@@ -269,7 +269,7 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
                 config.vocab_cap
             ));
         }
-        schemas.push(fit_schema(fit, config)?);
+        schemas.push(fit_schema(fit, params)?);
     }
 
     let manifest = Manifest {
@@ -307,14 +307,21 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
 /// How the threshold works, stored in every manifest.
 pub const THRESHOLD_SEMANTICS: &str = "anomaly_score is the decision value score_samples - offset, as scikit-learn's decision_function: negative is anomalous and 0 is the contamination boundary (offset = the contamination percentile of the training scores). score --threshold T flags rows with anomaly_score < T (default 0). A record with a value never seen in training (new source, destination, edge or function on an edge) is flagged whatever its score. Raw score_samples lie in [-1, 0] with ordinary rows near -0.5, so comparing them with a threshold such as -0.15 would flag every row.";
 
+/// Model parameters that passed their checks; only these reach fitting.
+#[derive(Clone, Copy, Debug)]
+enum ValidParams {
+    Forest(ValidForestParams),
+    ZScore(ValidZScoreParams),
+}
+
 /// The model parameters of `config`, checked.
-fn check_params(config: &TrainConfig) -> Result<(), TrainError> {
+fn check_params(config: &TrainConfig) -> Result<ValidParams, TrainError> {
     let contamination = match config.contamination {
         Some(fraction) => Contamination::Fraction(fraction),
         None => Contamination::Auto,
     };
-    match config.model_kind {
-        ModelKind::Forest => {
+    Ok(match config.model_kind {
+        ModelKind::Forest => ValidParams::Forest(
             ForestParams {
                 n_estimators: config.n_estimators,
                 max_samples: MaxSamples::Auto,
@@ -322,21 +329,20 @@ fn check_params(config: &TrainConfig) -> Result<(), TrainError> {
                 random_state: config.seed,
                 max_features: 1.0,
             }
-            .check()?;
-        }
-        ModelKind::ZScore => {
+            .check()?,
+        ),
+        ModelKind::ZScore => ValidParams::ZScore(
             ZScoreParams {
                 aggregate: ZAggregate::Max,
                 contamination,
             }
-            .check()?;
-        }
-    }
-    Ok(())
+            .check()?,
+        ),
+    })
 }
 
 /// Encodes the reservoirs and fits one schema's model.
-fn fit_schema(mut fit: SchemaFit, config: &TrainConfig) -> Result<SchemaModel, TrainError> {
+fn fit_schema(mut fit: SchemaFit, params: ValidParams) -> Result<SchemaModel, TrainError> {
     let schema = fit.extractor.schema();
     fit.extractor.freeze();
     let width = schema.width();
@@ -363,36 +369,17 @@ fn fit_schema(mut fit: SchemaFit, config: &TrainConfig) -> Result<SchemaModel, T
     let tree_matrix = matrix(&tree_values)?;
     let offset_matrix = matrix(&offset_values)?;
     let n_seen = fit.trees.seen();
-    let contamination = match config.contamination {
-        Some(fraction) => Contamination::Fraction(fraction),
-        None => Contamination::Auto,
-    };
     let fit_error = |source| TrainError::Fit {
         schema: schema.as_str(),
         source,
     };
-    let model = match config.model_kind {
-        ModelKind::Forest => {
-            let params = ForestParams {
-                n_estimators: config.n_estimators,
-                max_samples: MaxSamples::Auto,
-                contamination,
-                random_state: config.seed,
-                max_features: 1.0,
-            }
-            .check()?;
-            Model::Forest(
-                params
-                    .fit_from_sample(&tree_matrix, n_seen, &offset_matrix)
-                    .map_err(fit_error)?,
-            )
-        }
-        ModelKind::ZScore => {
-            let params = ZScoreParams {
-                aggregate: ZAggregate::Max,
-                contamination,
-            }
-            .check()?;
+    let model = match params {
+        ValidParams::Forest(params) => Model::Forest(
+            params
+                .fit_from_sample(&tree_matrix, n_seen, &offset_matrix)
+                .map_err(fit_error)?,
+        ),
+        ValidParams::ZScore(params) => {
             // The moments come from the offset reservoir: the rows can only be encoded once the
             // vocabulary is complete, and a uniform sample of a million rows pins them down.
             let moments = Moments::of_matrix(&offset_matrix);

@@ -1,8 +1,8 @@
 //! `otsentry demo` through the real binary, on a reduced plant: every attack scenario is caught.
 
-mod common;
+mod plant_logs;
 
-use common::*;
+use plant_logs::*;
 
 #[test]
 fn a_reduced_demo_catches_the_attacks() {

@@ -1,11 +1,11 @@
 //! The model file's integrity checks through `otsentry model show` and `otsentry score`: a
 //! modified, truncated, foreign or newer-format file is refused with a clear error.
 
-mod common;
+mod plant_logs;
 
 use std::path::{Path, PathBuf};
 
-use common::*;
+use plant_logs::*;
 use sha2::{Digest, Sha256};
 
 fn trained(dir: &Path) -> (PathBuf, PathBuf) {

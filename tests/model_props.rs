@@ -1,13 +1,13 @@
 //! Properties of the sealed model file: a saved model loads back to the same scores, and no
 //! single-byte change or truncation of the file is ever accepted (nor panics).
 
-mod common;
+mod plant_logs;
 
 use std::path::Path;
 use std::sync::OnceLock;
 
-use common::*;
 use otsentry::model::ModelFile;
+use plant_logs::*;
 use proptest::prelude::*;
 
 /// A small trained model's bytes, built once.

@@ -1,11 +1,11 @@
 //! Scoring in small batches (many scoring threads in flight one after another) gives exactly the
 //! rows, order and scores of one large batch: the pipeline changes speed, never results.
 
-mod common;
+mod plant_logs;
 
-use common::*;
 use otsentry::model::ModelFile;
 use otsentry::score::{BATCH_ROWS, ScoreConfig, score};
+use plant_logs::*;
 
 #[test]
 fn small_and_large_batches_give_the_same_rows_in_the_same_order() {

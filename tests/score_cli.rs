@@ -1,11 +1,11 @@
 //! `otsentry score` through the real binary: the new-source guarantee, output formats, threshold
 //! semantics and errors.
 
-mod common;
+mod plant_logs;
 
 use std::path::{Path, PathBuf};
 
-use common::*;
+use plant_logs::*;
 
 fn trained(dir: &Path) -> PathBuf {
     let logs = dir.join("baseline");

@@ -1,8 +1,8 @@
 //! `otsentry train` through the real binary on real Zeek TSV files.
 
-mod common;
+mod plant_logs;
 
-use common::*;
+use plant_logs::*;
 
 #[test]
 fn a_baseline_under_two_weeks_is_refused_with_the_reason_and_the_override_is_recorded() {

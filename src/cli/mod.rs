@@ -2,11 +2,18 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod admin;
+pub mod alert;
+pub mod audit;
+pub mod common;
 pub mod demo;
 pub mod eval;
+pub mod governance;
 pub mod inspect;
 pub mod model;
+pub mod policy;
 pub mod score;
+pub mod serve;
 pub mod simulate;
 pub mod train;
 
@@ -32,6 +39,22 @@ pub enum Command {
     /// Summarise Zeek logs: files, formats, records by log path and service, OT records, time
     /// span, malformed lines.
     Inspect(inspect::InspectArgs),
+    /// Validate and explain governance policy files.
+    Policy(policy::PolicyArgs),
+    /// Create or migrate the database.
+    Db(admin::DbCommandArgs),
+    /// Manage principals (people with roles, AI components) directly in the database.
+    Principal(admin::PrincipalArgs),
+    /// Issue and revoke API tokens directly in the database.
+    Token(admin::TokenArgs),
+    /// Inspect the alert queue.
+    Alert(alert::AlertArgs),
+    /// Verify, export and sign the audit log.
+    Audit(audit::AuditArgs),
+    /// Review schedule, open reviews and pending decisions.
+    Governance(governance::GovernanceArgs),
+    /// Run the JSON HTTP API.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the chosen command.
@@ -44,5 +67,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Policy(args) => policy::run(args),
+        Command::Db(args) => admin::run_db(args),
+        Command::Principal(args) => admin::run_principal(args),
+        Command::Token(args) => admin::run_token(args),
+        Command::Alert(args) => alert::run(args),
+        Command::Audit(args) => audit::run(args),
+        Command::Governance(args) => governance::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }

@@ -1,0 +1,16 @@
+//! The audit log: append-only, hash-chained JSON entries, optionally signed with ed25519.
+//!
+//! Each entry records who did what to which resource, the decision and its reason, and the
+//! SHA-256 of the policy that decided; it carries the previous entry's hash so that modifying,
+//! removing, reordering or inserting an entry breaks the chain where it happened.
+//!
+//! **Architecture invariant:** this module offers `append` and read operations only; nothing here
+//! (or in the store's audit table, guarded by triggers) updates or deletes an entry.
+
+mod entry;
+mod sign;
+mod verify;
+
+pub use entry::{AuditDraft, AuditEntry, GENESIS_HASH, seal};
+pub use sign::{KeyError, load_signing_key, load_verifying_key, write_new_signing_key};
+pub use verify::{ChainBreak, StoredEntry, VerifyReport, verify_chain};

@@ -1,0 +1,193 @@
+//! Local administration with direct access to the database file: `db init`, `principal add|list`,
+//! `token create|revoke`. Every change is audited as `local:cli`.
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use comfy_table::Table;
+
+use super::common::{DbArgs, Format, GovArgs, open_governance, open_store, runtime};
+use crate::governance::{Actor, AiComponent, PrincipalKind, Role};
+use crate::store::Store;
+
+#[derive(Debug, Args)]
+pub struct DbCommandArgs {
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create the database (or bring its schema up to date).
+    Init(DbArgs),
+}
+
+pub fn run_db(args: DbCommandArgs) -> anyhow::Result<()> {
+    match args.command {
+        DbCommand::Init(db) => runtime()?.block_on(async {
+            let store = open_store(&db).await?;
+            store.close().await;
+            println!("database {} is ready", db.db.display());
+            Ok(())
+        }),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PrincipalArgs {
+    #[command(subcommand)]
+    pub command: PrincipalCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrincipalCommand {
+    /// Add a person (with --role, repeatable) or an AI component (with --component).
+    Add(AddPrincipal),
+    /// List principals.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddPrincipal {
+    /// Principal name, such as alice or scorer-1.
+    pub name: String,
+    /// A role the person holds (analyst, ot-security-lead, ot-engineering-lead, admin).
+    #[arg(long = "role", conflicts_with = "component")]
+    pub roles: Vec<String>,
+    /// The AI component this identity is: scorer or triage.
+    #[arg(long)]
+    pub component: Option<String>,
+    #[command(flatten)]
+    pub gov: GovArgs,
+}
+
+pub fn run_principal(args: PrincipalArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        match args.command {
+            PrincipalCommand::Add(add) => {
+                let kind = match &add.component {
+                    Some(name) => PrincipalKind::Ai {
+                        component: AiComponent::parse(name).with_context(|| {
+                            format!("unknown AI component `{name}`; expected scorer or triage")
+                        })?,
+                    },
+                    None => {
+                        let roles = add
+                            .roles
+                            .iter()
+                            .map(|role| Role::parse(role).map_err(anyhow::Error::msg))
+                            .collect::<anyhow::Result<Vec<_>>>()?;
+                        PrincipalKind::Human { roles }
+                    }
+                };
+                let governance = open_governance(&add.gov).await?;
+                let principal = governance
+                    .create_principal(Actor::Local, &add.name, kind)
+                    .await?;
+                println!(
+                    "created principal {} (id {})",
+                    principal.audit_name(),
+                    principal.id
+                );
+                Ok(())
+            }
+            PrincipalCommand::List { db, format } => {
+                let store = open_store(&db).await?;
+                let principals = store.list_principals().await?;
+                if format == Format::Json {
+                    println!("{}", serde_json::to_string_pretty(&principals)?);
+                    return Ok(());
+                }
+                let mut table = Table::new();
+                table.set_header(["id", "name", "kind", "roles / component"]);
+                for principal in principals {
+                    let (kind, detail) = match &principal.kind {
+                        PrincipalKind::Human { roles } => (
+                            "human",
+                            roles
+                                .iter()
+                                .map(Role::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        ),
+                        PrincipalKind::Ai { component } => ("ai", component.name().to_string()),
+                    };
+                    table.add_row([
+                        principal.id.to_string(),
+                        principal.name,
+                        kind.to_string(),
+                        detail,
+                    ]);
+                }
+                println!("{table}");
+                Ok(())
+            }
+        }
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub command: TokenCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token for a principal; the token is printed once and never stored.
+    Create {
+        /// The principal's name.
+        principal: String,
+        /// Days until the token expires (no expiry when omitted).
+        #[arg(long)]
+        days: Option<u32>,
+        #[command(flatten)]
+        gov: GovArgs,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Revoke a token by its id (the part after `ots_`, before the second `_`).
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        gov: GovArgs,
+    },
+}
+
+pub fn run_token(args: TokenArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        match args.command {
+            TokenCommand::Create {
+                principal,
+                days,
+                gov,
+                format,
+            } => {
+                let governance = open_governance(&gov).await?;
+                let issued = governance
+                    .issue_token(Actor::Local, &principal, days)
+                    .await?;
+                if format == Format::Json {
+                    println!("{}", serde_json::to_string_pretty(&issued)?);
+                } else {
+                    println!(
+                        "token for {} (id {}); it is shown only this once:",
+                        issued.principal, issued.id
+                    );
+                    println!("{}", issued.token);
+                }
+                Ok(())
+            }
+            TokenCommand::Revoke { id, gov } => {
+                let governance = open_governance(&gov).await?;
+                governance.revoke_token(Actor::Local, &id).await?;
+                println!("token {id} revoked");
+                Ok(())
+            }
+        }
+    })
+}

@@ -1,0 +1,76 @@
+//! `otsentry governance status`: the policy in force, the next scheduled review, open review
+//! records, pending recommendations and change requests, and the current detection threshold.
+
+use clap::{Args, Subcommand};
+
+use super::common::{Format, GovArgs, open_governance, runtime};
+use crate::governance::format_micros;
+
+#[derive(Debug, Args)]
+pub struct GovernanceArgs {
+    #[command(subcommand)]
+    pub command: GovernanceCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GovernanceCommand {
+    /// Show reviews due and open, and pending human decisions.
+    Status {
+        #[command(flatten)]
+        gov: GovArgs,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+pub fn run(args: GovernanceArgs) -> anyhow::Result<()> {
+    let GovernanceCommand::Status { gov, format } = args.command;
+    runtime()?.block_on(async {
+        let status = open_governance(&gov).await?.status().await?;
+        if format == Format::Json {
+            println!("{}", serde_json::to_string_pretty(&status)?);
+            return Ok(());
+        }
+        println!(
+            "system:              {} (policy version {})",
+            status.system_id, status.policy_version
+        );
+        println!("policy sha256:       {}", status.policy_sha256);
+        println!(
+            "next review:         {} ({})",
+            status.next_review_date, status.review_frequency
+        );
+        println!(
+            "detection threshold: {}",
+            status
+                .detection_threshold
+                .as_deref()
+                .unwrap_or("model default")
+        );
+        println!(
+            "pending recommendations awaiting a person: {}",
+            status.pending_recommendations
+        );
+        println!(
+            "pending change requests awaiting approval: {}",
+            status.pending_change_requests
+        );
+        if status.open_reviews.is_empty() {
+            println!("open reviews: none");
+        } else {
+            let mut table = comfy_table::Table::new();
+            table.set_header(["review", "trigger", "opened", "by", "detail"]);
+            for review in &status.open_reviews {
+                table.add_row([
+                    review.id.to_string(),
+                    review.trigger_event.clone(),
+                    format_micros(review.opened_at),
+                    review.opened_by.clone(),
+                    review.detail.clone(),
+                ]);
+            }
+            println!("open reviews:\n{table}");
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,296 @@
+//! The audit log is tamper-evident: each test writes a real log through governance, then edits
+//! the SQLite file with a separate connection (as an attacker with the file would) and proves
+//! that `otsentry audit verify` names the first modified, removed, reordered or inserted entry.
+
+mod common;
+
+use std::path::Path;
+
+use otsentry::audit::{AuditDraft, AuditEntry, seal};
+use otsentry::governance::{Actor, PrincipalKind, Role};
+use sqlx::{Connection, Executor, Row, SqliteConnection};
+
+/// Writes a log of at least six entries and closes the database.
+async fn write_log(db: &Path, signer: Option<ed25519_dalek::SigningKey>) {
+    let governance = common::governance(db, signer).await;
+    governance
+        .record_policies(Actor::Local)
+        .await
+        .expect("audited");
+    let analyst = PrincipalKind::Human {
+        roles: vec![Role::parse("analyst").expect("role")],
+    };
+    for name in ["alice", "bob", "carol"] {
+        governance
+            .create_principal(Actor::Local, name, analyst.clone())
+            .await
+            .expect("created");
+    }
+    governance
+        .issue_token(Actor::Local, "alice", Some(1))
+        .await
+        .expect("issued");
+    governance.store().close().await;
+}
+
+/// A connection of the attacker's own, with the append-only triggers dropped.
+async fn attacker(db: &Path) -> SqliteConnection {
+    let mut conn = SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("opens");
+    conn.execute("DROP TRIGGER audit_log_no_update")
+        .await
+        .expect("drop");
+    conn.execute("DROP TRIGGER audit_log_no_delete")
+        .await
+        .expect("drop");
+    conn
+}
+
+async fn entry(conn: &mut SqliteConnection, seq: i64) -> AuditEntry {
+    let row = sqlx::query("SELECT entry FROM audit_log WHERE seq = ?")
+        .bind(seq)
+        .fetch_one(&mut *conn)
+        .await
+        .expect("row");
+    serde_json::from_str(row.get::<String, _>("entry").as_str()).expect("entry json")
+}
+
+fn verify(db: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let db = db.to_str().expect("utf-8 path");
+    let mut args = vec!["audit", "verify", "--db", db];
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = common::otsentry(&args);
+    (code, format!("{stdout}{stderr}"))
+}
+
+fn assert_broken(db: &Path, expected: &str) {
+    let (code, output) = verify(db, &[]);
+    assert_eq!(code, Some(2), "verify should fail: {output}");
+    assert!(
+        output.contains(expected),
+        "expected `{expected}` in: {output}"
+    );
+}
+
+#[tokio::test]
+async fn an_untouched_log_verifies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gov.db");
+    write_log(&db, None).await;
+    let (code, output) = verify(&db, &[]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("audit chain intact: 6 entries"), "{output}");
+    let (_, exported, _) =
+        common::otsentry(&["audit", "export", "--db", db.to_str().expect("utf-8")]);
+    let lines: Vec<&str> = exported.lines().collect();
+    assert_eq!(lines.len(), 6);
+    let first: serde_json::Value = serde_json::from_str(lines[0]).expect("json line");
+    for key in [
+        "time",
+        "principal",
+        "action",
+        "resource",
+        "decision",
+        "reason",
+        "policy_sha256",
+        "prev_hash",
+        "hash",
+    ] {
+        assert!(first.get(key).is_some(), "entry lacks {key}: {first}");
+    }
+}
+
+#[tokio::test]
+async fn the_database_itself_refuses_updates_and_deletes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gov.db");
+    write_log(&db, None).await;
+    let mut conn = SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("opens");
+    let update = conn
+        .execute("UPDATE audit_log SET entry = '{}' WHERE seq = 1")
+        .await;
+    assert!(update.is_err_and(|error| error.to_string().contains("append-only")));
+    let delete = conn.execute("DELETE FROM audit_log WHERE seq = 1").await;
+    assert!(delete.is_err_and(|error| error.to_string().contains("append-only")));
+}
+
+#[tokio::test]
+async fn a_modified_entry_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gov.db");
+    write_log(&db, None).await;
+    let mut conn = attacker(&db).await;
+    conn.execute(
+        "UPDATE audit_log SET entry = json_set(entry, '$.decision', 'deny') WHERE seq = 3",
+    )
+    .await
+    .expect("tamper");
+    assert_broken(&db, "entry 3 was modified");
+}
+
+#[tokio::test]
+async fn a_modified_entry_with_a_recomputed_hash_breaks_the_next_link() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gov.db");
+    write_log(&db, None).await;
+    let mut conn = attacker(&db).await;
+    let mut forged = entry(&mut conn, 3).await;
+    forged.principal = "human:mallory".into();
+    forged.hash = forged.compute_hash();
+    sqlx::query("UPDATE audit_log SET entry = ?, hash = ? WHERE seq = 3")
+        .bind(forged.to_json())
+        .bind(&forged.hash)
+        .execute(&mut conn)
+        .await
+        .expect("tamper");
+    assert_broken(
+        &db,
+        "entry 4 does not link to entry 3: entry 3 was rewritten",
+    );
+}
+
+#[tokio::test]
+async fn a_removed_entry_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gov.db");
+    write_log(&db, None).await;
+    let mut conn = attacker(&db).await;
+    conn.execute("DELETE FROM audit_log WHERE seq = 3")
+        .await
+        .expect("tamper");
+    assert_broken(&db, "entry 3 was removed");
+}
+
+#[tokio::test]
+async fn reordered_entries_are_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gov.db");
+    write_log(&db, None).await;
+    let mut conn = attacker(&db).await;
+    // Swap the stored rows 2 and 3, keeping each row's position.
+    conn.execute("UPDATE audit_log SET seq = 1002 WHERE seq = 2")
+        .await
+        .expect("move");
+    conn.execute("UPDATE audit_log SET seq = 2 WHERE seq = 3")
+        .await
+        .expect("move");
+    conn.execute("UPDATE audit_log SET seq = 3 WHERE seq = 1002")
+        .await
+        .expect("move");
+    assert_broken(&db, "entry 2 was reordered: it is stored at position 3");
+}
+
+#[tokio::test]
+async fn an_inserted_entry_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gov.db");
+    write_log(&db, None).await;
+    let mut conn = attacker(&db).await;
+    // Make room after entry 2 and insert a well-formed entry that links to entry 2.
+    conn.execute("UPDATE audit_log SET seq = seq + 1000 WHERE seq >= 3")
+        .await
+        .expect("shift");
+    conn.execute("UPDATE audit_log SET seq = seq - 999 WHERE seq >= 1003")
+        .await
+        .expect("shift");
+    let second = entry(&mut conn, 2).await;
+    let draft = AuditDraft {
+        principal: "human:mallory".into(),
+        action: "approve_change".into(),
+        resource: "change_request:1:change_threshold".into(),
+        decision: "allow".into(),
+        reason: "looks fine".into(),
+        policy_sha256: second.policy_sha256.clone(),
+    };
+    let forged = seal(draft, 3, &second.hash, second.time.clone(), None);
+    sqlx::query("INSERT INTO audit_log (seq, entry, hash) VALUES (3, ?, ?)")
+        .bind(forged.to_json())
+        .bind(&forged.hash)
+        .execute(&mut conn)
+        .await
+        .expect("insert");
+    assert_broken(&db, "an entry was inserted at position 3");
+}
+
+#[tokio::test]
+async fn a_forged_entry_appended_at_the_end_fails_signature_checks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gov.db");
+    let key = dir.path().join("audit.key");
+    let public = dir.path().join("audit.pub");
+    let signer = otsentry::audit::write_new_signing_key(&key, &public).expect("keys");
+    write_log(&db, Some(signer)).await;
+    let public_arg = public.to_str().expect("utf-8");
+    let (code, output) = verify(&db, &["--public-key", public_arg]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("every signature valid"), "{output}");
+
+    // Append a perfectly chained entry: only the missing signature betrays it.
+    let mut conn = attacker(&db).await;
+    let last = entry(&mut conn, 6).await;
+    let draft = AuditDraft {
+        principal: "human:mallory".into(),
+        action: "close_alert".into(),
+        resource: "alert:1".into(),
+        decision: "allow".into(),
+        reason: "operational roles may close_alert".into(),
+        policy_sha256: last.policy_sha256.clone(),
+    };
+    let forged = seal(draft, 7, &last.hash, last.time.clone(), None);
+    sqlx::query("INSERT INTO audit_log (seq, entry, hash) VALUES (7, ?, ?)")
+        .bind(forged.to_json())
+        .bind(&forged.hash)
+        .execute(&mut conn)
+        .await
+        .expect("insert");
+    let (code, output) = verify(&db, &["--public-key", public_arg]);
+    assert_eq!(code, Some(2), "{output}");
+    assert!(
+        output.contains("entry 7 has no valid signature"),
+        "{output}"
+    );
+}
+
+#[tokio::test]
+async fn removing_the_newest_entries_is_caught_against_a_recorded_head() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gov.db");
+    write_log(&db, None).await;
+    let (code, output) = verify(&db, &["--format", "json"]);
+    assert_eq!(code, Some(0), "{output}");
+    let report: serde_json::Value = serde_json::from_str(&output).expect("json");
+    let head = report["report"]["head"].as_str().expect("head").to_string();
+    // The log may grow after the head was recorded.
+    write_log_more(&db).await;
+    let (code, output) = verify(&db, &["--head", &head]);
+    assert_eq!(code, Some(0), "{output}");
+
+    let mut conn = attacker(&db).await;
+    conn.execute("DELETE FROM audit_log WHERE seq >= 6")
+        .await
+        .expect("truncate");
+    let (code, output) = verify(&db, &[]);
+    assert_eq!(
+        code,
+        Some(0),
+        "a truncated chain is still a valid chain: {output}"
+    );
+    let (code, output) = verify(&db, &["--head", &head]);
+    assert_eq!(code, Some(2), "{output}");
+    assert!(
+        output.contains(&format!("no longer contains the recorded head {head}")),
+        "{output}"
+    );
+}
+
+async fn write_log_more(db: &Path) {
+    let governance = common::governance(db, None).await;
+    governance
+        .issue_token(Actor::Local, "bob", None)
+        .await
+        .expect("issued");
+    governance.store().close().await;
+}

@@ -1,0 +1,135 @@
+//! The SQLite store on a real file: WAL mode, migrations, concurrent audit appends that still
+//! form one unbroken chain, concurrent readers, and constraint conflicts.
+
+mod common;
+
+use otsentry::audit::verify_chain;
+use otsentry::governance::{Actor, PrincipalKind, Role};
+use otsentry::store::{NewAlert, Severity, SqliteStore, Store, StoreError};
+use sqlx::{Connection, Row, SqliteConnection};
+
+fn alert(n: i64) -> NewAlert {
+    NewAlert {
+        ts: 1_700_000_000_000_000 + n,
+        uid: Some(format!("C{n}")),
+        src: "10.0.0.5".into(),
+        dst: "10.0.1.10".into(),
+        port: Some(502),
+        protocol: Some("tcp".into()),
+        service: Some("modbus".into()),
+        score: -0.12,
+        reasons: vec!["new edge".into()],
+        asset_context: serde_json::json!({"zone": "cell-1"}),
+        attack_technique: Some("T0855".into()),
+        detector: "iforest".into(),
+        severity: Severity::High,
+    }
+}
+
+#[tokio::test]
+async fn the_database_runs_in_wal_mode_with_the_schema_applied() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gov.db");
+    let store = SqliteStore::open(&db).await.expect("opens");
+    store.close().await;
+    // Opening twice is fine: migrations are versioned and applied once.
+    SqliteStore::open(&db).await.expect("reopens").close().await;
+    let mut conn = SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("opens");
+    let mode: String = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(&mut conn)
+        .await
+        .expect("pragma")
+        .get(0);
+    assert_eq!(mode, "wal");
+    let versions: i64 = sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .expect("table")
+        .get(0);
+    assert_eq!(versions, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_from_two_services_form_one_chain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gov.db");
+    // Two services over the same file, as two processes would be.
+    let first = common::governance(&db, None).await;
+    let second = common::governance(&db, None).await;
+    let scorer = first
+        .create_principal(
+            Actor::Local,
+            "scorer-1",
+            PrincipalKind::Ai {
+                component: otsentry::governance::AiComponent::Scorer,
+            },
+        )
+        .await
+        .expect("created");
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let governance = if n % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        let scorer = scorer.clone();
+        tasks.push(tokio::spawn(async move {
+            governance
+                .ai_writer(scorer)
+                .expect("ai")
+                .create_alert(alert(n))
+                .await
+                .expect("created");
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let rows = first.store().audit_entries().await.expect("rows");
+    assert_eq!(rows.len(), 41);
+    let report = verify_chain(&rows, None, None).expect("one unbroken chain");
+    assert_eq!(report.entries, 41);
+    let alerts = second
+        .store()
+        .list_alerts(None, 1000)
+        .await
+        .expect("readers see every alert");
+    assert_eq!(alerts.len(), 40);
+    assert_eq!(alerts[0].alert.asset_context["zone"], "cell-1");
+}
+
+#[tokio::test]
+async fn duplicate_names_and_double_approvals_are_conflicts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("gov.db"))
+        .await
+        .expect("opens");
+    let kind = PrincipalKind::Human {
+        roles: vec![Role::parse("ot-security-lead").expect("role")],
+    };
+    let lead = store
+        .create_principal("lead", &kind, 1)
+        .await
+        .expect("created");
+    assert!(matches!(
+        store.create_principal("lead", &kind, 2).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let request = store
+        .insert_change_request("change_threshold", "-0.2", "noisy", lead.id, 3)
+        .await
+        .expect("request");
+    store
+        .insert_approval(request.id, lead.id, "ot-security-lead", "voice", None, 4)
+        .await
+        .expect("approval");
+    assert!(matches!(
+        store
+            .insert_approval(request.id, lead.id, "ot-engineering-lead", "voice", None, 5)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+}

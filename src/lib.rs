@@ -5,9 +5,14 @@
 pub mod api;
 pub mod audit;
 pub mod cli;
+pub mod demo;
 pub mod eval;
+pub mod features;
 pub mod governance;
 pub mod inspect;
+pub mod model;
 pub mod ot;
+pub mod score;
 pub mod simulate;
 pub mod store;
+pub mod train;

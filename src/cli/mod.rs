@@ -6,12 +6,16 @@ pub mod admin;
 pub mod alert;
 pub mod audit;
 pub mod common;
+pub mod demo;
 pub mod eval;
 pub mod governance;
 pub mod inspect;
+pub mod model;
 pub mod policy;
+pub mod score;
 pub mod serve;
 pub mod simulate;
+pub mod train;
 
 /// Explainable, governed anomaly detection for OT/ICS networks, from Zeek logs.
 ///
@@ -26,6 +30,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Demo(demo::DemoArgs),
+    Train(train::TrainArgs),
+    Score(score::ScoreArgs),
+    Model(model::ModelArgs),
     Eval(eval::EvalArgs),
     Simulate(simulate::SimulateArgs),
     /// Summarise Zeek logs: files, formats, records by log path and service, OT records, time
@@ -52,6 +60,10 @@ pub enum Command {
 /// Runs the chosen command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Score(args) => score::run(args),
+        Command::Model(args) => model::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Inspect(args) => inspect::run(args),

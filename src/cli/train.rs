@@ -1,0 +1,159 @@
+//! `otsentry train`: learn the baseline from Zeek logs and write a sealed model file.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::train::{ModelKind, TrainConfig, train};
+
+/// The model to fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    /// Isolation Forest with scikit-learn's semantics.
+    Forest,
+    /// Per-feature z-scores: simpler, for comparison.
+    Zscore,
+}
+
+/// Learn how the OT network normally talks, from conn.log and protocol logs.
+///
+/// Reads every file or directory given (plain or gzip, TSV or JSON, rotated logs in time order)
+/// in one streaming pass, keeps OT traffic (by service, with OT ports as a fallback), and writes
+/// one model file holding the models, vocabularies and provenance. Its SHA-256 is printed and
+/// written to MODEL.sha256.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Zeek log files or directories (conn.log and modbus/dnp3/enip/cip logs).
+    #[arg(long = "log", required = true, num_args = 1.., value_name = "PATH")]
+    pub logs: Vec<PathBuf>,
+    /// Where to write the model.
+    #[arg(long, value_name = "MODEL")]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value = "forest")]
+    pub model_kind: KindArg,
+    /// Expected share of anomalies in the training data, in (0, 0.5], or `auto` (offset -0.5).
+    #[arg(long, default_value = "0.001")]
+    pub contamination: String,
+    #[arg(long, default_value_t = 200)]
+    pub n_estimators: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Train on under 14 days of logs anyway (recorded in the model).
+    #[arg(long)]
+    pub allow_short_baseline: bool,
+    /// Stop at the first malformed line instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let mut config = TrainConfig::new(args.logs);
+    config.model_kind = match args.model_kind {
+        KindArg::Forest => ModelKind::Forest,
+        KindArg::Zscore => ModelKind::ZScore,
+    };
+    config.contamination = parse_contamination(&args.contamination)?;
+    config.n_estimators = args.n_estimators;
+    config.seed = args.seed;
+    config.allow_short_baseline = args.allow_short_baseline;
+    config.read_options.strict = args.strict;
+
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} reading logs: {msg} records ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let outcome = train(&config, |records| bar.set_message(records.to_string()));
+    bar.finish_and_clear();
+    let outcome = outcome.context("training failed")?;
+    let sha256 = outcome
+        .model
+        .write(&args.out)
+        .with_context(|| format!("cannot save the model to {}", args.out.display()))?;
+
+    let manifest = &outcome.model.manifest;
+    for warning in &manifest.warnings {
+        eprintln!("warning: {warning}");
+    }
+    for error in &outcome.stats.errors {
+        eprintln!("skipped: {error}");
+    }
+    let window = &manifest.window;
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if table.width().is_none() {
+        table.set_width(120);
+    }
+    table.set_header(["training summary", ""]);
+    table.add_row([
+        "window",
+        &format!("{} .. {}", window.start_utc, window.end_utc),
+    ]);
+    table.add_row([
+        "days",
+        &format!(
+            "{:.1} days span, {} calendar days covered",
+            window.span_days, window.days_covered
+        ),
+    ]);
+    table.add_row(["weekdays", &window.weekdays.join(", ")]);
+    table.add_row([
+        "files",
+        &format!(
+            "{} ({} records read)",
+            manifest.sources.len(),
+            manifest.records_read
+        ),
+    ]);
+    for (schema, count) in &manifest.records_per_schema {
+        table.add_row([format!("{schema} records"), count.to_string()]);
+    }
+    for (service, count) in &manifest.records_per_service {
+        table.add_row([format!("  service {service}"), count.to_string()]);
+    }
+    table.add_row(["non-OT conn records", &manifest.skipped_not_ot.to_string()]);
+    table.add_row(["parse errors", &manifest.parse_errors.to_string()]);
+    table.add_row([
+        "model",
+        &format!(
+            "{} ({} trees, contamination {}, seed {})",
+            manifest.model_kind,
+            manifest.params.n_estimators,
+            manifest
+                .params
+                .contamination
+                .map_or("auto".to_string(), |c| c.to_string()),
+            manifest.params.seed
+        ),
+    ]);
+    for schema in &outcome.model.schemas {
+        table.add_row([
+            format!("{} offset", schema.schema.as_str()),
+            format!("{:.6}", schema.model.offset()),
+        ]);
+    }
+    if !manifest.overrides.is_empty() {
+        table.add_row(["overrides", &manifest.overrides.join(", ")]);
+    }
+    table.add_row(["dataset sha256", &manifest.dataset_sha256]);
+    println!("{table}");
+    println!("model written to {}", args.out.display());
+    println!("sha256 {sha256}");
+    Ok(())
+}
+
+/// `auto` or a fraction.
+pub fn parse_contamination(text: &str) -> anyhow::Result<Option<f64>> {
+    if text == "auto" {
+        return Ok(None);
+    }
+    let value: f64 = text
+        .parse()
+        .with_context(|| format!("--contamination must be `auto` or a number, got {text:?}"))?;
+    Ok(Some(value))
+}

@@ -1,0 +1,106 @@
+//! The input of the feature state machine: one borrowed `FlowEvent` per log record.
+//!
+//! The events are deliberately independent of the Zeek reader's types, so the state machine can be
+//! fed from files, a live tail, a test or a benchmark alike; `from_zeek` maps the reader's typed
+//! views onto them. Everything is borrowed from the record being read: building an event allocates
+//! nothing.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// Transport protocol of an edge, as Zeek's `proto` field spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Icmp,
+    Other,
+}
+
+impl Proto {
+    /// Reads Zeek's spelling (`tcp`, `udp`, `icmp`); anything else is `Other`.
+    pub fn from_zeek(value: &str) -> Proto {
+        match value {
+            "tcp" => Proto::Tcp,
+            "udp" => Proto::Udp,
+            "icmp" => Proto::Icmp,
+            _ => Proto::Other,
+        }
+    }
+
+    /// Zeek's spelling, used when a key is printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Icmp => "icmp",
+            Proto::Other => "other",
+        }
+    }
+}
+
+/// The communication an event belongs to: who talks to which service of whom.
+///
+/// `service` is the conn.log `service` value (for protocol logs, the protocol's name); orig_p is
+/// left out on purpose, since ephemeral client ports change with every connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EdgeRef<'a> {
+    pub orig_h: IpAddr,
+    pub resp_h: IpAddr,
+    pub resp_p: u16,
+    pub proto: Proto,
+    pub service: &'a str,
+}
+
+/// The numbers conn.log gives about one connection. Unset fields (`-`) are `None`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ConnFields<'a> {
+    pub duration: Option<f64>,
+    pub orig_bytes: Option<u64>,
+    pub resp_bytes: Option<u64>,
+    pub orig_pkts: Option<u64>,
+    pub resp_pkts: Option<u64>,
+    /// Zeek's `conn_state` (`SF`, `S0`, `REJ`, ...), empty when unset.
+    pub conn_state: &'a str,
+}
+
+/// Whether a protocol-log line is a request, a response, or one line covering both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Request,
+    Response,
+    Both,
+}
+
+/// What a protocol log (Modbus, DNP3, EtherNet/IP, CIP, ...) says about one request or response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestFields<'a> {
+    /// The function or command name as the log writes it (`READ_HOLDING_REGISTERS`, `COLD_RESTART`).
+    pub function: &'a str,
+    /// True when the function changes the device (a write, a control, a restart, a download).
+    pub is_write: bool,
+    /// True when the device answered with an exception or an error status.
+    pub is_error: bool,
+    pub direction: Direction,
+}
+
+/// What kind of record an event comes from, and its own fields.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EventKind<'a> {
+    /// One conn.log line: one connection.
+    Conn(ConnFields<'a>),
+    /// One protocol-log line: one request or response.
+    Request(RequestFields<'a>),
+}
+
+/// One log record, as the feature state machine sees it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FlowEvent<'a> {
+    /// Zeek `ts` in seconds since the epoch: log time, never wall-clock time.
+    pub ts: f64,
+    pub uid: &'a str,
+    pub edge: EdgeRef<'a>,
+    pub kind: EventKind<'a>,
+}

@@ -1,0 +1,248 @@
+//! The adapter from the Zeek reader's typed views to [`FlowEvent`]s, and the OT selection.
+//!
+//! conn.log lines become connection events when they are OT traffic as [`crate::ot`] selects it:
+//! a `service` naming an OT protocol or, because older sensors leave `service` unset for OT
+//! traffic, a well-known OT port.
+//! One protocol log per protocol gives request events (`modbus`, `dnp3`, `enip`, `cip`): each has
+//! one line per request or request/reply pair, and taking their detail logs as well
+//! (`modbus_detailed`, `dnp3_control`, ...) would count the same request twice.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use zeek::{
+    CipColumns, Columns, ConnColumns, Dnp3Columns, EnipColumns, ModbusColumns, Record, ViewCache,
+};
+
+use super::event::{ConnFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields};
+use super::functions::is_write;
+use crate::ot::{OtReason, OtSelector};
+
+/// The kinds of log the adapter reads; everything else is skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogKind {
+    Conn,
+    Modbus,
+    Dnp3,
+    Enip,
+    Cip,
+    Other,
+}
+
+impl LogKind {
+    /// The kind of a log from its `#path` (or its file name for JSON logs).
+    pub fn of_path(path: &str) -> LogKind {
+        match path {
+            "conn" => LogKind::Conn,
+            "modbus" => LogKind::Modbus,
+            "dnp3" => LogKind::Dnp3,
+            "enip" => LogKind::Enip,
+            "cip" => LogKind::Cip,
+            _ => LogKind::Other,
+        }
+    }
+}
+
+/// Why a record gave no event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skip {
+    /// A log the features do not use.
+    OtherLog,
+    /// A conn.log line that is not OT traffic.
+    NotOt,
+    /// A test baseline's masked `ts`: the time is unknown.
+    MaskedTime,
+}
+
+/// Reads records through the typed views, resolving columns once per header.
+#[derive(Debug, Default)]
+pub struct ZeekAdapter {
+    ot: OtSelector,
+    conn: ViewCache<ConnColumns>,
+    modbus: ViewCache<ModbusColumns>,
+    dnp3: ViewCache<Dnp3Columns>,
+    enip: ViewCache<EnipColumns>,
+    cip: ViewCache<CipColumns>,
+}
+
+/// What `ZeekAdapter::with_event` returns: the callback's value, or why there was no event.
+pub type Adapted<R> = Result<Result<R, Skip>, zeek::views::ViewError>;
+
+impl ZeekAdapter {
+    pub fn new() -> ZeekAdapter {
+        ZeekAdapter::default()
+    }
+
+    /// An adapter with a site's own OT selection.
+    pub fn with_selector(ot: OtSelector) -> ZeekAdapter {
+        ZeekAdapter {
+            ot,
+            ..ZeekAdapter::default()
+        }
+    }
+
+    /// Builds the event of `record` (from a log of `kind`) and hands it to `visit`.
+    ///
+    /// The event borrows from the record, so it is lent to a callback rather than returned.
+    pub fn with_event<R>(
+        &mut self,
+        kind: LogKind,
+        record: &Record<'_>,
+        visit: impl FnOnce(&FlowEvent<'_>) -> R,
+    ) -> Adapted<R> {
+        match kind {
+            LogKind::Conn => {
+                let conn = self.conn.read(record)?;
+                let raw_service = conn.service.raw();
+                // Zeek's set separator is `,` (service names contain no escapes).
+                let services = raw_service.unwrap_or("").split(',');
+                let service = match self.ot.classify_conn(services, conn.common.id.resp_p) {
+                    Some(OtReason::Service(service)) => Cow::Owned(service),
+                    // An OT port with no OT service: the edge is named by the set as written.
+                    Some(_) => Cow::Borrowed(raw_service.unwrap_or("-")),
+                    None => return Ok(Err(Skip::NotOt)),
+                };
+                let Some(ts) = conn.common.ts.seconds() else {
+                    return Ok(Err(Skip::MaskedTime));
+                };
+                let event = FlowEvent {
+                    ts,
+                    uid: conn.common.uid,
+                    edge: edge(
+                        conn.common.id.orig_h,
+                        conn.common.id.resp_h,
+                        conn.common.id.resp_p,
+                        Proto::from_zeek(conn.proto),
+                        &service,
+                    ),
+                    kind: EventKind::Conn(ConnFields {
+                        duration: conn.duration,
+                        orig_bytes: conn.orig_bytes,
+                        resp_bytes: conn.resp_bytes,
+                        orig_pkts: conn.orig_pkts,
+                        resp_pkts: conn.resp_pkts,
+                        conn_state: conn.conn_state.unwrap_or(""),
+                    }),
+                };
+                Ok(Ok(visit(&event)))
+            }
+            LogKind::Modbus => {
+                let row = self.modbus.read(record)?;
+                let function = row.func.as_deref().unwrap_or("-");
+                request(
+                    &row.common,
+                    "modbus",
+                    function,
+                    row.exception.is_some(),
+                    row.direction,
+                    visit,
+                )
+            }
+            LogKind::Dnp3 => {
+                let row = self.dnp3.read(record)?;
+                let function = row
+                    .fc_request
+                    .as_deref()
+                    .or(row.fc_reply.as_deref())
+                    .unwrap_or("-");
+                // IIN bits 0x0100..: "function code not supported", "object unknown",
+                // "parameter error" are the outstation's error flags.
+                let is_error = row.iin.is_some_and(|iin| iin & 0x0700 != 0);
+                request(&row.common, "dnp3", function, is_error, None, visit)
+            }
+            LogKind::Enip => {
+                let row = self.enip.read(record)?;
+                let function = row.command.as_deref().unwrap_or("-");
+                let is_error = row
+                    .status
+                    .as_deref()
+                    .is_some_and(|status| !is_success(status));
+                request(
+                    &row.common,
+                    "enip",
+                    function,
+                    is_error,
+                    row.direction,
+                    visit,
+                )
+            }
+            LogKind::Cip => {
+                let row = self.cip.read(record)?;
+                let function = row.service.as_deref().unwrap_or("-");
+                let is_error = row
+                    .status
+                    .as_deref()
+                    .is_some_and(|status| !is_success(status));
+                request(&row.common, "cip", function, is_error, row.direction, visit)
+            }
+            LogKind::Other => Ok(Err(Skip::OtherLog)),
+        }
+    }
+}
+
+fn request<R>(
+    common: &zeek::views::Common<'_>,
+    service: &str,
+    function: &str,
+    is_error: bool,
+    direction: Option<zeek::views::Direction>,
+    visit: impl FnOnce(&FlowEvent<'_>) -> R,
+) -> Adapted<R> {
+    let Some(ts) = common.ts.seconds() else {
+        return Ok(Err(Skip::MaskedTime));
+    };
+    let direction = match direction {
+        Some(zeek::views::Direction::Request) => Direction::Request,
+        Some(zeek::views::Direction::Response) => Direction::Response,
+        None => Direction::Both,
+    };
+    let event = FlowEvent {
+        ts,
+        uid: common.uid,
+        edge: edge(
+            common.id.orig_h,
+            common.id.resp_h,
+            common.id.resp_p,
+            Proto::Tcp,
+            service,
+        ),
+        kind: EventKind::Request(RequestFields {
+            function,
+            is_write: is_write(function),
+            is_error,
+            direction,
+        }),
+    };
+    Ok(Ok(visit(&event)))
+}
+
+fn edge(orig_h: IpAddr, resp_h: IpAddr, resp_p: u16, proto: Proto, service: &str) -> EdgeRef<'_> {
+    EdgeRef {
+        orig_h,
+        resp_h,
+        resp_p,
+        proto,
+        service,
+    }
+}
+
+/// ICSNPP writes success as `SUCCESS`, `Success` or a zero code.
+fn is_success(status: &str) -> bool {
+    status.eq_ignore_ascii_case("success")
+        || status
+            .trim_start_matches("0x")
+            .bytes()
+            .all(|byte| byte == b'0')
+}
+
+/// The columns a view needs, so callers can skip a whole header block that lacks them.
+pub fn view_of(kind: LogKind) -> &'static str {
+    match kind {
+        LogKind::Conn => ConnColumns::VIEW,
+        LogKind::Modbus => ModbusColumns::VIEW,
+        LogKind::Dnp3 => Dnp3Columns::VIEW,
+        LogKind::Enip => EnipColumns::VIEW,
+        LogKind::Cip => CipColumns::VIEW,
+        LogKind::Other => "other",
+    }
+}

@@ -1,0 +1,181 @@
+//! Bounded interners: strings and composite keys to dense `u32` ids, in first-seen order.
+//!
+//! Vocabularies, per-edge state and counts are all indexed by these ids, so the hot path does one
+//! hash lookup per key and no allocation for a key it has seen before. An interner holds at most
+//! `cap` keys; later keys get [`OVERFLOW`], the "other" bucket, so memory stays bounded whatever a
+//! hostile or huge input contains. The training interner is saved in the model; at scoring a copy
+//! keeps interning, and an id at or beyond the trained length means "never seen in training".
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use serde::{Deserialize, Serialize};
+
+/// The id every key past the cap shares: the "other" bucket.
+pub const OVERFLOW: u32 = u32::MAX;
+
+/// Default cap on distinct keys per vocabulary. OT networks have hundreds of hosts and thousands
+/// of edges; a million keys is far beyond that and still only tens of megabytes.
+pub const DEFAULT_CAP: usize = 1 << 20;
+
+/// Interns strings. Lookups take `&str`, so a key already seen costs no allocation.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(from = "Vec<Box<str>>", into = "Vec<Box<str>>")]
+pub struct StrInterner {
+    ids: HashMap<Box<str>, u32>,
+    keys: Vec<Box<str>>,
+}
+
+impl From<Vec<Box<str>>> for StrInterner {
+    fn from(keys: Vec<Box<str>>) -> Self {
+        let ids = keys
+            .iter()
+            .enumerate()
+            .map(|(id, key)| (key.clone(), id as u32))
+            .collect();
+        StrInterner { ids, keys }
+    }
+}
+
+impl From<StrInterner> for Vec<Box<str>> {
+    fn from(interner: StrInterner) -> Self {
+        interner.keys
+    }
+}
+
+impl StrInterner {
+    /// The id of `key`, adding it if there is room, else [`OVERFLOW`].
+    pub fn intern(&mut self, key: &str, cap: usize) -> u32 {
+        if let Some(&id) = self.ids.get(key) {
+            return id;
+        }
+        if self.keys.len() >= cap {
+            return OVERFLOW;
+        }
+        let id = self.keys.len() as u32;
+        self.keys.push(key.into());
+        self.ids.insert(key.into(), id);
+        id
+    }
+
+    /// The id of `key` if it was interned.
+    pub fn get(&self, key: &str) -> Option<u32> {
+        self.ids.get(key).copied()
+    }
+
+    /// The key behind an id (`None` for [`OVERFLOW`] or an unknown id).
+    pub fn key(&self, id: u32) -> Option<&str> {
+        self.keys.get(id as usize).map(|key| &**key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(|key| &**key)
+    }
+}
+
+/// Interns small copyable composite keys (an edge made of ids, an (edge, function) pair).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(from = "Vec<K>", into = "Vec<K>")]
+#[serde(bound(
+    serialize = "K: Serialize + Clone",
+    deserialize = "K: Deserialize<'de> + Eq + Hash + Copy"
+))]
+pub struct KeyInterner<K: Eq + Hash + Copy> {
+    ids: HashMap<K, u32>,
+    keys: Vec<K>,
+}
+
+impl<K: Eq + Hash + Copy> Default for KeyInterner<K> {
+    fn default() -> Self {
+        KeyInterner {
+            ids: HashMap::new(),
+            keys: Vec::new(),
+        }
+    }
+}
+
+impl<K: Eq + Hash + Copy> From<Vec<K>> for KeyInterner<K> {
+    fn from(keys: Vec<K>) -> Self {
+        let ids = keys
+            .iter()
+            .enumerate()
+            .map(|(id, key)| (*key, id as u32))
+            .collect();
+        KeyInterner { ids, keys }
+    }
+}
+
+impl<K: Eq + Hash + Copy> From<KeyInterner<K>> for Vec<K> {
+    fn from(interner: KeyInterner<K>) -> Self {
+        interner.keys
+    }
+}
+
+impl<K: Eq + Hash + Copy> KeyInterner<K> {
+    /// The id of `key`, adding it if there is room, else [`OVERFLOW`].
+    pub fn intern(&mut self, key: K, cap: usize) -> u32 {
+        if let Some(&id) = self.ids.get(&key) {
+            return id;
+        }
+        if self.keys.len() >= cap {
+            return OVERFLOW;
+        }
+        let id = self.keys.len() as u32;
+        self.keys.push(key);
+        self.ids.insert(key, id);
+        id
+    }
+
+    pub fn key(&self, id: u32) -> Option<K> {
+        self.keys.get(id as usize).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_dense_and_stable_and_overflow_past_the_cap() {
+        let mut interner = StrInterner::default();
+        assert_eq!(interner.intern("a", 2), 0);
+        assert_eq!(interner.intern("b", 2), 1);
+        assert_eq!(interner.intern("a", 2), 0);
+        assert_eq!(interner.intern("c", 2), OVERFLOW);
+        assert_eq!(interner.key(1), Some("b"));
+        assert_eq!(interner.key(OVERFLOW), None);
+    }
+
+    #[test]
+    fn a_saved_interner_gives_the_same_ids() {
+        let mut interner = StrInterner::default();
+        for key in ["x", "y", "z"] {
+            interner.intern(key, 10);
+        }
+        let json = serde_json::to_string(&interner).unwrap();
+        let loaded: StrInterner = serde_json::from_str(&json).unwrap();
+        assert_eq!(loaded.get("z"), Some(2));
+        let mut edges = KeyInterner::<(u32, u16)>::default();
+        edges.intern((3, 502), 10);
+        edges.intern((1, 20000), 10);
+        let json = serde_json::to_string(&edges).unwrap();
+        let mut loaded: KeyInterner<(u32, u16)> = serde_json::from_str(&json).unwrap();
+        assert_eq!(loaded.intern((1, 20000), 10), 1);
+    }
+}

@@ -1,0 +1,34 @@
+//! Turning log records into feature rows: events, vocabularies, the per-edge state machine.
+//!
+//! The module owns everything between a parsed record and the numbers a forest sees. Records
+//! become borrowed [`FlowEvent`]s (see `from_zeek`), an [`Extractor`] per [`Schema`] interns their
+//! keys and keeps per-edge state, and [`Extractor::encode`] maps a row through the training
+//! [`Vocab`]. docs/model.md explains the feature choices.
+//!
+//! **Architecture invariant:** nothing here reads the clock or re-fits at scoring time; the same
+//! events in the same order give the same rows, in batch or live.
+
+pub mod event;
+pub mod extract;
+pub mod from_zeek;
+pub mod functions;
+pub mod intern;
+pub mod schema;
+pub mod vocab;
+pub mod walk;
+
+pub use event::{ConnFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields};
+pub use extract::{Extractor, RawRow};
+pub use schema::{FeatureRanges, MAX_WIDTH, Schema};
+pub use vocab::{Novelty, Vocab};
+
+/// Which schema an event belongs to.
+pub fn schema_of(event: &FlowEvent<'_>) -> Schema {
+    match event.kind {
+        EventKind::Conn(_) => Schema::Conn,
+        EventKind::Request(_) => Schema::Request,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,222 @@
+//! Behaviour of the feature state machine on small hand-built event streams.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::features::intern::DEFAULT_CAP;
+use crate::features::schema::col;
+
+fn conn(ts: f64, orig: &str, resp: &str, port: u16, bytes: u64) -> FlowEvent<'static> {
+    FlowEvent {
+        ts,
+        uid: "C1",
+        edge: EdgeRef {
+            orig_h: orig.parse().unwrap(),
+            resp_h: resp.parse().unwrap(),
+            resp_p: port,
+            proto: Proto::Tcp,
+            service: "modbus",
+        },
+        kind: EventKind::Conn(ConnFields {
+            duration: Some(0.01),
+            orig_bytes: Some(bytes),
+            resp_bytes: Some(bytes + 4),
+            orig_pkts: Some(3),
+            resp_pkts: Some(3),
+            conn_state: "SF",
+        }),
+    }
+}
+
+fn request<'a>(ts: f64, orig: &str, resp: &str, function: &'a str) -> FlowEvent<'a> {
+    FlowEvent {
+        ts,
+        uid: "C2",
+        edge: EdgeRef {
+            orig_h: orig.parse().unwrap(),
+            resp_h: resp.parse().unwrap(),
+            resp_p: 502,
+            proto: Proto::Tcp,
+            service: "modbus",
+        },
+        kind: EventKind::Request(RequestFields {
+            function,
+            is_write: functions::is_write(function),
+            is_error: false,
+            direction: Direction::Both,
+        }),
+    }
+}
+
+/// A plant where one HMI polls two PLCs every half second.
+fn polling(n: usize) -> Vec<FlowEvent<'static>> {
+    (0..n)
+        .map(|idx| {
+            let plc = if idx % 2 == 0 { "10.0.1.1" } else { "10.0.1.2" };
+            request(
+                1000.0 + idx as f64 * 0.25,
+                "10.0.0.5",
+                plc,
+                "READ_HOLDING_REGISTERS",
+            )
+        })
+        .collect()
+}
+
+fn fitted(events: &[FlowEvent<'_>], schema: Schema) -> Extractor {
+    let mut extractor = Extractor::fit(schema, DEFAULT_CAP);
+    for event in events {
+        extractor.push(event);
+    }
+    extractor.freeze();
+    Extractor::score(extractor.into_vocab())
+}
+
+#[test]
+fn a_new_source_polling_a_plc_is_novel_on_its_first_record() {
+    let mut extractor = fitted(&polling(200), Schema::Request);
+    let event = request(2000.0, "10.9.9.9", "10.0.1.1", "READ_HOLDING_REGISTERS");
+    let raw = extractor.push(&event).unwrap();
+    let mut row = [0.0; MAX_WIDTH];
+    let novelty = extractor.encode(&raw, &mut row);
+    assert!(novelty.contains(Novelty::SOURCE));
+    assert!(novelty.contains(Novelty::EDGE));
+    assert!(novelty.contains(Novelty::FUNCTION));
+    assert!(!novelty.contains(Novelty::DESTINATION));
+    assert!(novelty.is_alarm());
+    assert_eq!(row[col::EDGE_FREQ], 0.0);
+    assert_eq!(row[col::ORIG_FREQ], 0.0);
+    assert!(row[col::RESP_FREQ] > 0.0);
+}
+
+#[test]
+fn a_write_on_an_edge_that_only_ever_read_is_a_novel_function() {
+    let mut extractor = fitted(&polling(200), Schema::Request);
+    let event = request(2000.0, "10.0.0.5", "10.0.1.1", "WRITE_SINGLE_REGISTER");
+    let raw = extractor.push(&event).unwrap();
+    let mut row = [0.0; MAX_WIDTH];
+    let novelty = extractor.encode(&raw, &mut row);
+    assert_eq!(novelty, Novelty::FUNCTION);
+    assert_eq!(row[col::SPECIFIC], 1.0, "is_write");
+    assert_eq!(row[col::PAIR_FREQ], 0.0);
+}
+
+#[test]
+fn known_traffic_is_not_novel_and_keeps_its_rhythm() {
+    let mut extractor = fitted(&polling(200), Schema::Request);
+    let mut row = [0.0; MAX_WIDTH];
+    // Each PLC is polled every 0.5 s in training; the first scored record gets the typical
+    // interval, the second its real one.
+    let first = extractor
+        .push(&request(
+            5000.0,
+            "10.0.0.5",
+            "10.0.1.1",
+            "READ_HOLDING_REGISTERS",
+        ))
+        .unwrap();
+    assert!(extractor.encode(&first, &mut row).is_empty());
+    assert!((row[col::INTERVAL] - 0.5f64.ln_1p()).abs() < 1e-9);
+    assert!(row[col::INTERVAL_DEV].abs() < 1e-9);
+    let late = extractor
+        .push(&request(
+            5030.0,
+            "10.0.0.5",
+            "10.0.1.1",
+            "READ_HOLDING_REGISTERS",
+        ))
+        .unwrap();
+    extractor.encode(&late, &mut row);
+    assert!((row[col::INTERVAL] - 30f64.ln_1p()).abs() < 1e-9);
+    assert!(
+        row[col::INTERVAL_DEV] > 2.0,
+        "a 30 s gap breaks a 0.5 s rhythm"
+    );
+}
+
+#[test]
+fn events_of_the_other_schema_are_skipped() {
+    let mut extractor = fitted(&polling(10), Schema::Request);
+    assert!(
+        extractor
+            .push(&conn(1.0, "10.0.0.1", "10.0.0.2", 502, 10))
+            .is_none()
+    );
+}
+
+#[test]
+fn conn_rows_carry_log_volumes_and_flag_new_conn_states_as_reasons_only() {
+    let events: Vec<_> = (0..50)
+        .map(|idx| conn(idx as f64, "10.0.0.5", "10.0.1.1", 502, 100))
+        .collect();
+    let mut extractor = fitted(&events, Schema::Conn);
+    let mut event = conn(60.0, "10.0.0.5", "10.0.1.1", 502, 100_000);
+    if let EventKind::Conn(fields) = &mut event.kind {
+        fields.conn_state = "REJ";
+    }
+    let raw = extractor.push(&event).unwrap();
+    let mut row = [0.0; MAX_WIDTH];
+    let novelty = extractor.encode(&raw, &mut row);
+    assert_eq!(novelty, Novelty::CONN_STATE);
+    assert!(!novelty.is_alarm());
+    assert!(
+        (row[7] - 100_000f64.ln_1p()).abs() < 1e-9,
+        "orig_bytes column"
+    );
+}
+
+#[test]
+fn a_saved_vocabulary_encodes_like_the_original() {
+    let events = polling(100);
+    let extractor = fitted(&events, Schema::Request);
+    let json = serde_json::to_string(extractor.vocab()).unwrap();
+    let loaded: Vocab = serde_json::from_str(&json).unwrap();
+    let mut original = extractor.clone();
+    let mut reloaded = Extractor::score(loaded);
+    let (mut rows_a, mut rows_b, mut nov_a, mut nov_b) = (vec![], vec![], vec![], vec![]);
+    original.push_encode_batch(&events, &mut rows_a, &mut nov_a);
+    reloaded.push_encode_batch(&events, &mut rows_b, &mut nov_b);
+    assert_eq!(rows_a, rows_b);
+    assert_eq!(nov_a, nov_b);
+}
+
+proptest! {
+    /// The same events in the same order give the same rows, in one batch or in any chunks:
+    /// the guarantee that lets `watch` and `score` agree.
+    #[test]
+    fn one_batch_and_chunks_give_the_same_rows(
+        gaps in proptest::collection::vec(0.0f64..5.0, 1..200),
+        hosts in proptest::collection::vec(0usize..4, 1..200),
+        cuts in proptest::collection::vec(1usize..50, 1..20),
+    ) {
+        let names = ["10.0.0.5", "10.0.0.6", "10.0.1.1", "10.0.9.9"];
+        let mut ts = 0.0;
+        let events: Vec<_> = gaps
+            .iter()
+            .zip(hosts.iter().cycle())
+            .map(|(gap, &host)| {
+                ts += gap;
+                request(ts, names[host], names[(host + 2) % 4], "READ_COILS")
+            })
+            .collect();
+        let trained = fitted(&polling(100), Schema::Request);
+
+        let mut whole = trained.clone();
+        let (mut rows_whole, mut nov_whole) = (vec![], vec![]);
+        whole.push_encode_batch(&events, &mut rows_whole, &mut nov_whole);
+
+        let mut chunked = trained.clone();
+        let (mut rows_chunked, mut nov_chunked) = (vec![], vec![]);
+        let mut rest = &events[..];
+        for cut in cuts.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (head, tail) = rest.split_at((*cut).min(rest.len()));
+            chunked.push_encode_batch(head, &mut rows_chunked, &mut nov_chunked);
+            rest = tail;
+        }
+        prop_assert_eq!(rows_whole, rows_chunked);
+        prop_assert_eq!(nov_whole, nov_chunked);
+    }
+}

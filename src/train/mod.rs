@@ -1,0 +1,442 @@
+//! Training: one streaming pass over the logs fits the vocabularies and fills reservoir samples,
+//! then one model per schema is fitted on the encoded samples and sealed into a model file.
+//!
+//! Memory is bounded whatever the baseline's size: the vocabularies are capped (see
+//! `features::intern`), and each schema keeps two reservoirs of raw rows: a small one the trees
+//! draw their `max_samples` rows from, and a larger one the offset (the contamination percentile
+//! of the training scores) is computed on. The source files are hashed on a second thread while
+//! the pass runs.
+
+pub mod dataset;
+pub mod window;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use iforest::{
+    Contamination, DataError, FitError, ForestParams, Matrix, MaxSamples, Model, Moments,
+    ParamError, Reservoir, ValidForestParams, ValidZScoreParams, ZAggregate, ZScoreParams,
+};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use zeek::{ReadOptions, ZeekError};
+
+use crate::features::walk::{WalkStats, walk_files};
+use crate::features::{Extractor, FeatureRanges, RawRow, Schema, schema_of};
+use crate::model::{Manifest, ModelFile, SchemaModel, SourceFile, TrainParams};
+use dataset::DatasetHasher;
+use window::{MIN_DAYS, RECOMMENDED_DAYS, WindowTracker};
+
+/// The kind of model to fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelKind {
+    Forest,
+    ZScore,
+}
+
+impl ModelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Forest => "forest",
+            ModelKind::ZScore => "zscore",
+        }
+    }
+}
+
+/// Everything `train` needs.
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    pub logs: Vec<PathBuf>,
+    pub model_kind: ModelKind,
+    pub n_estimators: usize,
+    /// A fraction in (0, 0.5], or `None` for 'auto'.
+    pub contamination: Option<f64>,
+    pub seed: u64,
+    pub allow_short_baseline: bool,
+    pub tree_sample: usize,
+    pub offset_sample: usize,
+    pub vocab_cap: usize,
+    pub read_options: ReadOptions,
+    /// Only records with `ts` before this (epoch seconds) are used: the end of the window.
+    pub until: Option<f64>,
+}
+
+impl TrainConfig {
+    /// The defaults: 200 trees, contamination 0.001, seed 42 (scikit-learn's, except
+    /// contamination), 64 Ki tree-sample rows and 1 Mi offset-sample rows per schema.
+    pub fn new(logs: Vec<PathBuf>) -> TrainConfig {
+        TrainConfig {
+            logs,
+            model_kind: ModelKind::Forest,
+            n_estimators: 200,
+            contamination: Some(0.001),
+            seed: 42,
+            allow_short_baseline: false,
+            tree_sample: 1 << 16,
+            offset_sample: 1 << 20,
+            vocab_cap: crate::features::intern::DEFAULT_CAP,
+            read_options: ReadOptions::default(),
+            until: None,
+        }
+    }
+}
+
+/// Why training failed.
+#[derive(Debug, Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Read(#[from] ZeekError),
+    #[error("cannot hash source file {path}: {source}")]
+    Hash {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "no OT records to train on: read {records_read} records in {n_files} file(s), {not_ot} conn.log records were not OT traffic (no OT service, no OT port) and {other_logs} were from logs the features do not use; give conn.log and/or modbus/dnp3/enip/cip logs of the OT network"
+    )]
+    NoOtRecords {
+        n_files: usize,
+        records_read: u64,
+        not_ot: u64,
+        other_logs: u64,
+    },
+    #[error(
+        "the training window is empty: no OT record has a usable time inside the window ({masked} had masked timestamps)"
+    )]
+    EmptyWindow { masked: u64 },
+    #[error(
+        "the baseline covers only {span_days:.1} days ({start} to {end}); at least {MIN_DAYS} are needed: OT plants run on a weekly cycle (maintenance windows, weekend shifts, weekly reports), and a baseline shorter than two weeks has seen each weekday at most once, so the next maintenance window would be flagged as an attack. Give more days of logs, or pass --allow-short-baseline to train anyway (the override is recorded in the model)"
+    )]
+    ShortBaseline {
+        span_days: f64,
+        start: String,
+        end: String,
+    },
+    #[error("invalid model parameters: {0}")]
+    Params(#[from] ParamError),
+    #[error("cannot fit the {schema} model: {source}")]
+    Fit {
+        schema: &'static str,
+        source: FitError,
+    },
+    #[error("the {schema} features are not finite: {source}")]
+    Data {
+        schema: &'static str,
+        source: DataError,
+    },
+}
+
+/// A trained model and what the pass saw.
+#[derive(Clone, Debug)]
+pub struct TrainOutcome {
+    pub model: ModelFile,
+    pub stats: WalkStats,
+}
+
+/// One schema's fitting state during the pass.
+struct SchemaFit {
+    extractor: Extractor,
+    trees: Reservoir<RawRow>,
+    offset: Reservoir<RawRow>,
+}
+
+impl SchemaFit {
+    fn new(schema: Schema, config: &TrainConfig) -> SchemaFit {
+        // Distinct, fixed seeds per schema and reservoir: the same logs give the same model.
+        let salt = match schema {
+            Schema::Conn => 0x636f_6e6e,
+            Schema::Request => 0x7265_7175,
+        };
+        SchemaFit {
+            extractor: Extractor::fit(schema, config.vocab_cap),
+            trees: Reservoir::new(config.tree_sample, config.seed ^ salt),
+            offset: Reservoir::new(config.offset_sample, config.seed ^ salt ^ 0x0ff5_e700),
+        }
+    }
+}
+
+/// Trains a model from the logs in `config`; `progress` gets the records read so far.
+pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOutcome, TrainError> {
+    // Bad parameters are reported before a long pass, not after it.
+    let params = check_params(config)?;
+    let files = zeek::discover(&config.logs)?;
+    let mut fits = [
+        SchemaFit::new(Schema::Conn, config),
+        SchemaFit::new(Schema::Request, config),
+    ];
+    let mut tracker = WindowTracker::default();
+    let mut dataset = DatasetHasher::default();
+    let mut per_service: BTreeMap<String, u64> = BTreeMap::new();
+
+    let (stats, sources) = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| hash_sources(&files));
+        let until = config.until.unwrap_or(f64::INFINITY);
+        let stats = walk_files(files.clone(), &config.read_options, progress, |event| {
+            if event.ts >= until {
+                return;
+            }
+            tracker.add(event.ts);
+            dataset.add(event);
+            match per_service.get_mut(event.edge.service) {
+                Some(count) => *count += 1,
+                None => {
+                    per_service.insert(event.edge.service.to_string(), 1);
+                }
+            }
+            let fit = match schema_of(event) {
+                Schema::Conn => &mut fits[0],
+                Schema::Request => &mut fits[1],
+            };
+            if let Some(raw) = fit.extractor.push(event) {
+                fit.trees.offer(raw);
+                fit.offset.offer(raw);
+            }
+        });
+        let sources = hashing.join().unwrap_or_else(|_| {
+            Err(TrainError::Read(ZeekError::Io {
+                path: None,
+                source: std::io::Error::other("the hashing thread panicked"),
+            }))
+        });
+        (stats, sources)
+    });
+    let stats = stats?;
+    let sources = sources?;
+
+    if stats.events == 0 {
+        if stats.masked_time > 0 {
+            return Err(TrainError::EmptyWindow {
+                masked: stats.masked_time,
+            });
+        }
+        return Err(TrainError::NoOtRecords {
+            n_files: stats.files.len(),
+            records_read: stats.records_read,
+            not_ot: stats.skipped_not_ot,
+            other_logs: stats.skipped_other_logs,
+        });
+    }
+    let window = tracker.finish().ok_or(TrainError::EmptyWindow {
+        masked: stats.masked_time,
+    })?;
+    let mut overrides = Vec::new();
+    let mut warnings = Vec::new();
+    // Compared at the precision printed, so that 30 days of logs (midnight to 23:59:59) are
+    // not reported as "29.99 days, under 30".
+    let span_days = (window.span_days * 10.0).round() / 10.0;
+    if span_days < MIN_DAYS {
+        if !config.allow_short_baseline {
+            return Err(TrainError::ShortBaseline {
+                span_days: window.span_days,
+                start: window.start_utc.clone(),
+                end: window.end_utc.clone(),
+            });
+        }
+        overrides.push("allow_short_baseline".to_string());
+        warnings.push(format!(
+            "the baseline covers only {:.1} days, under the {MIN_DAYS} required; trained anyway because of --allow-short-baseline",
+            window.span_days
+        ));
+    } else if span_days < RECOMMENDED_DAYS {
+        warnings.push(format!(
+            "the baseline covers {:.1} days; {RECOMMENDED_DAYS} or more are recommended so that monthly events are part of normal",
+            window.span_days
+        ));
+    }
+    if stats.parse_errors > 0 {
+        warnings.push(format!(
+            "{} lines could not be read and were skipped",
+            stats.parse_errors
+        ));
+    }
+
+    let mut schemas = Vec::new();
+    let mut per_schema = BTreeMap::new();
+    for fit in fits {
+        let n_records = fit.extractor.vocab().n_records;
+        if n_records == 0 {
+            continue;
+        }
+        let schema = fit.extractor.schema();
+        per_schema.insert(schema.as_str().to_string(), n_records);
+        let overflow = fit.extractor.vocab().overflow.total();
+        if overflow > 0 {
+            warnings.push(format!(
+                "{overflow} {} records had a key past the vocabulary cap of {} and share its \"other\" bucket",
+                schema.as_str(),
+                config.vocab_cap
+            ));
+        }
+        schemas.push(fit_schema(fit, params)?);
+    }
+
+    let manifest = Manifest {
+        tool: format!("otsentry {}", env!("CARGO_PKG_VERSION")),
+        trained_at: OffsetDateTime::now_utc()
+            .format(&Rfc3339)
+            .unwrap_or_default(),
+        model_kind: config.model_kind.as_str().to_string(),
+        params: TrainParams {
+            n_estimators: config.n_estimators,
+            contamination: config.contamination,
+            seed: config.seed,
+            tree_sample: config.tree_sample,
+            offset_sample: config.offset_sample,
+            vocab_cap: config.vocab_cap,
+        },
+        window,
+        sources,
+        dataset_sha256: dataset.finish(),
+        records_read: stats.records_read,
+        records_per_schema: per_schema,
+        records_per_service: per_service,
+        skipped_not_ot: stats.skipped_not_ot,
+        parse_errors: stats.parse_errors,
+        overrides,
+        warnings,
+        threshold_semantics: THRESHOLD_SEMANTICS.to_string(),
+    };
+    Ok(TrainOutcome {
+        model: ModelFile { manifest, schemas },
+        stats,
+    })
+}
+
+/// How the threshold works, stored in every manifest.
+pub const THRESHOLD_SEMANTICS: &str = "anomaly_score is the decision value score_samples - offset, as scikit-learn's decision_function: negative is anomalous and 0 is the contamination boundary (offset = the contamination percentile of the training scores). score --threshold T flags rows with anomaly_score < T (default 0). A record with a value never seen in training (new source, destination, edge or function on an edge) is flagged whatever its score. Raw score_samples lie in [-1, 0] with ordinary rows near -0.5, so comparing them with a threshold such as -0.15 would flag every row.";
+
+/// Model parameters that passed their checks; only these reach fitting.
+#[derive(Clone, Copy, Debug)]
+enum ValidParams {
+    Forest(ValidForestParams),
+    ZScore(ValidZScoreParams),
+}
+
+/// The model parameters of `config`, checked.
+fn check_params(config: &TrainConfig) -> Result<ValidParams, TrainError> {
+    let contamination = match config.contamination {
+        Some(fraction) => Contamination::Fraction(fraction),
+        None => Contamination::Auto,
+    };
+    Ok(match config.model_kind {
+        ModelKind::Forest => ValidParams::Forest(
+            ForestParams {
+                n_estimators: config.n_estimators,
+                max_samples: MaxSamples::Auto,
+                contamination,
+                random_state: config.seed,
+                max_features: 1.0,
+            }
+            .check()?,
+        ),
+        ModelKind::ZScore => ValidParams::ZScore(
+            ZScoreParams {
+                aggregate: ZAggregate::Max,
+                contamination,
+            }
+            .check()?,
+        ),
+    })
+}
+
+/// Encodes the reservoirs and fits one schema's model.
+fn fit_schema(mut fit: SchemaFit, params: ValidParams) -> Result<SchemaModel, TrainError> {
+    let schema = fit.extractor.schema();
+    fit.extractor.freeze();
+    let width = schema.width();
+    let encode = |rows: &[RawRow]| -> Vec<f64> {
+        let mut values = Vec::with_capacity(rows.len() * width);
+        let mut buffer = [0.0; crate::features::MAX_WIDTH];
+        for raw in rows {
+            fit.extractor.encode(raw, &mut buffer);
+            values.extend_from_slice(&buffer[..width]);
+        }
+        values
+    };
+    let tree_values = encode(fit.trees.items());
+    let offset_values = encode(fit.offset.items());
+    let ranges = FeatureRanges::fit(&offset_values, width);
+    let matrix = |values: &[f64]| {
+        Matrix::new(width, values.iter().map(|&value| value as f32).collect()).map_err(|source| {
+            TrainError::Data {
+                schema: schema.as_str(),
+                source,
+            }
+        })
+    };
+    let tree_matrix = matrix(&tree_values)?;
+    let offset_matrix = matrix(&offset_values)?;
+    let n_seen = fit.trees.seen();
+    let fit_error = |source| TrainError::Fit {
+        schema: schema.as_str(),
+        source,
+    };
+    let model = match params {
+        ValidParams::Forest(params) => Model::Forest(
+            params
+                .fit_from_sample(&tree_matrix, n_seen, &offset_matrix)
+                .map_err(fit_error)?,
+        ),
+        ValidParams::ZScore(params) => {
+            // The moments come from the offset reservoir: the rows can only be encoded once the
+            // vocabulary is complete, and a uniform sample of a million rows pins them down.
+            let moments = Moments::of_matrix(&offset_matrix);
+            Model::ZScore(
+                params
+                    .fit_from_moments(&moments, &offset_matrix)
+                    .map_err(fit_error)?,
+            )
+        }
+    };
+    let vocab = fit.extractor.into_vocab();
+    Ok(SchemaModel {
+        schema,
+        feature_names: schema
+            .feature_names()
+            .iter()
+            .map(|name| name.to_string())
+            .collect(),
+        n_records: vocab.n_records,
+        vocab,
+        ranges,
+        model,
+    })
+}
+
+/// SHA-256 and size of every source file.
+fn hash_sources(files: &[zeek::LogFile]) -> Result<Vec<SourceFile>, TrainError> {
+    files
+        .iter()
+        .map(|file| {
+            let (sha256, bytes) = sha256_file(&file.path).map_err(|source| TrainError::Hash {
+                path: file.path.clone(),
+                source,
+            })?;
+            Ok(SourceFile {
+                path: file.path.display().to_string(),
+                sha256,
+                bytes,
+            })
+        })
+        .collect()
+}
+
+/// Streams a file through SHA-256.
+pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        hasher.update(&buffer[..n]);
+    }
+    Ok((hex::encode(hasher.finalize()), total))
+}

@@ -1,0 +1,170 @@
+//! `otsentry score` through the real binary: the new-source guarantee, output formats, threshold
+//! semantics and errors.
+
+mod plant_logs;
+
+use std::path::{Path, PathBuf};
+
+use plant_logs::*;
+
+fn trained(dir: &Path) -> PathBuf {
+    let logs = dir.join("baseline");
+    write_logs(&logs, &plant(START, 15.0, 1800.0));
+    let model = dir.join("plant.model");
+    train(&logs, &model, &[]);
+    model
+}
+
+fn json_rows(output: &std::process::Output) -> Vec<serde_json::Value> {
+    stdout(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_new_source_polling_a_plc_on_502_is_flagged_on_its_first_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = trained(dir.path());
+    // The next day: ordinary polling, and one new host that polls a PLC once.
+    let mut polls = plant(START + 15.0 * 86_400.0, 1.0, 1800.0);
+    polls.push(Poll {
+        ts: START + 15.5 * 86_400.0 + 7.0,
+        uid: "CNEWSOURCE0001".to_string(),
+        orig: "10.66.6.6",
+        resp: "10.0.1.2",
+        func: "READ_HOLDING_REGISTERS",
+        orig_bytes: 12,
+    });
+    polls.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+    let day = dir.path().join("day16");
+    write_logs(&day, &polls);
+    let output = otsentry(&[
+        "score",
+        "--log",
+        day.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let rows = json_rows(&output);
+    let new_source: Vec<_> = rows
+        .iter()
+        .filter(|row| row["id.orig_h"] == "10.66.6.6")
+        .collect();
+    // Its conn.log record and its modbus.log request, each the first of its kind.
+    assert_eq!(new_source.len(), 2, "{rows:#?}");
+    for row in &new_source {
+        assert_eq!(row["uid"], "CNEWSOURCE0001");
+        assert_eq!(row["id.resp_p"], 502);
+        assert_eq!(row["flagged"], true);
+        let novel = row["novel"].as_array().unwrap();
+        assert!(novel.contains(&"source".into()) && novel.contains(&"edge".into()));
+        assert!(
+            row["reasons"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("new source 10.66.6.6")
+        );
+    }
+    // The ordinary polling is (nearly) all quiet.
+    assert!(rows.len() < 10, "{} rows flagged", rows.len());
+}
+
+#[test]
+fn every_row_is_printed_with_all_and_the_threshold_compares_the_decision_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = trained(dir.path());
+    let logs = dir.path().join("baseline");
+    let run = |threshold: &str| {
+        let output = otsentry(&[
+            "score",
+            "--log",
+            logs.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--format",
+            "json",
+            "--all",
+            "--threshold",
+            threshold,
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        json_rows(&output)
+    };
+    let rows = run("0");
+    assert_eq!(rows.len(), 2 * 15 * 48 * 3);
+    for row in &rows {
+        let decision = row["anomaly_score"].as_f64().unwrap();
+        let score = row["score_samples"].as_f64().unwrap();
+        assert!((-1.0..=0.0).contains(&score));
+        assert_eq!(row["flagged"], decision < 0.0, "{row}");
+    }
+    // Raw score_samples are all far below -0.15: used as a decision threshold, -0.15 would
+    // flag nearly everything; as a decision-value threshold it flags very little.
+    assert!(
+        rows.iter()
+            .all(|row| row["score_samples"].as_f64().unwrap() < -0.15)
+    );
+    let flagged_at = |threshold: &str| {
+        run(threshold)
+            .iter()
+            .filter(|row| row["flagged"] == true)
+            .count()
+    };
+    assert!(flagged_at("-0.15") <= flagged_at("0"));
+    assert_eq!(flagged_at("1"), rows.len());
+}
+
+#[test]
+fn csv_and_table_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = trained(dir.path());
+    let logs = dir.path().join("baseline");
+    let csv = otsentry(&[
+        "score",
+        "--log",
+        logs.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--all",
+    ]);
+    let text = stdout(&csv);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "ts,uid,id.orig_h,id.resp_h,id.resp_p,service,record,anomaly_score,score_samples,flagged,novel,reasons"
+    );
+    assert_eq!(lines.count(), 2 * 15 * 48 * 3);
+    let table = otsentry(&[
+        "score",
+        "--log",
+        logs.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ]);
+    assert!(table.status.success());
+    assert!(stderr(&table).contains(&format!("scored {} rows", 2 * 15 * 48 * 3)));
+}
+
+#[test]
+fn a_missing_model_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    write_logs(&logs, &plant(START, 1.0, 3600.0));
+    let output = otsentry(&[
+        "score",
+        "--log",
+        logs.to_str().unwrap(),
+        "--model",
+        dir.path().join("nowhere.model").to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("does not exist"), "{message}");
+    assert!(message.contains("otsentry train"), "{message}");
+}

@@ -31,14 +31,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Demo(demo::DemoArgs),
-    Train(train::TrainArgs),
-    Score(score::ScoreArgs),
-    Model(model::ModelArgs),
-    Eval(eval::EvalArgs),
     Simulate(simulate::SimulateArgs),
     /// Summarise Zeek logs: files, formats, records by log path and service, OT records, time
     /// span, malformed lines.
     Inspect(inspect::InspectArgs),
+    Train(train::TrainArgs),
+    Score(score::ScoreArgs),
+    Model(model::ModelArgs),
+    Eval(eval::EvalArgs),
     /// Validate and explain governance policy files.
     Policy(policy::PolicyArgs),
     /// Create or migrate the database.

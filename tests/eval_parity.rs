@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use otsentry::eval::parity::{Reference, compare, load_reference};
+use otsentry::eval::parity::{ParityBounds, Reference, compare, load_reference};
 use otsentry::eval::read_labelled_csv_gz;
 
 const MAX_AUC_GAP: f64 = 0.02;
@@ -52,32 +52,13 @@ fn check_parity(name: &str, n_seeds: u64) {
         .unwrap_or_else(|| panic!("no reference output for {name}"));
     let seeds: Vec<u64> = (42..42 + n_seeds).collect();
     let parity = compare(&data, expected, &seeds).unwrap_or_else(|error| panic!("{error}"));
-    println!(
-        "{name}: auc {:.4} vs scikit-learn {:.4} (gap {:.4}), spearman {:.4}, offset {:.4} vs {:.4}",
-        parity.our_auc,
-        parity.sklearn_auc,
-        parity.auc_gap,
-        parity.spearman,
-        parity.our_offset,
-        parity.sklearn_offset
-    );
-    assert!(
-        parity.auc_gap <= MAX_AUC_GAP,
-        "{name}: auc {:.4} is more than {MAX_AUC_GAP} from scikit-learn's {:.4}",
-        parity.our_auc,
-        parity.sklearn_auc
-    );
-    assert!(
-        parity.spearman >= MIN_SPEARMAN,
-        "{name}: rank correlation {:.4} with scikit-learn's scores is below {MIN_SPEARMAN}",
-        parity.spearman
-    );
-    assert!(
-        (parity.our_offset - parity.sklearn_offset).abs() <= MAX_OFFSET_GAP,
-        "{name}: offset {:.4} is more than {MAX_OFFSET_GAP} from scikit-learn's {:.4}",
-        parity.our_offset,
-        parity.sklearn_offset
-    );
+    println!("{parity}");
+    let breaches = parity.breaches(&ParityBounds {
+        max_auc_gap: MAX_AUC_GAP,
+        min_spearman: MIN_SPEARMAN,
+        max_offset_gap: Some(MAX_OFFSET_GAP),
+    });
+    assert!(breaches.is_empty(), "{}", breaches.join("\n"));
 }
 
 macro_rules! parity {

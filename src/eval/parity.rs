@@ -70,6 +70,60 @@ pub struct Parity {
     pub sklearn_offset: f64,
 }
 
+/// The bounds a parity check holds our forest to.
+#[derive(Debug, Clone, Copy)]
+pub struct ParityBounds {
+    pub max_auc_gap: f64,
+    pub min_spearman: f64,
+    /// `None` leaves the offset unchecked.
+    pub max_offset_gap: Option<f64>,
+}
+
+impl Parity {
+    /// Every bound this comparison breaks, each as a sentence naming the dataset and the figures.
+    pub fn breaches(&self, bounds: &ParityBounds) -> Vec<String> {
+        let name = &self.name;
+        let mut breaches = Vec::new();
+        if self.auc_gap > bounds.max_auc_gap {
+            breaches.push(format!(
+                "{name}: auc {:.4} is more than {} from scikit-learn's {:.4}",
+                self.our_auc, bounds.max_auc_gap, self.sklearn_auc
+            ));
+        }
+        if self.spearman < bounds.min_spearman {
+            breaches.push(format!(
+                "{name}: rank correlation {:.4} with scikit-learn's scores is below {}",
+                self.spearman, bounds.min_spearman
+            ));
+        }
+        if let Some(max_offset_gap) = bounds.max_offset_gap
+            && (self.our_offset - self.sklearn_offset).abs() > max_offset_gap
+        {
+            breaches.push(format!(
+                "{name}: offset {:.4} is more than {max_offset_gap} from scikit-learn's {:.4}",
+                self.our_offset, self.sklearn_offset
+            ));
+        }
+        breaches
+    }
+}
+
+impl std::fmt::Display for Parity {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "{}: auc {:.4} vs scikit-learn {:.4} (gap {:.4}), spearman {:.4}, offset {:.4} vs {:.4}",
+            self.name,
+            self.our_auc,
+            self.sklearn_auc,
+            self.auc_gap,
+            self.spearman,
+            self.our_offset,
+            self.sklearn_offset
+        )
+    }
+}
+
 /// Fits our forest with default parameters and each of `seeds` on `data`, and compares AUC, scores
 /// and offset with scikit-learn's stored results for the same dataset.
 pub fn compare(
@@ -132,4 +186,47 @@ pub fn compare(
         our_offset: offset_sum / n,
         sklearn_offset: reference.offset_mean,
     })
+}
+
+#[cfg(test)]
+mod breach_tests {
+    use super::{Parity, ParityBounds};
+
+    fn parity(auc_gap: f64, spearman: f64, offset_gap: f64) -> Parity {
+        Parity {
+            name: "set".to_string(),
+            seeds: 1,
+            our_auc: 0.9,
+            sklearn_auc: 0.9 + auc_gap,
+            auc_gap,
+            spearman,
+            our_offset: -0.5,
+            sklearn_offset: -0.5 + offset_gap,
+        }
+    }
+
+    const BOUNDS: ParityBounds = ParityBounds {
+        max_auc_gap: 0.02,
+        min_spearman: 0.95,
+        max_offset_gap: Some(0.02),
+    };
+
+    #[test]
+    fn each_broken_bound_is_named_once() {
+        assert!(parity(0.01, 0.99, 0.01).breaches(&BOUNDS).is_empty());
+        let breaches = parity(0.03, 0.90, 0.05).breaches(&BOUNDS);
+        assert_eq!(breaches.len(), 3, "{breaches:?}");
+        assert!(breaches[0].starts_with("set: auc 0.9000 is more than 0.02"));
+        assert!(breaches[1].contains("rank correlation 0.9000"));
+        assert!(breaches[2].contains("offset -0.5000"));
+    }
+
+    #[test]
+    fn an_unchecked_offset_is_never_a_breach() {
+        let bounds = ParityBounds {
+            max_offset_gap: None,
+            ..BOUNDS
+        };
+        assert!(parity(0.0, 1.0, 0.5).breaches(&bounds).is_empty());
+    }
 }

@@ -133,6 +133,11 @@ impl Decoder {
         self.seen_content
     }
 
+    /// True between a header block's first `#` line and the data line that completes it.
+    pub(crate) fn is_mid_header(&self) -> bool {
+        self.pending.is_some()
+    }
+
     /// The stream name given at construction.
     pub fn source(&self) -> Option<&Path> {
         self.source.as_deref()

@@ -78,6 +78,23 @@ pub(crate) fn open(path: &Path) -> Result<(Box<dyn Read + Send>, Compression), Z
     decompressing(file, Some(path))
 }
 
+/// Whole lines cut from a stream for decoding elsewhere: see [`Lines::next_block`].
+pub(crate) struct RawBlock {
+    pub(crate) bytes: Vec<u8>,
+    /// The 1-based number of the block's first line in its stream.
+    pub(crate) first_line: u64,
+}
+
+impl RawBlock {
+    /// The block's lines without their line breaks, numbered.
+    pub(crate) fn lines(&self) -> impl Iterator<Item = (&[u8], u64)> {
+        let body = self.bytes.strip_suffix(b"\n").unwrap_or(&self.bytes);
+        body.split(|&byte| byte == b'\n')
+            .zip(self.first_line..)
+            .filter(|_| !self.bytes.is_empty())
+    }
+}
+
 /// Cuts a byte stream into lines. Lines are handed out as ranges of an internal buffer that is
 /// reused, so memory stays at one chunk plus the longest line.
 pub(crate) struct Lines {
@@ -88,6 +105,8 @@ pub(crate) struct Lines {
     start: usize,
     filled: usize,
     eof: bool,
+    /// A read error held back until the lines read before it are handed out.
+    deferred_error: Option<ZeekError>,
     line_number: u64,
     bytes_read: u64,
 }
@@ -106,6 +125,7 @@ impl Lines {
             start: 0,
             filled: 0,
             eof: false,
+            deferred_error: None,
             line_number: 0,
             bytes_read: 0,
         }
@@ -145,6 +165,53 @@ impl Lines {
             let shift = self.refill()?;
             searched -= shift;
         }
+    }
+
+    /// The next block of whole lines, at least `target` bytes unless the stream ends first, as an
+    /// owned copy (so another thread can decode it) with the number of its first line. Lines
+    /// are cut exactly as [`Lines::next_line`] cuts them; the two must not be mixed on one stream.
+    /// A read error comes after the whole lines read before it, as from [`Lines::next_line`].
+    pub(crate) fn next_block(&mut self, target: usize) -> Result<Option<RawBlock>, ZeekError> {
+        if let Some(error) = self.deferred_error.take() {
+            return Err(error);
+        }
+        loop {
+            let available = self.filled - self.start;
+            if self.eof {
+                return Ok(self.cut(available));
+            }
+            // The block ends at the first line break at or after the target size.
+            let from = self.start + target.max(1) - 1;
+            if from < self.filled
+                && let Some(offset) = memchr::memchr(b'\n', &self.buffer[from..self.filled])
+            {
+                return Ok(self.cut(from - self.start + offset + 1));
+            }
+            if let Err(error) = self.refill() {
+                let whole = memchr::memrchr(b'\n', &self.buffer[self.start..self.filled]);
+                return match whole {
+                    Some(last) => {
+                        self.deferred_error = Some(error);
+                        Ok(self.cut(last + 1))
+                    }
+                    None => Err(error),
+                };
+            }
+        }
+    }
+
+    /// Hands out the next `length` bytes as a block; `None` when there are none.
+    fn cut(&mut self, length: usize) -> Option<RawBlock> {
+        if length == 0 {
+            return None;
+        }
+        let bytes = self.buffer[self.start..self.start + length].to_vec();
+        let unterminated = u64::from(bytes.last() != Some(&b'\n'));
+        let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64 + unterminated;
+        let first_line = self.line_number + 1;
+        self.line_number += lines;
+        self.start += length;
+        Some(RawBlock { bytes, first_line })
     }
 
     /// Moves the unfinished line to the front, grows the buffer if that line fills it, and

@@ -6,8 +6,10 @@
 #   SIZE_MB  generate a conn.log of about that size (default 1024) under out/bench/
 #   FILE     use an existing conn.log (TSV with a #fields header)
 #
-# The reader is timed twice: splitting records only, and through the typed conn view (parsing
-# every field of every record, as the feature pipeline does). pandas runs
+# The reader is timed three times: splitting records only (one thread), through the typed conn
+# view (parsing every field of every record, as the feature pipeline does) on one thread, and
+# through the typed conn view with zeek::read_files (one decoding thread per core, as `train` and
+# `score` read). pandas runs
 # pd.read_csv(sep='\t', comment='#', header=None, names=fields) in a venv this script creates
 # from scripts/requirements-bench.txt. Peak memory comes from /usr/bin/time -v.
 set -euo pipefail
@@ -57,20 +59,23 @@ echo "== reading $file ($size_mb MB) on $(nproc) cores, load $(cut -d' ' -f1-3 /
 cat "$file" > /dev/null
 
 read -r records_s records_cpu records_kb records_out < <(measure "$reader" --records "$file")
-read -r typed_s typed_cpu typed_kb typed_out < <(measure "$reader" "$file")
+read -r typed_s typed_cpu typed_kb typed_out < <(measure "$reader" --sequential "$file")
+read -r par_s par_cpu par_kb par_out < <(measure "$reader" "$file")
 read -r pandas_s pandas_cpu pandas_kb pandas_out < <(measure "$venv/bin/python" scripts/bench_read_pandas.py read "$file")
 
 echo
 printf '%-30s %10s %10s %14s\n' "reader" "wall (s)" "CPU (s)" "peak RSS (MB)"
 printf '%-30s %10.2f %10.2f %14.1f\n' "otsentry, records only" "$records_s" "$records_cpu" "$(echo "$records_kb / 1024" | bc -l)"
-printf '%-30s %10.2f %10.2f %14.1f\n' "otsentry, typed conn view" "$typed_s" "$typed_cpu" "$(echo "$typed_kb / 1024" | bc -l)"
+printf '%-30s %10.2f %10.2f %14.1f\n' "otsentry, typed, 1 thread" "$typed_s" "$typed_cpu" "$(echo "$typed_kb / 1024" | bc -l)"
+printf '%-30s %10.2f %10.2f %14.1f\n' "otsentry, typed, parallel" "$par_s" "$par_cpu" "$(echo "$par_kb / 1024" | bc -l)"
 printf '%-30s %10.2f %10.2f %14.1f\n' "pandas read_csv" "$pandas_s" "$pandas_cpu" "$(echo "$pandas_kb / 1024" | bc -l)"
 echo
-printf 'speed-up over pandas (wall): records only %.1fx, typed conn view %.1fx\n' \
-    "$(echo "$pandas_s / $records_s" | bc -l)" "$(echo "$pandas_s / $typed_s" | bc -l)"
-printf 'speed-up over pandas (CPU):  records only %.1fx, typed conn view %.1fx\n' \
-    "$(echo "$pandas_cpu / $records_cpu" | bc -l)" "$(echo "$pandas_cpu / $typed_cpu" | bc -l)"
+printf 'speed-up over pandas (wall): records only %.1fx, typed 1 thread %.1fx, typed parallel %.1fx\n' \
+    "$(echo "$pandas_s / $records_s" | bc -l)" "$(echo "$pandas_s / $typed_s" | bc -l)" "$(echo "$pandas_s / $par_s" | bc -l)"
+printf 'speed-up over pandas (CPU):  records only %.1fx, typed 1 thread %.1fx, typed parallel %.1fx\n' \
+    "$(echo "$pandas_cpu / $records_cpu" | bc -l)" "$(echo "$pandas_cpu / $typed_cpu" | bc -l)" "$(echo "$pandas_cpu / $par_cpu" | bc -l)"
 echo
 echo "otsentry records: $records_out"
 echo "otsentry typed:   $typed_out"
+echo "otsentry par.:    $par_out"
 echo "pandas:           $pandas_out"

@@ -9,6 +9,7 @@
 //! events in the same order give the same rows, in batch or live.
 
 pub mod event;
+pub mod event_block;
 pub mod extract;
 pub mod from_zeek;
 pub mod functions;

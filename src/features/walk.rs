@@ -2,16 +2,17 @@
 //!
 //! It opens files and directories with the Zeek reader, decides each record's log kind from its
 //! header's `#path` (or the file name, for JSON logs), adapts it to a [`FlowEvent`] and hands the
-//! event on. Everything not turned into an event is counted, and unreadable lines are kept with
+//! event on. Decoding runs on other threads; the events arrive in reading order. Everything not turned into an event is counted, and unreadable lines are kept with
 //! their file and line number, so the commands can report exactly what they used.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use zeek::{Header, LogFile, LogReader, ReadOptions, ZeekError};
+use zeek::{Header, LogFile, Parallelism, ReadOptions, Record, ZeekError};
 
 use super::event::FlowEvent;
+use super::event_block::EventBlock;
 use super::from_zeek::{LogKind, Skip, ZeekAdapter};
 
 /// How many unreadable records are kept with their message; the rest are counted.
@@ -48,7 +49,7 @@ impl WalkStats {
 }
 
 /// Reads every record under `paths` and calls `visit` with each event, in reading order.
-/// `progress` is called with the records read so far, every 64 Ki records.
+/// `progress` is called with the records read so far, every 64 Ki records or so.
 pub fn walk<P: AsRef<Path>>(
     paths: &[P],
     options: &ReadOptions,
@@ -59,30 +60,111 @@ pub fn walk<P: AsRef<Path>>(
 }
 
 /// Like [`walk`], over files already discovered.
+///
+/// Lines are decoded into events on other threads ([`zeek::read_files`]) and handed to `visit`
+/// on this one, in reading order: the events, their order and the counts are exactly those of
+/// reading the files one line after the other.
 pub fn walk_files(
     files: Vec<LogFile>,
     options: &ReadOptions,
     mut progress: impl FnMut(u64),
     mut visit: impl FnMut(&FlowEvent<'_>),
 ) -> Result<WalkStats, ZeekError> {
-    let mut reader = LogReader::from_files(files, options);
     let mut stats = WalkStats {
-        files: reader
-            .files()
-            .iter()
-            .map(|file| file.path.clone())
-            .collect(),
+        files: files.iter().map(|file| file.path.clone()).collect(),
         ..WalkStats::default()
     };
-    let mut adapter = ZeekAdapter::new();
-    let mut current: Option<(Arc<Header>, LogKind)> = None;
-    while let Some(record) = reader.next_record()? {
-        stats.records_read += 1;
-        if stats.records_read.is_multiple_of(1 << 16) {
-            progress(stats.records_read);
+    let mut reported = 0;
+    // Read blocks go back to the decoding threads to be filled again: a fresh megabyte of
+    // events per block costs more in page faults than filling it.
+    let spares = Mutex::new(Vec::new());
+    let summary = zeek::read_files(
+        &files,
+        options,
+        Parallelism::available(),
+        || Decoding {
+            adapter: ZeekAdapter::new(),
+            current: None,
+            spares: &spares,
+        },
+        Decoding::decode,
+        |mut block: WalkBlock| {
+            stats.add(&block);
+            for event in block.events.iter() {
+                visit(&event);
+            }
+            if stats.records_read - reported >= 1 << 16 {
+                reported = stats.records_read;
+                progress(reported);
+            }
+            block.clear();
+            if let Ok(mut spares) = spares.lock() {
+                spares.push(block);
+            }
+            Ok::<(), ZeekError>(())
+        },
+    )?;
+    stats.parse_errors += summary.problems.total();
+    for problem in summary.problems.kept() {
+        if stats.errors.len() < MAX_KEPT {
+            stats.errors.push(problem.to_string());
         }
+    }
+    progress(stats.records_read);
+    Ok(stats)
+}
+
+/// What a decoding thread keeps between records: the typed views, the log kind of the current
+/// header, and where to find emptied blocks.
+struct Decoding<'s> {
+    adapter: ZeekAdapter,
+    current: Option<(Arc<Header>, LogKind)>,
+    spares: &'s Mutex<Vec<WalkBlock>>,
+}
+
+/// One block's events and counts, as the decoding thread hands them over.
+#[derive(Default)]
+struct WalkBlock {
+    events: EventBlock,
+    counts: WalkStats,
+}
+
+impl WalkStats {
+    /// Adds a block's counts; the kept messages stay the first ones in reading order.
+    fn add(&mut self, block: &WalkBlock) {
+        let counts = &block.counts;
+        self.records_read += counts.records_read;
+        self.events += counts.events;
+        self.skipped_not_ot += counts.skipped_not_ot;
+        self.skipped_other_logs += counts.skipped_other_logs;
+        self.masked_time += counts.masked_time;
+        self.parse_errors += counts.parse_errors;
+        for message in &counts.errors {
+            if self.errors.len() < MAX_KEPT {
+                self.errors.push(message.clone());
+            }
+        }
+    }
+}
+
+impl WalkBlock {
+    fn clear(&mut self) {
+        self.events.clear();
+        self.counts = WalkStats::default();
+    }
+}
+
+impl Decoding<'_> {
+    fn decode(&mut self, record: &Record<'_>, block: &mut WalkBlock) {
+        if block.counts.records_read == 0
+            && let Some(spare) = self.spares.lock().ok().and_then(|mut spares| spares.pop())
+        {
+            *block = spare;
+        }
+        let stats = &mut block.counts;
+        stats.records_read += 1;
         let header = record.header();
-        let kind = match &current {
+        let kind = match &self.current {
             Some((cached, kind)) if Arc::ptr_eq(cached, header) => *kind,
             _ => {
                 let path = header
@@ -91,11 +173,15 @@ pub fn walk_files(
                     .or_else(|| record.source().and_then(zeek::log_path_of))
                     .unwrap_or_default();
                 let kind = LogKind::of_path(&path);
-                current = Some((Arc::clone(header), kind));
+                self.current = Some((Arc::clone(header), kind));
                 kind
             }
         };
-        match adapter.with_event(kind, &record, &mut visit) {
+        let events = &mut block.events;
+        match self
+            .adapter
+            .with_event(kind, record, |event| events.push(event))
+        {
             Ok(Ok(())) => stats.events += 1,
             Ok(Err(Skip::NotOt)) => stats.skipped_not_ot += 1,
             Ok(Err(Skip::OtherLog)) => stats.skipped_other_logs += 1,
@@ -109,13 +195,4 @@ pub fn walk_files(
             }
         }
     }
-    let problems = reader.problems();
-    stats.parse_errors += problems.total();
-    for problem in problems.kept() {
-        if stats.errors.len() < MAX_KEPT {
-            stats.errors.push(problem.to_string());
-        }
-    }
-    progress(stats.records_read);
-    Ok(stats)
 }

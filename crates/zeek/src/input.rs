@@ -88,10 +88,16 @@ pub(crate) struct RawBlock {
 impl RawBlock {
     /// The block's lines without their line breaks, numbered.
     pub(crate) fn lines(&self) -> impl Iterator<Item = (&[u8], u64)> {
-        let body = self.bytes.strip_suffix(b"\n").unwrap_or(&self.bytes);
-        body.split(|&byte| byte == b'\n')
-            .zip(self.first_line..)
-            .filter(|_| !self.bytes.is_empty())
+        let bytes = self.bytes.as_slice();
+        let unterminated = (bytes.last().is_some_and(|&last| last != b'\n')).then_some(bytes.len());
+        // Line ends: every line break, then the end of an unterminated last line.
+        let ends = memchr::memchr_iter(b'\n', bytes).chain(unterminated);
+        let mut start = 0;
+        ends.zip(self.first_line..).map(move |(end, number)| {
+            let line = &bytes[start..end];
+            start = end + 1;
+            (line, number)
+        })
     }
 }
 
@@ -171,28 +177,33 @@ impl Lines {
     /// owned copy (so another thread can decode it) with the number of its first line. Lines
     /// are cut exactly as [`Lines::next_line`] cuts them; the two must not be mixed on one stream.
     /// A read error comes after the whole lines read before it, as from [`Lines::next_line`].
-    pub(crate) fn next_block(&mut self, target: usize) -> Result<Option<RawBlock>, ZeekError> {
+    /// `spare` is a finished block's buffer to fill again, which spares the allocation.
+    pub(crate) fn next_block(
+        &mut self,
+        target: usize,
+        spare: Option<Vec<u8>>,
+    ) -> Result<Option<RawBlock>, ZeekError> {
         if let Some(error) = self.deferred_error.take() {
             return Err(error);
         }
         loop {
             let available = self.filled - self.start;
             if self.eof {
-                return Ok(self.cut(available));
+                return Ok(self.cut(available, spare));
             }
             // The block ends at the first line break at or after the target size.
             let from = self.start + target.max(1) - 1;
             if from < self.filled
                 && let Some(offset) = memchr::memchr(b'\n', &self.buffer[from..self.filled])
             {
-                return Ok(self.cut(from - self.start + offset + 1));
+                return Ok(self.cut(from - self.start + offset + 1, spare));
             }
             if let Err(error) = self.refill() {
                 let whole = memchr::memrchr(b'\n', &self.buffer[self.start..self.filled]);
                 return match whole {
                     Some(last) => {
                         self.deferred_error = Some(error);
-                        Ok(self.cut(last + 1))
+                        Ok(self.cut(last + 1, spare))
                     }
                     None => Err(error),
                 };
@@ -201,11 +212,13 @@ impl Lines {
     }
 
     /// Hands out the next `length` bytes as a block; `None` when there are none.
-    fn cut(&mut self, length: usize) -> Option<RawBlock> {
+    fn cut(&mut self, length: usize, spare: Option<Vec<u8>>) -> Option<RawBlock> {
         if length == 0 {
             return None;
         }
-        let bytes = self.buffer[self.start..self.start + length].to_vec();
+        let mut bytes = spare.unwrap_or_default();
+        bytes.clear();
+        bytes.extend_from_slice(&self.buffer[self.start..self.start + length]);
         let unterminated = u64::from(bytes.last() != Some(&b'\n'));
         let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64 + unterminated;
         let first_line = self.line_number + 1;

@@ -106,6 +106,9 @@ where
     let (out_tx, out_rx) = sync_channel::<Outcome<O>>(in_flight);
     // Slots bound the blocks between the reading thread and the consumer.
     let (slot_tx, slot_rx) = sync_channel::<()>(in_flight);
+    // Decoded blocks' buffers go back to the reading thread to be filled again: allocating a
+    // fresh megabyte per block costs more in page faults than decoding it.
+    let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     for _ in 0..in_flight {
         // The channel holds exactly `in_flight` slots, so this cannot block or fail.
         let _ = slot_tx.send(());
@@ -114,8 +117,10 @@ where
     let decode = &decode;
     std::thread::scope(|scope| {
         for _ in 0..parallelism.workers.get() {
-            let (job_rx, out_tx) = (&job_rx, out_tx.clone());
-            scope.spawn(move || work(job_rx, out_tx, files, options, new_state, decode));
+            let (job_rx, out_tx, spare_tx) = (&job_rx, out_tx.clone(), spare_tx.clone());
+            scope.spawn(move || {
+                work(job_rx, out_tx, spare_tx, files, options, new_state, decode);
+            });
         }
         let reader_out = out_tx;
         scope.spawn(move || {
@@ -129,6 +134,7 @@ where
                 slots: slot_rx,
                 jobs: job_tx,
                 out: reader_out,
+                spares: spare_rx,
             };
             reading.run();
         });
@@ -179,6 +185,7 @@ fn collect<O, E: From<ZeekError>>(
 fn work<S, O: Default>(
     jobs: &Mutex<Receiver<Job>>,
     out: SyncSender<Outcome<O>>,
+    spares: std::sync::mpsc::Sender<Vec<u8>>,
     files: &[LogFile],
     options: &ReadOptions,
     new_state: &(impl Fn() -> S + Sync),
@@ -195,6 +202,8 @@ fn work<S, O: Default>(
         let source = files.get(job.file).map(|file| file.path.as_path());
         let mut decoder = Decoder::resume(source, options, job.header);
         let outcome = decode_block(&mut decoder, &job.block, options, &mut state, decode);
+        // The reading thread may have finished; then the buffer is simply freed.
+        let _ = spares.send(job.block.bytes);
         if out.send((job.sequence, outcome)).is_err() {
             return;
         }
@@ -265,6 +274,7 @@ struct Reading<'a, S, O, D> {
     slots: Receiver<()>,
     jobs: SyncSender<Job>,
     out: SyncSender<Outcome<O>>,
+    spares: Receiver<Vec<u8>>,
 }
 
 impl<S, O, D> Reading<'_, S, O, D>
@@ -294,7 +304,12 @@ where
         let (input, compression) = input::open(&file.path)?;
         let mut lines = Lines::new(input, compression, Some(file.path.clone()));
         let mut decoder = Decoder::new(Some(&file.path), self.options);
-        while let Some(block) = lines.next_block(self.block_bytes)? {
+        let mut own_spare = None;
+        loop {
+            let spare = own_spare.take().or_else(|| self.spares.try_recv().ok());
+            let Some(block) = lines.next_block(self.block_bytes, spare)? else {
+                break;
+            };
             if !self.take_slot() {
                 return Ok(false);
             }
@@ -318,6 +333,7 @@ where
                 &mut self.state,
                 self.decode,
             );
+            own_spare = Some(block.bytes);
             let go_on = outcome.stop.is_none();
             if self.out.send((sequence, outcome)).is_err() || !go_on {
                 return Ok(false);

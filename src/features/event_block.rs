@@ -1,0 +1,205 @@
+//! Owned events: the [`FlowEvent`]s of one block of log lines, built on a decoding thread and
+//! read back, in order, on the thread that runs the feature state machine.
+//!
+//! A [`FlowEvent`] borrows from the line it was read from, and that line's buffer stays with
+//! the decoding thread. A block therefore copies the few strings an event holds (uid, service,
+//! function, conn_state) into one text arena and keeps ranges into it, so a block of thousands of
+//! events costs a handful of allocations, and reading it back lends the same borrowed events.
+
+use std::net::IpAddr;
+use std::ops::Range;
+
+use super::event::{ConnFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields};
+
+/// The events of one block, in reading order.
+#[derive(Debug, Default)]
+pub struct EventBlock {
+    text: String,
+    events: Vec<StoredEvent>,
+}
+
+#[derive(Debug)]
+struct StoredEvent {
+    ts: f64,
+    uid: Range<usize>,
+    orig_h: IpAddr,
+    resp_h: IpAddr,
+    resp_p: u16,
+    proto: Proto,
+    service: Range<usize>,
+    kind: StoredKind,
+}
+
+#[derive(Debug)]
+enum StoredKind {
+    Conn {
+        duration: Option<f64>,
+        orig_bytes: Option<u64>,
+        resp_bytes: Option<u64>,
+        orig_pkts: Option<u64>,
+        resp_pkts: Option<u64>,
+        conn_state: Range<usize>,
+    },
+    Request {
+        function: Range<usize>,
+        is_write: bool,
+        is_error: bool,
+        direction: Direction,
+    },
+}
+
+impl EventBlock {
+    /// Appends a copy of `event`.
+    pub fn push(&mut self, event: &FlowEvent<'_>) {
+        let uid = self.keep(event.uid);
+        let service = self.keep(event.edge.service);
+        let kind = match &event.kind {
+            EventKind::Conn(conn) => StoredKind::Conn {
+                duration: conn.duration,
+                orig_bytes: conn.orig_bytes,
+                resp_bytes: conn.resp_bytes,
+                orig_pkts: conn.orig_pkts,
+                resp_pkts: conn.resp_pkts,
+                conn_state: self.keep(conn.conn_state),
+            },
+            EventKind::Request(request) => StoredKind::Request {
+                function: self.keep(request.function),
+                is_write: request.is_write,
+                is_error: request.is_error,
+                direction: request.direction,
+            },
+        };
+        self.events.push(StoredEvent {
+            ts: event.ts,
+            uid,
+            orig_h: event.edge.orig_h,
+            resp_h: event.edge.resp_h,
+            resp_p: event.edge.resp_p,
+            proto: event.edge.proto,
+            service,
+            kind,
+        });
+    }
+
+    /// The events, lent as they were pushed.
+    pub fn iter(&self) -> impl Iterator<Item = FlowEvent<'_>> {
+        self.events.iter().map(|stored| self.lend(stored))
+    }
+
+    /// Empties the block, keeping its memory for the next one.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.events.clear();
+    }
+
+    /// How many events the block holds.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// True when the block holds no event.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    fn keep(&mut self, text: &str) -> Range<usize> {
+        let start = self.text.len();
+        self.text.push_str(text);
+        start..self.text.len()
+    }
+
+    fn lend<'a>(&'a self, stored: &StoredEvent) -> FlowEvent<'a> {
+        // Every range was cut at the boundaries of a pushed `&str`, so slicing cannot fail.
+        let text = |range: &Range<usize>| &self.text[range.clone()];
+        let kind = match &stored.kind {
+            StoredKind::Conn {
+                duration,
+                orig_bytes,
+                resp_bytes,
+                orig_pkts,
+                resp_pkts,
+                conn_state,
+            } => EventKind::Conn(ConnFields {
+                duration: *duration,
+                orig_bytes: *orig_bytes,
+                resp_bytes: *resp_bytes,
+                orig_pkts: *orig_pkts,
+                resp_pkts: *resp_pkts,
+                conn_state: text(conn_state),
+            }),
+            StoredKind::Request {
+                function,
+                is_write,
+                is_error,
+                direction,
+            } => EventKind::Request(RequestFields {
+                function: text(function),
+                is_write: *is_write,
+                is_error: *is_error,
+                direction: *direction,
+            }),
+        };
+        FlowEvent {
+            ts: stored.ts,
+            uid: text(&stored.uid),
+            edge: EdgeRef {
+                orig_h: stored.orig_h,
+                resp_h: stored.resp_h,
+                resp_p: stored.resp_p,
+                proto: stored.proto,
+                service: text(&stored.service),
+            },
+            kind,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_come_back_equal_and_in_order() {
+        let conn = FlowEvent {
+            ts: 1_790_812_800.25,
+            uid: "CdrPXB3Wkz5Lq3fJbb",
+            edge: EdgeRef {
+                orig_h: IpAddr::from([10, 10, 2, 10]),
+                resp_h: IpAddr::from([10, 10, 10, 11]),
+                resp_p: 502,
+                proto: Proto::Tcp,
+                service: "modbus",
+            },
+            kind: EventKind::Conn(ConnFields {
+                duration: Some(0.004),
+                orig_bytes: Some(12),
+                resp_bytes: None,
+                orig_pkts: Some(5),
+                resp_pkts: Some(4),
+                conn_state: "SF",
+            }),
+        };
+        let request = FlowEvent {
+            ts: 1_790_812_801.0,
+            uid: "",
+            edge: EdgeRef {
+                service: "dnp3",
+                resp_p: 20000,
+                ..conn.edge
+            },
+            kind: EventKind::Request(RequestFields {
+                function: "COLD_RESTART",
+                is_write: true,
+                is_error: false,
+                direction: Direction::Request,
+            }),
+        };
+        let mut block = EventBlock::default();
+        assert!(block.is_empty());
+        for event in [conn, request, conn] {
+            block.push(&event);
+        }
+        assert_eq!(block.len(), 3);
+        assert_eq!(block.iter().collect::<Vec<_>>(), vec![conn, request, conn]);
+    }
+}

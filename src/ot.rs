@@ -109,7 +109,7 @@ impl OtConfig {
             return Err(OtConfigError::SelectsNothing);
         }
         Ok(OtSelector {
-            services,
+            services: services.into_iter().collect(),
             ports: self.ports.iter().copied().collect(),
             protocol_logs,
         })
@@ -138,10 +138,31 @@ impl std::fmt::Display for OtReason {
     }
 }
 
+/// Why a conn.log record was selected, borrowing the service name from the selector: what the
+/// per-record path uses, since it allocates nothing ([`ConnMatch::to_reason`] gives the owned
+/// [`OtReason`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnMatch<'a> {
+    /// conn.log `service` named this OT protocol (as the selector spells it: lower case).
+    Service(&'a str),
+    /// `service` named no OT protocol, but the responder port is this OT port.
+    Port(u16),
+}
+
+impl ConnMatch<'_> {
+    pub fn to_reason(self) -> OtReason {
+        match self {
+            ConnMatch::Service(service) => OtReason::Service(service.to_owned()),
+            ConnMatch::Port(port) => OtReason::Port(port),
+        }
+    }
+}
+
 /// A checked OT selection. Its methods are pure functions of their arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtSelector {
-    services: BTreeSet<String>,
+    /// Sorted and distinct, lower case; a vector because every conn.log record scans it.
+    services: Vec<String>,
     ports: BTreeSet<u16>,
     protocol_logs: BTreeSet<String>,
 }
@@ -152,6 +173,8 @@ impl Default for OtSelector {
             services: DEFAULT_SERVICES
                 .iter()
                 .map(|service| (*service).to_owned())
+                .collect::<BTreeSet<String>>()
+                .into_iter()
                 .collect(),
             ports: DEFAULT_PORTS.iter().copied().collect(),
             protocol_logs: DEFAULT_PROTOCOL_LOGS
@@ -169,9 +192,24 @@ impl OtSelector {
         I: IntoIterator<Item = S>,
         S: AsRef<str> + 's,
     {
+        self.ot_service_name(services).map(str::to_owned)
+    }
+
+    /// Like [`OtSelector::ot_service`], but borrows the name from the selector: no allocation.
+    pub fn ot_service_name<'s, I, S>(&self, services: I) -> Option<&str>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str> + 's,
+    {
+        // The configured names are lower case (see `OtConfig::check`), so an ASCII
+        // case-insensitive comparison equals lowering the record's name first, without a new
+        // string. The list holds a handful of names: a scan of it costs less than a tree search.
         services.into_iter().find_map(|service| {
-            let service = service.as_ref().to_ascii_lowercase();
-            self.services.contains(&service).then_some(service)
+            let service = service.as_ref();
+            self.services
+                .iter()
+                .find(|known| known.eq_ignore_ascii_case(service))
+                .map(String::as_str)
         })
     }
 
@@ -195,10 +233,19 @@ impl OtSelector {
         I: IntoIterator<Item = S>,
         S: AsRef<str> + 's,
     {
-        if let Some(service) = self.ot_service(services) {
-            return Some(OtReason::Service(service));
+        self.match_conn(services, resp_p).map(ConnMatch::to_reason)
+    }
+
+    /// [`OtSelector::classify_conn`] without allocating: the per-record form.
+    pub fn match_conn<'s, I, S>(&self, services: I, resp_p: u16) -> Option<ConnMatch<'_>>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str> + 's,
+    {
+        if let Some(service) = self.ot_service_name(services) {
+            return Some(ConnMatch::Service(service));
         }
-        self.is_ot_port(resp_p).then_some(OtReason::Port(resp_p))
+        self.is_ot_port(resp_p).then_some(ConnMatch::Port(resp_p))
     }
 
     /// Classifies a record of any log: protocol logs are OT; conn.log goes by service and port;
@@ -267,6 +314,31 @@ mod tests {
         check("conn", &["dns"], Some(53), None);
         check("conn", &[], Some(445), None);
         check("conn", &["ssl"], Some(502), Some(OtReason::Port(502)));
+    }
+
+    #[test]
+    fn the_borrowing_match_agrees_with_the_owned_reason() {
+        let selector = OtSelector::default();
+        let cases: [(&[&str], u16); 6] = [
+            (&["modbus"], 502),
+            (&["cotp", "S7Comm"], 102),
+            (&["ssl"], 502),
+            (&["dns"], 53),
+            (&[], 20000),
+            (&["MODBUS", "dnp3"], 1),
+        ];
+        for (services, port) in cases {
+            let matched = selector.match_conn(services.iter().copied(), port);
+            assert_eq!(
+                matched.map(ConnMatch::to_reason),
+                selector.classify_conn(services.iter().copied(), port),
+                "{services:?} {port}"
+            );
+        }
+        assert_eq!(
+            selector.match_conn(["cotp", "S7Comm"], 102),
+            Some(ConnMatch::Service("s7comm"))
+        );
     }
 
     #[test]

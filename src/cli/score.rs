@@ -43,6 +43,10 @@ pub struct ScoreArgs {
     /// Print every row, not only the flagged ones.
     #[arg(long)]
     pub all: bool,
+    /// Score only records at or after TIME; earlier ones are read and skipped. TIME is RFC 3339
+    /// (2026-10-30T00:00:00Z) or epoch seconds (1793318400).
+    #[arg(long, value_name = "TIME", value_parser = super::train::parse_time)]
+    pub since: Option<f64>,
     /// Stop at the first malformed line instead of skipping it.
     #[arg(long)]
     pub strict: bool,
@@ -70,7 +74,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         threshold: args.threshold,
         all: args.all,
         read_options,
-        since: None,
+        since: args.since,
         batch_rows: crate::score::BATCH_ROWS,
     };
     let bar = ProgressBar::new_spinner();

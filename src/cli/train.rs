@@ -6,6 +6,8 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::train::{ModelKind, TrainConfig, train};
 
@@ -44,6 +46,10 @@ pub struct TrainArgs {
     /// Train on under 14 days of logs anyway (recorded in the model).
     #[arg(long)]
     pub allow_short_baseline: bool,
+    /// Train only on records before TIME: the end of the baseline window. TIME is RFC 3339
+    /// (2026-10-30T00:00:00Z) or epoch seconds (1793318400).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub until: Option<f64>,
     /// Stop at the first malformed line instead of skipping it.
     #[arg(long)]
     pub strict: bool,
@@ -60,6 +66,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     config.seed = args.seed;
     config.allow_short_baseline = args.allow_short_baseline;
     config.read_options.strict = args.strict;
+    config.until = args.until;
 
     let bar = ProgressBar::new_spinner();
     bar.set_style(
@@ -156,4 +163,54 @@ pub fn parse_contamination(text: &str) -> anyhow::Result<Option<f64>> {
         .parse()
         .with_context(|| format!("--contamination must be `auto` or a number, got {text:?}"))?;
     Ok(Some(value))
+}
+
+/// A point in log time given on the command line (`--until`, `--since`): RFC 3339 or epoch
+/// seconds, as epoch seconds. clap names the flag and the value in front of the error.
+pub fn parse_time(text: &str) -> Result<f64, String> {
+    let expected = "expected an RFC 3339 time such as 2026-10-30T00:00:00Z or epoch seconds \
+                    such as 1793318400";
+    let text = text.trim();
+    if let Ok(time) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(time.unix_timestamp() as f64 + f64::from(time.nanosecond()) / 1e9);
+    }
+    // Plain digits with an optional fraction, so that words such as `inf` or `nan` and
+    // exponents are refused rather than read as numbers.
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
+    if digits(whole)
+        && digits(fraction)
+        && let Ok(seconds) = text.parse::<f64>()
+    {
+        return Ok(seconds);
+    }
+    Err(expected.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+
+    #[test]
+    fn times_are_rfc_3339_or_epoch_seconds() {
+        assert_eq!(parse_time("2026-10-30T00:00:00Z"), Ok(1_793_318_400.0));
+        assert_eq!(parse_time("2026-10-30T02:00:00+02:00"), Ok(1_793_318_400.0));
+        assert_eq!(parse_time("2026-10-30T00:00:00.25Z"), Ok(1_793_318_400.25));
+        assert_eq!(parse_time("1793318400"), Ok(1_793_318_400.0));
+        assert_eq!(parse_time("1793318400.5"), Ok(1_793_318_400.5));
+        for bad in [
+            "",
+            "yesterday",
+            "2026-10-30",
+            "1e9",
+            "inf",
+            "-5",
+            "12.",
+            ".5",
+            "2026-10-30 00:00",
+        ] {
+            let error = parse_time(bad).unwrap_err();
+            assert!(error.contains("RFC 3339"), "{bad}: {error}");
+        }
+    }
 }

@@ -8,6 +8,13 @@
 //! record: raw rows are sampled during the pass and encoded at its end, by the same `encode`
 //! scoring uses. The same events in the same order give the same rows whether they arrive in one
 //! batch or in chunks, since all state lives in the extractor and all time is the log's `ts`.
+//!
+//! The hot path avoids recomputing `ln_1p`: byte and packet counts are small integers, read from a
+//! table of their exact `ln_1p`, and once the vocabulary is frozen the frequency columns and the
+//! per-edge mean intervals are computed once per vocabulary entry ([`Frozen`]). Both give the very
+//! values the direct computation gives, so rows are bit-for-bit the same either way.
+
+use std::sync::LazyLock;
 
 use super::event::{Direction, EventKind, FlowEvent};
 use super::intern::OVERFLOW;
@@ -42,6 +49,73 @@ pub struct Extractor {
     mode: Mode,
     /// Time of the previous record per edge id and direction (request, response, both).
     last_ts: Vec<[f64; 3]>,
+    /// The encoding's per-entry values, computed when the vocabulary is frozen.
+    frozen: Option<Frozen>,
+}
+
+/// How many small integers [`ln_1p_count`] reads from a table: Modbus and DNP3 payloads and
+/// packet counts are almost always below this; the table is 32 KiB and only the used lines stay
+/// in cache.
+const SMALL_COUNTS: usize = 4096;
+
+/// `ln_1p` of 0..SMALL_COUNTS, computed by the same `f64::ln_1p` the direct path calls.
+static SMALL_LN_1P: LazyLock<Box<[f64]>> =
+    LazyLock::new(|| (0..SMALL_COUNTS).map(|n| (n as f64).ln_1p()).collect());
+
+/// `ln(1 + count)` of a byte or packet count, exactly as `(count as f64).ln_1p()`.
+fn ln_1p_count(count: u64) -> f64 {
+    usize::try_from(count)
+        .ok()
+        .and_then(|idx| SMALL_LN_1P.get(idx))
+        .copied()
+        .unwrap_or_else(|| (count as f64).ln_1p())
+}
+
+/// The encoding of a frozen vocabulary, per entry: ln(1 + training count) of every host, edge
+/// and pair id, and every edge's mean interval. Counts never change once frozen, so these are
+/// computed once instead of once per row; ids past the end (never seen in training) encode as
+/// a count of 0, whose `ln_1p` is exactly 0.
+#[derive(Clone, Debug)]
+struct Frozen {
+    orig_freq: Vec<f64>,
+    resp_freq: Vec<f64>,
+    edge_freq: Vec<f64>,
+    pair_freq: Vec<f64>,
+    /// [`Vocab::interval_mean`] of every edge id with interval statistics.
+    edge_mean: Vec<f64>,
+    /// [`Vocab::interval_mean`] of any other edge id.
+    other_mean: f64,
+}
+
+impl Frozen {
+    fn new(vocab: &Vocab) -> Frozen {
+        let freqs = |counts: &[u64]| -> Vec<f64> {
+            counts.iter().map(|&count| (count as f64).ln_1p()).collect()
+        };
+        let edge_mean = (0..vocab.edge_intervals.len())
+            .map(|idx| vocab.interval_mean(idx as u32))
+            .collect();
+        Frozen {
+            orig_freq: freqs(&vocab.orig_counts),
+            resp_freq: freqs(&vocab.resp_counts),
+            edge_freq: freqs(&vocab.edge_counts),
+            pair_freq: freqs(&vocab.pair_counts),
+            edge_mean,
+            other_mean: vocab.all_intervals.mean().unwrap_or(0.0),
+        }
+    }
+
+    fn interval_mean(&self, edge: u32) -> f64 {
+        self.edge_mean
+            .get(edge as usize)
+            .copied()
+            .unwrap_or(self.other_mean)
+    }
+}
+
+/// ln(1 + count) of an id, 0 for an id with no training count.
+fn freq(freqs: &[f64], id: u32) -> f64 {
+    freqs.get(id as usize).copied().unwrap_or(0.0)
 }
 
 impl Extractor {
@@ -51,15 +125,18 @@ impl Extractor {
             vocab: Vocab::new(schema, cap),
             mode: Mode::Fit,
             last_ts: Vec::new(),
+            frozen: None,
         }
     }
 
     /// An extractor that scores against a trained vocabulary; its counts never change.
     pub fn score(vocab: Vocab) -> Extractor {
+        let frozen = Some(Frozen::new(&vocab));
         Extractor {
             vocab,
             mode: Mode::Score,
             last_ts: Vec::new(),
+            frozen,
         }
     }
 
@@ -74,6 +151,7 @@ impl Extractor {
     /// Ends fitting and returns the vocabulary to save; the extractor can then encode rows.
     pub fn freeze(&mut self) -> &Vocab {
         self.mode = Mode::Score;
+        self.frozen = Some(Frozen::new(&self.vocab));
         &self.vocab
     }
 
@@ -86,7 +164,7 @@ impl Extractor {
     pub fn push(&mut self, event: &FlowEvent<'_>) -> Option<RawRow> {
         let (label, slot, specific) = match (self.vocab.schema, &event.kind) {
             (Schema::Conn, EventKind::Conn(conn)) => {
-                let ln = |value: Option<u64>| (value.unwrap_or(0) as f64).ln_1p();
+                let ln = |value: Option<u64>| ln_1p_count(value.unwrap_or(0));
                 let specific = [
                     conn.duration.unwrap_or(0.0).max(0.0).ln_1p(),
                     ln(conn.orig_bytes),
@@ -193,17 +271,24 @@ impl Extractor {
     /// always when scoring.
     pub fn encode(&self, raw: &RawRow, out: &mut [f64]) -> Novelty {
         let vocab = &self.vocab;
-        let orig_count = count(&vocab.orig_counts, raw.orig);
-        let resp_count = count(&vocab.resp_counts, raw.resp);
-        let edge_count = count(&vocab.edge_counts, raw.edge);
-        let pair_count = count(&vocab.pair_counts, raw.pair);
-        out[col::EDGE_FREQ] = (edge_count as f64).ln_1p();
-        out[col::ORIG_FREQ] = (orig_count as f64).ln_1p();
-        out[col::RESP_FREQ] = (resp_count as f64).ln_1p();
-        out[col::PAIR_FREQ] = (pair_count as f64).ln_1p();
+        let mean = match &self.frozen {
+            Some(frozen) => {
+                out[col::EDGE_FREQ] = freq(&frozen.edge_freq, raw.edge);
+                out[col::ORIG_FREQ] = freq(&frozen.orig_freq, raw.orig);
+                out[col::RESP_FREQ] = freq(&frozen.resp_freq, raw.resp);
+                out[col::PAIR_FREQ] = freq(&frozen.pair_freq, raw.pair);
+                frozen.interval_mean(raw.edge)
+            }
+            None => {
+                out[col::EDGE_FREQ] = (count(&vocab.edge_counts, raw.edge) as f64).ln_1p();
+                out[col::ORIG_FREQ] = (count(&vocab.orig_counts, raw.orig) as f64).ln_1p();
+                out[col::RESP_FREQ] = (count(&vocab.resp_counts, raw.resp) as f64).ln_1p();
+                out[col::PAIR_FREQ] = (count(&vocab.pair_counts, raw.pair) as f64).ln_1p();
+                vocab.interval_mean(raw.edge)
+            }
+        };
         // The first record on an edge has no interval; it is given the edge's typical one so
         // that the start of every file does not look like a broken rhythm.
-        let mean = vocab.interval_mean(raw.edge);
         let interval = if raw.ln_interval.is_nan() {
             mean
         } else {
@@ -214,17 +299,18 @@ impl Extractor {
         let width = vocab.schema.width();
         out[col::SPECIFIC..width].copy_from_slice(&raw.specific[..width - col::SPECIFIC]);
 
+        // ln(1 + count) is 0 exactly when the count is 0: never seen in training.
         let mut novelty = Novelty::NONE;
-        if orig_count == 0 {
+        if out[col::ORIG_FREQ] == 0.0 {
             novelty.insert(Novelty::SOURCE);
         }
-        if resp_count == 0 {
+        if out[col::RESP_FREQ] == 0.0 {
             novelty.insert(Novelty::DESTINATION);
         }
-        if edge_count == 0 {
+        if out[col::EDGE_FREQ] == 0.0 {
             novelty.insert(Novelty::EDGE);
         }
-        if pair_count == 0 {
+        if out[col::PAIR_FREQ] == 0.0 {
             novelty.insert(match vocab.schema {
                 Schema::Conn => Novelty::CONN_STATE,
                 Schema::Request => Novelty::FUNCTION,
@@ -255,5 +341,29 @@ impl Extractor {
             }
         }
         n_rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SMALL_COUNTS, ln_1p_count};
+
+    #[test]
+    fn the_small_count_table_holds_exact_ln_1p() {
+        let edges = [
+            0,
+            1,
+            2,
+            SMALL_COUNTS as u64 - 1,
+            SMALL_COUNTS as u64,
+            u64::MAX,
+        ];
+        for count in (0..SMALL_COUNTS as u64 + 10).chain(edges) {
+            assert_eq!(
+                ln_1p_count(count).to_bits(),
+                (count as f64).ln_1p().to_bits(),
+                "{count}"
+            );
+        }
     }
 }

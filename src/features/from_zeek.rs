@@ -7,7 +7,6 @@
 //! one line per request or request/reply pair, and taking their detail logs as well
 //! (`modbus_detailed`, `dnp3_control`, ...) would count the same request twice.
 
-use std::borrow::Cow;
 use std::net::IpAddr;
 
 use zeek::{
@@ -16,7 +15,7 @@ use zeek::{
 
 use super::event::{ConnFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields};
 use super::functions::is_write;
-use crate::ot::{OtReason, OtSelector};
+use crate::ot::{ConnMatch, OtSelector};
 
 /// The kinds of log the adapter reads; everything else is skipped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,10 +95,10 @@ impl ZeekAdapter {
                 let raw_service = conn.service.raw();
                 // Zeek's set separator is `,` (service names contain no escapes).
                 let services = raw_service.unwrap_or("").split(',');
-                let service = match self.ot.classify_conn(services, conn.common.id.resp_p) {
-                    Some(OtReason::Service(service)) => Cow::Owned(service),
+                let service = match self.ot.match_conn(services, conn.common.id.resp_p) {
+                    Some(ConnMatch::Service(service)) => service,
                     // An OT port with no OT service: the edge is named by the set as written.
-                    Some(_) => Cow::Borrowed(raw_service.unwrap_or("-")),
+                    Some(ConnMatch::Port(_)) => raw_service.unwrap_or("-"),
                     None => return Ok(Err(Skip::NotOt)),
                 };
                 let Some(ts) = conn.common.ts.seconds() else {
@@ -113,7 +112,7 @@ impl ZeekAdapter {
                         conn.common.id.resp_h,
                         conn.common.id.resp_p,
                         Proto::from_zeek(conn.proto),
-                        &service,
+                        service,
                     ),
                     kind: EventKind::Conn(ConnFields {
                         duration: conn.duration,

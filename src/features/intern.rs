@@ -7,7 +7,11 @@
 //! keeps interning, and an id at or beyond the trained length means "never seen in training".
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::sync::OnceLock;
+
+use foldhash::SharedSeed;
+use foldhash::fast::SeedableRandomState;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,11 +22,48 @@ pub const OVERFLOW: u32 = u32::MAX;
 /// of edges; a million keys is far beyond that and still only tens of megabytes.
 pub const DEFAULT_CAP: usize = 1 << 20;
 
+/// The hash function of every interner: foldhash, keyed from the operating system's randomness.
+///
+/// Keys come from the network (addresses, ports, function names), so an attacker who could
+/// predict the hash could send keys that all collide and turn every lookup into a scan; the keys
+/// must be secret. std's SipHash is keyed that way but costs several times more than foldhash on
+/// these short keys, and the lookups are a large part of the per-row cost. foldhash is keyed
+/// here from std's `RandomState` (which reads the operating system's randomness) rather than
+/// from its own seed (address-space layout and the clock), once per process for the shared seed
+/// and once per map for the per-map seed. Hash values never leave the process and nothing
+/// depends on their order (ids are given in first-seen order), so no output changes with the
+/// key. ahash would serve as well; foldhash is already in the dependency tree (hashbrown's
+/// default) and is faster on integer keys.
+#[derive(Clone, Debug)]
+pub struct KeyHashState(SeedableRandomState);
+
+impl Default for KeyHashState {
+    fn default() -> KeyHashState {
+        static SHARED_SEED: OnceLock<SharedSeed> = OnceLock::new();
+        let shared_seed = SHARED_SEED.get_or_init(|| SharedSeed::from_u64(os_random_u64()));
+        KeyHashState(SeedableRandomState::with_seed(os_random_u64(), shared_seed))
+    }
+}
+
+impl BuildHasher for KeyHashState {
+    type Hasher = <SeedableRandomState as BuildHasher>::Hasher;
+
+    fn build_hasher(&self) -> Self::Hasher {
+        self.0.build_hasher()
+    }
+}
+
+/// 64 random bits: std's `RandomState` is keyed from the operating system's randomness, so the
+/// SipHash of nothing under a fresh one is unpredictable.
+fn os_random_u64() -> u64 {
+    RandomState::new().hash_one(())
+}
+
 /// Interns strings. Lookups take `&str`, so a key already seen costs no allocation.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(from = "Vec<Box<str>>", into = "Vec<Box<str>>")]
 pub struct StrInterner {
-    ids: HashMap<Box<str>, u32>,
+    ids: HashMap<Box<str>, u32, KeyHashState>,
     keys: Vec<Box<str>>,
 }
 
@@ -89,14 +130,14 @@ impl StrInterner {
     deserialize = "K: Deserialize<'de> + Eq + Hash + Copy"
 ))]
 pub struct KeyInterner<K: Eq + Hash + Copy> {
-    ids: HashMap<K, u32>,
+    ids: HashMap<K, u32, KeyHashState>,
     keys: Vec<K>,
 }
 
 impl<K: Eq + Hash + Copy> Default for KeyInterner<K> {
     fn default() -> Self {
         KeyInterner {
-            ids: HashMap::new(),
+            ids: HashMap::default(),
             keys: Vec::new(),
         }
     }

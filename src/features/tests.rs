@@ -220,3 +220,64 @@ proptest! {
         prop_assert_eq!(nov_whole, nov_chunked);
     }
 }
+
+proptest! {
+    /// The encoding's shortcuts (a table of `ln_1p` of small counts, per-entry frequencies and
+    /// mean intervals computed at freezing) give bit-for-bit the values of the direct formulas,
+    /// in training and on scoring events with never-seen hosts and large counts.
+    #[test]
+    fn frozen_tables_encode_exactly_as_the_direct_formulas(
+        fit_events in proptest::collection::vec((0usize..6, 0u64..10_000, 0.0f64..30.0), 1..150),
+        score_events in proptest::collection::vec((0usize..9, 0u64..1 << 40, 0.0f64..30.0), 1..80),
+    ) {
+        let names = [
+            "10.0.0.5", "10.0.0.6", "10.0.1.1", "10.0.1.2", "10.0.1.3", "10.0.1.4",
+            "10.9.9.1", "10.9.9.2", "2001:db8::1",
+        ];
+        let build = |events: &[(usize, u64, f64)]| -> Vec<FlowEvent<'static>> {
+            let mut ts = 5000.0;
+            events
+                .iter()
+                .map(|&(host, bytes, gap)| {
+                    ts += gap;
+                    conn(ts, names[host], names[(host + 3) % names.len()], 502, bytes)
+                })
+                .collect()
+        };
+        let fit_events = build(&fit_events);
+        let mut fitting = Extractor::fit(Schema::Conn, DEFAULT_CAP);
+        let mut raws = Vec::new();
+        for event in &fit_events {
+            let raw = fitting.push(event).unwrap();
+            let EventKind::Conn(fields) = &event.kind else { unreachable!() };
+            let bytes = fields.orig_bytes.unwrap_or(0) as f64;
+            prop_assert_eq!(raw.specific[1].to_bits(), bytes.ln_1p().to_bits());
+            raws.push(raw);
+        }
+        // Not frozen: encodes by the direct formulas.
+        let direct = fitting.clone();
+        let frozen_fit = {
+            let mut frozen = fitting.clone();
+            frozen.freeze();
+            frozen
+        };
+        let mut scoring = Extractor::score(fitting.into_vocab());
+        for event in &build(&score_events) {
+            let raw = scoring.push(event).unwrap();
+            let EventKind::Conn(fields) = &event.kind else { unreachable!() };
+            let bytes = fields.orig_bytes.unwrap_or(0) as f64;
+            prop_assert_eq!(raw.specific[1].to_bits(), bytes.ln_1p().to_bits());
+            raws.push(raw);
+        }
+        for raw in &raws {
+            let (mut expected, mut fit_row, mut score_row) =
+                ([0.0; MAX_WIDTH], [0.0; MAX_WIDTH], [0.0; MAX_WIDTH]);
+            let novelty = direct.encode(raw, &mut expected);
+            prop_assert_eq!(frozen_fit.encode(raw, &mut fit_row), novelty);
+            prop_assert_eq!(scoring.encode(raw, &mut score_row), novelty);
+            let bits = |row: &[f64]| row.iter().map(|value| value.to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(bits(&fit_row), bits(&expected));
+            prop_assert_eq!(bits(&score_row), bits(&expected));
+        }
+    }
+}

@@ -11,7 +11,7 @@
 //!
 //! The hot path avoids recomputing `ln_1p`: byte and packet counts are small integers, read from a
 //! table of their exact `ln_1p`, and once the vocabulary is frozen the frequency columns and the
-//! per-edge mean intervals are computed once per vocabulary entry ([`Frozen`]). Both give the very
+//! per-edge mean intervals are computed once per vocabulary entry (`Frozen`). Both give the very
 //! values the direct computation gives, so rows are bit-for-bit the same either way.
 
 use std::sync::LazyLock;

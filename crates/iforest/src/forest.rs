@@ -16,7 +16,7 @@ use thiserror::Error;
 use crate::matrix::Matrix;
 use crate::metrics::percentile;
 use crate::params::{Contamination, ForestParams, ValidForestParams};
-use crate::scoring::{Kernel, Scorer};
+use crate::scoring::Scorer;
 use crate::tree::{self, GrowInput, Tree, average_path_length};
 
 /// Rows scored per rayon task; each task walks every tree over its block, so a block's features
@@ -365,11 +365,10 @@ impl Forest {
         let n_features = self.n_features;
         debug_assert_eq!(data.n_features(), n_features);
         let mut sums = vec![0.0f64; data.n_rows()];
-        let kernel = Kernel::detect();
         sums.par_chunks_mut(SCORE_BLOCK_ROWS)
             .zip(data.as_slice().par_chunks(SCORE_BLOCK_ROWS * n_features))
             .for_each(|(block_sums, block_rows)| {
-                self.scorer.accumulate(kernel, block_rows, block_sums);
+                self.scorer.accumulate(block_rows, block_sums);
             });
         sums.into_iter()
             .map(|sum| self.score_from_sum(sum))

@@ -1,67 +1,65 @@
-//! The forest's scoring layout, derived from its trees once after fitting or loading, and the
-//! block walk that sums every row's path lengths over all trees: a portable version, and x86 SIMD
-//! versions (in `scoring_x86`) chosen at run time when the CPU has AVX-512 or AVX2.
+//! The forest's scoring layout, derived from its trees once after fitting or loading, and the walk
+//! that adds every tree's path length to each row of a block.
 //!
-//! Why a separate layout: the serialised [`Tree`] stays the simple complete binary tree that
-//! `leaf_of` walks, while scoring reads structures shaped for the walk. For each tree, level `d` of
-//! the tree occupies `max(2^d, 16)` slots (padded, so a SIMD walk can load a whole level of up to
-//! 16 nodes into one register and pick each lane's node with a permute instead of a gather), in
-//! two parallel arrays: the thresholds, and each node's feature pre-multiplied by [`LANES`]. Rows
-//! are scored in groups of 16 that are first transposed to column-major order, so lane `l`'s value
-//! of feature `f` sits at `f * LANES + l`: a step is "load node, load `group[offset + lane]`,
-//! compare, `p = 2p + (value > threshold)`" with `p` the position of the lane's node in its level.
+//! The serialised [`Tree`] stays the plain complete binary tree that `Tree::leaf_of` walks; the
+//! scorer keeps a copy shaped for speed, so the model format does not depend on it:
 //!
-//! Every path of a complete tree has exactly `depth` steps, so all lanes of a group reach the leaf
-//! level together, and each row's sum gets its trees' leaf values added in tree order, exactly as
-//! `Tree::leaf_of` summed one tree after another: results are bit-identical whichever walk runs.
+//! - Rows are walked in groups of [`LANES`] = 16, transposed to column-major order once per block,
+//!   so lane `l`'s value of feature `f` sits at `f * 16 + l`.
+//! - Values and thresholds become [`order_key`]s, `u32`s whose unsigned order is the `f32` order,
+//!   so a comparison is one integer `cmp` whose carry flag is the branch taken.
+//! - Each node is one `u64`: the threshold key, and the byte offset of its feature's column in a
+//!   group (`feature * 16 * 4`). A step for one lane is then: load the node, load the value at
+//!   `group + offset + 4 * lane`, compare, `p = 2p + carry`, where `p` is the lane's position in
+//!   the current level (node `2^d - 1 + p` of the complete tree at level `d`).
+//! - Eight lanes walk in lockstep, so eight independent loads are in flight; on x86-64 the step is
+//!   written in assembly (baseline instructions only), because the compiler's version of the
+//!   same Rust clusters the compares, spills the positions and runs twice the instructions.
+//!
+//! Every path of a complete tree has exactly `depth` steps, and each row's sum gets its trees' leaf
+//! values added in tree order, exactly as summing `leaves[leaf_of(row)]` tree after tree does:
+//! the sums are bit-identical to the simple walk. docs/isolation-forest.md ("Scoring speed") has
+//! the measurements, including why SIMD gathers lost.
 
 use crate::tree::Tree;
 
-/// Rows walked together through a tree: one 16-lane group (a single AVX-512 register of `u32`).
+/// Rows per transposed group.
 pub(crate) const LANES: usize = 16;
 
-/// Lanes the portable walk interleaves: enough independent paths to hide a step's latency, few
-/// enough that every position stays in a register.
+/// Lanes walked in lockstep: enough independent paths to overlap the loads of a step, few enough
+/// that every position stays in a register.
 const WALK_LANES: usize = 8;
 
-/// Groups scored per pass over the trees: 16 groups of 11 features are 11 KiB, so a pass keeps
-/// its rows in L1 while each tree is read once from L2.
+/// Groups scored per pass over the trees: 16 groups of 11 features are 11 KiB of values, which stay
+/// in L1 while the trees stream past from L2.
 const PASS_GROUPS: usize = 16;
+
+/// A `u32` that orders finite `f32` values as `<` does: `a > b` exactly when
+/// `order_key(a) > order_key(b)`. Adding `0.0` turns `-0.0` into `+0.0` (the two compare equal)
+/// and leaves every other value unchanged; then the sign bit decides, and flipping all bits of a
+/// negative value makes larger magnitudes smaller.
+pub(crate) fn order_key(value: f32) -> u32 {
+    let bits = (value + 0.0).to_bits();
+    if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits | 1 << 31
+    }
+}
 
 /// The forest's trees in scoring layout (see the module docs).
 ///
-/// Invariants, established by [`Scorer::new`] and relied on by the unchecked walks: `1 <= depth
-/// <= 24`; `nodes` holds `2 * stride` entries per tree with `stride = level_start(depth)`, the
-/// first `stride` being byte offsets of a feature column in a group, each at most `(n_features -
-/// 1) * LANES * 4`, then `stride` threshold keys; `leaves` holds `2^depth` values per tree.
+/// Invariants, established by [`Scorer::new`] and relied on by the unchecked walk: `1 <= depth <=
+/// 24`; `nodes` holds `2^depth - 1` nodes per tree in complete-tree order, each with a byte offset
+/// of at most `(n_features - 1) * LANES * 4`; `leaves` holds `2^depth` values per tree.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Scorer {
     n_features: usize,
     depth: u32,
     n_trees: usize,
-    nodes: Vec<u32>,
+    /// Per node: the threshold key in the low half, the feature column's byte offset in the high.
+    nodes: Vec<u64>,
     leaves: Vec<f64>,
-}
-
-/// A `u32` that orders finite `f32` values as `<` does: `a > b` exactly when
-/// `order_key(a) > order_key(b)`. Adding `0.0` turns `-0.0` into `+0.0` (which compares equal to
-/// it) and leaves every other value unchanged; the sign bit then decides, and flipping the bits
-/// of negative values makes larger magnitudes smaller. Comparing keys is one integer compare that
-/// needs no float register, and the walk turns it into `2p + carry`.
-pub(crate) fn order_key(value: f32) -> u32 {
-    let bits = (value + 0.0).to_bits();
-    if bits >> 31 == 1 { !bits } else { bits | 1 << 31 }
-}
-
-/// The first slot of `level` within a tree: levels 0 to 4 take 16 slots each (padded, so a SIMD
-/// walk can load a whole level into one register), deeper levels their `2^level` nodes. For
-/// `level == depth` it is the number of slots per tree.
-pub(crate) const fn level_start(level: usize) -> usize {
-    if level <= 4 {
-        level * LANES
-    } else {
-        (1 << level) + 3 * LANES
-    }
 }
 
 impl Scorer {
@@ -71,30 +69,19 @@ impl Scorer {
         if depth == 0 || depth > 24 {
             return Err(format!("tree depth {depth} is out of range"));
         }
-        if n_features == 0 || n_features > (u32::MAX as usize) / (LANES * 4) {
+        if n_features == 0 || n_features > u32::MAX as usize / (LANES * 4) {
             return Err(format!("{n_features} features are out of range"));
         }
-        let stride = level_start(depth as usize);
-        let mut nodes = Vec::with_capacity(trees.len() * 2 * stride);
+        let mut nodes = Vec::with_capacity(trees.len() << depth);
         let mut leaves = Vec::with_capacity(trees.len() << depth);
         for (tree_idx, tree) in trees.iter().enumerate() {
             tree.validate(depth, n_features)
                 .map_err(|reason| format!("tree {tree_idx}: {reason}"))?;
-            // Padding slots are never reached; they hold a pass-through node.
-            let mut offsets = vec![0u32; stride];
-            let mut thresholds = vec![order_key(f32::MAX); stride];
-            for level in 0..depth as usize {
-                let first = (1usize << level) - 1;
-                for position in 0..1usize << level {
-                    let node = tree.nodes[first + position];
-                    let slot = level_start(level) + position;
-                    // `feature < n_features` (validated), so this fits in u32 (checked above).
-                    offsets[slot] = node.feature * (LANES * 4) as u32;
-                    thresholds[slot] = order_key(node.threshold);
-                }
-            }
-            nodes.extend_from_slice(&offsets);
-            nodes.extend_from_slice(&thresholds);
+            nodes.extend(tree.nodes.iter().map(|node| {
+                // `feature < n_features` (validated), so the offset fits in u32 (checked above).
+                let offset = u64::from(node.feature) * (LANES * 4) as u64;
+                offset << 32 | u64::from(order_key(node.threshold))
+            }));
             leaves.extend_from_slice(&tree.leaves);
         }
         Ok(Scorer {
@@ -106,39 +93,24 @@ impl Scorer {
         })
     }
 
-    pub(crate) fn n_trees(&self) -> usize {
-        self.n_trees
+    /// Adds every tree's path length, in tree order, to each row's entry of `sums`: `rows` holds
+    /// `sums.len()` rows, row-major and `n_features` wide.
+    pub(crate) fn accumulate(&self, rows: &[f32], sums: &mut [f64]) {
+        self.accumulate_with::<true, true>(rows, sums);
     }
 
-    pub(crate) fn depth(&self) -> u32 {
-        self.depth
-    }
-
-    pub(crate) fn n_features(&self) -> usize {
-        self.n_features
-    }
-
-    /// Tree `tree_idx`'s byte offsets and threshold keys (one entry per slot) and its leaves.
-    pub(crate) fn tree_arrays(&self, tree_idx: usize) -> (&[u32], &[u32], &[f64]) {
-        let stride = level_start(self.depth as usize);
-        let n_leaves = 1usize << self.depth;
-        let (offsets, thresholds) = self.nodes[tree_idx * 2 * stride..][..2 * stride].split_at(stride);
-        (
-            offsets,
-            thresholds,
-            &self.leaves[tree_idx * n_leaves..][..n_leaves],
-        )
-    }
-
-    /// Adds every tree's path length, in tree order, to each row's entry of `sums`: `rows` is a
-    /// block of `sums.len()` rows, row-major and `n_features` wide.
-    pub(crate) fn accumulate(&self, kernel: Kernel, rows: &[f32], sums: &mut [f64]) {
+    /// [`Scorer::accumulate`], with the assembly step (`ASM`, on x86-64) or the Rust one.
+    fn accumulate_with<const ASM: bool, const TOP: bool>(&self, rows: &[f32], sums: &mut [f64]) {
         let n_features = self.n_features;
-        assert_eq!(rows.len(), sums.len() * n_features, "rows do not match the sums");
+        assert_eq!(
+            rows.len(),
+            sums.len() * n_features,
+            "rows do not match the sums"
+        );
         let group_len = n_features * LANES;
         let n_groups = sums.len().div_ceil(LANES);
-        // Column-major groups; the lanes of a short last group are zero, a finite value every
-        // node can compare, and their sums are dropped.
+        // The lanes of a short last group are zero, a finite value every node compares; their
+        // sums are dropped.
         let mut transposed = vec![order_key(0.0); n_groups * group_len];
         for (row_idx, row) in rows.chunks_exact(n_features).enumerate() {
             let group = &mut transposed[(row_idx / LANES) * group_len..][..group_len];
@@ -149,73 +121,140 @@ impl Scorer {
         }
         let mut group_sums = vec![0.0f64; n_groups * LANES];
         group_sums[..sums.len()].copy_from_slice(sums);
+        #[cfg(target_arch = "x86_64")]
+        let avx512 = if TOP {
+            crate::scoring_x86::Avx512::detect()
+        } else {
+            None
+        };
         for (pass, pass_sums) in transposed
             .chunks(PASS_GROUPS * group_len)
             .zip(group_sums.chunks_mut(PASS_GROUPS * LANES))
         {
-            match kernel {
-                Kernel::Portable => self.walk_portable(pass, pass_sums),
-                #[cfg(target_arch = "x86_64")]
-                Kernel::Avx512(cpu) => cpu.walk(self, pass, pass_sums),
-                #[cfg(target_arch = "x86_64")]
-                Kernel::Avx2(cpu) => cpu.walk(self, pass, pass_sums),
+            // SAFETY: `pass` holds whole groups, one per `LANES` entries of `pass_sums`, because
+            // both are cut from whole-group buffers at the same group boundaries.
+            unsafe {
+                match self.depth {
+                    // Constant depths let the compiler unroll the levels for the usual forests
+                    // (`max_samples` 256 gives depth 8).
+                    8 => self.walk::<ASM>(
+                        8,
+                        pass,
+                        pass_sums,
+                        #[cfg(target_arch = "x86_64")]
+                        avx512,
+                    ),
+                    7 => self.walk::<ASM>(
+                        7,
+                        pass,
+                        pass_sums,
+                        #[cfg(target_arch = "x86_64")]
+                        avx512,
+                    ),
+                    6 => self.walk::<ASM>(
+                        6,
+                        pass,
+                        pass_sums,
+                        #[cfg(target_arch = "x86_64")]
+                        avx512,
+                    ),
+                    5 => self.walk::<ASM>(
+                        5,
+                        pass,
+                        pass_sums,
+                        #[cfg(target_arch = "x86_64")]
+                        avx512,
+                    ),
+                    4 => self.walk::<ASM>(
+                        4,
+                        pass,
+                        pass_sums,
+                        #[cfg(target_arch = "x86_64")]
+                        avx512,
+                    ),
+                    9 => self.walk::<ASM>(
+                        9,
+                        pass,
+                        pass_sums,
+                        #[cfg(target_arch = "x86_64")]
+                        avx512,
+                    ),
+                    10 => self.walk::<ASM>(
+                        10,
+                        pass,
+                        pass_sums,
+                        #[cfg(target_arch = "x86_64")]
+                        avx512,
+                    ),
+                    depth => self.walk::<ASM>(
+                        depth as usize,
+                        pass,
+                        pass_sums,
+                        #[cfg(target_arch = "x86_64")]
+                        avx512,
+                    ),
+                }
             }
         }
         sums.copy_from_slice(&group_sums[..sums.len()]);
     }
 
-    /// The walk in plain Rust, with the level loop unrolled for the usual depths.
-    fn walk_portable(&self, transposed: &[u32], sums: &mut [f64]) {
-        let group_len = self.n_features * LANES;
-        assert!(
-            transposed.len() == sums.len() / LANES * group_len && sums.len() % LANES == 0,
-            "a transposed block must hold whole groups, one per 16 sums"
-        );
-        // SAFETY: the block holds whole groups (checked above).
-        unsafe {
-            match self.depth {
-                1 => self.walk_portable_depth(1, transposed, sums),
-                2 => self.walk_portable_depth(2, transposed, sums),
-                3 => self.walk_portable_depth(3, transposed, sums),
-                4 => self.walk_portable_depth(4, transposed, sums),
-                5 => self.walk_portable_depth(5, transposed, sums),
-                6 => self.walk_portable_depth(6, transposed, sums),
-                7 => self.walk_portable_depth(7, transposed, sums),
-                8 => self.walk_portable_depth(8, transposed, sums),
-                9 => self.walk_portable_depth(9, transposed, sums),
-                10 => self.walk_portable_depth(10, transposed, sums),
-                depth => self.walk_portable_depth(depth as usize, transposed, sums),
-            }
-        }
-    }
-
-    /// Inlined into each arm above, so a constant `depth` unrolls the levels.
+    /// Adds every tree's leaf value to each lane's sum, tree after tree.
     ///
     /// # Safety
     /// `depth == self.depth`; `transposed` holds whole groups, one per `LANES` entries of `sums`.
     #[inline(always)]
-    unsafe fn walk_portable_depth(&self, depth: usize, transposed: &[u32], sums: &mut [f64]) {
+    unsafe fn walk<const ASM: bool>(
+        &self,
+        depth: usize,
+        transposed: &[u32],
+        sums: &mut [f64],
+        #[cfg(target_arch = "x86_64")] avx512: Option<crate::scoring_x86::Avx512>,
+    ) {
         let group_len = self.n_features * LANES;
-        let stride = level_start(depth);
-        let n_leaves = 1usize << depth;
+        let n_nodes = (1usize << depth) - 1;
+        let mut tops = [[0u32; LANES]; PASS_GROUPS];
         for tree_idx in 0..self.n_trees {
-            // SAFETY: `nodes` holds `2 * stride` entries and `leaves` `2^depth` per tree.
+            // SAFETY: `nodes` holds `n_nodes` and `leaves` `n_nodes + 1` entries per tree.
             let (tree, leaves) = unsafe {
                 (
-                    self.nodes.as_ptr().add(tree_idx * 2 * stride),
-                    self.leaves.as_ptr().add(tree_idx * n_leaves),
+                    self.nodes.as_ptr().add(tree_idx * n_nodes),
+                    self.leaves.as_ptr().add(tree_idx * (n_nodes + 1)),
                 )
             };
-            for (group, group_sums) in transposed
+            // The top levels for all 16 lanes at once where the CPU can, for the whole pass
+            // before the scalar walks read the positions back.
+            let mut first_level = 0;
+            #[cfg(target_arch = "x86_64")]
+            if let Some(avx512) = avx512 {
+                first_level = depth.min(crate::scoring_x86::TOP_LEVELS);
+                // SAFETY: `tree` is a whole tree of this scorer with `depth >= first_level`
+                // levels, and `group_len` is its width times `LANES`.
+                unsafe { avx512.top_levels(tree, first_level, transposed, group_len, &mut tops) };
+            }
+            for ((group, group_sums), top) in transposed
                 .chunks_exact(group_len)
                 .zip(sums.chunks_exact_mut(LANES))
+                .zip(&tops)
             {
                 for (half, half_sums) in group_sums.chunks_exact_mut(WALK_LANES).enumerate() {
-                    // SAFETY: the walk's contract, from this function's.
-                    let position = unsafe {
-                        walk_lanes(tree, depth, group.as_ptr(), half * WALK_LANES)
+                    let mut positions = [0usize; WALK_LANES];
+                    for (position, &start) in positions.iter_mut().zip(&top[half * WALK_LANES..]) {
+                        *position = start as usize;
+                    }
+                    // SAFETY: `tree` is a whole tree of this scorer, `group` a whole group of
+                    // its width, `half * WALK_LANES + WALK_LANES <= LANES`, and each position
+                    // is below `2^first_level` (the top levels' contract).
+                    unsafe {
+                        walk_lanes::<ASM>(
+                            tree,
+                            first_level..depth,
+                            group.as_ptr(),
+                            half * WALK_LANES,
+                            &mut positions,
+                        )
                     };
-                    for (sum, leaf) in half_sums.iter_mut().zip(position) {
+                    for (sum, &leaf) in half_sums.iter_mut().zip(&positions) {
                         // SAFETY: after `depth` steps a position is below `2^depth`.
                         *sum += unsafe { *leaves.add(leaf) };
                     }
@@ -225,106 +264,91 @@ impl Scorer {
     }
 }
 
-/// Walks lanes `first_lane..first_lane + WALK_LANES` of one group through one tree and returns
-/// the leaf each lands in. A step is a load of the node's byte offset, a load of the lane's value
-/// there, a compare with the node's threshold key, and `p = 2p + (threshold < value)`.
+/// Walks lanes `first_lane..first_lane + WALK_LANES` of one group through `levels` of one tree,
+/// from `positions` in the first of those levels to the leaf each lane lands in.
 ///
 /// # Safety
-/// `tree` points at a tree's `2 * level_start(depth)` slots in a [`Scorer`], `group` at a whole
-/// group of the scorer's width, and `first_lane + WALK_LANES <= LANES`. Every read is then in
-/// bounds: after `d` steps a position is below `2^d`, inside level `d`'s slots; an offset is at
-/// most `(n_features - 1) * LANES * 4` bytes, and a lane adds at most `4 * (LANES - 1)`.
+/// `tree` points at the `2^depth - 1` nodes of a tree in a [`Scorer`] of width `n`, with
+/// `levels.end == depth`; each position is below `2^levels.start`; `group` points at a whole group
+/// of width `n`, and `first_lane + WALK_LANES <= LANES`. Every read is then in bounds: before
+/// level `d` a position is below `2^d`, so node `2^d - 1 + p` is in the tree; an offset is at most
+/// `(n - 1) * LANES * 4` bytes, and a lane adds at most `4 * (LANES - 1)`.
 #[inline(always)]
-unsafe fn walk_lanes(
-    tree: *const u32,
-    depth: usize,
+unsafe fn walk_lanes<const ASM: bool>(
+    tree: *const u64,
+    levels: std::ops::Range<usize>,
     group: *const u32,
     first_lane: usize,
-) -> [usize; WALK_LANES] {
-    let stride = level_start(depth);
-    let lanes = group.wrapping_add(first_lane).cast::<u8>();
-    let mut position = [0usize; WALK_LANES];
-    for level in 0..depth {
-        let start = level_start(level);
+    positions: &mut [usize; WALK_LANES],
+) {
+    // SAFETY: within the group (the contract).
+    let lanes = unsafe { group.add(first_lane) }.cast::<u8>();
+    for level in levels {
+        // SAFETY: level `level` starts at node `2^level - 1` of the tree.
+        let level_nodes = unsafe { tree.add((1 << level) - 1) };
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: see the function's contract; the step reads only those slots and values.
-        unsafe {
-            x86_level_step(tree.add(start), tree.add(stride + start), lanes, &mut position);
+        if ASM {
+            // SAFETY: the reads the function's contract vouches for.
+            unsafe { x86_level_step(level_nodes, lanes, positions) };
+            continue;
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        for (lane, lane_position) in position.iter_mut().enumerate() {
-            // SAFETY: see the function's contract.
-            unsafe {
-                let offset = *tree.add(start + *lane_position) as usize;
-                let value = lanes.add(offset).cast::<u32>().add(lane).read();
-                let threshold = *tree.add(stride + start + *lane_position);
-                *lane_position = 2 * *lane_position + usize::from(threshold < value);
-            }
-        }
-    }
-    position
-}
-
-/// Which walk scores a block. Every kernel gives bit-identical sums. The SIMD variants carry a
-/// proof that the CPU has the instructions, which only run-time detection can make.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kernel {
-    Portable,
-    #[cfg(target_arch = "x86_64")]
-    Avx512(crate::scoring_x86::Avx512),
-    #[cfg(target_arch = "x86_64")]
-    Avx2(crate::scoring_x86::Avx2),
-}
-
-impl Kernel {
-    /// The fastest kernel this CPU runs.
-    pub(crate) fn detect() -> Kernel {
-        Kernel::available()
-            .pop()
-            .unwrap_or(Kernel::Portable)
-    }
-
-    /// Every kernel this CPU runs, slowest (portable) first.
-    pub(crate) fn available() -> Vec<Kernel> {
-        let mut kernels = vec![Kernel::Portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            kernels.extend(crate::scoring_x86::Avx2::detect().map(Kernel::Avx2));
-            kernels.extend(crate::scoring_x86::Avx512::detect().map(Kernel::Avx512));
-        }
-        kernels
+        // SAFETY: as above.
+        unsafe { level_step(level_nodes, lanes, positions) };
     }
 }
 
-/// One level for eight lanes in baseline x86-64 (no extension needed). A lane's step is four
-/// instructions: load the node's byte offset, load the lane's value at it, compare the node's
-/// threshold key with it (the carry flag is `threshold < value`), `adc p, p` (`p = 2p + carry`).
-/// The compiler, given the same steps in Rust, clusters all compares before all updates, runs out
-/// of registers and spills every position, at twice the instructions per step.
+/// One level for the walking lanes, in Rust.
 ///
 /// # Safety
-/// For every lane `k`, `offsets` and `thresholds` must be readable at `position[k]`, and `lanes`
-/// at the offset read there plus `4 * k`.
+/// For every lane `k`, `level_nodes` must be readable at `positions[k]`, and `lanes` at the byte
+/// offset that node holds plus `4 * k`.
+#[inline(always)]
+unsafe fn level_step(level_nodes: *const u64, lanes: *const u8, positions: &mut [usize]) {
+    for (lane, position) in positions.iter_mut().enumerate() {
+        // SAFETY: the function's contract.
+        let (node, value) = unsafe {
+            let node = *level_nodes.add(*position);
+            let offset = (node >> 32) as usize;
+            (node, lanes.add(offset).cast::<u32>().add(lane).read())
+        };
+        *position = 2 * *position + usize::from((node as u32) < value);
+    }
+}
+
+/// One level for eight lanes in baseline x86-64 (no extension needed). A lane's step is five
+/// instructions: load the node, copy and shift out its byte offset, compare its threshold key with
+/// the lane's value there (the carry flag is `threshold < value`), `adc p, p` (`p = 2p + carry`).
+///
+/// # Safety
+/// As [`level_step`].
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn x86_level_step(
-    offsets: *const u32,
-    thresholds: *const u32,
+    level_nodes: *const u64,
     lanes: *const u8,
-    position: &mut [usize; WALK_LANES],
+    positions: &mut [usize; WALK_LANES],
 ) {
     macro_rules! step {
-        ($p:literal, $disp:literal) => {
+        ($p:literal, $lane_bytes:literal) => {
             concat!(
-                "mov {t:e}, dword ptr [{offsets} + {p", $p, "}*4]\n",
-                "mov {t:e}, dword ptr [{lanes} + {t} + ", $disp, "]\n",
-                "cmp dword ptr [{thresholds} + {p", $p, "}*4], {t:e}\n",
-                "adc {p", $p, "}, {p", $p, "}\n",
+                "mov {node}, qword ptr [{nodes} + {p",
+                $p,
+                "}*8]\n",
+                "mov {offset}, {node}\n",
+                "shr {offset}, 32\n",
+                "cmp {node:e}, dword ptr [{lanes} + {offset} + ",
+                $lane_bytes,
+                "]\n",
+                "adc {p",
+                $p,
+                "}, {p",
+                $p,
+                "}\n",
             )
         };
     }
-    let [p0, p1, p2, p3, p4, p5, p6, p7] = position;
-    // SAFETY: the reads are the ones the caller vouches for; nothing is written but registers.
+    let [p0, p1, p2, p3, p4, p5, p6, p7] = positions;
+    // SAFETY: the reads are the ones the caller vouches for; only registers are written.
     unsafe {
         std::arch::asm!(
             step!(0, 0),
@@ -335,10 +359,10 @@ unsafe fn x86_level_step(
             step!(5, 20),
             step!(6, 24),
             step!(7, 28),
-            offsets = in(reg) offsets,
-            thresholds = in(reg) thresholds,
+            nodes = in(reg) level_nodes,
             lanes = in(reg) lanes,
-            t = out(reg) _,
+            node = out(reg) _,
+            offset = out(reg) _,
             p0 = inout(reg) *p0,
             p1 = inout(reg) *p1,
             p2 = inout(reg) *p2,

@@ -375,3 +375,143 @@ unsafe fn x86_level_step(
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::tree::Node;
+
+    /// Values that stress the comparisons: both zeros, the smallest subnormal, the extremes of
+    /// `f32`, and values equal to thresholds (the same pool feeds rows and thresholds).
+    const SPECIAL: [f32; 9] = [
+        0.0,
+        -0.0,
+        f32::MIN_POSITIVE,
+        1e-45,
+        -1e-45,
+        f32::MAX,
+        f32::MIN,
+        1e30,
+        -1e30,
+    ];
+
+    fn value(rng: &mut ChaCha8Rng, pool: &[f32]) -> f32 {
+        match rng.random_range(0..4) {
+            0 => SPECIAL[rng.random_range(0..SPECIAL.len())],
+            1 => pool[rng.random_range(0..pool.len())],
+            _ => rng.random_range(-10.0f32..10.0),
+        }
+    }
+
+    /// Random complete trees: random features and thresholds, some pass-through nodes, and
+    /// leaves of very different magnitudes, so that summing in another order would show.
+    fn random_trees(
+        rng: &mut ChaCha8Rng,
+        n_trees: usize,
+        depth: u32,
+        n_features: usize,
+    ) -> Vec<Tree> {
+        let pool: Vec<f32> = (0..8).map(|_| rng.random_range(-10.0f32..10.0)).collect();
+        let n_internal = (1usize << depth) - 1;
+        (0..n_trees)
+            .map(|_| Tree {
+                nodes: (0..n_internal)
+                    .map(|_| Node {
+                        feature: rng.random_range(0..n_features as u32),
+                        threshold: value(rng, &pool),
+                    })
+                    .collect(),
+                leaves: (0..=n_internal)
+                    .map(|_| rng.random::<f64>() * 10f64.powi(rng.random_range(-3..17)))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// What the walk must reproduce bit for bit: each tree's leaf added in tree order.
+    fn reference(trees: &[Tree], rows: &[f32], n_features: usize, start: &[f64]) -> Vec<f64> {
+        rows.chunks_exact(n_features)
+            .zip(start)
+            .map(|(row, &start)| {
+                trees
+                    .iter()
+                    .fold(start, |sum, tree| sum + tree.leaves[tree.leaf_of(row)])
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn order_keys_order_finite_values_as_floats_do(a in any::<u32>(), b in any::<u32>()) {
+            let (a, b) = (f32::from_bits(a), f32::from_bits(b));
+            prop_assume!(a.is_finite() && b.is_finite());
+            prop_assert_eq!(a > b, order_key(a) > order_key(b));
+            prop_assert_eq!(a == b, order_key(a) == order_key(b));
+        }
+
+        #[test]
+        fn every_walk_equals_the_single_row_walk_bit_for_bit(
+            seed in any::<u64>(),
+            depth in 1u32..=9,
+            n_features in 1usize..=13,
+            n_trees in 1usize..=4,
+            n_rows in 0usize..=70,
+        ) {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let trees = random_trees(&mut rng, n_trees, depth, n_features);
+            let pool: Vec<f32> = trees[0].nodes.iter().map(|node| node.threshold).collect();
+            let rows: Vec<f32> = (0..n_rows * n_features).map(|_| value(&mut rng, &pool)).collect();
+            let start: Vec<f64> = (0..n_rows).map(|_| rng.random_range(-1e3..1e3)).collect();
+            let scorer = Scorer::new(&trees, depth, n_features).expect("valid trees");
+            let expected = reference(&trees, &rows, n_features, &start);
+            let walks: [(&str, fn(&Scorer, &[f32], &mut [f64])); 3] = [
+                ("rust", |s, r, o| s.accumulate_with::<false, false>(r, o)),
+                ("assembly", |s, r, o| s.accumulate_with::<true, false>(r, o)),
+                ("fastest", |s, r, o| s.accumulate_with::<true, true>(r, o)),
+            ];
+            for (name, walk) in walks {
+                let mut sums = start.clone();
+                walk(&scorer, &rows, &mut sums);
+                let bits: Vec<u64> = sums.iter().map(|sum| sum.to_bits()).collect();
+                let expected_bits: Vec<u64> = expected.iter().map(|sum| sum.to_bits()).collect();
+                prop_assert_eq!(bits, expected_bits, "the {} walk differs", name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_avx512_top_levels_equal_the_scalar_walk_when_the_cpu_has_them() {
+        #[cfg(target_arch = "x86_64")]
+        if crate::scoring_x86::Avx512::detect().is_none() {
+            eprintln!("this CPU has no AVX-512F: the fastest walk is the scalar one");
+        }
+        // 300 rows (18 full groups and a short one) through 20 depth-8 trees: more than one pass.
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let trees = random_trees(&mut rng, 20, 8, 11);
+        let pool: Vec<f32> = trees[3].nodes.iter().map(|node| node.threshold).collect();
+        let rows: Vec<f32> = (0..300 * 11).map(|_| value(&mut rng, &pool)).collect();
+        let scorer = Scorer::new(&trees, 8, 11).expect("valid trees");
+        let mut scalar = vec![0.0; 300];
+        scorer.accumulate_with::<true, false>(&rows, &mut scalar);
+        let mut fastest = vec![0.0; 300];
+        scorer.accumulate(&rows, &mut fastest);
+        assert_eq!(fastest, scalar);
+        assert_eq!(fastest, reference(&trees, &rows, 11, &[0.0; 300]));
+    }
+
+    #[test]
+    fn a_tree_splitting_on_a_missing_feature_is_refused() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut trees = random_trees(&mut rng, 2, 3, 4);
+        trees[1].nodes[5].feature = 4;
+        let error = Scorer::new(&trees, 3, 4).expect_err("feature 4 of 4");
+        assert!(error.starts_with("tree 1: "), "{error}");
+        assert!(Scorer::new(&trees, 0, 4).is_err());
+    }
+}

@@ -1,5 +1,5 @@
-//! The top levels of the scoring walk in AVX-512, for all 16 lanes of a group at once, behind a
-//! token type that only run-time CPU detection creates.
+//! The top levels of the scoring walk in AVX-512 or AVX2, for all 16 lanes of a group at once,
+//! behind a [`TopWalk`] that only run-time CPU detection creates.
 //!
 //! A tree's top levels have few nodes, and most lanes of a group pass through each of them. So
 //! instead of looking up each lane's node and gathering its value (AVX-512 gathers measured slower
@@ -12,18 +12,42 @@
 
 use std::arch::x86_64::*;
 
-use crate::scoring::LANES;
+use crate::scoring::{LANES, TOP_LEVELS};
 
-/// Levels walked with AVX-512 before the scalar walk takes over.
-pub(crate) const TOP_LEVELS: usize = 4;
-
-/// Proof that the CPU has AVX-512F.
+/// A vector walk of the top levels the CPU runs. The private field keeps other modules from
+/// making one: only [`TopWalk::detect`] and [`TopWalk::available`] do, after checking the CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Avx512(());
+pub(crate) struct TopWalk(Isa);
 
-impl Avx512 {
-    pub(crate) fn detect() -> Option<Avx512> {
-        is_x86_feature_detected!("avx512f").then_some(Avx512(()))
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Isa {
+    Avx512,
+    Avx2,
+}
+
+impl TopWalk {
+    /// The fastest vector walk this CPU runs, if any.
+    pub(crate) fn detect() -> Option<TopWalk> {
+        if is_x86_feature_detected!("avx512f") {
+            Some(TopWalk(Isa::Avx512))
+        } else if is_x86_feature_detected!("avx2") {
+            Some(TopWalk(Isa::Avx2))
+        } else {
+            None
+        }
+    }
+
+    /// Every vector walk this CPU runs, for tests that compare them.
+    #[cfg(test)]
+    pub(crate) fn available() -> Vec<TopWalk> {
+        let mut walks = Vec::new();
+        if is_x86_feature_detected!("avx512f") {
+            walks.push(TopWalk(Isa::Avx512));
+        }
+        if is_x86_feature_detected!("avx2") {
+            walks.push(TopWalk(Isa::Avx2));
+        }
+        walks
     }
 
     /// Walks all 16 lanes of every group of `pass` (whole groups of `group_len` values) through
@@ -41,14 +65,22 @@ impl Avx512 {
         group_len: usize,
         out: &mut [[u32; LANES]],
     ) {
-        // SAFETY: `self` exists only when the CPU has AVX-512F; the rest is the caller's.
+        assert!(
+            levels <= TOP_LEVELS,
+            "the vector walks are written for 4 levels at most"
+        );
+        // SAFETY: a `TopWalk` exists only when the CPU has its instructions; the rest is the
+        // caller's.
         unsafe {
-            match levels {
-                5 => top_levels_avx512::<5>(tree, pass, group_len, out),
-                4 => top_levels_avx512::<4>(tree, pass, group_len, out),
-                3 => top_levels_avx512::<3>(tree, pass, group_len, out),
-                2 => top_levels_avx512::<2>(tree, pass, group_len, out),
-                1 => top_levels_avx512::<1>(tree, pass, group_len, out),
+            match (self.0, levels) {
+                (Isa::Avx512, 4) => top_levels_avx512::<4>(tree, pass, group_len, out),
+                (Isa::Avx512, 3) => top_levels_avx512::<3>(tree, pass, group_len, out),
+                (Isa::Avx512, 2) => top_levels_avx512::<2>(tree, pass, group_len, out),
+                (Isa::Avx512, 1) => top_levels_avx512::<1>(tree, pass, group_len, out),
+                (Isa::Avx2, 4) => top_levels_avx2::<4>(tree, pass, group_len, out),
+                (Isa::Avx2, 3) => top_levels_avx2::<3>(tree, pass, group_len, out),
+                (Isa::Avx2, 2) => top_levels_avx2::<2>(tree, pass, group_len, out),
+                (Isa::Avx2, 1) => top_levels_avx2::<1>(tree, pass, group_len, out),
                 _ => {}
             }
         }
@@ -56,7 +88,7 @@ impl Avx512 {
 }
 
 /// # Safety
-/// As [`Avx512::top_levels`], on a CPU with AVX-512F. A node's byte offset is at most
+/// As [`TopWalk::top_levels`], on a CPU with AVX-512F. A node's byte offset is at most
 /// `(n_features - 1) * 64`, so the 64 bytes loaded from it lie inside its group.
 #[target_feature(enable = "avx512f")]
 unsafe fn top_levels_avx512<const LEVELS: usize>(
@@ -90,5 +122,60 @@ unsafe fn top_levels_avx512<const LEVELS: usize>(
         }
         // SAFETY: `positions` has room for 16 u32.
         unsafe { _mm512_storeu_si512(positions.as_mut_ptr().cast(), position) };
+    }
+}
+
+/// # Safety
+/// As [`TopWalk::top_levels`], on a CPU with AVX2. The 16 lanes are two halves of eight; AVX2
+/// compares signed integers, so both keys get their top bit flipped first, which turns the
+/// unsigned order of the keys into the signed order.
+#[target_feature(enable = "avx2")]
+unsafe fn top_levels_avx2<const LEVELS: usize>(
+    tree: *const u64,
+    pass: &[u32],
+    group_len: usize,
+    out: &mut [[u32; LANES]],
+) {
+    let flip = _mm256_set1_epi32(i32::MIN);
+    for (group, positions) in pass.chunks_exact(group_len).zip(out) {
+        let group = group.as_ptr().cast::<u8>();
+        let mut low = _mm256_setzero_si256();
+        let mut high = _mm256_setzero_si256();
+        for level in 0..LEVELS {
+            let first = (1usize << level) - 1;
+            // All bits set in the lanes that go right.
+            let mut right_low = _mm256_setzero_si256();
+            let mut right_high = _mm256_setzero_si256();
+            for node_idx in 0..1usize << level {
+                // SAFETY: node `first + node_idx` is in the tree's top `LEVELS` levels.
+                let node = unsafe { *tree.add(first + node_idx) };
+                // SAFETY: the 64-byte column lies inside the group (see `top_levels_avx512`).
+                let (column_low, column_high) = unsafe {
+                    let column = group.add((node >> 32) as usize);
+                    (
+                        _mm256_loadu_si256(column.cast()),
+                        _mm256_loadu_si256(column.add(32).cast()),
+                    )
+                };
+                let threshold = _mm256_set1_epi32((node as u32 ^ 1 << 31) as i32);
+                let here = _mm256_set1_epi32(node_idx as i32);
+                let goes_right = |position, column| {
+                    _mm256_and_si256(
+                        _mm256_cmpeq_epi32(position, here),
+                        _mm256_cmpgt_epi32(_mm256_xor_si256(column, flip), threshold),
+                    )
+                };
+                right_low = _mm256_or_si256(right_low, goes_right(low, column_low));
+                right_high = _mm256_or_si256(right_high, goes_right(high, column_high));
+            }
+            // `2p - (-1)` for the lanes that go right.
+            low = _mm256_sub_epi32(_mm256_add_epi32(low, low), right_low);
+            high = _mm256_sub_epi32(_mm256_add_epi32(high, high), right_high);
+        }
+        // SAFETY: `positions` has room for 16 u32.
+        unsafe {
+            _mm256_storeu_si256(positions.as_mut_ptr().cast(), low);
+            _mm256_storeu_si256(positions.as_mut_ptr().add(8).cast(), high);
+        }
     }
 }

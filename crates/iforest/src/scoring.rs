@@ -49,7 +49,6 @@ impl TopWalk {
     pub(crate) unsafe fn top_levels(
         self,
         _tree: *const u64,
-        _levels: usize,
         _pass: &[u32],
         _group_len: usize,
         _out: &mut [[u32; LANES]],
@@ -197,6 +196,29 @@ impl Scorer {
         sums: &mut [f64],
         top: Option<TopWalk>,
     ) {
+        // SAFETY: this function's contract.
+        unsafe {
+            match top {
+                Some(top) if depth >= TOP_LEVELS => {
+                    self.walk_from::<ASM, TOP_LEVELS>(depth, transposed, sums, Some(top));
+                }
+                _ => self.walk_from::<ASM, 0>(depth, transposed, sums, None),
+            }
+        }
+    }
+
+    /// [`Scorer::walk`], the top `FIRST` levels by `top` (`FIRST` is 0 without one).
+    ///
+    /// # Safety
+    /// As [`Scorer::walk`]; `depth >= FIRST`, and `top` is `Some` when `FIRST` is not 0.
+    #[inline(always)]
+    unsafe fn walk_from<const ASM: bool, const FIRST: usize>(
+        &self,
+        depth: usize,
+        transposed: &[u32],
+        sums: &mut [f64],
+        top: Option<TopWalk>,
+    ) {
         let group_len = self.n_features * LANES;
         let n_nodes = (1usize << depth) - 1;
         let mut tops = [[0u32; LANES]; PASS_GROUPS];
@@ -208,14 +230,13 @@ impl Scorer {
                     self.leaves.as_ptr().add(tree_idx * (n_nodes + 1)),
                 )
             };
-            // The top levels for all 16 lanes at once where the CPU can, for the whole pass
-            // before the scalar walks read the positions back.
-            let mut first_level = 0;
+            // The top levels for all 16 lanes at once, for the whole pass before the scalar
+            // walks read the positions back (reading them right after the vector store that
+            // wrote them stalls).
             if let Some(top) = top {
-                first_level = depth.min(TOP_LEVELS);
-                // SAFETY: `tree` is a whole tree of this scorer with `depth >= first_level`
+                // SAFETY: `tree` is a whole tree of this scorer with `depth >= TOP_LEVELS`
                 // levels, and `group_len` is its width times `LANES`.
-                unsafe { top.top_levels(tree, first_level, transposed, group_len, &mut tops) };
+                unsafe { top.top_levels(tree, transposed, group_len, &mut tops) };
             }
             for ((group, group_sums), top) in transposed
                 .chunks_exact(group_len)
@@ -224,16 +245,20 @@ impl Scorer {
             {
                 for (half, half_sums) in group_sums.chunks_exact_mut(WALK_LANES).enumerate() {
                     let mut positions = [0usize; WALK_LANES];
-                    for (position, &start) in positions.iter_mut().zip(&top[half * WALK_LANES..]) {
-                        *position = start as usize;
+                    if FIRST > 0 {
+                        for (position, &start) in
+                            positions.iter_mut().zip(&top[half * WALK_LANES..])
+                        {
+                            *position = start as usize;
+                        }
                     }
                     // SAFETY: `tree` is a whole tree of this scorer, `group` a whole group of
                     // its width, `half * WALK_LANES + WALK_LANES <= LANES`, and each position
-                    // is below `2^first_level` (the top levels' contract).
+                    // is below `2^FIRST` (zero, or from the top levels' walk).
                     unsafe {
                         walk_lanes::<ASM>(
                             tree,
-                            first_level..depth,
+                            FIRST..depth,
                             group.as_ptr(),
                             half * WALK_LANES,
                             &mut positions,

@@ -51,37 +51,26 @@ impl TopWalk {
     }
 
     /// Walks all 16 lanes of every group of `pass` (whole groups of `group_len` values) through
-    /// the first `levels` levels of `tree`, and writes each lane's position in level `levels`
-    /// (below `2^levels`) to `out`, one entry per group.
+    /// the first [`TOP_LEVELS`] levels of `tree`, and writes each lane's position in the next
+    /// level (below `2^TOP_LEVELS`) to `out`, one entry per group.
     ///
     /// # Safety
-    /// `tree` points at a tree of a `Scorer` with at least `levels <= TOP_LEVELS` levels, and
-    /// `group_len` is that scorer's `n_features * LANES`.
+    /// `tree` points at a tree of a `Scorer` with at least `TOP_LEVELS` levels, and `group_len`
+    /// is that scorer's `n_features * LANES`.
+    #[inline(always)]
     pub(crate) unsafe fn top_levels(
         self,
         tree: *const u64,
-        levels: usize,
         pass: &[u32],
         group_len: usize,
         out: &mut [[u32; LANES]],
     ) {
-        assert!(
-            levels <= TOP_LEVELS,
-            "the vector walks are written for 4 levels at most"
-        );
         // SAFETY: a `TopWalk` exists only when the CPU has its instructions; the rest is the
         // caller's.
         unsafe {
-            match (self.0, levels) {
-                (Isa::Avx512, 4) => top_levels_avx512::<4>(tree, pass, group_len, out),
-                (Isa::Avx512, 3) => top_levels_avx512::<3>(tree, pass, group_len, out),
-                (Isa::Avx512, 2) => top_levels_avx512::<2>(tree, pass, group_len, out),
-                (Isa::Avx512, 1) => top_levels_avx512::<1>(tree, pass, group_len, out),
-                (Isa::Avx2, 4) => top_levels_avx2::<4>(tree, pass, group_len, out),
-                (Isa::Avx2, 3) => top_levels_avx2::<3>(tree, pass, group_len, out),
-                (Isa::Avx2, 2) => top_levels_avx2::<2>(tree, pass, group_len, out),
-                (Isa::Avx2, 1) => top_levels_avx2::<1>(tree, pass, group_len, out),
-                _ => {}
+            match self.0 {
+                Isa::Avx512 => top_levels_avx512(tree, pass, group_len, out),
+                Isa::Avx2 => top_levels_avx2(tree, pass, group_len, out),
             }
         }
     }
@@ -91,7 +80,7 @@ impl TopWalk {
 /// As [`TopWalk::top_levels`], on a CPU with AVX-512F. A node's byte offset is at most
 /// `(n_features - 1) * 64`, so the 64 bytes loaded from it lie inside its group.
 #[target_feature(enable = "avx512f")]
-unsafe fn top_levels_avx512<const LEVELS: usize>(
+unsafe fn top_levels_avx512(
     tree: *const u64,
     pass: &[u32],
     group_len: usize,
@@ -101,11 +90,11 @@ unsafe fn top_levels_avx512<const LEVELS: usize>(
     for (group, positions) in pass.chunks_exact(group_len).zip(out) {
         let group = group.as_ptr().cast::<u8>();
         let mut position = _mm512_setzero_si512();
-        for level in 0..LEVELS {
+        for level in 0..TOP_LEVELS {
             let first = (1usize << level) - 1;
             let mut right: __mmask16 = 0;
             for node_idx in 0..1usize << level {
-                // SAFETY: node `first + node_idx` is in the tree's top `LEVELS` levels.
+                // SAFETY: node `first + node_idx` is in the tree's top `TOP_LEVELS` levels.
                 let node = unsafe { *tree.add(first + node_idx) };
                 // SAFETY: the column lies inside the group (see above).
                 let column = unsafe { _mm512_loadu_si512(group.add((node >> 32) as usize).cast()) };
@@ -130,7 +119,7 @@ unsafe fn top_levels_avx512<const LEVELS: usize>(
 /// compares signed integers, so both keys get their top bit flipped first, which turns the
 /// unsigned order of the keys into the signed order.
 #[target_feature(enable = "avx2")]
-unsafe fn top_levels_avx2<const LEVELS: usize>(
+unsafe fn top_levels_avx2(
     tree: *const u64,
     pass: &[u32],
     group_len: usize,
@@ -141,13 +130,13 @@ unsafe fn top_levels_avx2<const LEVELS: usize>(
         let group = group.as_ptr().cast::<u8>();
         let mut low = _mm256_setzero_si256();
         let mut high = _mm256_setzero_si256();
-        for level in 0..LEVELS {
+        for level in 0..TOP_LEVELS {
             let first = (1usize << level) - 1;
             // All bits set in the lanes that go right.
             let mut right_low = _mm256_setzero_si256();
             let mut right_high = _mm256_setzero_si256();
             for node_idx in 0..1usize << level {
-                // SAFETY: node `first + node_idx` is in the tree's top `LEVELS` levels.
+                // SAFETY: node `first + node_idx` is in the tree's top `TOP_LEVELS` levels.
                 let node = unsafe { *tree.add(first + node_idx) };
                 // SAFETY: the 64-byte column lies inside the group (see `top_levels_avx512`).
                 let (column_low, column_high) = unsafe {

@@ -15,11 +15,14 @@
 //! - Eight lanes walk in lockstep, so eight independent loads are in flight; on x86-64 the step is
 //!   written in assembly (baseline instructions only), because the compiler's version of the
 //!   same Rust clusters the compares, spills the positions and runs twice the instructions.
+//! - Where the CPU has AVX-512 or AVX2 (detected at run time), a [`TopWalk`] does the top
+//!   [`TOP_LEVELS`] levels for all 16 lanes at once (`scoring_x86`), and the scalar walk carries
+//!   on from the positions it reached.
 //!
 //! Every path of a complete tree has exactly `depth` steps, and each row's sum gets its trees' leaf
 //! values added in tree order, exactly as summing `leaves[leaf_of(row)]` tree after tree does:
 //! the sums are bit-identical to the simple walk. docs/isolation-forest.md ("Scoring speed") has
-//! the measurements, including why SIMD gathers lost.
+//! the measurements, including why walking every level with SIMD gathers lost.
 
 use crate::tree::Tree;
 

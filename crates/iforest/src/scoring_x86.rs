@@ -15,7 +15,8 @@ use std::arch::x86_64::*;
 use crate::scoring::{LANES, TOP_LEVELS};
 
 /// A vector walk of the top levels the CPU runs. The private field keeps other modules from
-/// making one: only [`TopWalk::detect`] and [`TopWalk::available`] do, after checking the CPU.
+/// making one: only `TopWalk::detect` and (in tests) `TopWalk::available` do, after checking the
+/// CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TopWalk(Isa);
 

@@ -16,6 +16,7 @@ use thiserror::Error;
 use crate::matrix::Matrix;
 use crate::metrics::percentile;
 use crate::params::{Contamination, ForestParams, ValidForestParams};
+use crate::scoring::Scorer;
 use crate::tree::{self, GrowInput, Tree, average_path_length};
 
 /// Rows scored per rayon task; each task walks every tree over its block, so a block's features
@@ -71,6 +72,9 @@ pub struct Forest {
     /// Per feature, the median of the tree sample: the "typical value" `explain` resets to.
     training_median: Vec<f32>,
     trees: Vec<Tree>,
+    /// The trees in scoring layout, derived from `trees` (never serialised).
+    #[serde(skip_serializing)]
+    scorer: Scorer,
 }
 
 /// The serialised shape of a [`Forest`], checked before it becomes one.
@@ -106,10 +110,8 @@ impl TryFrom<UncheckedForest> for Forest {
         if unchecked.trees.is_empty() || !unchecked.offset.is_finite() {
             return Err("a forest needs trees and a finite offset".to_string());
         }
-        for (tree_idx, tree) in unchecked.trees.iter().enumerate() {
-            tree.validate(unchecked.depth, unchecked.n_features)
-                .map_err(|reason| format!("tree {tree_idx}: {reason}"))?;
-        }
+        // Validates every tree against the depth and feature count.
+        let scorer = Scorer::new(&unchecked.trees, unchecked.depth, unchecked.n_features)?;
         Ok(Forest {
             params: unchecked.params,
             n_features: unchecked.n_features,
@@ -121,6 +123,7 @@ impl TryFrom<UncheckedForest> for Forest {
             training_max: unchecked.training_max,
             training_median: unchecked.training_median,
             trees: unchecked.trees,
+            scorer,
         })
     }
 }
@@ -208,6 +211,8 @@ impl ValidForestParams {
             .collect();
         let (training_min, training_max) = feature_ranges(tree_sample);
         let training_median = feature_medians(tree_sample);
+        let scorer = Scorer::new(&trees, depth, n_features)
+            .expect("grown trees are complete and split only on features of the sample");
         let mut forest = Forest {
             params,
             n_features,
@@ -219,6 +224,7 @@ impl ValidForestParams {
             training_max,
             training_median,
             trees,
+            scorer,
         };
         if let Contamination::Fraction(contamination) = params.contamination {
             let scores = forest.scores_unchecked(offset_sample);
@@ -362,13 +368,7 @@ impl Forest {
         sums.par_chunks_mut(SCORE_BLOCK_ROWS)
             .zip(data.as_slice().par_chunks(SCORE_BLOCK_ROWS * n_features))
             .for_each(|(block_sums, block_rows)| {
-                for tree in &self.trees {
-                    // SAFETY: every tree's features are below `self.n_features` (grown on or
-                    // validated against it), and callers pass rows of exactly that width:
-                    // `score_samples` checks it, and `fit_from_sample` checks the offset sample
-                    // has the tree sample's width.
-                    unsafe { tree.accumulate(block_rows, n_features, block_sums) };
-                }
+                self.scorer.accumulate(block_rows, block_sums);
             });
         sums.into_iter()
             .map(|sum| self.score_from_sum(sum))

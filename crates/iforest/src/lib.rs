@@ -39,6 +39,9 @@ pub mod metrics;
 mod model;
 mod params;
 mod reservoir;
+mod scoring;
+#[cfg(target_arch = "x86_64")]
+mod scoring_x86;
 mod tree;
 mod zscore;
 

@@ -184,9 +184,6 @@ fn partition(data: &Matrix, sample: &mut [u32], feature: u32, threshold: f32) ->
     n_left
 }
 
-/// Rows scored together per tree: their independent paths let the CPU overlap the loads.
-const LANES: usize = 16;
-
 impl Tree {
     fn n_internal(&self) -> usize {
         self.nodes.len()
@@ -200,42 +197,6 @@ impl Tree {
             node = 2 * node + 1 + usize::from(row[split.feature as usize] > split.threshold);
         }
         node - self.n_internal()
-    }
-
-    /// Adds this tree's path length for each row of `rows` (row-major, `n_features` wide) to `sums`.
-    ///
-    /// # Safety
-    /// Every node's `feature` must be below `n_features`. Trees uphold this for the feature count
-    /// they were grown on (`grow` draws features below it) or validated against (`validate`), so
-    /// a caller passes rows of that width.
-    pub(crate) unsafe fn accumulate(&self, rows: &[f32], n_features: usize, sums: &mut [f64]) {
-        let n_internal = self.n_internal();
-        let mut row_groups = rows.chunks_exact(n_features * LANES);
-        let mut sum_groups = sums.chunks_exact_mut(LANES);
-        for (group, group_sums) in (&mut row_groups).zip(&mut sum_groups) {
-            // All lanes walk the tree in lockstep: every path has exactly `depth` steps, so after
-            // `d` steps every lane sits at level `d`, and all are internal while lane 0 is.
-            let mut node = [0usize; LANES];
-            while node[0] < n_internal {
-                for (lane, lane_node) in node.iter_mut().enumerate() {
-                    // SAFETY: `*lane_node < n_internal == nodes.len()` by the lockstep argument
-                    // above; `lane * n_features + feature < LANES * n_features == group.len()`
-                    // because `feature < n_features` (this function's contract). Bounds checks
-                    // here cost about a third of the scoring time (measured).
-                    let split = unsafe { *self.nodes.get_unchecked(*lane_node) };
-                    let value =
-                        unsafe { *group.get_unchecked(lane * n_features + split.feature as usize) };
-                    *lane_node = 2 * *lane_node + 1 + usize::from(value > split.threshold);
-                }
-            }
-            for lane in 0..LANES {
-                group_sums[lane] += self.leaves[node[lane] - n_internal];
-            }
-        }
-        let rest = row_groups.remainder().chunks_exact(n_features);
-        for (row, sum) in rest.zip(sum_groups.into_remainder()) {
-            *sum += self.leaves[self.leaf_of(row)];
-        }
     }
 
     /// Checks the structural invariants a deserialised tree must meet before it is used, so a
@@ -309,27 +270,5 @@ mod tests {
         assert_eq!(tree.leaf_of(&[5.0, -3.0]), 0);
         assert_eq!(tree.leaves[0], average_path_length(10));
         assert!(tree.validate(4, 2).is_ok());
-    }
-
-    #[test]
-    fn lockstep_and_single_row_traversal_agree() {
-        let values: Vec<f32> = (0..300).map(|i| ((i * 37) % 101) as f32).collect();
-        let data = Matrix::new(3, values).expect("valid");
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let tree = grow(
-            GrowInput {
-                data: &data,
-                sample: (0..64).collect(),
-                features: vec![0, 1, 2],
-                depth: 6,
-            },
-            &mut rng,
-        );
-        let mut sums = vec![0.0; data.n_rows()];
-        // SAFETY: the tree was grown on these 3-feature rows.
-        unsafe { tree.accumulate(data.as_slice(), 3, &mut sums) };
-        for (row_idx, sum) in sums.iter().enumerate() {
-            assert_eq!(*sum, tree.leaves[tree.leaf_of(data.row(row_idx))]);
-        }
     }
 }

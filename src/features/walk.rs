@@ -75,8 +75,8 @@ pub fn walk_files(
         ..WalkStats::default()
     };
     let mut reported = 0;
-    // Read blocks go back to the decoding threads to be filled again: a fresh megabyte of
-    // events per block costs more in page faults than filling it.
+    // Read blocks go back to the decoding threads to be filled again: fresh memory for every
+    // block of events costs more in page faults than filling it.
     let spares = Mutex::new(Vec::new());
     let summary = zeek::read_files(
         &files,

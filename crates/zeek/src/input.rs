@@ -186,17 +186,29 @@ impl Lines {
         if let Some(error) = self.deferred_error.take() {
             return Err(error);
         }
+        let target = target.max(1);
+        // Room for several blocks, so that a refill moves at most half a block to the front.
+        let room = target.saturating_mul(4).min(MAX_LINE_BYTES);
+        if self.buffer.len() < room {
+            self.buffer.resize(room, 0);
+        }
         loop {
             let available = self.filled - self.start;
             if self.eof {
                 return Ok(self.cut(available, spare));
             }
             // The block ends at the first line break at or after the target size.
-            let from = self.start + target.max(1) - 1;
+            let from = self.start + target - 1;
             if from < self.filled
                 && let Some(offset) = memchr::memchr(b'\n', &self.buffer[from..self.filled])
             {
                 return Ok(self.cut(from - self.start + offset + 1, spare));
+            }
+            // Near the end of the buffer, a shorter block beats moving the rest to the front.
+            if available >= target / 2
+                && let Some(last) = memchr::memrchr(b'\n', &self.buffer[self.start..self.filled])
+            {
+                return Ok(self.cut(last + 1, spare));
             }
             if let Err(error) = self.refill() {
                 let whole = memchr::memrchr(b'\n', &self.buffer[self.start..self.filled]);

@@ -27,7 +27,7 @@ use crate::record::Record;
 
 /// Bytes per block: large enough that handing a block over costs nothing next to decoding it,
 /// small enough that several per thread stay in cache-friendly, bounded memory.
-pub const BLOCK_BYTES: usize = 1 << 20;
+pub const BLOCK_BYTES: usize = 1 << 18;
 
 /// How many threads decode, and how big the blocks are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct Parallelism {
 }
 
 impl Parallelism {
-    /// One decoding thread per available core, 1 MiB blocks.
+    /// One decoding thread per available core, 256 KiB blocks.
     pub fn available() -> Parallelism {
         Parallelism {
             workers: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
@@ -107,7 +107,7 @@ where
     // Slots bound the blocks between the reading thread and the consumer.
     let (slot_tx, slot_rx) = sync_channel::<()>(in_flight);
     // Decoded blocks' buffers go back to the reading thread to be filled again: allocating a
-    // fresh megabyte per block costs more in page faults than decoding it.
+    // fresh buffer per block costs more in page faults than decoding it.
     let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     for _ in 0..in_flight {
         // The channel holds exactly `in_flight` slots, so this cannot block or fail.

@@ -82,33 +82,38 @@ fn run(paths: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The typed run's totals, per block and overall.
+/// One block's totals.
 #[derive(Default)]
-struct Totals {
+struct BlockTotals {
     records: u64,
     orig_bytes: u64,
     resp_pkts: u64,
     duration: f64,
-    responders: HashSet<IpAddr>,
+    /// Responders this block's thread had not seen before: each thread keeps its own set, so a
+    /// block carries a handful of addresses rather than a set to merge.
+    new_responders: Vec<IpAddr>,
     bad: u64,
 }
 
 fn run_parallel(paths: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     let files = zeek::discover(paths)?;
-    let mut totals = Totals::default();
+    let mut totals = BlockTotals::default();
+    let mut responders = HashSet::new();
     let summary = zeek::read_files(
         &files,
         &ReadOptions::default(),
         Parallelism::available(),
-        ViewCache::<ConnColumns>::new,
-        |conns, record, block: &mut Totals| match conns.read(record) {
+        || (ViewCache::<ConnColumns>::new(), HashSet::new()),
+        |(conns, seen), record, block: &mut BlockTotals| match conns.read(record) {
             Ok(conn) => {
                 block.records += 1;
                 block.orig_bytes += conn.orig_bytes.unwrap_or(0);
                 block.resp_pkts += conn.resp_pkts.unwrap_or(0);
                 block.duration += conn.duration.unwrap_or(0.0);
-                block.responders.insert(conn.common.id.resp_h);
+                if seen.insert(conn.common.id.resp_h) {
+                    block.new_responders.push(conn.common.id.resp_h);
+                }
             }
             Err(_) => block.bad += 1,
         },
@@ -117,7 +122,7 @@ fn run_parallel(paths: &[String]) -> Result<(), Box<dyn std::error::Error>> {
             totals.orig_bytes += block.orig_bytes;
             totals.resp_pkts += block.resp_pkts;
             totals.duration += block.duration;
-            totals.responders.extend(block.responders);
+            responders.extend(block.new_responders);
             totals.bad += block.bad;
             Ok::<(), ZeekError>(())
         },
@@ -129,7 +134,7 @@ fn run_parallel(paths: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         totals.orig_bytes,
         totals.resp_pkts,
         totals.duration,
-        totals.responders.len(),
+        responders.len(),
         summary.problems.total() + totals.bad,
         records as f64 / seconds
     );

@@ -1,12 +1,14 @@
-//! Criterion benchmarks of reading conn.log TSV from memory: splitting records only, and
-//! reading them through the typed conn view (what the feature pipeline does). Throughput is in
-//! bytes of log text. The file-level comparison with pandas is `scripts/bench_read.sh`.
+//! Criterion benchmarks of reading conn.log TSV: splitting records only and reading them through
+//! the typed conn view (what the feature pipeline does), on one thread from memory, and through
+//! the typed conn view with `zeek::read_files` on every core from a file in the page cache.
+//! Throughput is in bytes of log text. The file-level comparison with pandas is
+//! `scripts/bench_read.sh`.
 
 use std::hint::black_box;
 use std::io::Cursor;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use zeek::{ConnColumns, FileReader, ReadOptions, ViewCache};
+use zeek::{ConnColumns, FileReader, LogFile, Parallelism, ReadOptions, ViewCache, ZeekError};
 
 /// A deterministic conn.log in the current 22-column layout with OT and IT services.
 fn conn_log(n_records: usize) -> Vec<u8> {
@@ -81,6 +83,31 @@ fn read(c: &mut Criterion) {
                 let conn = conns.read(&record).unwrap();
                 bytes += conn.orig_bytes.unwrap_or(0) + u64::from(conn.common.id.resp_p);
             }
+            black_box(bytes)
+        });
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("conn.log");
+    std::fs::write(&path, &log).unwrap();
+    let files = vec![LogFile::new(path)];
+    group.bench_function("typed_conn_view_all_cores", |bencher| {
+        bencher.iter(|| {
+            let mut bytes = 0;
+            zeek::read_files(
+                &files,
+                &ReadOptions::default(),
+                Parallelism::available(),
+                ViewCache::<ConnColumns>::new,
+                |conns, record, block: &mut u64| {
+                    let conn = conns.read(record).unwrap();
+                    *block += conn.orig_bytes.unwrap_or(0) + u64::from(conn.common.id.resp_p);
+                },
+                |block| {
+                    bytes += block;
+                    Ok::<(), ZeekError>(())
+                },
+            )
+            .unwrap();
             black_box(bytes)
         });
     });

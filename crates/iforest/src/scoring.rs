@@ -89,7 +89,7 @@ pub(crate) fn order_key(value: f32) -> u32 {
 /// Invariants, established by [`Scorer::new`] and relied on by the unchecked walk: `1 <= depth <=
 /// 24`; `nodes` holds `2^depth - 1` nodes per tree in complete-tree order, each with a byte offset
 /// of at most `(n_features - 1) * LANES * 4`; `leaves` holds `2^depth` values per tree.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub(crate) struct Scorer {
     n_features: usize,
     depth: u32,
@@ -97,6 +97,20 @@ pub(crate) struct Scorer {
     /// Per node: the threshold key in the low half, the feature column's byte offset in the high.
     nodes: Vec<u64>,
     leaves: Vec<f64>,
+}
+
+/// A summary: the arrays are derived from the trees, which a forest's `Debug` already shows.
+impl std::fmt::Debug for Scorer {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Scorer")
+            .field("n_features", &self.n_features)
+            .field("depth", &self.depth)
+            .field("n_trees", &self.n_trees)
+            .field("nodes", &self.nodes.len())
+            .field("leaves", &self.leaves.len())
+            .finish()
+    }
 }
 
 impl Scorer {

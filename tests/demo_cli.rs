@@ -1,6 +1,7 @@
 //! `otsentry demo` through the real binary, on a reduced plant: every attack scenario is caught.
 
 mod plant_logs;
+mod shared_data;
 
 use plant_logs::*;
 

@@ -9,6 +9,9 @@
 //! AUC varies by up to 0.02 between seeds on the small sets (vowels, vertebral, optdigits). Large
 //! sets use fewer seeds to keep the suite quick in the debug profile.
 
+mod shared_data;
+
+use shared_data::shared_data;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -25,13 +28,7 @@ fn repo_root() -> &'static Path {
 }
 
 fn odds_dir() -> PathBuf {
-    let dir = repo_root().join("../shared/data/odds/csv");
-    assert!(
-        dir.is_dir(),
-        "the ODDS benchmark sets are missing: expected {} (the shared/ folder beside the repository)",
-        dir.display()
-    );
-    dir
+    shared_data("odds/csv")
 }
 
 fn reference() -> &'static Reference {

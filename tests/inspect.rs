@@ -1,6 +1,9 @@
 //! `otsentry inspect` run as a real binary over the real logs in ../shared/data/zeek-real and
 //! over small fixtures: JSON for scripts, tables for people, strict mode, explicit field lists.
 
+mod shared_data;
+
+use shared_data::shared_data;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -20,13 +23,7 @@ fn fixture(name: &str) -> String {
 }
 
 fn zeek_real() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/zeek-real");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: these tests need the shared real Zeek logs beside the repository (../shared/data/zeek-real)",
-        dir.display()
-    );
-    dir
+    shared_data("zeek-real")
 }
 
 fn json(output: &Output) -> serde_json::Value {

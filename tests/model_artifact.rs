@@ -2,6 +2,7 @@
 //! modified, truncated, foreign or newer-format file is refused with a clear error.
 
 mod plant_logs;
+mod shared_data;
 
 use std::path::{Path, PathBuf};
 

@@ -2,6 +2,7 @@
 //! single-byte change or truncation of the file is ever accepted (nor panics).
 
 mod plant_logs;
+mod shared_data;
 
 use std::path::Path;
 use std::sync::OnceLock;

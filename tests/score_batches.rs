@@ -2,6 +2,7 @@
 //! rows, order and scores of one large batch: the pipeline changes speed, never results.
 
 mod plant_logs;
+mod shared_data;
 
 use otsentry::model::ModelFile;
 use otsentry::score::{BATCH_ROWS, ScoreConfig, score};

@@ -2,6 +2,7 @@
 //! semantics and errors.
 
 mod plant_logs;
+mod shared_data;
 
 use std::path::{Path, PathBuf};
 

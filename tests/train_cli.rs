@@ -1,6 +1,7 @@
 //! `otsentry train` through the real binary on real Zeek TSV files.
 
 mod plant_logs;
+mod shared_data;
 
 use plant_logs::*;
 

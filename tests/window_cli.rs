@@ -3,6 +3,7 @@
 //! refused with a message naming the flag and the forms.
 
 mod plant_logs;
+mod shared_data;
 
 use plant_logs::*;
 

@@ -3,6 +3,9 @@
 //! and through the typed view of their log path, header-less `zeek-cut` output with the clear
 //! error that asks for a field list.
 
+mod shared_data;
+
+use shared_data::shared_data;
 use std::path::{Path, PathBuf};
 
 use zeek::{
@@ -13,13 +16,7 @@ use zeek::{
 };
 
 fn zeek_real() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/zeek-real");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: these tests need the shared real Zeek logs beside the repository (../shared/data/zeek-real)",
-        dir.display()
-    );
-    dir
+    shared_data("zeek-real")
 }
 
 /// True when the file declares its columns (`#fields`) or is JSON lines.

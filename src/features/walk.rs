@@ -42,8 +42,27 @@ pub struct WalkStats {
 impl WalkStats {
     fn note_error(&mut self, message: String) {
         self.parse_errors += 1;
+        self.keep(message);
+    }
+
+    /// Keeps a message while fewer than [`MAX_KEPT`] are kept; the count is the caller's.
+    fn keep(&mut self, message: String) {
         if self.errors.len() < MAX_KEPT {
             self.errors.push(message);
+        }
+    }
+
+    /// Adds a block's counts; the kept messages stay the first ones in reading order.
+    fn add(&mut self, block: &WalkBlock) {
+        let counts = &block.counts;
+        self.records_read += counts.records_read;
+        self.events += counts.events;
+        self.skipped_not_ot += counts.skipped_not_ot;
+        self.skipped_other_logs += counts.skipped_other_logs;
+        self.masked_time += counts.masked_time;
+        self.parse_errors += counts.parse_errors;
+        for message in &counts.errors {
+            self.keep(message.clone());
         }
     }
 }
@@ -106,9 +125,7 @@ pub fn walk_files(
     )?;
     stats.parse_errors += summary.problems.total();
     for problem in summary.problems.kept() {
-        if stats.errors.len() < MAX_KEPT {
-            stats.errors.push(problem.to_string());
-        }
+        stats.keep(problem.to_string());
     }
     progress(stats.records_read);
     Ok(stats)
@@ -127,24 +144,6 @@ struct Decoding<'s> {
 struct WalkBlock {
     events: EventBlock,
     counts: WalkStats,
-}
-
-impl WalkStats {
-    /// Adds a block's counts; the kept messages stay the first ones in reading order.
-    fn add(&mut self, block: &WalkBlock) {
-        let counts = &block.counts;
-        self.records_read += counts.records_read;
-        self.events += counts.events;
-        self.skipped_not_ot += counts.skipped_not_ot;
-        self.skipped_other_logs += counts.skipped_other_logs;
-        self.masked_time += counts.masked_time;
-        self.parse_errors += counts.parse_errors;
-        for message in &counts.errors {
-            if self.errors.len() < MAX_KEPT {
-                self.errors.push(message.clone());
-            }
-        }
-    }
 }
 
 impl WalkBlock {

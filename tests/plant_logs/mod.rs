@@ -117,13 +117,7 @@ pub fn train(logs: &Path, model: &Path, extra: &[&str]) -> Output {
     output
 }
 
-/// The shared data directory beside the repository (`<repo>/../shared/data`).
+/// The shared data directory (see `tests/shared_data`).
 pub fn shared_data() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    assert!(
-        dir.is_dir(),
-        "the shared data directory {} is missing: clone the repository with shared/ beside it",
-        dir.display()
-    );
-    dir
+    crate::shared_data::shared_data("")
 }

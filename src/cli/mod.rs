@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod model;
 pub mod policy;
 pub mod score;
+pub mod selection;
 pub mod serve;
 pub mod simulate;
 pub mod train;

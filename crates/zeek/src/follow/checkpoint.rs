@@ -164,7 +164,8 @@ impl Checkpoint {
         let mut file = File::create(&temp).map_err(fail("creating the temporary file"))?;
         file.write_all(&self.to_json())
             .map_err(fail("writing the temporary file"))?;
-        file.sync_all().map_err(fail("syncing the temporary file"))?;
+        file.sync_all()
+            .map_err(fail("syncing the temporary file"))?;
         drop(file);
         std::fs::rename(&temp, path).map_err(fail("renaming the temporary file into place"))?;
         sync_dir(&dir).map_err(fail("syncing the directory"))?;
@@ -225,7 +226,9 @@ pub enum CheckpointProblem {
     )]
     Foreign { found: String },
     /// A checkpoint of another format version.
-    #[error("format version {found} is not supported (this build reads version {CHECKPOINT_VERSION})")]
+    #[error(
+        "format version {found} is not supported (this build reads version {CHECKPOINT_VERSION})"
+    )]
     Version { found: String },
     /// A key the format does not have.
     #[error("unknown key {key:?} (expected checkpoint, version, files)")]

@@ -107,7 +107,11 @@ mod tests {
         let first = format!("{HEADER}#open\t2026-11-01-10-00-00\n");
         let later = format!("{first}#fields\tts\n#types\ttime\n1.0\n");
         assert!(print(&first).is_some());
-        assert_eq!(print(&first), print(&later), "lines after #open do not count");
+        assert_eq!(
+            print(&first),
+            print(&later),
+            "lines after #open do not count"
+        );
         let next_hour = format!("{HEADER}#open\t2026-11-01-11-00-00\n");
         assert_ne!(print(&first), print(&next_hour));
         let other_path = first.replace("#path\tconn", "#path\tmodbus");
@@ -145,9 +149,19 @@ mod tests {
         let text = fingerprint.to_string();
         assert_eq!(text.len(), 32);
         assert_eq!(text.parse::<Fingerprint>(), Ok(fingerprint));
-        for bad in ["", "abc", &text.to_uppercase(), &format!("{text}0"), &"g".repeat(32)] {
+        for bad in [
+            "",
+            "abc",
+            &text.to_uppercase(),
+            &format!("{text}0"),
+            &"g".repeat(32),
+        ] {
             let error = bad.parse::<Fingerprint>().expect_err(bad);
-            assert!(error.to_string().starts_with("expected 32 lower-case hex digits"));
+            assert!(
+                error
+                    .to_string()
+                    .starts_with("expected 32 lower-case hex digits")
+            );
         }
     }
 }

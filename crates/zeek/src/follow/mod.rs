@@ -35,7 +35,7 @@
 //! let mut uids = Vec::new();
 //! follower.poll(|batch| {
 //!     while let Some(record) = batch.next_record()? {
-//!         uids.push(record.get(1).to_string());
+//!         uids.push(record.raw(1).unwrap_or_default().to_owned());
 //!     }
 //!     // Save only once the records are safely processed.
 //!     batch.checkpoint().save(&state)?;
@@ -53,7 +53,7 @@
 //! );
 //! follower.poll(|batch| {
 //!     while let Some(record) = batch.next_record()? {
-//!         uids.push(record.get(1).to_string());
+//!         uids.push(record.raw(1).unwrap_or_default().to_owned());
 //!     }
 //!     Ok::<(), zeek::ZeekError>(())
 //! })?;
@@ -482,23 +482,32 @@ impl Follower {
             .collect();
         let mut sources: HashMap<Fingerprint, Vec<&Candidate>> = HashMap::new();
         for candidate in candidates {
+            if let Some(fingerprint) = candidate.fingerprint {
+                sources.entry(fingerprint).or_default().push(candidate);
+            }
+        }
+        let mut created = HashSet::new();
+        for candidate in candidates {
             let Some(fingerprint) = candidate.fingerprint else {
                 continue;
             };
-            sources.entry(fingerprint).or_default().push(candidate);
             let idx = *index.entry(fingerprint).or_insert_with(|| {
-                let mut file = Tracked::new(fingerprint, candidate.path.clone(), read);
-                if self.skip_existing {
-                    if candidate.gzip {
-                        file.complete = true;
-                    } else {
-                        file.skip_before = candidate.len;
-                    }
-                }
-                self.files.push(file);
+                created.insert(fingerprint);
+                self.files
+                    .push(Tracked::new(fingerprint, candidate.path.clone(), read));
                 self.files.len() - 1
             });
             let file = &mut self.files[idx];
+            if self.skip_existing && created.contains(&fingerprint) {
+                // What is there now is skipped: a plain file up to its size, an archive whole
+                // (unless a plain copy of it is there to be followed).
+                let has_plain = sources[&fingerprint].iter().any(|found| !found.gzip);
+                if !candidate.gzip {
+                    file.skip_before = file.skip_before.max(candidate.len);
+                } else if !has_plain {
+                    file.complete = true;
+                }
+            }
             file.present = true;
             file.last_seen = now;
             if !candidate.gzip {
@@ -655,7 +664,10 @@ impl Follower {
         last_seen.sort_unstable();
         let to_drop = last_seen.len() - self.options.keep_gone;
         let threshold = last_seen[to_drop - 1];
-        let below = last_seen.iter().take_while(|seen| **seen < threshold).count();
+        let below = last_seen
+            .iter()
+            .take_while(|seen| **seen < threshold)
+            .count();
         let mut equal_to_drop = to_drop - below;
         self.files.retain(|file| {
             if !is_gone(file) || file.last_seen > threshold {
@@ -736,7 +748,10 @@ impl Batch<'_> {
             let next = (line_end + 1).min(self.end);
             let line_number = file.position.lines + 1;
             let line_offset = file.position.offset;
-            let scanned = match file.decoder.scan(&file.buffer[start..line_end], line_number) {
+            let scanned = match file
+                .decoder
+                .scan(&file.buffer[start..line_end], line_number)
+            {
                 Ok(Scanned::Problem(problem)) if self.strict => {
                     file.failed = true;
                     return Err(ZeekError::Strict(problem));

@@ -13,8 +13,13 @@ use super::scan::{Candidate, FileKey};
 const READ_CHUNK: usize = 256 * 1024;
 
 pub(crate) enum Source {
-    Plain { file: File, key: FileKey },
-    Gzip { stream: Box<MultiGzDecoder<BufReader<File>>> },
+    Plain {
+        file: File,
+        key: FileKey,
+    },
+    Gzip {
+        stream: Box<MultiGzDecoder<BufReader<File>>>,
+    },
 }
 
 impl std::fmt::Debug for Source {

@@ -468,8 +468,23 @@ impl Follower {
                         .is_ok_and(|metadata| FileKey::of(&file.path, &metadata) == *key);
                     if still_there {
                         file.present = true;
-                    } else {
-                        file.final_bytes = true;
+                        continue;
+                    }
+                    let identity = file.source.as_mut().map(Source::plain_identity);
+                    match identity {
+                        Some(Ok(Some((Some(fingerprint), len))))
+                            if fingerprint == file.fingerprint && len >= file.read_position() =>
+                        {
+                            file.final_bytes = true;
+                        }
+                        _ => {
+                            // Rewritten in place before it went away: its old tail is lost.
+                            report.errors.push(FollowError::Truncated {
+                                path: file.path.clone(),
+                            });
+                            file.source = None;
+                            file.truncated = true;
+                        }
                     }
                 }
             }

@@ -2,15 +2,18 @@
 //! recursively for `*.log` and `*.log.gz`, a file is taken whatever its name), each file with its
 //! device and inode, size, modification time and fingerprint.
 //!
-//! Fingerprints are cached by device and inode and computed again only when the size or the
-//! modification time changes, so a directory with months of gzipped archives costs one `stat`
-//! per file per poll, not one decompression.
+//! Fingerprints are cached by device and inode and computed again when the size or the
+//! modification time changes, so a directory with months of archives costs one `stat` per file
+//! per poll, not one decompression. A file modified within the last [`SETTLED`] is identified
+//! afresh on every poll: modification times are coarse (a few milliseconds on Linux), so a file
+//! truncated and rewritten to the same size within one tick would otherwise keep a stale
+//! fingerprint.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, Metadata};
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use flate2::bufread::MultiGzDecoder;
 
@@ -20,6 +23,9 @@ use crate::discover::{LogFile, is_log_name};
 
 /// How deep a directory search goes, which also ends symbolic-link loops.
 const MAX_DEPTH: usize = 16;
+
+/// How long ago a file must have been modified for its cached fingerprint to be trusted.
+const SETTLED: Duration = Duration::from_secs(2);
 
 /// What identifies a file on disk: device and inode where the platform has them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -69,6 +75,8 @@ struct Cached {
     modified: Option<SystemTime>,
     gzip: bool,
     fingerprint: Option<Fingerprint>,
+    /// The file had not been modified for [`SETTLED`] when it was identified.
+    settled: bool,
 }
 
 /// Expands watched paths into candidates, remembering fingerprints between polls.
@@ -120,13 +128,20 @@ impl Scanner {
             }
             let (len, modified) = (metadata.len(), metadata.modified().ok());
             let cached = match self.cache.get(&key) {
-                Some(cached) if cached.len == len && cached.modified == modified => cached.clone(),
+                Some(cached)
+                    if cached.settled && cached.len == len && cached.modified == modified =>
+                {
+                    cached.clone()
+                }
                 _ => match identify(&file.path) {
                     Ok((gzip, fingerprint)) => Cached {
                         len,
                         modified,
                         gzip,
                         fingerprint,
+                        settled: modified.is_some_and(|modified| {
+                            modified.elapsed().is_ok_and(|elapsed| elapsed >= SETTLED)
+                        }),
                     },
                     Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
                     Err(source) => {

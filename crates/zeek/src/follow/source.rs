@@ -7,6 +7,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 use flate2::bufread::MultiGzDecoder;
 
+use super::fingerprint::{FINGERPRINT_BYTES, Fingerprint};
 use super::scan::{Candidate, FileKey};
 
 /// How much is read from a file at a time.
@@ -67,6 +68,21 @@ impl Source {
             return Ok(Opened::Shorter);
         }
         Ok(Opened::At(Source::Gzip { stream }))
+    }
+
+    /// The fingerprint and size of what a plain source holds open now, read through the handle
+    /// itself: a deleted file cannot be looked at by its path, and its inode may have been
+    /// truncated and rewritten before it was deleted.
+    pub(crate) fn plain_identity(&mut self) -> io::Result<Option<(Option<Fingerprint>, u64)>> {
+        let Source::Plain { file, .. } = self else {
+            return Ok(None);
+        };
+        let len = file.metadata()?.len();
+        file.seek(SeekFrom::Start(0))?;
+        let mut prefix = Vec::with_capacity(FINGERPRINT_BYTES);
+        file.take(FINGERPRINT_BYTES as u64)
+            .read_to_end(&mut prefix)?;
+        Ok(Some((Fingerprint::of_prefix(&prefix), len)))
     }
 
     /// The key of the file a plain source holds open.

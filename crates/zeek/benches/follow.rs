@@ -57,7 +57,8 @@ fn append(path: &Path, text: &str) {
         .append(true)
         .open(path)
         .expect("the log opens");
-    file.write_all(text.as_bytes()).expect("the log takes the lines");
+    file.write_all(text.as_bytes())
+        .expect("the log takes the lines");
 }
 
 fn follow(c: &mut Criterion) {
@@ -67,7 +68,11 @@ fn follow(c: &mut Criterion) {
     let backlog_lines = 200_000;
     let backlog = dir.path().join("backlog/conn.log");
     std::fs::create_dir_all(backlog.parent().unwrap()).unwrap();
-    std::fs::write(&backlog, format!("{HEADER}{}", conn_lines(0, backlog_lines))).unwrap();
+    std::fs::write(
+        &backlog,
+        format!("{HEADER}{}", conn_lines(0, backlog_lines)),
+    )
+    .unwrap();
     group.throughput(Throughput::Elements(backlog_lines as u64));
     group.sample_size(10);
     group.bench_function("catch_up_200k_lines", |b| {

@@ -61,27 +61,30 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod batch;
 mod checkpoint;
 mod fingerprint;
 mod scan;
 mod source;
+mod tracked;
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
+pub use batch::Batch;
 pub use checkpoint::{
     CHECKPOINT_VERSION, Checkpoint, CheckpointError, CheckpointProblem, FileCheckpoint,
 };
 pub use fingerprint::{BadFingerprint, FINGERPRINT_BYTES, Fingerprint};
 
-use crate::decoder::{Decoder, ReadOptions, Scanned};
+use crate::decoder::ReadOptions;
 use crate::error::ZeekError;
 use crate::input::MAX_LINE_BYTES;
 use crate::problem::Problems;
-use crate::record::Record;
 use scan::{Candidate, FileKey, Scanner};
 use source::{Opened, Source};
+use tracked::{Tracked, read_failure};
 
 /// How often `otsentry watch` polls by default: well inside the one-second alerting target.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
@@ -181,138 +184,6 @@ pub struct PollReport {
     pub stopped_early: bool,
     /// What went wrong; each is reported once.
     pub errors: Vec<FollowError>,
-}
-
-/// The offset and line count of the last line boundary outside a header block.
-#[derive(Debug, Clone, Copy, Default)]
-struct Mark {
-    offset: u64,
-    lines: u64,
-}
-
-/// A file the follower knows.
-#[derive(Debug)]
-struct Tracked {
-    fingerprint: Fingerprint,
-    path: PathBuf,
-    decoder: Decoder,
-    /// Bytes read and not yet handed on; `buffer[consumed..]` starts at `position.offset`.
-    buffer: Vec<u8>,
-    consumed: usize,
-    position: Mark,
-    /// Where a restarted follower would resume: `position`, or the start of the header block
-    /// being read, so that the block is read again.
-    resume: Mark,
-    complete: bool,
-    failed: bool,
-    source: Option<Source>,
-    /// The bytes behind `source` are final (a rotated, gzipped or deleted file): its unterminated
-    /// last line is a line.
-    final_bytes: bool,
-    /// The content changed in place and no copy was found: finish with the lines read.
-    truncated: bool,
-    present: bool,
-    /// Size at the last scan, for plain files.
-    known_len: Option<u64>,
-    last_seen: u64,
-    /// Lines that start before this offset are consumed without being handed out.
-    skip_before: u64,
-    /// A gzip file that ended early, with its size and modification time then.
-    gzip_wait: Option<(u64, Option<SystemTime>)>,
-}
-
-impl Tracked {
-    fn new(fingerprint: Fingerprint, path: PathBuf, options: &ReadOptions) -> Tracked {
-        Tracked {
-            fingerprint,
-            decoder: Decoder::new(Some(&path), options),
-            path,
-            buffer: Vec::new(),
-            consumed: 0,
-            position: Mark::default(),
-            resume: Mark::default(),
-            complete: false,
-            failed: false,
-            source: None,
-            final_bytes: false,
-            truncated: false,
-            present: false,
-            known_len: None,
-            last_seen: 0,
-            skip_before: 0,
-            gzip_wait: None,
-        }
-    }
-
-    fn from_checkpoint(file: &FileCheckpoint, options: &ReadOptions) -> Tracked {
-        let mut tracked = Tracked::new(file.fingerprint, file.path.clone(), options);
-        let source = Some(file.path.as_path());
-        tracked.decoder = match (&file.header, file.format) {
-            (Some(header), _) => Decoder::resume(source, options, header.clone()),
-            (None, Some(format)) => Decoder::resume_format(source, options, format),
-            (None, None) => Decoder::new(source, options),
-        };
-        let mark = Mark {
-            offset: file.offset,
-            lines: file.lines,
-        };
-        tracked.position = mark;
-        tracked.resume = mark;
-        tracked.complete = file.complete;
-        tracked.last_seen = file.last_seen;
-        tracked
-    }
-
-    /// The offset just after the bytes read so far.
-    fn read_position(&self) -> u64 {
-        self.position.offset + (self.buffer.len() - self.consumed) as u64
-    }
-
-    /// Starts over at offset 0: the file was rewritten in place with the same first lines.
-    fn restart(&mut self, options: &ReadOptions) {
-        self.decoder = Decoder::new(Some(&self.path), options);
-        self.buffer.clear();
-        self.consumed = 0;
-        self.position = Mark::default();
-        self.resume = Mark::default();
-        self.complete = false;
-        self.final_bytes = false;
-        self.skip_before = 0;
-    }
-
-    fn finish(&mut self) {
-        self.complete = true;
-        self.source = None;
-        self.buffer = Vec::new();
-        self.consumed = 0;
-    }
-
-    fn entry(&self) -> FileCheckpoint {
-        let keeps_state = self.resume.offset > 0 && !self.complete;
-        FileCheckpoint {
-            fingerprint: self.fingerprint,
-            path: self.path.clone(),
-            offset: self.resume.offset,
-            lines: self.resume.lines,
-            complete: self.complete,
-            last_seen: self.last_seen,
-            format: self.decoder.format().filter(|_| keeps_state),
-            header: self.decoder.header().filter(|_| keeps_state).cloned(),
-        }
-    }
-
-    /// Reads one more chunk; `Ok(0)` at the end for now.
-    fn read_more(&mut self) -> std::io::Result<usize> {
-        if self.consumed > 0 && self.consumed * 2 >= self.buffer.len() {
-            self.buffer.drain(..self.consumed);
-            self.consumed = 0;
-        }
-        let position = self.read_position();
-        match &mut self.source {
-            Some(source) => source.read(position, &mut self.buffer),
-            None => Ok(0),
-        }
-    }
 }
 
 /// Follows a set of files and directories. See the module docs.
@@ -697,129 +568,5 @@ impl Follower {
             }
             true
         });
-    }
-}
-
-/// Turns a read failure into what the report says, and arranges a retry for gzip.
-fn read_failure(file: &mut Tracked, error: std::io::Error) -> FollowError {
-    let gzip = matches!(file.source, Some(Source::Gzip { .. }));
-    file.source = None;
-    if gzip
-        && matches!(
-            error.kind(),
-            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
-        )
-    {
-        let metadata = std::fs::metadata(&file.path).ok();
-        file.gzip_wait = metadata.map(|metadata| (metadata.len(), metadata.modified().ok()));
-        return FollowError::IncompleteGzip {
-            path: file.path.clone(),
-        };
-    }
-    FollowError::Io {
-        path: file.path.clone(),
-        source: error,
-    }
-}
-
-/// Complete lines of one file, read since the last batch, decoded one record at a time.
-///
-/// A batch lends records like [`crate::FileReader`] does: each borrows the batch until the next
-/// call. [`Batch::checkpoint`] says where to resume after the records taken so far.
-pub struct Batch<'a> {
-    file: &'a mut Tracked,
-    end: usize,
-    others: [&'a [Tracked]; 2],
-    problems: &'a mut Problems,
-    report: &'a mut PollReport,
-    strict: bool,
-}
-
-impl Batch<'_> {
-    /// Where the file is now (it may have been renamed since it was first seen).
-    pub fn path(&self) -> &Path {
-        &self.file.path
-    }
-
-    /// The file's identity.
-    pub fn fingerprint(&self) -> Fingerprint {
-        self.file.fingerprint
-    }
-
-    /// The next record of the batch, or `None` at its end. Header and blank lines are consumed
-    /// on the way; bad lines are counted in [`Follower::problems`] and skipped, or in strict
-    /// mode returned as [`ZeekError::Strict`] (the file is then no longer read). A file that is
-    /// not a Zeek log ends the batch and is reported in [`PollReport::errors`] (in strict mode,
-    /// returned).
-    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, ZeekError> {
-        let (start, line_end, line_number) = loop {
-            let file = &mut *self.file;
-            if file.failed || file.consumed >= self.end {
-                return Ok(None);
-            }
-            let start = file.consumed;
-            let line_end = memchr::memchr(b'\n', &file.buffer[start..self.end])
-                .map_or(self.end, |newline| start + newline);
-            let next = (line_end + 1).min(self.end);
-            let line_number = file.position.lines + 1;
-            let line_offset = file.position.offset;
-            let scanned = match file
-                .decoder
-                .scan(&file.buffer[start..line_end], line_number)
-            {
-                Ok(Scanned::Problem(problem)) if self.strict => {
-                    file.failed = true;
-                    return Err(ZeekError::Strict(problem));
-                }
-                Ok(scanned) => scanned,
-                Err(error) => {
-                    file.failed = true;
-                    if self.strict {
-                        return Err(error);
-                    }
-                    self.report.errors.push(FollowError::Unreadable {
-                        path: file.path.clone(),
-                        error,
-                    });
-                    return Ok(None);
-                }
-            };
-            let length = (next - start) as u64;
-            file.consumed = next;
-            file.position.offset += length;
-            file.position.lines += 1;
-            if !file.decoder.is_mid_header() {
-                file.resume = file.position;
-            }
-            self.report.lines += 1;
-            self.report.bytes += length;
-            match scanned {
-                Scanned::Record if line_offset >= file.skip_before => {
-                    self.report.records += 1;
-                    break (start, line_end, line_number);
-                }
-                Scanned::Record | Scanned::Meta => {}
-                Scanned::Problem(problem) => {
-                    self.report.problems += 1;
-                    self.problems.push(problem);
-                }
-            }
-        };
-        // Built after the loop: the line was just scanned, and its bytes have not moved.
-        let file = &*self.file;
-        let line = &file.buffer[start..line_end];
-        Ok(Some(file.decoder.record(line, line_number)))
-    }
-
-    /// Where a restarted follower should resume to hand out exactly the records not taken yet:
-    /// every file's position, with this file's after the last record taken. Save it once those
-    /// records are processed.
-    pub fn checkpoint(&self) -> Checkpoint {
-        let [before, after] = self.others;
-        let mut files = Vec::with_capacity(before.len() + after.len() + 1);
-        files.extend(before.iter().map(Tracked::entry));
-        files.push(self.file.entry());
-        files.extend(after.iter().map(Tracked::entry));
-        Checkpoint { files }
     }
 }

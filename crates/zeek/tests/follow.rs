@@ -33,13 +33,13 @@ fn restart(paths: &[&Path], checkpoint: &Checkpoint, dir: &Path) -> Follower {
 fn appended_lines_are_read_once_and_a_partial_line_waits_for_its_break() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("conn.log");
-    append(&log, &format!("{}{}", header(&stamp(1)), lines("C", 1..=2)));
+    append(&log, format!("{}{}", header(&stamp(1)), lines("C", 1..=2)));
     append(&log, "1793527200.000000\tC3\tmod");
     let mut follower = follower(&[dir.path()]);
     assert_eq!(uids(&mut follower), named("C", 1..=2));
     assert_eq!(uids(&mut follower), Vec::<String>::new(), "nothing new");
     append(&log, "bus\n");
-    append(&log, &lines("C", 4..=5));
+    append(&log, lines("C", 4..=5));
     assert_eq!(uids(&mut follower), named("C", 3..=5));
     assert_eq!(follower.problems().total(), 0, "the joined line is whole");
     assert_eq!(follower.backlog_bytes(), 0);
@@ -51,11 +51,11 @@ fn zeekctl_rotation_finishes_the_old_tail_from_the_open_file_then_reads_the_new_
     let current = dir.path().join("current");
     std::fs::create_dir(&current).unwrap();
     let log = current.join("conn.log");
-    append(&log, &format!("{}{}", header(&stamp(1)), lines("A", 1..=3)));
+    append(&log, format!("{}{}", header(&stamp(1)), lines("A", 1..=3)));
     // Only the live directory is watched: the archive is out of sight.
     let mut follower = follower(&[&current]);
     assert_eq!(uids(&mut follower), named("A", 1..=3));
-    append(&log, &lines("A", 4..=6));
+    append(&log, lines("A", 4..=6));
     append(&log, "#close\t2026-11-01-11-00-00\n");
     // zeekctl: rename into the spool, gzip into the dated archive, delete, start a new log.
     let renamed = current.join("conn.2026-11-01-10-00-00.log");
@@ -63,7 +63,7 @@ fn zeekctl_rotation_finishes_the_old_tail_from_the_open_file_then_reads_the_new_
     let archive = dir.path().join("2026-11-01/conn.10:00:00-11:00:00.log.gz");
     gzip_into(&renamed, &archive);
     std::fs::remove_file(&renamed).unwrap();
-    append(&log, &format!("{}{}", header(&stamp(2)), lines("B", 1..=2)));
+    append(&log, format!("{}{}", header(&stamp(2)), lines("B", 1..=2)));
     let expected: Vec<String> = named("A", 4..=6)
         .into_iter()
         .chain(named("B", 1..=2))
@@ -88,17 +88,17 @@ fn a_watched_archive_is_recognised_by_its_fingerprint_and_not_read_again() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("current/conn.log");
     std::fs::create_dir_all(log.parent().unwrap()).unwrap();
-    append(&log, &format!("{}{}", header(&stamp(1)), lines("A", 1..=3)));
+    append(&log, format!("{}{}", header(&stamp(1)), lines("A", 1..=3)));
     // The whole tree is watched: the gzipped archive appears in it.
     let mut follower = follower(&[dir.path()]);
     assert_eq!(uids(&mut follower), named("A", 1..=3));
-    append(&log, &lines("A", 4..=4));
+    append(&log, lines("A", 4..=4));
     let archive = dir.path().join("2026-11-01/conn.10:00:00-11:00:00.log.gz");
     gzip_into(&log, &archive);
     std::fs::remove_file(&log).unwrap();
-    append(&log, &format!("{}{}", header(&stamp(2)), lines("B", 1..=1)));
+    append(&log, format!("{}{}", header(&stamp(2)), lines("B", 1..=1)));
     assert_eq!(uids(&mut follower), ["A4", "B1"]);
-    append(&log, &lines("B", 2..=2));
+    append(&log, lines("B", 2..=2));
     assert_eq!(uids(&mut follower), ["B2"]);
 }
 
@@ -108,17 +108,17 @@ fn a_restart_across_a_zeekctl_rotation_finishes_the_tail_from_the_archive() {
     let logs = dir.path().join("logs");
     let log = logs.join("current/conn.log");
     std::fs::create_dir_all(log.parent().unwrap()).unwrap();
-    append(&log, &format!("{}{}", header(&stamp(1)), lines("A", 1..=3)));
+    append(&log, format!("{}{}", header(&stamp(1)), lines("A", 1..=3)));
     let mut first = follower(&[&logs]);
     let polled = poll(&mut first, None);
     assert_eq!(polled.uids, named("A", 1..=3));
     drop(first);
     // While the follower is down: more lines, then rotation into the archive.
-    append(&log, &lines("A", 4..=7));
+    append(&log, lines("A", 4..=7));
     let archive = logs.join("2026-11-01/conn.10:00:00-11:00:00.log.gz");
     gzip_into(&log, &archive);
     std::fs::remove_file(&log).unwrap();
-    append(&log, &format!("{}{}", header(&stamp(2)), lines("B", 1..=2)));
+    append(&log, format!("{}{}", header(&stamp(2)), lines("B", 1..=2)));
     let mut second = restart(&[&logs], &polled.checkpoint, dir.path());
     let expected: Vec<String> = named("A", 4..=7)
         .into_iter()
@@ -132,13 +132,13 @@ fn a_restart_across_a_zeekctl_rotation_finishes_the_tail_from_the_archive() {
 fn plain_zeek_rotation_renames_in_place_and_a_later_gzip_is_not_read_again() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("conn.log");
-    append(&log, &format!("{}{}", header(&stamp(1)), lines("A", 1..=2)));
+    append(&log, format!("{}{}", header(&stamp(1)), lines("A", 1..=2)));
     let mut follower = follower(&[dir.path()]);
     assert_eq!(uids(&mut follower), named("A", 1..=2));
-    append(&log, &lines("A", 3..=3));
+    append(&log, lines("A", 3..=3));
     let rotated = dir.path().join("conn.2026-11-01-10-00-00.log");
     std::fs::rename(&log, &rotated).unwrap();
-    append(&log, &format!("{}{}", header(&stamp(2)), lines("B", 1..=1)));
+    append(&log, format!("{}{}", header(&stamp(2)), lines("B", 1..=1)));
     assert_eq!(uids(&mut follower), ["A3", "B1"]);
     // A post-processor gzips the rotated file beside it.
     gzip_into(
@@ -146,7 +146,7 @@ fn plain_zeek_rotation_renames_in_place_and_a_later_gzip_is_not_read_again() {
         &dir.path().join("conn.2026-11-01-10-00-00.log.gz"),
     );
     std::fs::remove_file(&rotated).unwrap();
-    append(&log, &lines("B", 2..=2));
+    append(&log, lines("B", 2..=2));
     assert_eq!(uids(&mut follower), ["B2"]);
 }
 
@@ -154,12 +154,12 @@ fn plain_zeek_rotation_renames_in_place_and_a_later_gzip_is_not_read_again() {
 fn a_watched_file_path_follows_the_new_file_after_rotation() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("conn.log");
-    append(&log, &format!("{}{}", header(&stamp(1)), lines("A", 1..=1)));
+    append(&log, format!("{}{}", header(&stamp(1)), lines("A", 1..=1)));
     let mut follower = follower(&[&log]);
     assert_eq!(uids(&mut follower), ["A1"]);
-    append(&log, &lines("A", 2..=2));
+    append(&log, lines("A", 2..=2));
     std::fs::rename(&log, dir.path().join("elsewhere.log")).unwrap();
-    append(&log, &format!("{}{}", header(&stamp(2)), lines("B", 1..=1)));
+    append(&log, format!("{}{}", header(&stamp(2)), lines("B", 1..=1)));
     assert_eq!(uids(&mut follower), ["A2", "B1"]);
 }
 
@@ -167,7 +167,7 @@ fn a_watched_file_path_follows_the_new_file_after_rotation() {
 fn copytruncate_reads_the_new_content_from_its_start_and_says_lines_may_be_lost() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("conn.log");
-    append(&log, &format!("{}{}", header(&stamp(1)), lines("A", 1..=3)));
+    append(&log, format!("{}{}", header(&stamp(1)), lines("A", 1..=3)));
     let mut follower = follower(&[dir.path()]);
     assert_eq!(uids(&mut follower), named("A", 1..=3));
     truncate(&log);
@@ -182,7 +182,7 @@ fn copytruncate_reads_the_new_content_from_its_start_and_says_lines_may_be_lost(
         "{:?}",
         polled.report.errors
     );
-    append(&log, &format!("{}{}", header(&stamp(2)), lines("B", 1..=2)));
+    append(&log, format!("{}{}", header(&stamp(2)), lines("B", 1..=2)));
     assert_eq!(uids(&mut follower), named("B", 1..=2));
 }
 
@@ -190,11 +190,11 @@ fn copytruncate_reads_the_new_content_from_its_start_and_says_lines_may_be_lost(
 fn a_file_rewritten_with_the_same_first_lines_is_read_again_from_its_start() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("conn.log");
-    append(&log, &format!("{}{}", header(&stamp(1)), lines("A", 1..=5)));
+    append(&log, format!("{}{}", header(&stamp(1)), lines("A", 1..=5)));
     let mut follower = follower(&[dir.path()]);
     assert_eq!(uids(&mut follower), named("A", 1..=5));
     truncate(&log);
-    append(&log, &format!("{}{}", header(&stamp(1)), lines("B", 1..=1)));
+    append(&log, format!("{}{}", header(&stamp(1)), lines("B", 1..=1)));
     assert_eq!(uids(&mut follower), ["B1"]);
 }
 
@@ -202,10 +202,10 @@ fn a_file_rewritten_with_the_same_first_lines_is_read_again_from_its_start() {
 fn a_deleted_file_is_read_to_its_end_through_the_open_handle() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("conn.log");
-    append(&log, &format!("{}{}", header(&stamp(1)), lines("A", 1..=1)));
+    append(&log, format!("{}{}", header(&stamp(1)), lines("A", 1..=1)));
     let mut follower = follower(&[dir.path()]);
     assert_eq!(uids(&mut follower), ["A1"]);
-    append(&log, &lines("A", 2..=3));
+    append(&log, lines("A", 2..=3));
     // A final line without its break counts, as in a batch read: the file is finished.
     append(&log, "1793527200.000000\tA4\tmodbus");
     std::fs::remove_file(&log).unwrap();
@@ -224,14 +224,14 @@ fn files_and_directories_that_appear_later_are_picked_up() {
     std::fs::create_dir(&later_dir).unwrap();
     append(
         &later_dir.join("conn.log"),
-        &format!("{}{}", header(&stamp(1)), lines("A", 1..=1)),
+        format!("{}{}", header(&stamp(1)), lines("A", 1..=1)),
     );
     // Only the header so far: nothing to hand out, and it is picked up once complete.
     append(&later_file, &header(&stamp(2))[..40]);
     assert_eq!(uids(&mut follower), ["A1"]);
     append(
         &later_file,
-        &format!("{}{}", &header(&stamp(2))[40..], lines("M", 1..=1)),
+        format!("{}{}", &header(&stamp(2))[40..], lines("M", 1..=1)),
     );
     assert_eq!(uids(&mut follower), ["M1"]);
     // Names that are not logs are not taken from a directory.
@@ -243,7 +243,7 @@ fn files_and_directories_that_appear_later_are_picked_up() {
 fn a_header_rewritten_after_rotation_is_the_one_records_are_read_with() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("conn.log");
-    append(&log, &format!("{}{}", header(&stamp(1)), lines("A", 1..=1)));
+    append(&log, format!("{}{}", header(&stamp(1)), lines("A", 1..=1)));
     let mut follower = follower(&[dir.path()]);
     assert_eq!(uids(&mut follower), ["A1"]);
     std::fs::rename(&log, dir.path().join("conn.2026-11-01-10-00-00.log")).unwrap();
@@ -253,7 +253,7 @@ fn a_header_rewritten_after_rotation_is_the_one_records_are_read_with() {
         .replace("#types\ttime\tstring", "#types\ttime\tstring\tstring");
     append(
         &log,
-        &format!("{wider}1793527300.000000\tsensor-7\tB1\tdnp3\n"),
+        format!("{wider}1793527300.000000\tsensor-7\tB1\tdnp3\n"),
     );
     let mut seen = Vec::new();
     follower
@@ -274,16 +274,13 @@ fn a_header_rewritten_after_rotation_is_the_one_records_are_read_with() {
 fn a_restart_from_a_mid_batch_checkpoint_hands_out_exactly_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("conn.log");
-    append(
-        &log,
-        &format!("{}{}", header(&stamp(1)), lines("A", 1..=10)),
-    );
+    append(&log, format!("{}{}", header(&stamp(1)), lines("A", 1..=10)));
     let mut first = follower(&[dir.path()]);
     let polled = poll(&mut first, Some(4));
     assert_eq!(polled.uids, named("A", 1..=4));
     assert!(polled.report.stopped_early);
     drop(first);
-    append(&log, &lines("A", 11..=12));
+    append(&log, lines("A", 11..=12));
     let mut second = restart(&[dir.path()], &polled.checkpoint, dir.path());
     assert_eq!(uids(&mut second), named("A", 5..=12));
 }
@@ -292,7 +289,7 @@ fn a_restart_from_a_mid_batch_checkpoint_hands_out_exactly_the_rest() {
 fn a_checkpoint_taken_inside_a_header_block_reads_the_block_again() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("conn.log");
-    append(&log, &format!("{}{}", header(&stamp(1)), lines("A", 1..=1)));
+    append(&log, format!("{}{}", header(&stamp(1)), lines("A", 1..=1)));
     let mut first = follower(&[dir.path()]);
     assert_eq!(uids(&mut first), ["A1"]);
     // A second header block in the same file, so far without a data line.
@@ -410,16 +407,16 @@ fn json_logs_are_followed_and_resumed_with_their_columns() {
 fn start_at_end_skips_what_is_there_and_reads_what_comes() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("conn.log");
-    append(&log, &format!("{}{}", header(&stamp(1)), lines("A", 1..=3)));
+    append(&log, format!("{}{}", header(&stamp(1)), lines("A", 1..=3)));
     gzip_into(&log, &dir.path().join("old/conn.09:00:00-10:00:00.log.gz"));
     let mut options = options(&[dir.path()]);
     options.start_at = StartAt::End;
     let mut follower = Follower::new(options, None);
     assert!(uids(&mut follower).is_empty());
-    append(&log, &lines("A", 4..=4));
+    append(&log, lines("A", 4..=4));
     append(
         &dir.path().join("modbus.log"),
-        &format!("{}{}", header(&stamp(2)), lines("M", 1..=1)),
+        format!("{}{}", header(&stamp(2)), lines("M", 1..=1)),
     );
     assert_eq!(
         uids(&mut follower),
@@ -436,7 +433,7 @@ fn a_file_that_is_not_a_zeek_log_is_reported_once_and_the_others_go_on() {
         "2026-11-01 10:00:00 INFO started\n",
     );
     let log = dir.path().join("conn.log");
-    append(&log, &format!("{}{}", header(&stamp(1)), lines("A", 1..=1)));
+    append(&log, format!("{}{}", header(&stamp(1)), lines("A", 1..=1)));
     let mut follower = follower(&[dir.path()]);
     let polled = poll(&mut follower, None);
     assert_eq!(polled.uids, ["A1"]);
@@ -456,7 +453,7 @@ fn a_file_that_is_not_a_zeek_log_is_reported_once_and_the_others_go_on() {
         &dir.path().join("app.log"),
         "2026-11-01 10:00:01 INFO more\n",
     );
-    append(&log, &lines("A", 2..=2));
+    append(&log, lines("A", 2..=2));
     let polled = poll(&mut follower, None);
     assert_eq!(polled.uids, ["A2"]);
     assert!(
@@ -472,7 +469,7 @@ fn bad_lines_are_counted_with_their_location_and_strict_mode_stops_at_them() {
     let log = dir.path().join("conn.log");
     append(
         &log,
-        &format!(
+        format!(
             "{}{}only-one-field\n{}",
             header(&stamp(1)),
             lines("A", 1..=1),

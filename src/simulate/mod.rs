@@ -26,6 +26,7 @@ mod dnp3;
 mod engine;
 mod enip;
 mod labels;
+mod live;
 mod modbus;
 mod output;
 mod plant;
@@ -42,6 +43,7 @@ use std::time::Instant;
 
 pub use config::{AttackSelection, ConfigError, PlantConfig, Rotation, Scenario, ValidPlantConfig};
 pub use labels::{Label, read_labels, rfc3339};
+pub use live::LiveOptions;
 pub use output::LogFileSummary;
 pub use plant::{Host, Plant, Role};
 
@@ -58,6 +60,10 @@ pub enum SimulateError {
     },
     #[error(transparent)]
     Write(#[from] zeek::write::WriteError),
+    #[error("--speed must be a positive number of simulated seconds per second, got {speed}")]
+    Speed { speed: f64 },
+    #[error("--live writes plain logs as Zeek does (zeekctl gzips only rotated ones): drop --gzip")]
+    LiveGzip,
     #[error("writing {path}: {source}")]
     Json {
         path: PathBuf,
@@ -113,6 +119,33 @@ pub fn run(config: &ValidPlantConfig, out_dir: &Path) -> Result<SimulationSummar
 pub fn run_with_progress(
     config: &ValidPlantConfig,
     out_dir: &Path,
+    on_progress: impl FnMut(Progress),
+) -> Result<SimulationSummary, SimulateError> {
+    simulate(config, out_dir, None, on_progress)
+}
+
+/// [`run_with_progress`], writing the logs live as a running Zeek does (see [`LiveOptions`]):
+/// paced to the clock, flushed in whole lines, with the live files named `conn.log` and so on,
+/// rotated (when the configuration rotates) into dated archive directories as zeekctl does.
+/// `plant.json` is written first, so a watcher can use it from the start; the lines are those of
+/// the batch run.
+pub fn run_live(
+    config: &ValidPlantConfig,
+    out_dir: &Path,
+    live: LiveOptions,
+    on_progress: impl FnMut(Progress),
+) -> Result<SimulationSummary, SimulateError> {
+    let live = live.check()?;
+    if config.config.gzip {
+        return Err(SimulateError::LiveGzip);
+    }
+    simulate(config, out_dir, Some(live), on_progress)
+}
+
+fn simulate(
+    config: &ValidPlantConfig,
+    out_dir: &Path,
+    live: Option<LiveOptions>,
     mut on_progress: impl FnMut(Progress),
 ) -> Result<SimulationSummary, SimulateError> {
     let started = Instant::now();
@@ -134,14 +167,19 @@ pub fn run_with_progress(
         &process,
     ));
 
+    if live.is_some() {
+        labels::write_plant(&out_dir.join("plant.json"), config, &plant)?;
+    }
     let rotation = config.config.rotation.interval_us();
     let mut sinks = output::Sinks::create(
         out_dir,
         config.config.format,
         config.config.gzip,
         rotation.is_some(),
+        live.is_some(),
         config.start_us,
     )?;
+    let mut pacer = live.map(|live| live::Pacer::new(live, config.start_us));
     let n_days = config.n_days();
     let mut days_done = 0;
     let first_rotation = rotation.map(|every| (config.start_us + every, every));
@@ -162,6 +200,7 @@ pub fn run_with_progress(
                 });
             }
         },
+        pacer.as_mut(),
     )?;
     let total_bytes = sinks.total_bytes();
     let files = sinks.finish(config.end_us)?;

@@ -54,4 +54,5 @@ fn message_body(message: &str) -> String {
         return format!("inventory file exceeds the size limits ({body})");
     }
     body.replace("unknown field", "unknown key")
+        .replace("missing field", "missing key")
 }

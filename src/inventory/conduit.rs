@@ -72,7 +72,7 @@ impl ConduitRule {
                 if named.is_empty() {
                     !self.ports.is_empty()
                 } else {
-                    named.iter().any(|name| name.eq_ignore_ascii_case(wanted))
+                    named.iter().any(|name| same_service(name, wanted))
                 }
             }
         }
@@ -92,6 +92,16 @@ impl ConduitRule {
             None => ports,
         }
     }
+}
+
+/// Whether Zeek's service name `name` is the service `wanted` a rule names: the same name, or
+/// one of its transport variants (`dnp3` covers ICSNPP's `dnp3_tcp` and `dnp3_udp`).
+fn same_service(name: &str, wanted: &str) -> bool {
+    name.eq_ignore_ascii_case(wanted)
+        || name
+            .get(..wanted.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(wanted))
+            && name[wanted.len()..].starts_with('_')
 }
 
 /// A conduit between two zones.

@@ -71,8 +71,12 @@ pub struct HostTraffic {
     pub connections_started: u64,
     /// Requests (protocol-log lines) the host sent.
     pub requests_sent: u64,
-    /// Every host it exchanged OT traffic with, either direction.
+    /// Every host it exchanged OT traffic with, either direction (an answered connection).
     pub partners: BTreeSet<IpAddr>,
+    /// Hosts it tried to reach that never answered (Zeek `S0`, `SH`, `OTH`, `RSTOS0`).
+    pub unanswered: BTreeSet<IpAddr>,
+    /// Connections it started that the responder refused (`REJ`).
+    pub refused: u64,
     /// Active hours of the week in UTC: bit `hour` of entry `day` (Monday = 0).
     pub hours: [u32; 7],
     pub first_ts: f64,
@@ -100,49 +104,97 @@ impl Observations {
         let service = normalise_service(edge.service);
         self.first_ts = Some(self.first_ts.map_or(event.ts, |first| first.min(event.ts)));
         self.last_ts = Some(self.last_ts.map_or(event.ts, |last| last.max(event.ts)));
-        *self
-            .edges
-            .entry((client, server, edge.resp_p, edge.proto, service.clone()))
-            .or_default() += 1;
-        for (host, peer) in [(client, server), (server, client)] {
+        let (answered, established) = match &event.kind {
+            EventKind::Conn(conn) => {
+                // Conduits judge attempts too, so every connection record is an edge; the
+                // protocol-log lines of the same connections would only repeat them.
+                *self
+                    .edges
+                    .entry((
+                        client,
+                        server,
+                        edge.resp_p,
+                        edge.proto,
+                        edge.service.to_ascii_lowercase(),
+                    ))
+                    .or_default() += 1;
+                answer_of(conn)
+            }
+            // An analyzer only logs what a live session carried.
+            EventKind::Request(_) => (true, true),
+        };
+        let hosts: &[(IpAddr, IpAddr)] = if answered {
+            &[(client, server), (server, client)]
+        } else {
+            &[(client, server)]
+        };
+        for &(host, peer) in hosts {
             let traffic = self.hosts.entry(host).or_insert_with(|| HostTraffic {
                 first_ts: event.ts,
                 last_ts: event.ts,
                 ..HostTraffic::default()
             });
-            traffic.partners.insert(peer);
+            if answered {
+                traffic.partners.insert(peer);
+            }
             traffic.first_ts = traffic.first_ts.min(event.ts);
             traffic.last_ts = traffic.last_ts.max(event.ts);
             if let Some((day, hour)) = utc_day_hour(event.ts) {
                 traffic.hours[day] |= 1 << hour;
             }
         }
+        let Some(traffic) = self.hosts.get_mut(&client) else {
+            return;
+        };
+        if !answered {
+            traffic.unanswered.insert(server);
+            return;
+        }
+        if !established {
+            traffic.refused += 1;
+            return;
+        }
+        traffic
+            .polls
+            .entry(service.clone())
+            .or_default()
+            .insert(server);
+        match &event.kind {
+            EventKind::Conn(_) => traffic.connections_started += 1,
+            EventKind::Request(request) => {
+                if request.direction != crate::features::Direction::Response {
+                    traffic.requests_sent += 1;
+                    if request.function != "-" && !request.function.is_empty() {
+                        *traffic
+                            .functions
+                            .entry(request.function.to_string())
+                            .or_default() += 1;
+                    }
+                }
+            }
+        }
         let served = Service {
-            service: service.clone(),
+            service,
             transport: edge.proto,
             port: edge.resp_p,
         };
         if let Some(traffic) = self.hosts.get_mut(&server) {
             traffic.serves.entry(served).or_default().insert(client);
         }
-        if let Some(traffic) = self.hosts.get_mut(&client) {
-            traffic.polls.entry(service).or_default().insert(server);
-            match &event.kind {
-                EventKind::Conn(_) => traffic.connections_started += 1,
-                EventKind::Request(request) => {
-                    if request.direction != crate::features::Direction::Response {
-                        traffic.requests_sent += 1;
-                        if request.function != "-" && !request.function.is_empty() {
-                            *traffic
-                                .functions
-                                .entry(request.function.to_string())
-                                .or_default() += 1;
-                        }
-                    }
-                }
-            }
-        }
     }
+}
+
+/// Whether the responder answered at all (the host exists) and whether a session was set up
+/// (it serves the port), from Zeek's `conn_state`.
+fn answer_of(conn: &crate::features::ConnFields<'_>) -> (bool, bool) {
+    let state = conn.conn_state;
+    if state.is_empty() {
+        let answered = conn.resp_pkts.is_some_and(|pkts| pkts > 0);
+        return (answered, answered);
+    }
+    let answered = !matches!(state, "S0" | "SH" | "OTH" | "RSTOS0");
+    let established = answered && !matches!(state, "REJ" | "RSTRH" | "SHR");
+    (answered, established)
 }
 
 /// conn.log may name several services (`ssl,http`) or none (`-`): the first named one, or
@@ -192,33 +244,50 @@ fn is_engineering(function: &str) -> bool {
 /// I/O adapter rather than a controller.
 const CYCLIC_IO_PORTS: [u16; 1] = [2222];
 
+/// The services a host answered, without the unnamed ones (conn.log records Zeek could not name)
+/// when named ones exist: a scan's reset on an open port says little about what the host is.
+fn named_services(traffic: &HostTraffic) -> Vec<&Service> {
+    let named: Vec<&Service> = traffic
+        .serves
+        .keys()
+        .filter(|service| service.service != "unknown")
+        .collect();
+    if named.is_empty() {
+        traffic.serves.keys().collect()
+    } else {
+        named
+    }
+}
+
 /// The role traffic suggests for a host, with the reason in words.
 pub fn guess_type(traffic: &HostTraffic) -> (AssetType, String) {
-    let served: Vec<String> = traffic.serves.keys().map(Service::describe).collect();
-    let serves_dnp3 = traffic.serves.keys().any(|s| s.service.starts_with("dnp3"));
-    let polls_dnp3 = traffic.polls.keys().any(|s| s.starts_with("dnp3"));
-    if serves_dnp3 {
-        return (AssetType::Rtu, format!("answers {}", served.join(", ")));
+    let served = named_services(traffic);
+    let served_text: Vec<String> = served.iter().map(|service| service.describe()).collect();
+    let served_text = served_text.join(", ");
+    if served.iter().any(|s| s.service.starts_with("dnp3")) {
+        return (AssetType::Rtu, format!("answers {served_text}"));
     }
-    if !traffic.serves.is_empty()
-        && traffic
-            .serves
-            .keys()
+    if !served.is_empty()
+        && served
+            .iter()
             .all(|s| CYCLIC_IO_PORTS.contains(&s.port) && s.transport == Proto::Udp)
     {
         return (
             AssetType::Other,
-            format!(
-                "answers only cyclic I/O ({}): a remote I/O adapter",
-                served.join(", ")
-            ),
+            format!("answers only cyclic I/O ({served_text}): a remote I/O adapter"),
         );
     }
-    if !traffic.serves.is_empty() {
-        return (AssetType::Plc, format!("answers {}", served.join(", ")));
+    if !served.is_empty() {
+        return (AssetType::Plc, format!("answers {served_text}"));
     }
     let polled: Vec<&str> = traffic.polls.keys().map(String::as_str).collect();
     let polled = polled.join(", ");
+    if traffic.polls.keys().any(|s| s.starts_with("dnp3")) {
+        return (
+            AssetType::Server,
+            format!("polls DNP3 outstations ({polled}): a SCADA master"),
+        );
+    }
     let engineering: Vec<&str> = traffic
         .functions
         .keys()
@@ -231,12 +300,6 @@ pub fn guess_type(traffic: &HostTraffic) -> (AssetType, String) {
             format!("sends engineering functions ({})", engineering.join(", ")),
         );
     }
-    if polls_dnp3 {
-        return (
-            AssetType::Server,
-            format!("polls DNP3 outstations ({polled}): a SCADA master"),
-        );
-    }
     let writes = traffic
         .functions
         .keys()
@@ -244,23 +307,41 @@ pub fn guess_type(traffic: &HostTraffic) -> (AssetType, String) {
     if writes {
         return (AssetType::Hmi, format!("polls and writes ({polled})"));
     }
-    let per_connection = traffic.requests_sent as f64 / traffic.connections_started.max(1) as f64;
-    if traffic.connections_started > 0 && per_connection < 20.0 {
+    if traffic.requests_sent > 0 {
+        let per_connection =
+            traffic.requests_sent as f64 / traffic.connections_started.max(1) as f64;
+        if traffic.connections_started > 0 && per_connection < 20.0 {
+            return (
+                AssetType::Historian,
+                format!(
+                    "only reads ({polled}), a new connection every {per_connection:.0} requests"
+                ),
+            );
+        }
         return (
-            AssetType::Historian,
-            format!("only reads ({polled}), a new connection every {per_connection:.0} requests"),
+            AssetType::Hmi,
+            format!("only reads ({polled}) over long sessions"),
         );
     }
-    if traffic.polls.is_empty() {
-        return (
-            AssetType::Other,
-            "neither answers nor polls an OT service".into(),
-        );
+    let mut reasons = Vec::new();
+    if !traffic.polls.is_empty() {
+        reasons.push(format!(
+            "connects to OT ports without protocol requests ({polled})"
+        ));
     }
-    (
-        AssetType::Hmi,
-        format!("only reads ({polled}) over long sessions"),
-    )
+    if traffic.refused > 0 {
+        reasons.push(format!("{} connections refused", traffic.refused));
+    }
+    if !traffic.unanswered.is_empty() {
+        reasons.push(format!(
+            "{} hosts tried that never answered",
+            traffic.unanswered.len()
+        ));
+    }
+    if reasons.is_empty() {
+        reasons.push("neither answers nor polls an OT service".to_string());
+    }
+    (AssetType::Other, reasons.join("; "))
 }
 
 /// The active hours in words: `every day 00:00-24:00`, `wednesday 09:00-12:00`.
@@ -398,16 +479,16 @@ pub struct TypeDiffers {
     pub reason: String,
 }
 
-/// A flow between zones that no conduit allows.
+/// Flows from one client that the conduits refuse for the same reason.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutsideConduit {
     pub client: IpAddr,
-    pub server: IpAddr,
-    pub port: u16,
-    pub transport: Proto,
-    pub service: String,
-    pub records: u64,
     pub reason: String,
+    pub servers: Vec<IpAddr>,
+    /// The services as `service transport/port` (`modbus tcp/502`, `- tcp/20000`).
+    pub flows: Vec<String>,
+    /// Connection records.
+    pub records: u64,
 }
 
 /// Where traffic and a written inventory disagree.
@@ -476,21 +557,31 @@ pub fn compare(observations: &Observations, inventory: &Inventory) -> Difference
         .filter(|asset| !observations.hosts.contains_key(&asset.ip))
         .map(|asset| asset.name.clone())
         .collect();
+    let mut outside: BTreeMap<(IpAddr, String), (BTreeSet<IpAddr>, BTreeSet<String>, u64)> =
+        BTreeMap::new();
     for ((client, server, port, transport, service), records) in &observations.edges {
-        let service_name = if service == "unknown" { "" } else { service };
-        let verdict = inventory.conduit_allows(*client, *server, *port, *transport, service_name);
+        let verdict = inventory.conduit_allows(*client, *server, *port, *transport, service);
         if verdict.is_violation() {
-            differences.outside_conduits.push(OutsideConduit {
-                client: *client,
-                server: *server,
-                port: *port,
-                transport: *transport,
-                service: service.clone(),
-                records: *records,
-                reason: verdict.describe(),
-            });
+            let group = outside.entry((*client, verdict.describe())).or_default();
+            group.0.insert(*server);
+            group
+                .1
+                .insert(format!("{service} {}/{port}", transport.as_str()));
+            group.2 += records;
         }
     }
+    differences.outside_conduits = outside
+        .into_iter()
+        .map(
+            |((client, reason), (servers, flows, records))| OutsideConduit {
+                client,
+                reason,
+                servers: servers.into_iter().collect(),
+                flows: flows.into_iter().collect(),
+                records,
+            },
+        )
+        .collect();
     differences
 }
 
@@ -504,7 +595,7 @@ pub fn describe_differences(differences: &Differences, inventory: &Inventory) ->
         Some(asset) => format!("{} ({ip})", asset.name),
         None => ip.to_string(),
     };
-    let names = |ips: &[IpAddr]| ips.iter().map(name).collect::<Vec<_>>().join(", ");
+    let names = |ips: &[IpAddr]| shortened(&ips.iter().map(name).collect::<Vec<_>>());
     if differences.is_empty() {
         out.push_str("Traffic and inventory agree: no unknown hosts, silent assets, unexpected partners or flows outside conduits.\n");
         return out;
@@ -548,17 +639,28 @@ pub fn describe_differences(differences: &Differences, inventory: &Inventory) ->
     for flow in &differences.outside_conduits {
         let _ = writeln!(
             out,
-            "Outside conduits: {} to {} on {} {}/{} ({} records): {}.",
+            "Outside conduits: {} to {} on {} ({} connections): {}.",
             name(&flow.client),
-            name(&flow.server),
-            flow.service,
-            flow.transport.as_str(),
-            flow.port,
+            names(&flow.servers),
+            shortened(&flow.flows),
             flow.records,
             flow.reason
         );
     }
     out
+}
+
+/// At most ten items of a list, then how many more.
+fn shortened(items: &[String]) -> String {
+    const SHOWN: usize = 10;
+    if items.len() <= SHOWN {
+        return items.join(", ");
+    }
+    format!(
+        "{} and {} more",
+        items[..SHOWN].join(", "),
+        items.len() - SHOWN
+    )
 }
 
 #[cfg(test)]

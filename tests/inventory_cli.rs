@@ -37,7 +37,10 @@ fn the_example_inventory_checks_and_is_explained() {
         "(Europe/Berlin)",
         "2 safe limits on 1 asset.",
     ] {
-        assert!(stdout.contains(fragment), "missing {fragment:?} in\n{stdout}");
+        assert!(
+            stdout.contains(fragment),
+            "missing {fragment:?} in\n{stdout}"
+        );
     }
     let (code, stdout, _) = otsentry(&["inventory", "check", "--format", "json", path(&example)]);
     assert_eq!(code, Some(0));
@@ -59,12 +62,18 @@ fn bad_files_are_refused_with_file_and_line() {
         "{stderr}"
     );
     assert!(
-        stderr.contains(&format!("{}:5: zone: asset `plc-020` names zone `kontrol`", path(&unknown))),
+        stderr.contains(&format!(
+            "{}:5: zone: asset `plc-020` names zone `kontrol`",
+            path(&unknown)
+        )),
         "{stderr}"
     );
     let (code, _, stderr) = otsentry(&["inventory", "check", "/nonexistent/inventory.yaml"]);
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("cannot read inventory file /nonexistent/inventory.yaml"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read inventory file /nonexistent/inventory.yaml"),
+        "{stderr}"
+    );
 }
 
 /// A one-day plant of 4 PLCs, polled slowly so the run takes a second, with its maintenance on
@@ -119,9 +128,15 @@ fn discover_finds_the_plant_and_its_differences_from_the_inventory() {
         "Unexpected partners of plc-002 (10.10.10.11): 10.10.3.77",
         "Wrote a candidate inventory of 12 assets",
     ] {
-        assert!(stdout.contains(fragment), "missing {fragment:?} in\n{stdout}");
+        assert!(
+            stdout.contains(fragment),
+            "missing {fragment:?} in\n{stdout}"
+        );
     }
-    assert!(!stdout.contains("Unknown host 10.10.10.14"), "a silent scan target is no host:\n{stdout}");
+    assert!(
+        !stdout.contains("Unknown host 10.10.10.14"),
+        "a silent scan target is no host:\n{stdout}"
+    );
 
     let text = std::fs::read_to_string(&candidate).unwrap();
     assert!(text.starts_with("# Candidate inventory written by `otsentry assets discover`"));

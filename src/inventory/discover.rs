@@ -557,8 +557,9 @@ pub fn compare(observations: &Observations, inventory: &Inventory) -> Difference
         .filter(|asset| !observations.hosts.contains_key(&asset.ip))
         .map(|asset| asset.name.clone())
         .collect();
-    let mut outside: BTreeMap<(IpAddr, String), (BTreeSet<IpAddr>, BTreeSet<String>, u64)> =
-        BTreeMap::new();
+    // (client, reason) → (servers, flows, records).
+    type Group = (BTreeSet<IpAddr>, BTreeSet<String>, u64);
+    let mut outside: BTreeMap<(IpAddr, String), Group> = BTreeMap::new();
     for ((client, server, port, transport, service), records) in &observations.edges {
         let verdict = inventory.conduit_allows(*client, *server, *port, *transport, service);
         if verdict.is_violation() {

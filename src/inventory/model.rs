@@ -265,7 +265,7 @@ impl Inventory {
                 zone_prefixes[slot].2.insert(cidr.base(), zone_idx);
             }
         }
-        zone_prefixes.sort_by(|a, b| b.0.cmp(&a.0));
+        zone_prefixes.sort_by_key(|(prefix, _, _)| std::cmp::Reverse(*prefix));
         let mut conduits_between: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
         for (idx, conduit) in conduits.iter().enumerate() {
             if let (Some(&from), Some(&to)) = (

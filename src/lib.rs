@@ -12,6 +12,7 @@ pub mod eval;
 pub mod features;
 pub mod governance;
 pub mod inspect;
+pub mod inventory;
 pub mod model;
 pub mod ot;
 pub mod pipeline;

@@ -16,8 +16,9 @@ use crate::simulate::{
 /// Simulate a labelled OT plant and write its Zeek logs (conn, Modbus, DNP3, EtherNet/IP).
 ///
 /// The output directory gets conn.log and the ICSNPP protocol logs sharing uids with it,
-/// plant.json (the asset inventory) and labels.jsonl (one line per injected attack, with the uid
-/// of every attack connection). The same seed and options always give byte-identical files.
+/// plant.json (the hosts), inventory.yaml (the asset inventory with zones and conduits) and
+/// labels.jsonl (one line per injected attack, with the uid of every attack connection). The
+/// same seed and options always give byte-identical files.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Directory to write the logs to (created if missing).
@@ -188,7 +189,7 @@ fn print_summary(summary: &SimulationSummary) {
         ]);
     }
     println!(
-        "Wrote Zeek logs, plant.json and labels.jsonl to {}",
+        "Wrote Zeek logs, plant.json, inventory.yaml and labels.jsonl to {}",
         summary.out_dir.display()
     );
     println!("{files}");

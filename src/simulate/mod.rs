@@ -15,7 +15,9 @@
 //!
 //! The output directory then holds the logs (`conn.log`, `modbus.log`, `modbus_detailed.log`,
 //! `dnp3.log`, `dnp3_control.log`, `enip.log`, `cip.log`, `cip_io.log`, with `.gz` under
-//! `--gzip`), `plant.json` (the asset inventory) and `labels.jsonl` (one attack per line).
+//! `--gzip`), `plant.json` (the hosts and their roles), `inventory.yaml` (the asset inventory with
+//! zones, conduits and the maintenance window, in the format `otsentry inventory check` reads) and
+//! `labels.jsonl` (one attack per line).
 
 mod attack_traffic;
 mod build;
@@ -25,6 +27,7 @@ mod conn;
 mod dnp3;
 mod engine;
 mod enip;
+mod inventory_file;
 mod labels;
 mod live;
 mod modbus;
@@ -91,7 +94,7 @@ pub struct SimulationSummary {
 }
 
 impl SimulationSummary {
-    /// Full paths of the log files written (not plant.json or labels.jsonl), for readers that
+    /// Full paths of the log files written (not plant.json, inventory.yaml or labels.jsonl), for readers that
     /// should see only Zeek logs: a directory scan would also find `plant.json`.
     pub fn log_paths(&self) -> Vec<PathBuf> {
         self.files
@@ -207,6 +210,7 @@ fn simulate(
     let labels = scenarios::labels(&attack_plan, &entries);
     labels::write_labels(&out_dir.join("labels.jsonl"), &labels)?;
     labels::write_plant(&out_dir.join("plant.json"), config, &plant)?;
+    inventory_file::write_inventory(&out_dir.join("inventory.yaml"), config, &plant)?;
 
     let total_lines = files.iter().map(|file| file.lines).sum();
     let elapsed_secs = started.elapsed().as_secs_f64().max(1e-9);

@@ -67,8 +67,8 @@ fn discover(args: DiscoverArgs) -> anyhow::Result<()> {
                 .context("the inventory to compare with is not valid")?,
         )
     };
-    let (observations, stats) =
-        read_traffic(&args.logs, &zeek::ReadOptions::default()).context("reading the logs")?;
+    let (observations, stats) = read_traffic(&args.logs, &crate::sources::SourceOptions::default())
+        .context("reading the logs")?;
     let draft = candidate(&observations, known.as_ref());
     let yaml = format!(
         "{}{}",

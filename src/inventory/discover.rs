@@ -22,23 +22,27 @@ use serde::Serialize;
 
 use super::model::{Asset, AssetType, Inventory};
 use super::schedule::DAYS;
-use crate::features::walk::WalkStats;
 use crate::features::{EventKind, FlowEvent, Proto};
+use crate::sources::{SourceOptions, SourceStats};
 
-/// Reads the OT records of Zeek logs under `paths` into observations.
+/// Reads the OT records of Zeek logs under `paths` into observations (the file source tags
+/// every record; discovery learns roles from the OT ones).
 ///
 /// This is the only place discovery touches the log reader.
 pub fn read_traffic<P: AsRef<Path>>(
     paths: &[P],
-    options: &zeek::ReadOptions,
-) -> Result<(Observations, WalkStats), zeek::ZeekError> {
+    options: &SourceOptions,
+) -> Result<(Observations, SourceStats), zeek::ZeekError> {
     let mut observations = Observations::default();
-    let stats = crate::features::walk::walk(
+    let stats = crate::sources::walk(
         paths,
         options,
         |_| {},
         |event| {
-            observations.observe(event);
+            if event.ot {
+                observations.observe(event);
+            }
+            Ok::<(), zeek::ZeekError>(())
         },
     )?;
     Ok((observations, stats))

@@ -56,8 +56,14 @@ pub enum Action {
     ManagePrincipals,
     /// Read and verify the audit log.
     ReadAudit,
-    /// Present a bearer token (audited when it fails).
+    /// Present a bearer token or a passphrase (audited when it fails).
     Authenticate,
+    /// Redeem an enrollment code: a person sets their own passphrase and first token.
+    RedeemEnrollment,
+    /// The requester takes back a pending change request.
+    WithdrawChange,
+    /// A pending change request ran out of time (a consequence governance records).
+    ExpireChange,
 }
 
 impl Action {
@@ -88,6 +94,9 @@ impl Action {
             Action::ManagePrincipals => "manage_principals",
             Action::ReadAudit => "read_audit",
             Action::Authenticate => "authenticate",
+            Action::RedeemEnrollment => "redeem_enrollment",
+            Action::WithdrawChange => "withdraw_change",
+            Action::ExpireChange => "expire_change",
         }
     }
 

@@ -34,6 +34,7 @@ pub const HUMAN_OPERATOR_ACTIONS: &[Action] = &[
     Action::ReportFalseNegative,
     Action::ReportReconfiguration,
     Action::RequestChange,
+    Action::WithdrawChange,
 ];
 
 /// The outcome of a decision.
@@ -103,7 +104,10 @@ fn decide_ai(policies: &PolicySet, component: AiComponent, action: Action) -> De
             prohibition.text
         ));
     }
-    if matches!(action, Action::ApproveChange | Action::RequestChange)
+    if matches!(
+        action,
+        Action::ApproveChange | Action::RequestChange | Action::WithdrawChange
+    )
         || policies.ai.approval_for(action).is_some()
     {
         return Decision::deny(
@@ -199,7 +203,10 @@ fn decide_human(
         Action::AnnotateTriage => Decision::deny(
             "triage annotations come from the triage assistant; people record decisions",
         ),
-        Action::Authenticate => Decision::deny("authentication is decided by the token check"),
+        Action::Authenticate | Action::RedeemEnrollment => {
+            Decision::deny("authentication is decided by the credential check")
+        }
+        Action::ExpireChange => Decision::deny("requests expire by time, not by anyone's decision"),
         _ if HUMAN_OPERATOR_ACTIONS.contains(&action) => {
             if is_operator(roles) {
                 Decision::allow(format!("operational roles may {action}"))

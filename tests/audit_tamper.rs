@@ -6,8 +6,8 @@ mod common;
 
 use std::path::Path;
 
-use otsentry::audit::{AuditDraft, AuditEntry, seal};
-use otsentry::governance::{Actor, PrincipalKind, Role};
+use otsentry::audit::{AuditDraft, AuditEntry, Link, seal};
+use otsentry::governance::{Actor, AiComponent, PrincipalKind, Role};
 use sqlx::{Connection, Executor, Row, SqliteConnection};
 
 /// Writes a log of at least six entries and closes the database.
@@ -26,11 +26,18 @@ async fn write_log(db: &Path, signer: Option<ed25519_dalek::SigningKey>) {
             .await
             .expect("created");
     }
+    let scorer = PrincipalKind::Ai {
+        component: AiComponent::Scorer,
+    };
     governance
-        .issue_token(Actor::Local, "alice", Some(1))
+        .create_principal(Actor::Local, "scorer-1", scorer)
+        .await
+        .expect("created");
+    governance
+        .issue_token(Actor::Local, "scorer-1", Some(1))
         .await
         .expect("issued");
-    governance.store().close().await;
+    governance.close().await;
 }
 
 /// A connection of the attacker's own, with the append-only triggers dropped.
@@ -205,7 +212,12 @@ async fn an_inserted_entry_is_named() {
         reason: "looks fine".into(),
         policy_sha256: second.policy_sha256.clone(),
     };
-    let forged = seal(draft, 3, &second.hash, second.time.clone(), None);
+    let link = Link {
+        seq: 3,
+        prev_hash: &second.hash,
+        effects: Vec::new(),
+    };
+    let forged = seal(draft, link, second.time.clone(), None);
     sqlx::query("INSERT INTO audit_log (seq, entry, hash) VALUES (3, ?, ?)")
         .bind(forged.to_json())
         .bind(&forged.hash)
@@ -239,7 +251,12 @@ async fn a_forged_entry_appended_at_the_end_fails_signature_checks() {
         reason: "operational roles may close_alert".into(),
         policy_sha256: last.policy_sha256.clone(),
     };
-    let forged = seal(draft, 7, &last.hash, last.time.clone(), None);
+    let link = Link {
+        seq: 7,
+        prev_hash: &last.hash,
+        effects: Vec::new(),
+    };
+    let forged = seal(draft, link, last.time.clone(), None);
     sqlx::query("INSERT INTO audit_log (seq, entry, hash) VALUES (7, ?, ?)")
         .bind(forged.to_json())
         .bind(&forged.hash)
@@ -272,25 +289,31 @@ async fn removing_the_newest_entries_is_caught_against_a_recorded_head() {
     conn.execute("DELETE FROM audit_log WHERE seq >= 6")
         .await
         .expect("truncate");
-    let (code, output) = verify(&db, &[]);
-    assert_eq!(
-        code,
-        Some(0),
-        "a truncated chain is still a valid chain: {output}"
-    );
+    // Issue 14: the head anchored beside the database catches the truncation by itself.
+    assert_broken(&db, "the log was truncated or rewritten");
     let (code, output) = verify(&db, &["--head", &head]);
     assert_eq!(code, Some(2), "{output}");
     assert!(
         output.contains(&format!("no longer contains the recorded head {head}")),
         "{output}"
     );
+    // Removing the anchor too is named as such.
+    std::fs::remove_file(anchor_of(&db)).expect("anchor removed");
+    assert_broken(&db, "no chain head is anchored beside the database");
+}
+
+fn anchor_of(db: &Path) -> std::path::PathBuf {
+    db.with_file_name(format!(
+        "{}.audit-head",
+        db.file_name().expect("name").to_string_lossy()
+    ))
 }
 
 async fn write_log_more(db: &Path) {
     let governance = common::governance(db, None).await;
     governance
-        .issue_token(Actor::Local, "bob", None)
+        .issue_token(Actor::Local, "scorer-1", None)
         .await
         .expect("issued");
-    governance.store().close().await;
+    governance.close().await;
 }

@@ -487,3 +487,100 @@ async fn the_server_stops_cleanly_on_sigterm() {
         common::otsentry(&["audit", "verify", "--db", site.db.to_str().expect("utf-8")]);
     assert_eq!(code, Some(0), "{out}{err}");
 }
+
+/// Issue 14: with two approvers approving at the same moment, every request used to risk ending
+/// fully approved and never applied. Counting and applying now happen in the approval's own
+/// serialised transaction.
+#[tokio::test]
+async fn r14_concurrent_approvers_leave_no_request_stuck() {
+    let site = site().await;
+    let server = start(&site.db);
+    let mut requests = Vec::new();
+    for n in 0..20 {
+        let (status, request) = server.json("POST", "/v1/change-requests", Some(&site.alice), Some(json!({"action": "change detection threshold", "proposed_value": format!("-0.{n:02}1"), "reason": "tuning run"})));
+        assert_eq!(status, 201, "{request}");
+        requests.push(request);
+    }
+    std::thread::scope(|scope| {
+        for request in &requests {
+            let path = format!("/v1/change-requests/{}/approvals", request["id"]);
+            for (token, code) in [(&site.lead, 0), (&site.engineer, 1)] {
+                let (server, path) = (&server, path.clone());
+                let code = request["confirmation_codes"][code].clone();
+                scope.spawn(move || {
+                    let (status, body) = server.json(
+                        "POST",
+                        &path,
+                        Some(token),
+                        Some(json!({"channel": "out-of-band", "code": code})),
+                    );
+                    assert_eq!(status, 201, "{body}");
+                });
+            }
+        }
+    });
+    let (status, all) = server.json("GET", "/v1/change-requests", Some(&site.alice), None);
+    assert_eq!(status, 200);
+    let statuses: Vec<&str> = all
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|request| request["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["applied"; 20], "{all}");
+}
+
+/// Sends one request, tolerating a server that is gone.
+fn try_post(address: &str, path: &str, token: &str, body: &serde_json::Value) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    let body = body.to_string();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Issue 14: after kill -9 in the middle of a burst there were approvals with no audit entry and
+/// "allow" entries whose action never happened. Each change and its entry now commit together,
+/// so whatever the moment of the kill, the log explains the state exactly.
+#[tokio::test]
+async fn r14_kill_9_during_a_burst_leaves_state_and_log_in_agreement() {
+    let site = site().await;
+    let server = start(&site.db);
+    let address = server.address.clone();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for worker in 0..3 {
+            let (address, stop, site) = (&address, &stop, &site);
+            scope.spawn(move || {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let Some(status) = try_post(address, "/v1/alerts", &site.scorer, &new_alert())
+                    else {
+                        break;
+                    };
+                    assert_eq!(status, 201);
+                    n += 1;
+                    let decision = json!({"decision": "close", "justification": format!("worker {worker} closes burst alert {n}")});
+                    if try_post(address, &format!("/v1/alerts/{n}/decisions"), &site.alice, &decision)
+                        .is_none()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        // Dropping the server sends SIGKILL while requests are in flight.
+        drop(server);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let (code, out, err) =
+        common::otsentry(&["audit", "verify", "--db", site.db.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0), "{out}{err}");
+}

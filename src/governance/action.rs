@@ -62,6 +62,8 @@ pub enum Action {
     RedeemEnrollment,
     /// The requester takes back a pending change request.
     WithdrawChange,
+    /// Put a different policy file in force (a governed change like any other).
+    ChangePolicy,
     /// A pending change request ran out of time (a consequence governance records).
     ExpireChange,
 }
@@ -96,6 +98,7 @@ impl Action {
             Action::Authenticate => "authenticate",
             Action::RedeemEnrollment => "redeem_enrollment",
             Action::WithdrawChange => "withdraw_change",
+            Action::ChangePolicy => "change_policy",
             Action::ExpireChange => "expire_change",
         }
     }
@@ -110,6 +113,7 @@ impl Action {
                 | Action::TriggerPlaybook
                 | Action::ChangeThreshold
                 | Action::RetrainModel
+                | Action::ChangePolicy
                 | Action::SuppressAlert
         )
     }
@@ -156,6 +160,7 @@ pub const PROHIBITED_PHRASES: &[(&str, &[Action])] = &[
 pub const APPROVABLE_PHRASES: &[(&str, Action)] = &[
     ("change detection threshold", Action::ChangeThreshold),
     ("retrain model", Action::RetrainModel),
+    ("change governance policy", Action::ChangePolicy),
     ("write to PLC setpoints", Action::WriteSetpoint),
     (
         "modify network ACLs or firewall rules",

@@ -29,6 +29,17 @@ use crate::store::{
 /// The setting a completed threshold change writes.
 pub const THRESHOLD_SETTING: &str = "detection_threshold";
 
+/// The setting a completed policy change writes: the SHA-256 of the policy set that may be put
+/// in force next.
+pub const POLICY_CHANGE_SETTING: &str = "policy_change_authorized";
+
+/// The actions a change request may ask for.
+pub const GOVERNED_CHANGES: &[Action] = &[
+    Action::ChangeThreshold,
+    Action::RetrainModel,
+    Action::ChangePolicy,
+];
+
 /// A change request with its approvals so far.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChangeRequestDetail {
@@ -98,8 +109,9 @@ fn required_text(text: &str, what: &str) -> Result<String, GovernanceError> {
 }
 
 fn requested_action(request: &ChangeRequestRecord) -> Result<Action, GovernanceError> {
-    [Action::ChangeThreshold, Action::RetrainModel]
-        .into_iter()
+    GOVERNED_CHANGES
+        .iter()
+        .copied()
         .find(|action| action.name() == request.action)
         .ok_or_else(|| {
             GovernanceError::Internal(format!(
@@ -248,6 +260,13 @@ impl<S: Store> Governance<S> {
             {
                 return Err(GovernanceError::Invalid(format!(
                     "threshold `{value}` is not a number"
+                )));
+            }
+            if action == Action::ChangePolicy
+                && !(value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                return Err(GovernanceError::Invalid(format!(
+                    "a policy change names the SHA-256 of the new policy set (64 hex digits), not `{value}`"
                 )));
             }
             let at = now_micros();
@@ -650,6 +669,7 @@ impl<S: Store> Governance<S> {
     ) -> Result<String, GovernanceError> {
         let (setting, value) = match action {
             Action::ChangeThreshold => (THRESHOLD_SETTING, request.proposed_value.clone()),
+            Action::ChangePolicy => (POLICY_CHANGE_SETTING, request.proposed_value.to_lowercase()),
             _ => ("retrain_authorized_request", request.id.to_string()),
         };
         tx.apply_change_request(permit, request.id, setting, &value, now_micros())

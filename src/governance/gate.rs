@@ -185,7 +185,7 @@ fn decide_human(
             }
             Decision::allow("operational roles may request changes")
         }
-        Action::ChangeThreshold | Action::RetrainModel => match policies.ai.approval_for(action) {
+        Action::ChangeThreshold | Action::RetrainModel | Action::ChangePolicy => match policies.ai.approval_for(action) {
             Some(requirement) => Decision::deny(format!(
                 "{} takes effect only through a change request with {} approval(s)",
                 requirement.text, requirement.minimum_approvals

@@ -16,6 +16,7 @@ mod changes;
 pub mod channel;
 mod error;
 pub mod gate;
+mod policy_change;
 pub mod policy;
 pub mod principal;
 pub mod review;
@@ -26,7 +27,8 @@ pub use action::{Action, Resource};
 pub use ai_handle::AiAlertWriter;
 pub use alerts::{AlertDetail, AnalystDecision, substantive};
 pub use changes::{
-    ApprovalEvidence, ChangeRequestDetail, FiledChangeRequest, GovernanceStatus, THRESHOLD_SETTING,
+    ApprovalEvidence, ChangeRequestDetail, FiledChangeRequest, GOVERNED_CHANGES, GovernanceStatus,
+    POLICY_CHANGE_SETTING, THRESHOLD_SETTING,
 };
 pub use channel::Channel;
 pub use error::GovernanceError;

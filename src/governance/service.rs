@@ -21,7 +21,7 @@ use super::policy::PolicySet;
 use super::principal::{Principal, PrincipalKind, check_principal_name};
 use super::token;
 use crate::audit::{ADOPT_KEY_ACTION, AuditDraft, AuditEntry, adoption_resource, seal};
-use crate::store::{EnrollmentRecord, PolicyCopy, SealFn, Store, StoreTx, TokenRecord};
+use crate::store::{EnrollmentRecord, SealFn, Store, StoreTx, TokenRecord};
 
 /// Site settings that are not policy.
 #[derive(Debug, Clone)]
@@ -259,36 +259,6 @@ impl<S: Store> Governance<S> {
             }
             _ => Ok(()),
         }
-    }
-
-    /// Stores a copy of every enforced policy file and audits the start of enforcement.
-    pub async fn record_policies(&self, actor: Actor<'_>) -> Result<(), GovernanceError> {
-        let (mut tx, permit, pending) = self
-            .open_change(
-                actor,
-                Action::ManagePrincipals,
-                &Resource::Api,
-                (Verdict::Allow, String::new()),
-                "enforce_policy",
-            )
-            .await?;
-        let at = now_micros();
-        let mut outcome = Ok(());
-        for file in &self.policies.files {
-            let copy = PolicyCopy {
-                sha256: &file.sha256,
-                kind: file.kind_name(),
-                system_id: file.system_id(),
-                text: &file.text,
-                at,
-            };
-            if let Err(error) = tx.record_policy(&permit, &copy).await {
-                outcome = Err(error.into());
-                break;
-            }
-        }
-        let reason = format!("policy set {} in force", self.policies.sha256);
-        self.finish(tx, pending, outcome, |()| reason).await
     }
 
     /// The gate's verdict and reason for `actor`, without auditing it.

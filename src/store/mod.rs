@@ -122,6 +122,8 @@ pub trait StoreTx: Send + Sized {
     ) -> impl Future<Output = R<Vec<ApprovalCodeRecord>>> + Send;
     fn setting(&mut self, name: &str) -> impl Future<Output = R<Option<String>>> + Send;
     fn list_reviews(&mut self, open_only: bool) -> impl Future<Output = R<Vec<ReviewRecord>>> + Send;
+    /// The text of a policy file kept when it was first enforced.
+    fn policy_text(&mut self, sha256: &str) -> impl Future<Output = R<Option<String>>> + Send;
 
     fn create_principal(
         &mut self,
@@ -245,6 +247,15 @@ pub trait StoreTx: Send + Sized {
         permit: &Permit,
         id: i64,
         setting: &str,
+        value: &str,
+        at: i64,
+    ) -> impl Future<Output = R<()>> + Send;
+    /// Writes a setting (a policy approval, not a governed threshold: those go through
+    /// `apply_change_request`).
+    fn put_setting(
+        &mut self,
+        permit: &Permit,
+        name: &str,
         value: &str,
         at: i64,
     ) -> impl Future<Output = R<()>> + Send;

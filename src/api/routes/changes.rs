@@ -153,8 +153,9 @@ pub async fn request_change(
     let request = body(payload)?;
     let action = approvable_phrase(&request.action)
         .or_else(|| {
-            [Action::ChangeThreshold, Action::RetrainModel]
-                .into_iter()
+            crate::governance::GOVERNED_CHANGES
+                .iter()
+                .copied()
                 .find(|a| a.name() == request.action)
         })
         .ok_or_else(|| ApiError::invalid(format!("unknown action `{}`", request.action)))?;

@@ -121,9 +121,20 @@ impl AiGovernancePolicy {
 
     /// The approval requirement for `action`, if the policy has one.
     pub fn approval_for(&self, action: Action) -> Option<&ApprovalRequirement> {
-        self.approvals
+        let listed = self
+            .approvals
             .iter()
-            .find(|requirement| requirement.action == action)
+            .find(|requirement| requirement.action == action);
+        if listed.is_none() && action == Action::ChangePolicy {
+            // A policy that does not say who approves its own change is changed under its
+            // strictest requirement: the most approvals, then the first listed.
+            return self
+                .approvals
+                .iter()
+                .rev()
+                .max_by_key(|requirement| requirement.minimum_approvals);
+        }
+        listed
     }
 
     /// Whether any data source grants the AI its alert-writing access.

@@ -315,6 +315,27 @@ impl StoreTx for SqliteTx {
         all.iter().map(rows::review).collect()
     }
 
+    async fn policy_text(&mut self, sha256: &str) -> R<Option<String>> {
+        let row = sqlx::query("SELECT text FROM policies WHERE sha256 = ?")
+            .bind(sha256)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(|row| row.try_get("text")).transpose()?)
+    }
+
+    async fn put_setting(&mut self, _permit: &Permit, name: &str, value: &str, at: i64) -> R<()> {
+        sqlx::query(
+            "INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(value)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await?;
+        self.touched("settings", name).await
+    }
+
     async fn create_principal(
         &mut self,
         _permit: &Permit,

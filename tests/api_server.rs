@@ -5,10 +5,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use sqlx::{Connection, SqliteConnection};
 use common::server::Server;
 use otsentry::governance::{Actor, AiComponent, PrincipalKind};
 use serde_json::json;
+use sqlx::{Connection, SqliteConnection};
 
 /// Tokens of the site's principals.
 struct Site {
@@ -437,14 +437,19 @@ async fn forged_expired_and_revoked_tokens_are_refused() {
         Some(json!({"name": "dave", "roles": ["analyst"]})),
     );
     assert_eq!(status, 201, "{dave}");
-    let code = dave["enrollment"]["code"].as_str().expect("enrollment code");
+    let code = dave["enrollment"]["code"]
+        .as_str()
+        .expect("enrollment code");
     let (status, refused) = server.json(
         "POST",
         "/v1/tokens",
         Some(&site.admin),
         Some(json!({"principal": "dave", "valid_for_days": 1})),
     );
-    assert_eq!(status, 403, "an admin cannot mint a person's token: {refused}");
+    assert_eq!(
+        status, 403,
+        "an admin cannot mint a person's token: {refused}"
+    );
     let (status, issued) = server.json(
         "POST",
         "/v1/enroll",

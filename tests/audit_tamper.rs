@@ -411,11 +411,17 @@ async fn r14_direct_edits_of_the_security_state_are_named() {
     let cases: &[(&str, &[&str])] = &[
         (
             "UPDATE principals SET kind = 'human', roles = '[\"admin\"]', component = NULL WHERE name = 'scorer-1'",
-            &["principals 4: ", "kind is \"human\" but the log says \"ai\""],
+            &[
+                "principals 4: ",
+                "kind is \"human\" but the log says \"ai\"",
+            ],
         ),
         (
             "UPDATE alerts SET status = 'open'",
-            &["alerts 1: ", "status is \"open\" but the log says \"closed\""],
+            &[
+                "alerts 1: ",
+                "status is \"open\" but the log says \"closed\"",
+            ],
         ),
         (
             "UPDATE tokens SET revoked_at = NULL WHERE principal_id = 4",
@@ -448,9 +454,15 @@ async fn r14_direct_edits_of_the_security_state_are_named() {
         conn.close().await.expect("closes");
         let (code, output) = verify(&db, &[]);
         assert_eq!(code, Some(2), "{sql}: {output}");
-        assert!(output.contains("not explained by the audit log"), "{output}");
+        assert!(
+            output.contains("not explained by the audit log"),
+            "{output}"
+        );
         for fragment in *expected {
-            assert!(output.contains(fragment), "{sql}: expected `{fragment}` in {output}");
+            assert!(
+                output.contains(fragment),
+                "{sql}: expected `{fragment}` in {output}"
+            );
         }
     }
 
@@ -487,7 +499,14 @@ async fn r14_signing_is_adopted_and_a_command_without_the_key_cannot_break_it() 
     let policy = common::ai_policy_path();
     let policy_arg = policy.to_str().expect("utf-8");
     let (code, out, err) = common::otsentry(&[
-        "audit", "adopt-key", "--db", db_arg, "--policy", policy_arg, "--signing-key", key_arg,
+        "audit",
+        "adopt-key",
+        "--db",
+        db_arg,
+        "--policy",
+        policy_arg,
+        "--signing-key",
+        key_arg,
     ]);
     assert_eq!(code, Some(0), "{out}{err}");
     let (code, output) = verify(&db, &["--public-key", public_arg]);
@@ -495,7 +514,14 @@ async fn r14_signing_is_adopted_and_a_command_without_the_key_cannot_break_it() 
 
     let add = |name: &str, signing: Option<&str>| {
         let mut args = vec![
-            "principal", "add", name, "--component", "triage", "--db", db_arg, "--policy",
+            "principal",
+            "add",
+            name,
+            "--component",
+            "triage",
+            "--db",
+            db_arg,
+            "--policy",
             policy_arg,
         ];
         if let Some(key) = signing {
@@ -516,10 +542,11 @@ async fn r14_signing_is_adopted_and_a_command_without_the_key_cannot_break_it() 
 
     // After the adoption, an unsigned entry is caught even without --public-key.
     let mut conn = attacker(&db).await;
-    let row: (i64, String) = sqlx::query_as("SELECT seq, entry FROM audit_log ORDER BY seq DESC LIMIT 1")
-        .fetch_one(&mut conn)
-        .await
-        .expect("row");
+    let row: (i64, String) =
+        sqlx::query_as("SELECT seq, entry FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_one(&mut conn)
+            .await
+            .expect("row");
     let last: AuditEntry = serde_json::from_str(&row.1).expect("entry");
     let draft = AuditDraft {
         principal: "human:mallory".into(),

@@ -64,13 +64,29 @@ async fn an_admin_sets_up_a_site_from_the_command_line() {
     assert!(err.contains("already exists"), "{err}");
 
     let (code, out, err) = common::otsentry_with_input(
-        &["principal", "redeem", &enrollment, "--db", db, "--policy", policy],
+        &[
+            "principal",
+            "redeem",
+            &enrollment,
+            "--db",
+            db,
+            "--policy",
+            policy,
+        ],
         "root's own long passphrase\n",
     );
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("enrolled root"), "{out}");
     let (code, _, err) = common::otsentry_with_input(
-        &["principal", "redeem", &enrollment, "--db", db, "--policy", policy],
+        &[
+            "principal",
+            "redeem",
+            &enrollment,
+            "--db",
+            db,
+            "--policy",
+            policy,
+        ],
         "someone else's passphrase\n",
     );
     assert_eq!(code, Some(2), "an enrollment code works once");

@@ -107,7 +107,10 @@ async fn r14_a_close_refused_for_a_stale_version_is_audited_as_refused() {
     let created = writer.create_alert(alert()).await.expect("alert");
     let stale = AnalystDecision {
         expected_version: Some(7),
-        ..decision(AlertDecision::Close, Some("closing after the site visit today"))
+        ..decision(
+            AlertDecision::Close,
+            Some("closing after the site visit today"),
+        )
     };
     let refused = site
         .governance
@@ -132,7 +135,10 @@ async fn r14_a_close_refused_for_a_stale_version_is_audited_as_refused() {
         "{}",
         closes[0]
     );
-    assert!(closes[0].get("effects").is_none(), "a refusal wrote nothing");
+    assert!(
+        closes[0].get("effects").is_none(),
+        "a refusal wrote nothing"
+    );
     let created_entry = log
         .iter()
         .find(|entry| entry["action"] == "create_alert")
@@ -147,7 +153,12 @@ async fn r14_the_requester_cannot_approve_their_own_change() {
     // Sam could approve a retrain, but not the one he asked for.
     let filed = site
         .governance
-        .request_change(&site.sam, Action::RetrainModel, "2026-10..2026-11", "refresh")
+        .request_change(
+            &site.sam,
+            Action::RetrainModel,
+            "2026-10..2026-11",
+            "refresh",
+        )
         .await
         .expect("filed");
     let signature = common::sign_ticket(&site.ticketing, &filed.request, "SEC-1");
@@ -195,7 +206,11 @@ async fn r14_nobody_mints_a_working_credential_for_another_person() {
         .await
         .expect("sam issues his own");
     assert_eq!(
-        site.governance.authenticate(&own.token).await.expect("works").name,
+        site.governance
+            .authenticate(&own.token)
+            .await
+            .expect("works")
+            .name,
         "sam"
     );
     // The admin can re-enroll sam, which locks sam's credentials out (so sam notices), but the
@@ -213,7 +228,12 @@ async fn r14_nobody_mints_a_working_credential_for_another_person() {
             .is_err(),
         "re-enrollment clears the old passphrase"
     );
-    assert!(site.governance.authenticate(&enrollment.code).await.is_err());
+    assert!(
+        site.governance
+            .authenticate(&enrollment.code)
+            .await
+            .is_err()
+    );
     let redeemed = site
         .governance
         .redeem_enrollment(&enrollment.code, "sam's brand new passphrase", None)
@@ -231,7 +251,10 @@ async fn r14_nobody_mints_a_working_credential_for_another_person() {
         .governance
         .redeem_enrollment(&enrollment.code, "mallory's passphrase here", None)
         .await;
-    assert!(matches!(twice, Err(GovernanceError::Conflict(_))), "{twice:?}");
+    assert!(
+        matches!(twice, Err(GovernanceError::Conflict(_))),
+        "{twice:?}"
+    );
     assert!(
         site.governance.authenticate(&admin_token).await.is_ok(),
         "the admin's own token is untouched"
@@ -268,9 +291,17 @@ async fn r14_each_channel_is_verified_not_recorded() {
     );
     let made_up = site
         .governance
-        .approve(&site.sam, id, ApprovalEvidence::OutOfBand { code: "123456" }, None)
+        .approve(
+            &site.sam,
+            id,
+            ApprovalEvidence::OutOfBand { code: "123456" },
+            None,
+        )
         .await;
-    assert!(matches!(made_up, Err(GovernanceError::Invalid(_))), "{made_up:?}");
+    assert!(
+        matches!(made_up, Err(GovernanceError::Invalid(_))),
+        "{made_up:?}"
+    );
     site.governance
         .approve(
             &site.sam,
@@ -297,9 +328,17 @@ async fn r14_each_channel_is_verified_not_recorded() {
         .expect("sam signs in");
     let borrowed = site
         .governance
-        .approve(&site.erin, id, ApprovalEvidence::PhysicalPresence(&sams_console), None)
+        .approve(
+            &site.erin,
+            id,
+            ApprovalEvidence::PhysicalPresence(&sams_console),
+            None,
+        )
         .await;
-    assert!(matches!(borrowed, Err(GovernanceError::Invalid(_))), "{borrowed:?}");
+    assert!(
+        matches!(borrowed, Err(GovernanceError::Invalid(_))),
+        "{borrowed:?}"
+    );
     let console = site
         .governance
         .console_login("erin", &common::passphrase_of("erin"))
@@ -307,7 +346,12 @@ async fn r14_each_channel_is_verified_not_recorded() {
         .expect("erin signs in");
     let detail = site
         .governance
-        .approve(&site.erin, id, ApprovalEvidence::PhysicalPresence(&console), None)
+        .approve(
+            &site.erin,
+            id,
+            ApprovalEvidence::PhysicalPresence(&console),
+            None,
+        )
         .await
         .expect("in-person approval");
     assert_eq!(detail.request.status.as_str(), "applied");
@@ -321,13 +365,21 @@ async fn r14_each_channel_is_verified_not_recorded() {
     // A signed ticket must verify against the ticketing key, for this very request.
     let retrain = site
         .governance
-        .request_change(&site.alice, Action::RetrainModel, "2026-10..2026-11", "refresh")
+        .request_change(
+            &site.alice,
+            Action::RetrainModel,
+            "2026-10..2026-11",
+            "refresh",
+        )
         .await
         .expect("filed");
     for (ticket, signature) in [
         ("SEC-3", signature.as_str()),
         ("SEC-3", "00"),
-        ("SEC-4", &common::sign_ticket(&site.ticketing, &retrain.request, "SEC-3")),
+        (
+            "SEC-4",
+            &common::sign_ticket(&site.ticketing, &retrain.request, "SEC-3"),
+        ),
     ] {
         let forged = site
             .governance
@@ -341,7 +393,10 @@ async fn r14_each_channel_is_verified_not_recorded() {
                 None,
             )
             .await;
-        assert!(matches!(forged, Err(GovernanceError::Invalid(_))), "{forged:?}");
+        assert!(
+            matches!(forged, Err(GovernanceError::Invalid(_))),
+            "{forged:?}"
+        );
     }
     let good = common::sign_ticket(&site.ticketing, &retrain.request, "SEC-3");
     let applied = site
@@ -376,7 +431,10 @@ async fn r14_a_request_can_be_withdrawn_by_its_requester_and_expires() {
         .governance
         .withdraw_change(&site.sam, filed.request.id)
         .await;
-    assert!(matches!(not_mine, Err(GovernanceError::Denied(_))), "{not_mine:?}");
+    assert!(
+        matches!(not_mine, Err(GovernanceError::Denied(_))),
+        "{not_mine:?}"
+    );
     let withdrawn = site
         .governance
         .withdraw_change(&site.alice, filed.request.id)
@@ -394,7 +452,10 @@ async fn r14_a_request_can_be_withdrawn_by_its_requester_and_expires() {
             None,
         )
         .await;
-    assert!(matches!(late, Err(GovernanceError::Conflict(_))), "{late:?}");
+    assert!(
+        matches!(late, Err(GovernanceError::Conflict(_))),
+        "{late:?}"
+    );
 
     // A request whose time ran out expires, audited, and takes no more approvals.
     let stale = site
@@ -406,7 +467,8 @@ async fn r14_a_request_can_be_withdrawn_by_its_requester_and_expires() {
         .await
         .expect("opens");
     conn.execute(
-        sqlx::query("UPDATE change_requests SET expires_at = 1 WHERE id = ?").bind(stale.request.id),
+        sqlx::query("UPDATE change_requests SET expires_at = 1 WHERE id = ?")
+            .bind(stale.request.id),
     )
     .await
     .expect("backdated");
@@ -449,7 +511,13 @@ async fn r14_every_dismissal_needs_a_justification_of_substance() {
     let triage = site.governance.ai_writer(triage).expect("ai");
     // Without any AI note, a close still needs reasons.
     let quiet = writer.create_alert(alert()).await.expect("alert");
-    for text in [None, Some("."), Some("ok"), Some("fine fine"), Some("           x")] {
+    for text in [
+        None,
+        Some("."),
+        Some("ok"),
+        Some("fine fine"),
+        Some("           x"),
+    ] {
         let refused = site
             .governance
             .decide_alert(&site.alice, quiet.id, decision(AlertDecision::Close, text))
@@ -461,7 +529,10 @@ async fn r14_every_dismissal_needs_a_justification_of_substance() {
     }
     // A later AI note never lifts what an earlier one required.
     let noisy = writer.create_alert(alert()).await.expect("alert");
-    for recommendation in [TriageRecommendation::Dismiss, TriageRecommendation::Escalate] {
+    for recommendation in [
+        TriageRecommendation::Dismiss,
+        TriageRecommendation::Escalate,
+    ] {
         triage
             .annotate_triage(
                 noisy.id,
@@ -476,7 +547,11 @@ async fn r14_every_dismissal_needs_a_justification_of_substance() {
     }
     let refused = site
         .governance
-        .decide_alert(&site.alice, noisy.id, decision(AlertDecision::Dismiss, Some(".")))
+        .decide_alert(
+            &site.alice,
+            noisy.id,
+            decision(AlertDecision::Dismiss, Some(".")),
+        )
         .await;
     assert!(
         matches!(&refused, Err(GovernanceError::Invalid(reason)) if reason.contains("recommended dismissing")),
@@ -504,7 +579,10 @@ async fn r14_the_log_explains_every_row_written_through_governance() {
         .decide_alert(
             &site.alice,
             created.id,
-            decision(AlertDecision::Close, Some("maintenance window, work order 4411")),
+            decision(
+                AlertDecision::Close,
+                Some("maintenance window, work order 4411"),
+            ),
         )
         .await
         .expect("closed");

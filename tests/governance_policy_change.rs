@@ -46,7 +46,11 @@ async fn r14_a_changed_policy_is_refused_until_its_change_is_approved() {
     let original = std::fs::read_to_string(common::ai_policy_path()).expect("policy");
     std::fs::write(&policy, &original).expect("copied");
     let (code, err) = serve_once(&db, &policy);
-    assert_eq!(code, Some(0), "the first start records the approved policy: {err}");
+    assert_eq!(
+        code,
+        Some(0),
+        "the first start records the approved policy: {err}"
+    );
 
     let edited = original.replace("frequency: quarterly", "frequency: annually");
     assert_ne!(edited, original);
@@ -55,7 +59,10 @@ async fn r14_a_changed_policy_is_refused_until_its_change_is_approved() {
     let (code, err) = serve_once(&db, &policy);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("differ from the approved policy"), "{err}");
-    assert!(err.contains(&new_sha), "the message names the new set: {err}");
+    assert!(
+        err.contains(&new_sha),
+        "the message names the new set: {err}"
+    );
 
     // Under the approved policy, people file and approve the change.
     let approved = PolicySet::from_policies(vec![
@@ -68,7 +75,12 @@ async fn r14_a_changed_policy_is_refused_until_its_change_is_approved() {
     let (sam, _) = common::enrolled(&governance, "sam", &["ot-security-lead"]).await;
     let (erin, _) = common::enrolled(&governance, "erin", &["ot-engineering-lead"]).await;
     let filed = governance
-        .request_change(&alice, Action::ChangePolicy, &new_sha, "annual reviews suffice")
+        .request_change(
+            &alice,
+            Action::ChangePolicy,
+            &new_sha,
+            "annual reviews suffice",
+        )
         .await
         .expect("filed");
     // The policy names no requirement for its own change: its strictest one applies (two people).
@@ -103,7 +115,10 @@ async fn r14_a_changed_policy_is_refused_until_its_change_is_approved() {
     let reason = adoption["reason"].as_str().expect("reason");
     assert!(reason.contains("-    frequency: quarterly"), "{reason}");
     assert!(reason.contains("+    frequency: annually"), "{reason}");
-    assert!(log.contains("\"decision\":\"refuse\""), "the refused start is audited");
+    assert!(
+        log.contains("\"decision\":\"refuse\""),
+        "the refused start is audited"
+    );
     let (code, out, err) =
         common::otsentry(&["audit", "verify", "--db", db.to_str().expect("utf-8")]);
     assert_eq!(code, Some(0), "{out}{err}");

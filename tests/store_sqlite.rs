@@ -153,8 +153,7 @@ async fn a_write_without_its_audit_entry_never_lands() {
     governance.close().await;
     let store = SqliteStore::open(&db).await.expect("opens");
     let rows = store.audit_entries().await.expect("rows");
-    let entry: otsentry::audit::AuditEntry =
-        serde_json::from_str(&rows[0].json).expect("entry");
+    let entry: otsentry::audit::AuditEntry = serde_json::from_str(&rows[0].json).expect("entry");
     assert_eq!(entry.decision, "applied");
     assert_eq!(entry.effects.len(), 1);
     assert_eq!(entry.effects[0].table, "principals");

@@ -43,7 +43,13 @@ fn differences(stored: &serde_json::Value, logged: &serde_json::Value) -> Vec<St
             let null = serde_json::Value::Null;
             let now = stored.get(column).unwrap_or(&null);
             let then = logged.get(column).unwrap_or(&null);
-            (now != then).then(|| format!("{column} is {} but the log says {}", short(now), short(then)))
+            (now != then).then(|| {
+                format!(
+                    "{column} is {} but the log says {}",
+                    short(now),
+                    short(then)
+                )
+            })
         })
         .collect()
 }

@@ -112,11 +112,14 @@ pub fn verify_all(
         .filter_map(|row| serde_json::from_str(&row.json).ok())
         .collect();
     match anchored {
-        Some((seq, hash)) => {
-            if !entries.iter().any(|entry| entry.seq == seq && entry.hash == hash) {
-                return Err(ChainBreak::AnchorMismatch { seq, hash });
-            }
+        Some((seq, hash))
+            if !entries
+                .iter()
+                .any(|entry| entry.seq == seq && entry.hash == hash) =>
+        {
+            return Err(ChainBreak::AnchorMismatch { seq, hash });
         }
+        Some(_) => {}
         None if !entries.is_empty() => {
             return Err(ChainBreak::AnchorMissing {
                 entries: entries.len(),

@@ -11,8 +11,8 @@ use comfy_table::Table;
 use super::common::{
     DbArgs, Format, GovArgs, open_governance, open_store, read_passphrase, runtime,
 };
-use crate::store::Store;
 use crate::governance::{Actor, AiComponent, IssuedEnrollment, PrincipalKind, Role};
+use crate::store::Store;
 
 #[derive(Debug, Args)]
 pub struct DbCommandArgs {

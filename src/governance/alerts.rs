@@ -77,7 +77,11 @@ pub fn substantive(text: Option<&str>, what: &str) -> Result<String, String> {
     } else {
         Err(format!(
             "{what} needs a justification of substance: at least {MIN_JUSTIFICATION_WORDS} words and {MIN_JUSTIFICATION_CHARS} characters saying why{}",
-            if text.is_empty() { String::new() } else { format!(", not `{text}`") }
+            if text.is_empty() {
+                String::new()
+            } else {
+                format!(", not `{text}`")
+            }
         ))
     }
 }
@@ -102,14 +106,21 @@ impl<S: Store> Governance<S> {
             ));
         }
         let (mut tx, permit, pending) = self
-            .begin_change(Actor::Principal(principal), Action::CreateAlert, &Resource::AlertQueue)
+            .begin_change(
+                Actor::Principal(principal),
+                Action::CreateAlert,
+                &Resource::AlertQueue,
+            )
             .await?;
         let outcome = tx
             .insert_alert(&permit, &alert, principal.id, now_micros())
             .await
             .map_err(GovernanceError::from);
         self.finish(tx, pending, outcome, |record| {
-            format!("alert {} created ({} severity)", record.id, record.alert.severity)
+            format!(
+                "alert {} created ({} severity)",
+                record.id, record.alert.severity
+            )
         })
         .await
     }
@@ -202,7 +213,11 @@ impl<S: Store> Governance<S> {
     ) -> Result<DecisionRecord, GovernanceError> {
         let actor = Actor::Principal(principal);
         let (mut tx, permit, pending) = self
-            .begin_change(actor, action_for(decision.decision), &Resource::Alert(alert_id))
+            .begin_change(
+                actor,
+                action_for(decision.decision),
+                &Resource::Alert(alert_id),
+            )
             .await?;
         let outcome = async {
             let alert = existing_alert(&mut tx, alert_id).await?;
@@ -217,9 +232,10 @@ impl<S: Store> Governance<S> {
                 | AlertDecision::Dismiss
                 | AlertDecision::Suppress
                 | AlertDecision::ChangeSeverity => {
-                    let ai_said_dismiss = tx.triage(alert_id).await?.iter().any(|note| {
-                        note.triage.recommendation == TriageRecommendation::Dismiss
-                    });
+                    let ai_said_dismiss =
+                        tx.triage(alert_id).await?.iter().any(|note| {
+                            note.triage.recommendation == TriageRecommendation::Dismiss
+                        });
                     let what = format!(
                         "{} alert {alert_id}{}",
                         decision.decision,
@@ -332,7 +348,10 @@ impl<S: Store> Governance<S> {
     }
 }
 
-async fn existing_alert<T: StoreTx>(tx: &mut T, alert_id: i64) -> Result<AlertRecord, GovernanceError> {
+async fn existing_alert<T: StoreTx>(
+    tx: &mut T,
+    alert_id: i64,
+) -> Result<AlertRecord, GovernanceError> {
     tx.alert(alert_id)
         .await?
         .ok_or_else(|| GovernanceError::NotFound(format!("alert {alert_id}")))

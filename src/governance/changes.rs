@@ -102,7 +102,9 @@ pub struct GovernanceStatus {
 fn required_text(text: &str, what: &str) -> Result<String, GovernanceError> {
     let text = text.trim();
     if text.is_empty() {
-        Err(GovernanceError::Invalid(format!("{what} must not be empty")))
+        Err(GovernanceError::Invalid(format!(
+            "{what} must not be empty"
+        )))
     } else {
         Ok(text.to_string())
     }
@@ -164,7 +166,12 @@ impl<S: Store> Governance<S> {
         let _permit = self
             .authorize(actor, Action::ReadAlerts, &Resource::AlertQueue)
             .await?;
-        Ok(self.store.read().await?.list_recommendations(status).await?)
+        Ok(self
+            .store
+            .read()
+            .await?
+            .list_recommendations(status)
+            .await?)
     }
 
     /// A person confirms or rejects a drafted recommendation. Confirming records the decision;
@@ -390,7 +397,12 @@ impl<S: Store> Governance<S> {
         let _permit = self
             .authorize(actor, Action::ReadAlerts, &Resource::Review)
             .await?;
-        Ok(self.store.read().await?.list_change_requests(status).await?)
+        Ok(self
+            .store
+            .read()
+            .await?
+            .list_change_requests(status)
+            .await?)
     }
 
     /// The requester takes back their pending request.
@@ -415,7 +427,13 @@ impl<S: Store> Governance<S> {
             _ => self.verdict(actor, Action::WithdrawChange, &resource),
         };
         let (mut tx, permit, pending) = self
-            .open_change(actor, Action::WithdrawChange, &resource, verdict, Action::WithdrawChange.name())
+            .open_change(
+                actor,
+                Action::WithdrawChange,
+                &resource,
+                verdict,
+                Action::WithdrawChange.name(),
+            )
             .await?;
         let outcome = async {
             let request = tx
@@ -469,7 +487,13 @@ impl<S: Store> Governance<S> {
             _ => self.verdict(actor, Action::ApproveChange, &resource),
         };
         let (mut tx, permit, pending) = self
-            .open_change(actor, Action::ApproveChange, &resource, verdict, Action::ApproveChange.name())
+            .open_change(
+                actor,
+                Action::ApproveChange,
+                &resource,
+                verdict,
+                Action::ApproveChange.name(),
+            )
             .await?;
         let outcome = self
             .enter_approval(&mut tx, &permit, principal, id, action, evidence, note)
@@ -630,7 +654,9 @@ impl<S: Store> Governance<S> {
             } => {
                 let ticket_id = ticket_id.trim();
                 if ticket_id.is_empty() {
-                    return Err(GovernanceError::Invalid("a signed ticket needs its ticket id".into()));
+                    return Err(GovernanceError::Invalid(
+                        "a signed ticket needs its ticket id".into(),
+                    ));
                 }
                 let key = self.config.ticket_key.as_ref().ok_or_else(|| {
                     GovernanceError::Invalid(
@@ -647,7 +673,9 @@ impl<S: Store> Governance<S> {
                     .ok()
                     .and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
                     .map(|bytes| Signature::from_bytes(&bytes))
-                    .is_some_and(|signature| key.verify_strict(message.as_bytes(), &signature).is_ok());
+                    .is_some_and(|signature| {
+                        key.verify_strict(message.as_bytes(), &signature).is_ok()
+                    });
                 if valid {
                     Ok(format!("ticket {ticket_id}, signature verified"))
                 } else {

@@ -121,8 +121,15 @@ pub fn parse_channels(text: &str) -> Result<Vec<Channel>, String> {
 
 /// The bytes a ticketing system signs to approve change request `request_id`: the request's
 /// action and proposed value are included so a signature cannot be moved to another change.
-pub fn ticket_message(request_id: i64, action: &str, proposed_value: &str, ticket_id: &str) -> String {
-    format!("otsentry approval\nchange_request {request_id}\naction {action}\nproposed_value {proposed_value}\nticket {ticket_id}\n")
+pub fn ticket_message(
+    request_id: i64,
+    action: &str,
+    proposed_value: &str,
+    ticket_id: &str,
+) -> String {
+    format!(
+        "otsentry approval\nchange_request {request_id}\naction {action}\nproposed_value {proposed_value}\nticket {ticket_id}\n"
+    )
 }
 
 #[cfg(test)]

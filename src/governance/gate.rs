@@ -107,8 +107,7 @@ fn decide_ai(policies: &PolicySet, component: AiComponent, action: Action) -> De
     if matches!(
         action,
         Action::ApproveChange | Action::RequestChange | Action::WithdrawChange
-    )
-        || policies.ai.approval_for(action).is_some()
+    ) || policies.ai.approval_for(action).is_some()
     {
         return Decision::deny(
             "AI principals can neither request nor approve changes; approvals are entered by people under their own identity",
@@ -185,15 +184,17 @@ fn decide_human(
             }
             Decision::allow("operational roles may request changes")
         }
-        Action::ChangeThreshold | Action::RetrainModel | Action::ChangePolicy => match policies.ai.approval_for(action) {
-            Some(requirement) => Decision::deny(format!(
-                "{} takes effect only through a change request with {} approval(s)",
-                requirement.text, requirement.minimum_approvals
-            )),
-            None => Decision::deny(format!(
-                "{action} is only possible through a change request"
-            )),
-        },
+        Action::ChangeThreshold | Action::RetrainModel | Action::ChangePolicy => {
+            match policies.ai.approval_for(action) {
+                Some(requirement) => Decision::deny(format!(
+                    "{} takes effect only through a change request with {} approval(s)",
+                    requirement.text, requirement.minimum_approvals
+                )),
+                None => Decision::deny(format!(
+                    "{action} is only possible through a change request"
+                )),
+            }
+        }
         Action::WriteSetpoint
         | Action::WriteHistorianConfig
         | Action::ModifyNetworkAcl

@@ -125,7 +125,9 @@ impl<S: Store> Governance<S> {
             }
         }
         .await;
-        self.finish(tx, pending, outcome, Clone::clone).await.map(|_| ())
+        self.finish(tx, pending, outcome, Clone::clone)
+            .await
+            .map(|_| ())
     }
 }
 

@@ -49,6 +49,8 @@ impl Default for GovernanceConfig {
 
 /// Proof that the gate allowed an action; only governance makes one, and every store write
 /// takes one.
+// A private field, not `#[non_exhaustive]`: that would still let the store (same crate) build one.
+#[allow(clippy::manual_non_exhaustive)]
 #[derive(Debug)]
 #[must_use]
 pub struct Permit {
@@ -214,7 +216,14 @@ impl<S: Store> Governance<S> {
         })
     }
 
-    fn draft(&self, principal: String, action: &str, resource: String, decision: &str, reason: String) -> AuditDraft {
+    fn draft(
+        &self,
+        principal: String,
+        action: &str,
+        resource: String,
+        decision: &str,
+        reason: String,
+    ) -> AuditDraft {
         AuditDraft {
             principal,
             action: action.to_string(),
@@ -242,17 +251,20 @@ impl<S: Store> Governance<S> {
                 "the audit log is signed (it adopted key {}); give the signing key (--signing-key or OTSENTRY_SIGNING_KEY)",
                 hex::encode(adopted.to_bytes())
             ))),
-            (Some(adopted), Some(ours)) if adopted != ours => Err(GovernanceError::Invalid(format!(
-                "the signing key given is not the key the audit log adopted ({})",
-                hex::encode(adopted.to_bytes())
-            ))),
+            (Some(adopted), Some(ours)) if adopted != ours => {
+                Err(GovernanceError::Invalid(format!(
+                    "the signing key given is not the key the audit log adopted ({})",
+                    hex::encode(adopted.to_bytes())
+                )))
+            }
             (None, Some(ours)) => {
                 let draft = self.draft(
                     actor.audit_name(),
                     ADOPT_KEY_ACTION,
                     adoption_resource(&ours),
                     "record",
-                    "from this entry on, every entry must carry a valid signature by this key".into(),
+                    "from this entry on, every entry must carry a valid signature by this key"
+                        .into(),
                 );
                 self.append(draft).await?;
                 Ok(())
@@ -262,7 +274,12 @@ impl<S: Store> Governance<S> {
     }
 
     /// The gate's verdict and reason for `actor`, without auditing it.
-    pub(super) fn verdict(&self, actor: Actor<'_>, action: Action, resource: &Resource) -> (Verdict, String) {
+    pub(super) fn verdict(
+        &self,
+        actor: Actor<'_>,
+        action: Action,
+        resource: &Resource,
+    ) -> (Verdict, String) {
         match actor {
             Actor::Principal(principal) => {
                 let decision = decide(&self.policies, principal, action, resource);
@@ -294,8 +311,14 @@ impl<S: Store> Governance<S> {
             Verdict::Allow => "allow",
             Verdict::Deny => "deny",
         };
-        self.append(self.draft(actor.audit_name(), action.name(), resource.to_string(), decision, reason.clone()))
-            .await?;
+        self.append(self.draft(
+            actor.audit_name(),
+            action.name(),
+            resource.to_string(),
+            decision,
+            reason.clone(),
+        ))
+        .await?;
         match verdict {
             Verdict::Allow => Ok(Permit::consequence(action)),
             Verdict::Deny => Err(GovernanceError::Denied(reason)),
@@ -336,8 +359,14 @@ impl<S: Store> Governance<S> {
                 Ok((tx, Permit::consequence(action), pending))
             }
             Verdict::Deny => {
-                self.append(self.draft(pending.principal, pending.action, pending.resource, "deny", reason.clone()))
-                    .await?;
+                self.append(self.draft(
+                    pending.principal,
+                    pending.action,
+                    pending.resource,
+                    "deny",
+                    reason.clone(),
+                ))
+                .await?;
                 Err(GovernanceError::Denied(reason))
             }
         }
@@ -355,13 +384,25 @@ impl<S: Store> Governance<S> {
     ) -> Result<T, GovernanceError> {
         match outcome {
             Ok(value) => {
-                let draft = self.draft(pending.principal, pending.action, pending.resource, "applied", describe(&value));
+                let draft = self.draft(
+                    pending.principal,
+                    pending.action,
+                    pending.resource,
+                    "applied",
+                    describe(&value),
+                );
                 tx.commit(&SCRIBE, self.seal_fn(draft)).await?;
                 Ok(value)
             }
             Err(error) => {
                 drop(tx);
-                let draft = self.draft(pending.principal, pending.action, pending.resource, "refuse", refusal_reason(&error));
+                let draft = self.draft(
+                    pending.principal,
+                    pending.action,
+                    pending.resource,
+                    "refuse",
+                    refusal_reason(&error),
+                );
                 if let Err(audit_error) = self.append(draft).await {
                     tracing::error!(error = %audit_error, "Cannot audit a refused change");
                 }
@@ -376,7 +417,8 @@ impl<S: Store> Governance<S> {
         match self.check_token(presented).await {
             Ok(principal) => Ok(principal),
             Err(GovernanceError::Unauthenticated(reason)) => {
-                let id = token::split(token::TOKEN_PREFIX, presented).map_or("malformed", |(id, _)| id);
+                let id =
+                    token::split(token::TOKEN_PREFIX, presented).map_or("malformed", |(id, _)| id);
                 self.append(self.draft(
                     "unauthenticated".to_string(),
                     Action::Authenticate.name(),
@@ -410,7 +452,10 @@ impl<S: Store> Governance<S> {
         if record.revoked_at.is_some() {
             return Err(unauthenticated("token was revoked"));
         }
-        if record.expires_at.is_some_and(|expiry| expiry <= now_micros()) {
+        if record
+            .expires_at
+            .is_some_and(|expiry| expiry <= now_micros())
+        {
             return Err(unauthenticated("token expired"));
         }
         read.principal(record.principal_id)
@@ -473,7 +518,11 @@ impl<S: Store> Governance<S> {
             )));
         }
         let (mut tx, permit, pending) = self
-            .begin_change(actor, Action::ManagePrincipals, &Resource::Principal(name.to_string()))
+            .begin_change(
+                actor,
+                Action::ManagePrincipals,
+                &Resource::Principal(name.to_string()),
+            )
             .await?;
         let outcome = tx
             .create_principal(&permit, name, &kind, now_micros())
@@ -489,9 +538,17 @@ impl<S: Store> Governance<S> {
     /// passphrase and get their first token; whoever issues the code never sees either. A new
     /// code for someone already enrolled revokes their tokens and passphrase first, so a takeover
     /// locks the real person out, and they notice.
-    pub async fn enroll(&self, actor: Actor<'_>, name: &str) -> Result<IssuedEnrollment, GovernanceError> {
+    pub async fn enroll(
+        &self,
+        actor: Actor<'_>,
+        name: &str,
+    ) -> Result<IssuedEnrollment, GovernanceError> {
         let (mut tx, permit, pending) = self
-            .begin_change(actor, Action::ManagePrincipals, &Resource::Principal(name.to_string()))
+            .begin_change(
+                actor,
+                Action::ManagePrincipals,
+                &Resource::Principal(name.to_string()),
+            )
             .await?;
         let issued_by = actor.audit_name();
         let ttl = i64::from(self.config.enrollment_ttl_hours.max(1)) * HOUR_MICROS;
@@ -570,7 +627,9 @@ impl<S: Store> Governance<S> {
                 "unknown enrollment code".into(),
             ))
             .await?;
-            return Err(GovernanceError::Unauthenticated("the enrollment code is not valid".into()));
+            return Err(GovernanceError::Unauthenticated(
+                "the enrollment code is not valid".into(),
+            ));
         };
         let actor_principal = principal.clone();
         let permit = Permit::consequence(Action::RedeemEnrollment);
@@ -593,12 +652,18 @@ impl<S: Store> Governance<S> {
             }
             tx.redeem_enrollment(&permit, id, now).await?;
             tx.set_passphrase(&permit, principal.id, Some(&phc)).await?;
-            let issued = self.insert_new_token(&mut tx, &permit, &principal, valid_for_days, now).await?;
+            let issued = self
+                .insert_new_token(&mut tx, &permit, &principal, valid_for_days, now)
+                .await?;
             Ok::<_, GovernanceError>(issued)
         }
         .await;
         self.finish(tx, pending, outcome, |issued| {
-            format!("enrolled: passphrase set and token {} issued to {}", issued.id, actor_principal.audit_name())
+            format!(
+                "enrolled: passphrase set and token {} issued to {}",
+                issued.id,
+                actor_principal.audit_name()
+            )
         })
         .await
     }
@@ -612,8 +677,8 @@ impl<S: Store> Governance<S> {
         now: i64,
     ) -> Result<IssuedToken, GovernanceError> {
         let new = token::generate(token::TOKEN_PREFIX);
-        let expires_at =
-            valid_for_days.map(|days| now.saturating_add(i64::from(days).saturating_mul(86_400_000_000)));
+        let expires_at = valid_for_days
+            .map(|days| now.saturating_add(i64::from(days).saturating_mul(86_400_000_000)));
         tx.insert_token(
             permit,
             &TokenRecord {
@@ -647,9 +712,10 @@ impl<S: Store> Governance<S> {
         let target = read.principal_by_name(principal_name).await?;
         drop(read);
         let verdict = match (&target, actor) {
-            (Some(target), Actor::Principal(me)) if !target.is_ai() && target.id == me.id => {
-                (Verdict::Allow, "a person issues a token for themselves".to_string())
-            }
+            (Some(target), Actor::Principal(me)) if !target.is_ai() && target.id == me.id => (
+                Verdict::Allow,
+                "a person issues a token for themselves".to_string(),
+            ),
             (Some(target), _) if !target.is_ai() => (
                 Verdict::Deny,
                 format!(
@@ -660,13 +726,18 @@ impl<S: Store> Governance<S> {
             _ => self.verdict(actor, Action::ManagePrincipals, &resource),
         };
         let (mut tx, permit, pending) = self
-            .open_change(actor, Action::ManagePrincipals, &resource, verdict, "issue_token")
+            .open_change(
+                actor,
+                Action::ManagePrincipals,
+                &resource,
+                verdict,
+                "issue_token",
+            )
             .await?;
         let outcome = async {
-            let principal = tx
-                .principal_by_name(principal_name)
-                .await?
-                .ok_or_else(|| GovernanceError::NotFound(format!("principal `{principal_name}`")))?;
+            let principal = tx.principal_by_name(principal_name).await?.ok_or_else(|| {
+                GovernanceError::NotFound(format!("principal `{principal_name}`"))
+            })?;
             self.insert_new_token(&mut tx, &permit, &principal, valid_for_days, now_micros())
                 .await
         }
@@ -678,38 +749,60 @@ impl<S: Store> Governance<S> {
     }
 
     /// Revokes a token by its id: an admin any token, a person their own.
-    pub async fn revoke_token(&self, actor: Actor<'_>, token_id: &str) -> Result<(), GovernanceError> {
+    pub async fn revoke_token(
+        &self,
+        actor: Actor<'_>,
+        token_id: &str,
+    ) -> Result<(), GovernanceError> {
         let resource = Resource::Token(token_id.to_string());
         let mut read = self.store.read().await?;
         let record = read.token(token_id).await?;
         drop(read);
         let verdict = match (&record, actor) {
-            (Some(record), Actor::Principal(me)) if record.principal_id == me.id => {
-                (Verdict::Allow, "a principal revokes its own token".to_string())
-            }
+            (Some(record), Actor::Principal(me)) if record.principal_id == me.id => (
+                Verdict::Allow,
+                "a principal revokes its own token".to_string(),
+            ),
             _ => self.verdict(actor, Action::ManagePrincipals, &resource),
         };
         let (mut tx, permit, pending) = self
-            .open_change(actor, Action::ManagePrincipals, &resource, verdict, "revoke_token")
+            .open_change(
+                actor,
+                Action::ManagePrincipals,
+                &resource,
+                verdict,
+                "revoke_token",
+            )
             .await?;
         let outcome = async {
             if tx.revoke_token(&permit, token_id, now_micros()).await? {
                 Ok(())
             } else if tx.token(token_id).await?.is_some() {
-                Err(GovernanceError::Conflict(format!("token {token_id} is already revoked")))
+                Err(GovernanceError::Conflict(format!(
+                    "token {token_id} is already revoked"
+                )))
             } else {
                 Err(GovernanceError::NotFound(format!("token {token_id}")))
             }
         }
         .await;
-        self.finish(tx, pending, outcome, |()| format!("token {token_id} revoked"))
-            .await
+        self.finish(tx, pending, outcome, |()| {
+            format!("token {token_id} revoked")
+        })
+        .await
     }
 
     /// Every principal (read through the gate).
-    pub async fn list_principals(&self, actor: Actor<'_>) -> Result<Vec<Principal>, GovernanceError> {
+    pub async fn list_principals(
+        &self,
+        actor: Actor<'_>,
+    ) -> Result<Vec<Principal>, GovernanceError> {
         let _permit = self
-            .authorize(actor, Action::ManagePrincipals, &Resource::Principal("*".into()))
+            .authorize(
+                actor,
+                Action::ManagePrincipals,
+                &Resource::Principal("*".into()),
+            )
             .await?;
         Ok(self.store.read().await?.list_principals().await?)
     }

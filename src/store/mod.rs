@@ -52,7 +52,8 @@ type R<T> = Result<T, StoreError>;
 
 /// Builds the audit entry that closes a transaction: it receives the entry's place in the chain
 /// (with the rows the transaction wrote) and the signing key the log has adopted, if any.
-pub type SealFn<'a> = Box<dyn FnOnce(Link<'_>, Option<&str>) -> Result<AuditEntry, String> + Send + 'a>;
+pub type SealFn<'a> =
+    Box<dyn FnOnce(Link<'_>, Option<&str>) -> Result<AuditEntry, String> + Send + 'a>;
 
 /// A database: transactions, the audit rows, and the state the audit log must explain.
 pub trait Store: Clone + Send + Sync + 'static {
@@ -78,7 +79,10 @@ pub trait Store: Clone + Send + Sync + 'static {
 /// audit entry and makes everything durable together.
 pub trait StoreTx: Send + Sized {
     fn principal(&mut self, id: i64) -> impl Future<Output = R<Option<Principal>>> + Send;
-    fn principal_by_name(&mut self, name: &str) -> impl Future<Output = R<Option<Principal>>> + Send;
+    fn principal_by_name(
+        &mut self,
+        name: &str,
+    ) -> impl Future<Output = R<Option<Principal>>> + Send;
     fn list_principals(&mut self) -> impl Future<Output = R<Vec<Principal>>> + Send;
     /// The Argon2id PHC string of a person's own passphrase, once they enrolled.
     fn passphrase(&mut self, principal_id: i64) -> impl Future<Output = R<Option<String>>> + Send;
@@ -115,13 +119,17 @@ pub trait StoreTx: Send + Sized {
         &mut self,
         status: Option<ChangeStatus>,
     ) -> impl Future<Output = R<Vec<ChangeRequestRecord>>> + Send;
-    fn approvals(&mut self, request_id: i64) -> impl Future<Output = R<Vec<ApprovalRecord>>> + Send;
+    fn approvals(&mut self, request_id: i64)
+    -> impl Future<Output = R<Vec<ApprovalRecord>>> + Send;
     fn approval_codes(
         &mut self,
         request_id: i64,
     ) -> impl Future<Output = R<Vec<ApprovalCodeRecord>>> + Send;
     fn setting(&mut self, name: &str) -> impl Future<Output = R<Option<String>>> + Send;
-    fn list_reviews(&mut self, open_only: bool) -> impl Future<Output = R<Vec<ReviewRecord>>> + Send;
+    fn list_reviews(
+        &mut self,
+        open_only: bool,
+    ) -> impl Future<Output = R<Vec<ReviewRecord>>> + Send;
     /// The text of a policy file kept when it was first enforced.
     fn policy_text(&mut self, sha256: &str) -> impl Future<Output = R<Option<String>>> + Send;
 
@@ -274,6 +282,9 @@ pub trait StoreTx: Send + Sized {
 
     /// Appends the entry `seal` builds, after the newest one, with the rows this transaction
     /// wrote, and commits; then moves the anchored head forward.
-    fn commit(self, scribe: &Scribe, seal: SealFn<'_>)
-    -> impl Future<Output = R<AuditEntry>> + Send;
+    fn commit(
+        self,
+        scribe: &Scribe,
+        seal: SealFn<'_>,
+    ) -> impl Future<Output = R<AuditEntry>> + Send;
 }

@@ -285,14 +285,15 @@ impl RawAiPolicy {
                     ),
                 ));
             }
-            let channels = parse_channels(&requirement.approval_channel.value).map_err(|message| {
-                invalid(
-                    origin,
-                    &requirement.approval_channel,
-                    &key("human_approval_requirements.approval_channel"),
-                    message,
-                )
-            })?;
+            let channels =
+                parse_channels(&requirement.approval_channel.value).map_err(|message| {
+                    invalid(
+                        origin,
+                        &requirement.approval_channel,
+                        &key("human_approval_requirements.approval_channel"),
+                        message,
+                    )
+                })?;
             approvals.push(ApprovalRequirement {
                 action,
                 text: requirement.action.value.clone(),

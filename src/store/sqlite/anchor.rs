@@ -74,7 +74,8 @@ pub fn advance(path: &Path, seq: i64, hash: &str) -> R<()> {
         .open(&temporary)
         .map_err(|source| error(&temporary, source))?;
     writeln!(file, "{seq} {hash}").map_err(|source| error(&temporary, source))?;
-    file.sync_all().map_err(|source| error(&temporary, source))?;
+    file.sync_all()
+        .map_err(|source| error(&temporary, source))?;
     std::fs::rename(&temporary, path).map_err(|source| error(path, source))?;
     Ok(())
 }

@@ -201,7 +201,11 @@ impl StoreTx for SqliteTx {
         row.as_ref().map(rows::alert).transpose()
     }
 
-    async fn list_alerts(&mut self, status: Option<AlertStatus>, limit: i64) -> R<Vec<AlertRecord>> {
+    async fn list_alerts(
+        &mut self,
+        status: Option<AlertStatus>,
+        limit: i64,
+    ) -> R<Vec<AlertRecord>> {
         let all = sqlx::query(
             "SELECT * FROM alerts WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2",
         )
@@ -444,7 +448,11 @@ impl StoreTx for SqliteTx {
         Ok(u64::try_from(tokens.len() + enrollments.len()).unwrap_or(u64::MAX))
     }
 
-    async fn insert_enrollment(&mut self, _permit: &Permit, enrollment: &EnrollmentRecord) -> R<()> {
+    async fn insert_enrollment(
+        &mut self,
+        _permit: &Permit,
+        enrollment: &EnrollmentRecord,
+    ) -> R<()> {
         sqlx::query(
             "INSERT INTO enrollments (id, principal_id, digest, issued_by, created_at, expires_at, redeemed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
@@ -517,7 +525,11 @@ impl StoreTx for SqliteTx {
         })
     }
 
-    async fn apply_alert_change(&mut self, _permit: &Permit, change: &AlertChange) -> R<DecisionRecord> {
+    async fn apply_alert_change(
+        &mut self,
+        _permit: &Permit,
+        change: &AlertChange,
+    ) -> R<DecisionRecord> {
         let updated = sqlx::query(
             "UPDATE alerts SET status = ?, severity = ?, version = version + 1 WHERE id = ? AND version = ?",
         )
@@ -707,7 +719,11 @@ impl StoreTx for SqliteTx {
         Ok(result.rows_affected() == 1)
     }
 
-    async fn insert_approval(&mut self, _permit: &Permit, approval: &NewApproval) -> R<ApprovalRecord> {
+    async fn insert_approval(
+        &mut self,
+        _permit: &Permit,
+        approval: &NewApproval,
+    ) -> R<ApprovalRecord> {
         let result = sqlx::query(
             "INSERT INTO approvals (request_id, principal_id, role, channel, evidence, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
@@ -743,7 +759,12 @@ impl StoreTx for SqliteTx {
         })
     }
 
-    async fn insert_approval_code(&mut self, _permit: &Permit, request_id: i64, digest: &str) -> R<()> {
+    async fn insert_approval_code(
+        &mut self,
+        _permit: &Permit,
+        request_id: i64,
+        digest: &str,
+    ) -> R<()> {
         let result = sqlx::query("INSERT INTO approval_codes (request_id, digest) VALUES (?, ?)")
             .bind(request_id)
             .bind(digest)
@@ -809,7 +830,11 @@ impl StoreTx for SqliteTx {
         self.touched("settings", setting).await
     }
 
-    async fn open_review(&mut self, _permit: &Permit, review: &NewReview<'_>) -> R<Option<ReviewRecord>> {
+    async fn open_review(
+        &mut self,
+        _permit: &Permit,
+        review: &NewReview<'_>,
+    ) -> R<Option<ReviewRecord>> {
         let result = sqlx::query(
             "INSERT INTO reviews (trigger_event, detail, opened_by, opened_at, status, dedupe_key) \
              VALUES (?, ?, ?, ?, 'open', ?) ON CONFLICT (dedupe_key) DO NOTHING",

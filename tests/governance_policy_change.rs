@@ -11,7 +11,8 @@ use otsentry::store::SqliteStore;
 
 fn serve_once(db: &std::path::Path, policy: &std::path::Path) -> (Option<i32>, String) {
     use std::io::{BufRead, BufReader};
-    // A server that starts is stopped as soon as it listens; one that refuses exits by itself.
+    // A server that starts is stopped as soon as it listens (the signal may arrive before its
+    // handler is installed, so the exit code says nothing then); one that refuses exits by itself.
     let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_otsentry"))
         .args(["serve", "--listen", "127.0.0.1:0", "--db"])
         .arg(db)
@@ -45,10 +46,9 @@ async fn r14_a_changed_policy_is_refused_until_its_change_is_approved() {
     let policy = dir.path().join("ai_governance_policy.yaml");
     let original = std::fs::read_to_string(common::ai_policy_path()).expect("policy");
     std::fs::write(&policy, &original).expect("copied");
-    let (code, err) = serve_once(&db, &policy);
-    assert_eq!(
-        code,
-        Some(0),
+    let (_, err) = serve_once(&db, &policy);
+    assert!(
+        err.contains("listening on"),
         "the first start records the approved policy: {err}"
     );
 
@@ -99,8 +99,8 @@ async fn r14_a_changed_policy_is_refused_until_its_change_is_approved() {
     }
     governance.close().await;
 
-    let (code, err) = serve_once(&db, &policy);
-    assert_eq!(code, Some(0), "{err}");
+    let (_, err) = serve_once(&db, &policy);
+    assert!(err.contains("listening on"), "{err}");
     let (_, log, _) = common::otsentry(&["audit", "export", "--db", db.to_str().expect("utf-8")]);
     let adoption = log
         .lines()

@@ -3,7 +3,7 @@
 //! ECS fields where ECS has them (`@timestamp`, `event.*`, `source.*`, `destination.*`,
 //! `network.*`, `rule.*`, `threat.*`), the Zeek uids under `zeek.session_id` as Filebeat's Zeek
 //! module names them, and everything else of otsentry's under `otsentry`. The schema of this
-//! object is `docs/specs/alert.schema.json`; a test checks the output against it.
+//! object is `docs/specs/alert.schema.json`.
 
 use serde::Serialize;
 

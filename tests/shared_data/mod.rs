@@ -27,7 +27,11 @@ pub fn repo_root() -> PathBuf {
 /// `part` under `tests/data` (vendored, always present).
 pub fn vendored(part: &str) -> PathBuf {
     let dir = repo_root().join("tests/data").join(part);
-    assert!(dir.exists(), "{} is missing from the repository", dir.display());
+    assert!(
+        dir.exists(),
+        "{} is missing from the repository",
+        dir.display()
+    );
     dir
 }
 
@@ -48,10 +52,7 @@ pub fn shared_data(part: &str) -> Option<PathBuf> {
          OTSENTRY_SHARED_DATA to its data/ folder",
         dir.display()
     );
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("a test")
-        .to_owned();
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
     // Straight to the process's stderr: the test harness captures `eprintln!` of passing tests,
     // and a skip nobody sees is a silent one.
     let _ = writeln!(

@@ -120,7 +120,11 @@ fn repo_path(relative: &str) -> PathBuf {
 /// Checks every log under `root` one by one; `at_least` guards against a mistyped directory.
 fn every_log_reads_the_same(root: &Path, at_least: usize) {
     let files = discover(&[root]).expect("the real logs are found");
-    assert!(files.len() >= at_least, "only {} real logs found", files.len());
+    assert!(
+        files.len() >= at_least,
+        "only {} real logs found",
+        files.len()
+    );
     for file in files {
         assert_same(std::slice::from_ref(&file), &ReadOptions::default());
     }

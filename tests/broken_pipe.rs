@@ -169,7 +169,10 @@ fn cases(dir: &Path, idx: usize) -> Vec<(&'static str, Vec<String>)> {
                 "analyst",
             ])),
         ),
-        ("principal list", strings(&["principal", "list", "--db", &db])),
+        (
+            "principal list",
+            strings(&["principal", "list", "--db", &db]),
+        ),
         (
             "token create",
             gov(strings(&["token", "create", "root", "--days", "1"])),

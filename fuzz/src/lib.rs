@@ -58,7 +58,9 @@ pub fn check_stream(prefix: &[u8], data: &[u8]) {
             Verdict::Meta => {}
         }
     }
-    if !fatal {
+    // The file reader reports input without content (empty or blank lines only) as an empty
+    // log, an error the line decoder has no notion of.
+    if !fatal && decoder.seen_content() {
         check_file_reader(&input, records, problems);
     }
 }
@@ -239,6 +241,9 @@ mod tests {
     fn regressions() {
         // `{\t\r}\t\r`: a JSON object followed by whitespace, then fed alone as a first line.
         check_stream(b"", b"{\t\r}\t\r");
+        // No content at all: the first input zeek_tsv ran.
+        check_stream(b"", b"");
+        check_stream(b"", b"  \n\n");
         // One-field records whose value is an empty string or spaces (a JSON line).
         check_stream(
             b"",

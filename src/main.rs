@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = otsentry::cli::Cli::parse();
     match otsentry::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -25,3 +26,26 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Makes a `println!` into a closed pipe end the process with success instead of a panic.
+///
+/// The commands write through `writeln!` and return the error, which `main` treats as success.
+/// A `println!` left anywhere (a command, a library) would panic with "failed printing to
+/// stdout" when the reader has gone (`otsentry ... | head`); this hook turns exactly that panic
+/// into exit 0. Other write failures (a full disk) and every other panic keep the default report.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let broken_pipe = std::io::Error::from_raw_os_error(EPIPE).to_string();
+        let closed_stdout = info.payload_as_str().is_some_and(|message| {
+            message.starts_with("failed printing to stdout") && message.ends_with(&broken_pipe)
+        });
+        if closed_stdout {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
+/// `EPIPE`, the same on Linux, macOS and the BSDs.
+const EPIPE: i32 = 32;

@@ -4,14 +4,15 @@
 //! its contamination offset must land within 0.02 of scikit-learn's `offset_`.
 //!
 //! The reference figures were produced by scripts/sklearn_reference/run.sh and are stored in
-//! tests/data/sklearn_reference/odds.json.gz; no Python runs here. The datasets are read from
-//! `<repo>/../shared/data/odds/csv`. Both sides average over several seeds, because one forest's
+//! tests/data/sklearn_reference/odds.json.gz; no Python runs here. Three small datasets are
+//! vendored in tests/data/odds; the others are read from `<repo>/../shared/data/odds/csv` and
+//! their tests skip when it is missing. Both sides average over several seeds, because one forest's
 //! AUC varies by up to 0.02 between seeds on the small sets (vowels, vertebral, optdigits). Large
 //! sets use fewer seeds to keep the suite quick in the debug profile.
 
 mod shared_data;
 
-use shared_data::shared_data;
+use shared_data::{shared_data, vendored};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -27,8 +28,14 @@ fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn odds_dir() -> PathBuf {
-    shared_data("odds/csv")
+/// The file of dataset `name`: the vendored copy, else the shared one (`None`: skipped).
+fn dataset_path(name: &str) -> Option<PathBuf> {
+    let file = format!("{name}.csv.gz");
+    let copy = vendored("odds").join(&file);
+    if copy.is_file() {
+        return Some(copy);
+    }
+    shared_data(&format!("odds/csv/{file}"))
 }
 
 fn reference() -> &'static Reference {
@@ -41,7 +48,9 @@ fn reference() -> &'static Reference {
 
 /// Compares our forest with scikit-learn's on `name`, averaging over `n_seeds` seeds from 42.
 fn check_parity(name: &str, n_seeds: u64) {
-    let path = odds_dir().join(format!("{name}.csv.gz"));
+    let Some(path) = dataset_path(name) else {
+        return;
+    };
     let data = read_labelled_csv_gz(name, &path).unwrap_or_else(|error| panic!("{error}"));
     let expected = reference()
         .datasets

@@ -137,8 +137,9 @@ fn logs_without_ot_records_are_a_clear_error() {
 
 #[test]
 fn a_window_of_masked_timestamps_is_a_clear_error() {
-    let data = shared_data();
-    let conn = data.join("zeek-real/icsnpp-modbus/baseline-head/conn.log");
+    // A btest baseline: its timestamps are masked as XXXXXXXXXX.XXXXXX.
+    let conn = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/zeek/real/conn-btest-masked.log");
     let dir = tempfile::tempdir().unwrap();
     let output = otsentry(&[
         "train",

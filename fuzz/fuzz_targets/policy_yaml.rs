@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
     };
     match parse_policy(text, "fuzz") {
         Err(PolicyError::Read { .. }) => panic!("parsing text never reads files"),
-        Err(error) => assert!(error.to_string().starts_with("fuzz:"), "error without origin: {error}"),
+        Err(error) => assert!(
+            error.to_string().starts_with("fuzz:"),
+            "error without origin: {error}"
+        ),
         Ok(policy) => {
             let again = parse_policy(text, "fuzz").expect("deterministic");
             assert_eq!(policy.sha256, again.sha256);

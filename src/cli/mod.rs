@@ -25,7 +25,14 @@ pub mod train;
 /// otsentry learns how an industrial network normally talks (from Zeek conn.log and the CISA
 /// ICSNPP protocol logs), scores new traffic against that baseline, and explains every alert.
 #[derive(Debug, Parser)]
-#[command(name = "otsentry", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "otsentry",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -63,6 +70,12 @@ pub enum Command {
     /// Run the JSON HTTP API.
     Serve(serve::ServeArgs),
 }
+
+/// What `otsentry --help` says about exit codes (src/main.rs decides them).
+const EXIT_CODES: &str = "Exit codes:
+  0    success, also when the reader of the output stops early (otsentry ... | head)
+  2    an error (printed on stderr with its causes), or invalid arguments
+  101  an internal error (a bug: please report it with the message printed)";
 
 /// Runs the chosen command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {

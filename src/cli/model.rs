@@ -1,5 +1,6 @@
 //! `otsentry model show`: print a model file's manifest after verifying it.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -69,7 +70,13 @@ fn run_show(args: ShowArgs) -> anyhow::Result<()> {
             "manifest": manifest,
             "schemas": schemas,
         });
-        println!("{}", serde_json::to_string_pretty(&document)?);
+        // `writeln!`, not `println!`: a reader that stops early (`| head`) is an error `main`
+        // ends quietly, where `println!` would panic.
+        writeln!(
+            std::io::stdout(),
+            "{}",
+            serde_json::to_string_pretty(&document)?
+        )?;
         return Ok(());
     }
     let mut table = Table::new();
@@ -149,6 +156,6 @@ fn run_show(args: ShowArgs) -> anyhow::Result<()> {
         table.add_row(["warning", warning]);
     }
     table.add_row(["threshold", &manifest.threshold_semantics]);
-    println!("{table}");
+    writeln!(std::io::stdout(), "{table}")?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `otsentry policy check FILE`: validates a policy file of either kind and explains it.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -44,7 +45,8 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     let policy = load_policy(&args.file)
         .with_context(|| format!("policy {} is not valid", args.file.display()))?;
     match args.format {
-        Format::Text => print!("{}", explain(&policy)),
+        // `write!`, not `print!`: a closed pipe is an error `main` ends quietly, not a panic.
+        Format::Text => write!(std::io::stdout(), "{}", explain(&policy))?,
         Format::Json => {
             let value = serde_json::json!({
                 "file": args.file.display().to_string(),
@@ -54,7 +56,11 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
                 "valid": true,
                 "explanation": explain(&policy),
             });
-            println!("{}", serde_json::to_string_pretty(&value)?);
+            writeln!(
+                std::io::stdout(),
+                "{}",
+                serde_json::to_string_pretty(&value)?
+            )?;
         }
     }
     Ok(())

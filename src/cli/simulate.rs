@@ -1,5 +1,6 @@
 //! `otsentry simulate`: writes a labelled OT plant's Zeek logs and prints what it wrote.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -9,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use time::{Date, Weekday};
 
 use crate::simulate::{
-    AttackSelection, LiveOptions, PlantConfig, Progress, Rotation, SimulationSummary, run_live,
-    run_with_progress,
+    AttackSelection, LiveOptions, PlantConfig, Progress, Rotation, SimulationSummary, estimate,
+    run_live, run_with_progress,
 };
 
 /// Simulate a labelled OT plant and write its Zeek logs (conn, Modbus, DNP3, EtherNet/IP).
@@ -137,6 +138,31 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     }
     .check()?;
 
+    // Said before writing: a big plant at a fast polling rate fills a disk (40 PLCs polled every
+    // 500 ms write about 0.9 GB a day).
+    let size = estimate(&config).context("estimating the output size")?;
+    let plural =
+        |count: u32, unit: &str| format!("{count} {unit}{}", if count == 1 { "" } else { "s" });
+    let span = match args.hours {
+        Some(hours) => plural(hours, "hour"),
+        None => plural(args.days, "day"),
+    };
+    eprintln!(
+        "simulate: about {} of logs ({:.1} M lines{}) for {span} of {} PLCs polled every {} ms, into {}",
+        human_bytes(size.bytes),
+        size.lines as f64 / 1e6,
+        if args.gzip { ", before gzip" } else { "" },
+        args.plcs,
+        args.poll_ms,
+        args.out.display()
+    );
+    if size.bytes >= LARGE_OUTPUT_BYTES {
+        eprintln!(
+            "warning: that is a large output; a longer --poll-ms, fewer --plcs, fewer --days \
+             (or --hours) make it smaller, and --gzip shrinks it on disk"
+        );
+    }
+
     // Hidden automatically when stderr is not a terminal.
     let bar = ProgressBar::new(u64::from(config.n_days()));
     bar.set_style(
@@ -168,14 +194,29 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     .with_context(|| format!("simulating a plant into {}", args.out.display()))?;
     bar.finish_and_clear();
 
+    // `writeln!`, not `println!`: a reader that stops early (`| head`) is an error `main` ends
+    // quietly, where `println!` would panic.
+    let mut out = std::io::stdout().lock();
     match args.format {
-        SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
-        SummaryFormat::Table => print_summary(&summary),
+        SummaryFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?,
+        SummaryFormat::Table => print_summary(&mut out, &summary)?,
     }
     Ok(())
 }
 
-fn print_summary(summary: &SimulationSummary) {
+/// Outputs from this size on get a warning before they are written.
+const LARGE_OUTPUT_BYTES: u64 = 1_000_000_000;
+
+/// `850 MB`, `13.2 GB`.
+fn human_bytes(bytes: u64) -> String {
+    if bytes >= 1_000_000_000 {
+        format!("{:.1} GB", bytes as f64 / 1e9)
+    } else {
+        format!("{:.0} MB", (bytes as f64 / 1e6).max(1.0))
+    }
+}
+
+fn print_summary(out: &mut impl Write, summary: &SimulationSummary) -> std::io::Result<()> {
     let mut files = Table::new();
     files.load_preset(UTF8_FULL_CONDENSED);
     files.set_header(vec!["log", "files", "lines", "MB written", "MB on disk"]);
@@ -188,11 +229,12 @@ fn print_summary(summary: &SimulationSummary) {
             format!("{:.1}", file.file_bytes as f64 / 1e6),
         ]);
     }
-    println!(
+    writeln!(
+        out,
         "Wrote Zeek logs, plant.json, inventory.yaml and labels.jsonl to {}",
         summary.out_dir.display()
-    );
-    println!("{files}");
+    )?;
+    writeln!(out, "{files}")?;
     let mut attacks = Table::new();
     attacks.load_preset(UTF8_FULL_CONDENSED);
     attacks.set_header(vec!["attack", "technique", "start (UTC)", "connections"]);
@@ -205,23 +247,25 @@ fn print_summary(summary: &SimulationSummary) {
         ]);
     }
     if summary.labels.is_empty() {
-        println!("No attacks injected.");
+        writeln!(out, "No attacks injected.")?;
     } else {
-        println!("{attacks}");
+        writeln!(out, "{attacks}")?;
     }
-    println!(
+    writeln!(
+        out,
         "Simulated {} to {} ({} hosts); attacks from {}.",
         crate::simulate::rfc3339(summary.start_us),
         crate::simulate::rfc3339(summary.end_us),
         summary.n_hosts,
         crate::simulate::rfc3339(summary.attack_start_us),
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "{} lines, {:.0} MB in {:.1} s: {:.2} M lines/s, {:.0} MB/s.",
         summary.total_lines,
         summary.total_bytes as f64 / 1e6,
         summary.elapsed_secs,
         summary.lines_per_sec / 1e6,
         summary.mb_per_sec
-    );
+    )
 }

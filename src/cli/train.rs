@@ -1,5 +1,6 @@
 //! `otsentry train`: learn the baseline from Zeek logs and write a sealed model file.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -148,9 +149,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         table.add_row(["overrides", &manifest.overrides.join(", ")]);
     }
     table.add_row(["dataset sha256", &manifest.dataset_sha256]);
-    println!("{table}");
-    println!("model written to {}", args.out.display());
-    println!("sha256 {sha256}");
+    // `writeln!`, not `println!`: a closed pipe is an error `main` ends quietly, not a panic.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{table}")?;
+    writeln!(out, "model written to {}", args.out.display())?;
+    writeln!(out, "sha256 {sha256}")?;
     Ok(())
 }
 

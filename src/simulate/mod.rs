@@ -113,6 +113,47 @@ pub struct Progress {
     pub lines: u64,
 }
 
+/// How much a run will write, from simulating its first hour without writing anything.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct SizeEstimate {
+    /// Log lines over the whole run.
+    pub lines: u64,
+    /// Bytes of log text over the whole run, before any compression.
+    pub bytes: u64,
+}
+
+/// The simulated time [`estimate`] samples.
+const ESTIMATE_SAMPLE_US: i64 = 3_600_000_000;
+
+/// Estimates the size of a run of `config` by simulating its first hour into counting sinks and
+/// scaling by the run's length. Polling dominates the volume and is steady, so the estimate is
+/// close; the attacks of the last days add little.
+pub fn estimate(config: &ValidPlantConfig) -> Result<SizeEstimate, SimulateError> {
+    let plant = Plant::new(config.config.plcs);
+    let attack_plan = scenarios::plan(config, &plant);
+    let process = Arc::new(process::ProcessModel::new(
+        config.config.seed,
+        attack_plan.drift,
+    ));
+    let mut entries = build::normal_traffic(config, &plant, &attack_plan, &process);
+    let span = (config.end_us - config.start_us).max(1);
+    let sample = span.min(ESTIMATE_SAMPLE_US);
+    let mut sinks = output::Sinks::counting(config.config.format, config.start_us)?;
+    engine::run(
+        &mut entries,
+        config.start_us + sample,
+        None,
+        &mut sinks,
+        |_, _| {},
+        None,
+    )?;
+    let scale = span as f64 / sample as f64;
+    Ok(SizeEstimate {
+        lines: (sinks.total_lines() as f64 * scale).round() as u64,
+        bytes: (sinks.total_bytes() as f64 * scale).round() as u64,
+    })
+}
+
 /// Simulates the plant and writes every file to `out_dir` (created if missing).
 pub fn run(config: &ValidPlantConfig, out_dir: &Path) -> Result<SimulationSummary, SimulateError> {
     run_with_progress(config, out_dir, |_| {})

@@ -20,10 +20,12 @@ use super::{live, schemas};
 const CHUNK_BYTES: usize = 1 << 20;
 const CHUNKS_IN_FLIGHT: usize = 4;
 
-/// A [`Write`] that hands full chunks to a thread owning the file.
+/// A [`Write`] that hands full chunks to a thread owning the file, or drops them when it only
+/// counts (a size estimate).
 #[derive(Debug)]
 pub struct FileSink {
     path: PathBuf,
+    discard: bool,
     buffer: Vec<u8>,
     sender: Option<SyncSender<Vec<u8>>>,
     recycled: Receiver<Vec<u8>>,
@@ -59,6 +61,7 @@ impl FileSink {
         });
         Ok(FileSink {
             path: path.to_owned(),
+            discard: false,
             buffer: Vec::with_capacity(CHUNK_BYTES),
             sender: Some(sender),
             recycled,
@@ -66,7 +69,24 @@ impl FileSink {
         })
     }
 
+    /// A sink that creates no file and drops what it is given (the writer still counts it).
+    pub fn discard(path: &Path) -> FileSink {
+        let (_, recycled) = sync_channel::<Vec<u8>>(0);
+        FileSink {
+            path: path.to_owned(),
+            discard: true,
+            buffer: Vec::new(),
+            sender: None,
+            recycled,
+            worker: None,
+        }
+    }
+
     fn send_buffer(&mut self) -> io::Result<()> {
+        if self.discard {
+            self.buffer.clear();
+            return Ok(());
+        }
         if self.buffer.is_empty() {
             return Ok(());
         }
@@ -143,6 +163,8 @@ struct SinkState {
     live: bool,
     /// When the open files were opened.
     opened_us: i64,
+    /// Count only: create no file.
+    discard: bool,
     /// Totals of the files already rotated, by log path.
     done: Vec<LogFileSummary>,
 }
@@ -154,7 +176,11 @@ impl SinkState {
         } else {
             file_name(&schema.path, self.gzip)
         };
-        let sink = FileSink::create(&self.dir.join(name), self.gzip)?;
+        let sink = if self.discard {
+            FileSink::discard(&self.dir.join(name))
+        } else {
+            FileSink::create(&self.dir.join(name), self.gzip)?
+        };
         let mut log = LogWriter::new(sink, self.format, schema);
         log.write_header(open_us)?;
         Ok(log)
@@ -257,15 +283,39 @@ impl Sinks {
         live: bool,
         open_us: i64,
     ) -> Result<Sinks, SimulateError> {
-        let state = SinkState {
-            dir: dir.to_owned(),
-            format,
-            gzip,
-            rotating,
-            live,
-            opened_us: open_us,
-            done: Vec::new(),
-        };
+        Sinks::with_state(
+            SinkState {
+                dir: dir.to_owned(),
+                format,
+                gzip,
+                rotating,
+                live,
+                opened_us: open_us,
+                discard: false,
+                done: Vec::new(),
+            },
+            open_us,
+        )
+    }
+
+    /// Sinks that write no file and only count lines and bytes (of `format`, uncompressed).
+    pub fn counting(format: LogFormat, open_us: i64) -> Result<Sinks, SimulateError> {
+        Sinks::with_state(
+            SinkState {
+                dir: PathBuf::new(),
+                format,
+                gzip: false,
+                rotating: false,
+                live: false,
+                opened_us: open_us,
+                discard: true,
+                done: Vec::new(),
+            },
+            open_us,
+        )
+    }
+
+    fn with_state(state: SinkState, open_us: i64) -> Result<Sinks, SimulateError> {
         Ok(Sinks {
             conn: state.open(schemas::conn(), open_us)?,
             modbus: state.open(schemas::modbus(), open_us)?,

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// 2026-11-02T00:00:00Z, a Monday.
@@ -115,9 +115,4 @@ pub fn train(logs: &Path, model: &Path, extra: &[&str]) -> Output {
     let output = otsentry(&args);
     assert!(output.status.success(), "train failed: {}", stderr(&output));
     output
-}
-
-/// The shared data directory (see `tests/shared_data`).
-pub fn shared_data() -> PathBuf {
-    crate::shared_data::shared_data("")
 }

@@ -11,7 +11,10 @@
 //! Strings are escaped as Zeek's ASCII writer escapes them: a backslash, any byte that is not
 //! printable ASCII, and every byte of the separator (and, inside sets and vectors, of the set
 //! separator) become `\xNN` with lower-case hex digits; an empty string is written as the empty-field
-//! marker and a string equal to the unset-field marker gets its first byte escaped.
+//! marker and a string equal to either marker gets its first byte escaped. So an empty string reads
+//! back as [`crate::Field::Empty`], exactly as from Zeek's own logs. Two cases Zeek leaves
+//! ambiguous are made unambiguous the same way: a `#` opening a line (it would read as a header
+//! line) and a lone field of spaces (it would read as a blank line) get their first byte escaped.
 //!
 //! ```
 //! use zeek::write::{FieldType, LogFormat, LogSchema, LogWriter};
@@ -111,6 +114,9 @@ pub enum WriteError {
         got: usize,
         expected: usize,
     },
+    /// A TSV row of no fields would be a blank line, which reads back as no record at all.
+    #[error("log {path}: a TSV row needs at least one field")]
+    NoFields { path: String },
 }
 
 /// Writes one Zeek log stream, row by row, to any [`Write`].
@@ -209,6 +215,11 @@ impl<W: Write> LogWriter<W> {
     /// Finishes the row and writes it; fails if the row has the wrong number of fields.
     pub fn end_row(&mut self) -> Result<(), WriteError> {
         let expected = self.schema.fields.len();
+        if expected == 0 && self.format == LogFormat::Tsv {
+            return Err(WriteError::NoFields {
+                path: self.schema.path.clone(),
+            });
+        }
         if self.field_idx != expected {
             return Err(WriteError::FieldCount {
                 path: self.schema.path.clone(),
@@ -303,9 +314,10 @@ impl<W: Write> LogWriter<W> {
 
     /// A `string` or `enum` field, escaped as Zeek escapes it.
     pub fn string(&mut self, value: &str) -> &mut Self {
+        let place = self.place(true);
         self.key();
         match self.format {
-            LogFormat::Tsv => push_tsv_string(&mut self.row, value.as_bytes(), false),
+            LogFormat::Tsv => push_tsv_string(&mut self.row, value.as_bytes(), false, place),
             LogFormat::Json => push_json_string(&mut self.row, value),
         }
         self
@@ -357,6 +369,7 @@ impl<W: Write> LogWriter<W> {
 
     /// A `set[string]` or `vector[string]` field; an empty slice is the empty-field marker.
     pub fn strings(&mut self, values: &[&str]) -> &mut Self {
+        let place = self.place(values.len() == 1);
         self.key();
         match self.format {
             LogFormat::Tsv if values.is_empty() => {
@@ -367,7 +380,8 @@ impl<W: Write> LogWriter<W> {
                     if idx > 0 {
                         self.row.push(SET_SEPARATOR);
                     }
-                    push_tsv_string(&mut self.row, value.as_bytes(), true);
+                    let place = if idx == 0 { place } else { Place::default() };
+                    push_tsv_string(&mut self.row, value.as_bytes(), true, place);
                 }
             }
             LogFormat::Json => {
@@ -382,6 +396,14 @@ impl<W: Write> LogWriter<W> {
             }
         }
         self
+    }
+
+    /// Where the next field's text stands in the line; `alone` when it is the field's only text.
+    fn place(&self, alone: bool) -> Place {
+        Place {
+            line_start: self.field_idx == 0,
+            whole_line: alone && self.schema.fields.len() == 1,
+        }
     }
 
     /// Writes the separator (TSV) or `"name":` (JSON) before a set value.
@@ -504,14 +526,28 @@ fn push_micros_short(row: &mut Vec<u8>, micros: i64) {
     }
 }
 
+/// Where a string's text stands in its TSV line, which decides whether its first byte could be
+/// misread: a `#` at the line's start opens a header line, and a line of only spaces is blank.
+#[derive(Debug, Clone, Copy, Default)]
+struct Place {
+    line_start: bool,
+    whole_line: bool,
+}
+
 /// Escapes `value` as Zeek's ASCII writer does; `in_container` also escapes the set separator.
-fn push_tsv_string(row: &mut Vec<u8>, value: &[u8], in_container: bool) {
+/// The first byte is escaped where the text would otherwise read as something else: a marker
+/// (Zeek's own rule), or, depending on its `place`, a header line or a blank line.
+fn push_tsv_string(row: &mut Vec<u8>, value: &[u8], in_container: bool, place: Place) {
     if value.is_empty() {
         row.extend_from_slice(EMPTY_FIELD.as_bytes());
         return;
     }
     let mut rest = value;
-    if value == UNSET_FIELD.as_bytes() {
+    let misread = value == UNSET_FIELD.as_bytes()
+        || value == EMPTY_FIELD.as_bytes()
+        || (place.line_start && value[0] == b'#')
+        || (place.whole_line && value.iter().all(|byte| *byte == b' '));
+    if misread {
         push_hex_escape(row, value[0]);
         rest = &value[1..];
     }
@@ -571,7 +607,7 @@ fn push_json_string(row: &mut Vec<u8>, value: &str) {
 /// Escapes one string value for a TSV field exactly as Zeek's ASCII writer does.
 pub fn escape_tsv(value: &str) -> String {
     let mut out = Vec::with_capacity(value.len());
-    push_tsv_string(&mut out, value.as_bytes(), false);
+    push_tsv_string(&mut out, value.as_bytes(), false, Place::default());
     // Every byte written is ASCII: non-ASCII input bytes were escaped.
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -588,6 +624,7 @@ mod tests {
     fn escapes_like_zeek() {
         check_escape("plain text", "plain text");
         check_escape("", "(empty)");
+        check_escape("(empty)", "\\x28empty)");
         check_escape("-", "\\x2d");
         check_escape("--", "--");
         check_escape("a\tb", "a\\x09b");
@@ -651,6 +688,46 @@ mod tests {
         assert_eq!(value["id.orig_h"], "10.0.0.1");
     }
 
+    /// One row of a one-column string log, as written.
+    fn lone_string_row(value: &str, first: bool) -> String {
+        let fields: &[(&str, FieldType)] = if first {
+            &[("note", FieldType::String)]
+        } else {
+            &[("ts", FieldType::Time), ("note", FieldType::String)]
+        };
+        let mut writer = LogWriter::new(Vec::new(), LogFormat::Tsv, LogSchema::new("t", fields));
+        let row = writer.begin_row();
+        if !first {
+            row.time(0);
+        }
+        row.string(value);
+        writer.end_row().unwrap();
+        let text = String::from_utf8(writer.finish(0).unwrap()).unwrap();
+        let row = text.lines().find(|line| !line.starts_with('#'));
+        row.unwrap_or_default().to_owned()
+    }
+
+    #[test]
+    fn a_line_never_reads_as_a_header_or_a_blank_line() {
+        assert_eq!(lone_string_row("", true), "(empty)");
+        assert_eq!(lone_string_row("  ", true), "\\x20 ");
+        assert_eq!(lone_string_row("#fields", true), "\\x23fields");
+        // Elsewhere in the line the same text is plain, as Zeek writes it.
+        assert_eq!(lone_string_row("#fields", false), "0.000000\t#fields");
+        assert_eq!(lone_string_row("  ", false), "0.000000\t  ");
+    }
+
+    #[test]
+    fn a_tsv_row_without_fields_is_an_error() {
+        let mut writer = LogWriter::new(Vec::new(), LogFormat::Tsv, LogSchema::new("t", &[]));
+        writer.begin_row();
+        let error = writer.end_row().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "log t: a TSV row needs at least one field"
+        );
+    }
+
     #[test]
     fn wrong_field_count_is_an_error() {
         let mut writer = LogWriter::new(Vec::new(), LogFormat::Tsv, schema());
@@ -666,7 +743,7 @@ mod tests {
         fn escaped_values_read_back(value in "\\PC*|[\t\n\\,x-]{0,6}") {
             let escaped = escape_tsv(&value);
             proptest::prop_assert!(!escaped.contains(['\t', '\n', '\r']));
-            if !value.is_empty() && value != EMPTY_FIELD {
+            if !value.is_empty() {
                 proptest::prop_assert_eq!(crate::escape::unescape(&escaped), value.as_str());
             }
         }

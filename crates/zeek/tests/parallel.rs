@@ -1,8 +1,12 @@
 //! The parallel reader gives exactly what the sequential one gives: the same records in the same
 //! order with the same line numbers and headers, the same problems, the same strict-mode stop and
 //! the same empty files, whatever the block size and the number of threads. Checked on every
-//! real log in ../shared/data/zeek-real, on the repository's fixtures (several header blocks,
-//! JSON, gzip, bad lines), and on generated streams (a property test).
+//! real log vendored in tests/data/zeek-real and, when present, in ../shared/data/zeek-real, on
+//! the repository's fixtures (several header blocks, JSON, gzip, bad lines), and on generated
+//! streams (a property test).
+
+#[path = "../../../tests/shared_data/mod.rs"]
+mod shared_data;
 
 use std::io::Write;
 use std::num::NonZeroUsize;
@@ -113,22 +117,28 @@ fn repo_path(relative: &str) -> PathBuf {
         .join(relative)
 }
 
-#[test]
-fn every_real_log_reads_the_same_in_parallel() {
-    // `OTSENTRY_SHARED_DATA` is set by the workspace's .cargo/config.toml (or the run).
-    let root = std::env::var_os("OTSENTRY_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_path("../shared/data"))
-        .join("zeek-real");
+/// Checks every log under `root` one by one; `at_least` guards against a mistyped directory.
+fn every_log_reads_the_same(root: &Path, at_least: usize) {
+    let files = discover(&[root]).expect("the real logs are found");
     assert!(
-        root.is_dir(),
-        "{} is missing: put shared/ beside the repository or set OTSENTRY_SHARED_DATA",
-        root.display()
+        files.len() >= at_least,
+        "only {} real logs found",
+        files.len()
     );
-    let files = discover(&[&root]).expect("the real logs are found");
-    assert!(files.len() > 100, "only {} real logs found", files.len());
     for file in files {
         assert_same(std::slice::from_ref(&file), &ReadOptions::default());
+    }
+}
+
+#[test]
+fn every_vendored_real_log_reads_the_same_in_parallel() {
+    every_log_reads_the_same(&shared_data::vendored("zeek-real"), 100);
+}
+
+#[test]
+fn every_real_log_reads_the_same_in_parallel() {
+    if let Some(root) = shared_data::shared_data("zeek-real") {
+        every_log_reads_the_same(&root, 176);
     }
 }
 

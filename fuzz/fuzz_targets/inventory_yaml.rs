@@ -15,12 +15,20 @@ fuzz_target!(|data: &[u8]| {
         Err(errors) => {
             assert!(!errors.0.is_empty(), "a refusal names at least one mistake");
             for error in &errors.0 {
-                assert!(!matches!(error, InventoryError::Read { .. }), "parsing text never reads files");
-                assert!(error.to_string().starts_with("fuzz:"), "error without origin: {error}");
+                assert!(
+                    !matches!(error, InventoryError::Read { .. }),
+                    "parsing text never reads files"
+                );
+                assert!(
+                    error.to_string().starts_with("fuzz:"),
+                    "error without origin: {error}"
+                );
             }
         }
         Ok(inventory) => {
-            let printed = inventory.to_yaml().expect("a checked inventory can be written");
+            let printed = inventory
+                .to_yaml()
+                .expect("a checked inventory can be written");
             let again = parse_inventory(&[("printed", &printed)])
                 .unwrap_or_else(|errors| panic!("printed inventory refused: {errors}\n{printed}"));
             assert_eq!(inventory, again, "{printed}");

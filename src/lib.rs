@@ -15,4 +15,5 @@ pub mod ot;
 pub mod score;
 pub mod simulate;
 pub mod store;
+pub mod text;
 pub mod train;

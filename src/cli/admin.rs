@@ -1,12 +1,14 @@
 //! Local administration with direct access to the database file: `db init`, `principal add|list`,
 //! `token create|revoke`. Every change is audited as `local:cli`.
 
+use std::io::Write;
+
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use comfy_table::Table;
 
 use super::common::{DbArgs, Format, GovArgs, open_governance, open_store, runtime};
-use crate::governance::{Actor, AiComponent, PrincipalKind, Role};
+use crate::governance::{Actor, AiComponent, MAX_TOKEN_VALID_DAYS, PrincipalKind, Role};
 use crate::store::Store;
 
 #[derive(Debug, Args)]
@@ -142,8 +144,8 @@ pub enum TokenCommand {
     Create {
         /// The principal's name.
         principal: String,
-        /// Days until the token expires (no expiry when omitted).
-        #[arg(long)]
+        /// Days until the token expires, 1 to 3650 (no expiry when omitted).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_TOKEN_VALID_DAYS)))]
         days: Option<u32>,
         #[command(flatten)]
         gov: GovArgs,
@@ -171,21 +173,27 @@ pub fn run_token(args: TokenArgs) -> anyhow::Result<()> {
                 let issued = governance
                     .issue_token(Actor::Local, &principal, days)
                     .await?;
+                // The token exists now: a reader that stops early (`| head -1`) is no failure, so
+                // output goes through `writeln!`, whose broken pipe `main` treats as success,
+                // rather than `println!`, which panics.
+                let mut out = std::io::stdout().lock();
                 if format == Format::Json {
-                    println!("{}", serde_json::to_string_pretty(&issued)?);
+                    writeln!(out, "{}", serde_json::to_string_pretty(&issued)?)?;
                 } else {
-                    println!(
+                    writeln!(
+                        out,
                         "token for {} (id {}); it is shown only this once:",
                         issued.principal, issued.id
-                    );
-                    println!("{}", issued.token);
+                    )?;
+                    writeln!(out, "{}", issued.token)?;
                 }
+                out.flush()?;
                 Ok(())
             }
             TokenCommand::Revoke { id, gov } => {
                 let governance = open_governance(&gov).await?;
                 governance.revoke_token(Actor::Local, &id).await?;
-                println!("token {id} revoked");
+                writeln!(std::io::stdout(), "token {id} revoked")?;
                 Ok(())
             }
         }

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use super::common::{DbArgs, Format, open_store, runtime};
 use crate::audit::{load_verifying_key, verify_chain, write_new_signing_key};
 use crate::store::Store;
+use crate::text::json_for_terminal;
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -79,7 +80,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
             let rows = open_store(&db).await?.audit_entries().await?;
             let mut out = std::io::stdout().lock();
             for row in rows {
-                writeln!(out, "{}", row.json)?;
+                // Reasons and resources quote what principals sent; the escape keeps each line
+                // the same JSON value.
+                writeln!(out, "{}", json_for_terminal(&row.json))?;
             }
             Ok(())
         }),

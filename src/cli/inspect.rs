@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::inspect::{InspectOptions, Summary, inspect};
 use crate::ot::OtConfig;
+use crate::text::{for_terminal, json_for_terminal};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -92,7 +93,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
             // Serialised to memory first so a closed pipe surfaces as an io::Error, which `main`
             // treats as success.
             let json = serde_json::to_string_pretty(&summary).context("serialising the summary")?;
-            writeln!(stdout, "{json}")?;
+            writeln!(stdout, "{}", json_for_terminal(&json))?;
         }
         OutputFormat::Table => print_tables(&summary, &mut stdout)?,
     }
@@ -114,7 +115,7 @@ fn count_table(title: &str, counts: &std::collections::BTreeMap<String, u64>) ->
     let mut table = table(&[title, "records"]);
     for (name, count) in counts {
         table.add_row(vec![
-            Cell::new(name),
+            Cell::new(for_terminal(name)),
             Cell::new(count).set_alignment(CellAlignment::Right),
         ]);
     }
@@ -133,7 +134,7 @@ fn print_tables(summary: &Summary, out: &mut impl Write) -> anyhow::Result<()> {
     ]);
     for file in &summary.files {
         files.add_row(vec![
-            Cell::new(file.path.display()),
+            Cell::new(for_terminal(&file.path.display().to_string())),
             Cell::new(
                 file.format
                     .map_or("?".to_owned(), |format| format.to_string()),
@@ -142,10 +143,10 @@ fn print_tables(summary: &Summary, out: &mut impl Write) -> anyhow::Result<()> {
                 file.compression
                     .map_or("?".to_owned(), |compression| compression.to_string()),
             ),
-            Cell::new(&file.log_path),
+            Cell::new(for_terminal(&file.log_path)),
             Cell::new(file.records).set_alignment(CellAlignment::Right),
             Cell::new(file.problems).set_alignment(CellAlignment::Right),
-            Cell::new(file.error.as_deref().unwrap_or("ok")),
+            Cell::new(for_terminal(file.error.as_deref().unwrap_or("ok"))),
         ]);
     }
     writeln!(out, "{files}")?;
@@ -186,7 +187,7 @@ fn print_tables(summary: &Summary, out: &mut impl Write) -> anyhow::Result<()> {
         summary.problem_count
     )?;
     for problem in &summary.problems {
-        writeln!(out, "  {problem}")?;
+        writeln!(out, "  {}", for_terminal(&problem.to_string()))?;
     }
     if summary.problem_count > summary.problems.len() as u64 {
         writeln!(

@@ -28,5 +28,6 @@ pub use gate::{Decision, Verdict, decide};
 pub use policy::{Policy, PolicyError, PolicyKind, PolicySet, load_policy, parse_policy};
 pub use principal::{AiComponent, Principal, PrincipalKind, Role};
 pub use service::{
-    Actor, Governance, GovernanceConfig, IssuedToken, Permit, format_micros, now_micros,
+    Actor, Governance, GovernanceConfig, IssuedToken, MAX_TOKEN_VALID_DAYS, Permit, format_micros,
+    now_micros,
 };

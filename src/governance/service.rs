@@ -57,6 +57,10 @@ impl Actor<'_> {
     }
 }
 
+/// The longest a token may be valid, in days (ten years): a longer wish is refused rather than
+/// overflowing into a token expired from birth.
+pub const MAX_TOKEN_VALID_DAYS: u32 = 3650;
+
 /// A newly issued token: `token` is shown once and never stored.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct IssuedToken {
@@ -220,22 +224,29 @@ impl<S: Store> Governance<S> {
         }
     }
 
-    /// Authenticates a bearer token; every failure is audited without the secret.
+    /// Authenticates a bearer token. A failure is returned, not audited here: one audit entry
+    /// per failed request would let a flood of bad tokens fill the log, so the caller counts
+    /// failures per source and records them with [`Governance::record_failed_authentications`]
+    /// (the API does, once per source and interval).
     pub async fn authenticate(&self, presented: &str) -> Result<Principal, GovernanceError> {
-        let outcome = self.check_token(presented).await;
-        if let Err(GovernanceError::Unauthenticated(reason)) = &outcome {
-            let id = token::split(presented).map_or("malformed", |(id, _)| id);
-            let draft = AuditDraft {
-                principal: "unauthenticated".to_string(),
-                action: Action::Authenticate.name().to_string(),
-                resource: Resource::Token(id.to_string()).to_string(),
-                decision: "deny".to_string(),
-                reason: reason.clone(),
-                policy_sha256: self.policies.sha256.clone(),
-            };
-            self.audit(draft).await?;
-        }
-        outcome
+        self.check_token(presented).await
+    }
+
+    /// Audits the failed authentications of one source over an interval as a single entry
+    /// (`unauthenticated`, `authenticate`, `deny`); `summary` says how many, when and why.
+    pub async fn record_failed_authentications(
+        &self,
+        summary: &str,
+    ) -> Result<AuditEntry, GovernanceError> {
+        self.audit(AuditDraft {
+            principal: "unauthenticated".to_string(),
+            action: Action::Authenticate.name().to_string(),
+            resource: Resource::Api.to_string(),
+            decision: "deny".to_string(),
+            reason: summary.to_string(),
+            policy_sha256: self.policies.sha256.clone(),
+        })
+        .await
     }
 
     async fn check_token(&self, presented: &str) -> Result<Principal, GovernanceError> {
@@ -305,6 +316,13 @@ impl<S: Store> Governance<S> {
         principal_name: &str,
         valid_for_days: Option<u32>,
     ) -> Result<IssuedToken, GovernanceError> {
+        if let Some(days) = valid_for_days
+            && !(1..=MAX_TOKEN_VALID_DAYS).contains(&days)
+        {
+            return Err(GovernanceError::Invalid(format!(
+                "a token is valid for 1 to {MAX_TOKEN_VALID_DAYS} days, not {days}"
+            )));
+        }
         let _permit = self
             .authorize(
                 actor,

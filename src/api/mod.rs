@@ -144,6 +144,9 @@ pub async fn serve(
         guard: Arc::clone(&guard),
     };
     let app = router(state, &limits);
+    // The flusher is told to stop rather than aborted, so that an entry being written is
+    // finished; it then writes what the last interval collected.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let flusher = {
         let (guard, governance) = (Arc::clone(&guard), governance.clone());
         let interval = limits.auth.audit_interval;
@@ -151,10 +154,14 @@ pub async fn serve(
             let mut ticks = tokio::time::interval(interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             ticks.tick().await;
+            tokio::pin!(stopped);
             loop {
-                ticks.tick().await;
-                record_failures(&guard, &governance).await;
+                tokio::select! {
+                    _ = ticks.tick() => record_failures(&guard, &governance).await,
+                    _ = &mut stopped => break,
+                }
             }
+            record_failures(&guard, &governance).await;
         })
     };
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -166,8 +173,10 @@ pub async fn serve(
         shutdown_signal(),
     )
     .await;
-    flusher.abort();
-    record_failures(&guard, &governance).await;
+    let _ = stop.send(());
+    if let Err(error) = flusher.await {
+        tracing::error!(error = %error, "The failed-authentication auditor stopped abnormally");
+    }
     outcome
 }
 

@@ -42,3 +42,4 @@ pub fn otsentry(args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 pub mod server;
+pub mod site;

@@ -114,17 +114,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let socket: std::net::SocketAddr = address.parse()?;
     if !socket.ip().is_loopback() {
-        return Err(format!("{address} is not a loopback address; this client only loads loopback").into());
+        return Err(format!(
+            "{address} is not a loopback address; this client only loads loopback"
+        )
+        .into());
     }
     let clients: usize = clients.parse()?;
     let seconds: u64 = seconds.parse()?;
     if !(1..=1024).contains(&clients) || !(1..=120).contains(&seconds) {
         return Err("CLIENTS must be 1 to 1024 and SECONDS 1 to 120".into());
     }
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\r\n"
-    )
-    .into_bytes();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\r\n")
+            .into_bytes();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -144,7 +146,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let elapsed = started.elapsed().as_secs_f64();
     let ok: u64 = all.iter().map(|counts| counts.ok).sum();
     let failed: u64 = all.iter().map(|counts| counts.failed).sum();
-    let mut latencies: Vec<u32> = all.into_iter().flat_map(|counts| counts.latencies_us).collect();
+    let mut latencies: Vec<u32> = all
+        .into_iter()
+        .flat_map(|counts| counts.latencies_us)
+        .collect();
     latencies.sort_unstable();
     println!(
         "{path}: {clients} clients, {elapsed:.1} s: {ok} ok ({:.0}/s), {failed} failed; latency p50 {:.2} ms, p99 {:.2} ms",

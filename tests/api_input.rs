@@ -45,7 +45,12 @@ async fn a_recommendation_for_a_missing_alert_is_422_not_500() {
 async fn confidence_and_asset_context_are_checked_as_documented() {
     let site = site().await;
     let server = start(&site);
-    let (status, created) = server.json("POST", "/v1/alerts", Some(&site.scorer), Some(alert("10.0.0.5")));
+    let (status, created) = server.json(
+        "POST",
+        "/v1/alerts",
+        Some(&site.scorer),
+        Some(alert("10.0.0.5")),
+    );
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_i64().expect("id");
     for confidence in [json!(1.5), json!(-0.1), json!(1e300)] {
@@ -56,7 +61,12 @@ async fn confidence_and_asset_context_are_checked_as_documented() {
             Some(json!({"recommendation": "investigate", "summary": "odd writer", "confidence": confidence})),
         );
         assert_eq!(status, 422, "{confidence}: {body}");
-        assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("from 0 to 1")), "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("from 0 to 1")),
+            "{body}"
+        );
     }
     let (status, body) = server.json(
         "POST",
@@ -65,12 +75,22 @@ async fn confidence_and_asset_context_are_checked_as_documented() {
         Some(json!({"recommendation": "investigate", "summary": "odd writer", "confidence": 1.0})),
     );
     assert_eq!(status, 201, "{body}");
-    for context in [json!("cell-1"), json!(["cell-1"]), json!(7), serde_json::Value::Null] {
+    for context in [
+        json!("cell-1"),
+        json!(["cell-1"]),
+        json!(7),
+        serde_json::Value::Null,
+    ] {
         let mut bad = alert("10.0.0.6");
         bad["asset_context"] = context.clone();
         let (status, body) = server.json("POST", "/v1/alerts", Some(&site.scorer), Some(bad));
         assert_eq!(status, 422, "{context}: {body}");
-        assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("JSON object")), "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("JSON object")),
+            "{body}"
+        );
     }
 }
 
@@ -85,17 +105,32 @@ async fn token_lifetimes_are_range_checked_instead_of_overflowing() {
         Some(json!({"principal": "alice", "valid_for_days": 150_000_000u32})),
     );
     assert_eq!(status, 422, "{body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("1 to 3650 days")), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("1 to 3650 days")),
+        "{body}"
+    );
     drop(server);
 
     let db = site.db.to_str().unwrap();
     let policy = common::ai_policy_path();
     let (code, _, stderr) = common::otsentry(&[
-        "token", "create", "alice", "--days", "150000000", "--db", db, "--policy",
+        "token",
+        "create",
+        "alice",
+        "--days",
+        "150000000",
+        "--db",
+        db,
+        "--policy",
         policy.to_str().unwrap(),
     ]);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("150000000") && stderr.contains("1..=3650"), "{stderr}");
+    assert!(
+        stderr.contains("150000000") && stderr.contains("1..=3650"),
+        "{stderr}"
+    );
 }
 
 /// Text that would clear the screen, move the cursor home, ring the bell and reverse the
@@ -104,7 +139,10 @@ const HOSTILE: &str = "\u{1b}[2J\u{1b}[H\u{7}10.0.0.5\u{9b}1;1H\u{202e}evil";
 
 fn assert_terminal_safe(output: &str) {
     for c in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}'] {
-        assert!(!output.contains(c), "raw {c:?} reached the terminal: {output:?}");
+        assert!(
+            !output.contains(c),
+            "raw {c:?} reached the terminal: {output:?}"
+        );
     }
 }
 
@@ -136,9 +174,20 @@ async fn a_scorer_cannot_clear_the_analysts_screen_through_alert_list() {
     let policy = policy.to_str().unwrap();
     for args in [
         vec!["alert", "list", "--db", db, "--policy", policy],
-        vec!["alert", "list", "--db", db, "--policy", policy, "--format", "json"],
+        vec![
+            "alert", "list", "--db", db, "--policy", policy, "--format", "json",
+        ],
         vec!["governance", "status", "--db", db, "--policy", policy],
-        vec!["governance", "status", "--db", db, "--policy", policy, "--format", "json"],
+        vec![
+            "governance",
+            "status",
+            "--db",
+            db,
+            "--policy",
+            policy,
+            "--format",
+            "json",
+        ],
         vec!["audit", "export", "--db", db],
     ] {
         let (code, stdout, stderr) = common::otsentry(&args);
@@ -149,8 +198,9 @@ async fn a_scorer_cannot_clear_the_analysts_screen_through_alert_list() {
         }
     }
     // The JSON forms keep their value: parsed back, the text is the one stored.
-    let (_, stdout, _) =
-        common::otsentry(&["alert", "list", "--db", db, "--policy", policy, "--format", "json"]);
+    let (_, stdout, _) = common::otsentry(&[
+        "alert", "list", "--db", db, "--policy", policy, "--format", "json",
+    ]);
     let alerts: serde_json::Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(alerts[0]["src"], HOSTILE);
 }

@@ -18,7 +18,9 @@ fn start(site: &common::site::Site, extra: &[&str]) -> Server {
 
 /// A request line and headers for `GET path` with `token`, closing the connection after.
 fn get(path: &str, token: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: otsentry\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n")
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: otsentry\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
 }
 
 fn status_of(response: &str) -> u16 {
@@ -55,7 +57,10 @@ fn counted(entry: &serde_json::Value) -> u64 {
 async fn a_thousand_bad_tokens_get_429_and_a_handful_of_audit_entries() {
     let site = site().await;
     let before = audit_entries(&site.db).len();
-    let server = start(&site, &["--max-auth-failures", "5", "--auth-audit-secs", "1"]);
+    let server = start(
+        &site,
+        &["--max-auth-failures", "5", "--auth-audit-secs", "1"],
+    );
     let mut statuses = std::collections::BTreeMap::<u16, u32>::new();
     let mut retry_after = None;
     for attempt in 0..1000u32 {
@@ -87,7 +92,10 @@ async fn a_thousand_bad_tokens_get_429_and_a_handful_of_audit_entries() {
         "{} entries for 1001 failures: {failures:#?}",
         failures.len()
     );
-    assert_eq!(failures.iter().map(|entry| counted(entry)).sum::<u64>(), 1001);
+    assert_eq!(
+        failures.iter().map(|entry| counted(entry)).sum::<u64>(),
+        1001
+    );
     assert!(failures.iter().all(|entry| {
         entry["decision"] == "deny"
             && entry["principal"] == "unauthenticated"
@@ -185,7 +193,10 @@ async fn a_wrong_method_gets_405_in_the_json_shape() {
     );
     let response = server.exchange(raw.as_bytes());
     assert_eq!(status_of(&response), 405, "{response}");
-    assert!(header(&response, "allow").is_some_and(|allow| allow.contains("GET")), "{response}");
+    assert!(
+        header(&response, "allow").is_some_and(|allow| allow.contains("GET")),
+        "{response}"
+    );
     let body = json_body(&response);
     assert_eq!(body["error"]["status"], 405, "{body}");
     assert!(
@@ -303,7 +314,9 @@ async fn connections_over_the_cap_wait_until_one_closes() {
         .set_read_timeout(Some(Duration::from_secs(5)))
         .expect("timeout");
     let mut response = Vec::new();
-    third.read_to_end(&mut response).expect("served once a slot is free");
+    third
+        .read_to_end(&mut response)
+        .expect("served once a slot is free");
     let response = String::from_utf8_lossy(&response);
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 }

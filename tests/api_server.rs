@@ -441,7 +441,14 @@ async fn forged_expired_and_revoked_tokens_are_refused() {
     let failures: u64 = entries
         .iter()
         .filter(|entry| entry["action"] == "authenticate" && entry["decision"] == "deny")
-        .filter_map(|entry| entry["reason"].as_str()?.split_whitespace().next()?.parse::<u64>().ok())
+        .filter_map(|entry| {
+            entry["reason"]
+                .as_str()?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
         .sum();
     assert!(
         failures >= 5,

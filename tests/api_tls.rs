@@ -54,7 +54,8 @@ async fn https_get(
     // A server that closes without TLS close_notify is still a complete HTTP/1.1 answer here.
     match tls.read_to_end(&mut response).await {
         Ok(_) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof && !response.is_empty() => {}
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof && !response.is_empty() => {
+        }
         Err(error) => return Err(error),
     }
     Ok(String::from_utf8_lossy(&response).into_owned())
@@ -81,7 +82,13 @@ async fn a_rustls_client_is_served_over_tls_and_plain_http_is_not() {
     assert!(response.contains("\"alice\""), "{response}");
     // A client that does not trust the certificate is refused in the handshake.
     let stranger = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    let refused = https_get(&server.address, &stranger.cert.der().clone(), "/v1/whoami", &site.alice).await;
+    let refused = https_get(
+        &server.address,
+        &stranger.cert.der().clone(),
+        "/v1/whoami",
+        &site.alice,
+    )
+    .await;
     assert!(refused.is_err(), "{refused:?}");
     // Plain HTTP to the TLS port gets no HTTP answer.
     let plain = server.exchange(
@@ -108,7 +115,10 @@ async fn plain_http_beyond_loopback_is_refused_unless_asked_for() {
     let output = serve(&site, "0.0.0.0:0", &[]).output().expect("runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("refusing to serve plain HTTP on 0.0.0.0:0"), "{stderr}");
+    assert!(
+        stderr.contains("refusing to serve plain HTTP on 0.0.0.0:0"),
+        "{stderr}"
+    );
     assert!(stderr.contains("--insecure-listen"), "{stderr}");
 
     // With the flag it starts, and says what it is doing.
@@ -153,7 +163,12 @@ async fn unusable_certificate_files_are_named() {
         let output = serve(
             &site,
             "127.0.0.1:0",
-            &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()],
+            &[
+                "--tls-cert",
+                cert.to_str().unwrap(),
+                "--tls-key",
+                key.to_str().unwrap(),
+            ],
         )
         .output()
         .expect("runs");

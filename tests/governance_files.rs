@@ -52,7 +52,10 @@ fn keygen_writes_a_private_key_and_never_overwrites_one() {
 
     let (code, _, stderr) = common::otsentry(&args);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("already exists") && stderr.contains("audit.key"), "{stderr}");
+    assert!(
+        stderr.contains("already exists") && stderr.contains("audit.key"),
+        "{stderr}"
+    );
     assert_eq!(std::fs::read_to_string(&key).unwrap(), first);
     assert_eq!(std::fs::read_to_string(&public).unwrap(), first_public);
 
@@ -72,12 +75,22 @@ fn token_create_into_a_closed_pipe_succeeds_once_the_token_is_issued() {
     let policy = common::ai_policy_path();
     let policy = policy.to_str().unwrap();
     let (code, _, stderr) = common::otsentry(&[
-        "principal", "add", "alice", "--role", "analyst", "--db", db, "--policy", policy,
+        "principal",
+        "add",
+        "alice",
+        "--role",
+        "analyst",
+        "--db",
+        db,
+        "--policy",
+        policy,
     ]);
     assert_eq!(code, Some(0), "{stderr}");
     // As `otsentry token create alice | head -0`: the reader is gone before anything is written.
     let mut child = Command::new(env!("CARGO_BIN_EXE_otsentry"))
-        .args(["token", "create", "alice", "--days", "1", "--db", db, "--policy", policy])
+        .args([
+            "token", "create", "alice", "--days", "1", "--db", db, "--policy", policy,
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

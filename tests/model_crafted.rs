@@ -63,7 +63,9 @@ fn site() -> Site {
     write_logs(&logs, &plant(START, 15.0, 3600.0));
     let path = dir.path().join("plant.model");
     train(&logs, &path, &[]);
-    let model = ModelFile::load(&path).expect("the trained model loads").file;
+    let model = ModelFile::load(&path)
+        .expect("the trained model loads")
+        .file;
     let manifest = serde_json::to_vec(&model.manifest).unwrap();
     Site {
         dir,
@@ -138,7 +140,10 @@ fn refused_everywhere(site: &Site, path: &Path, needles: &[&str]) {
         let message = stderr(&output);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
         for needle in needles {
-            assert!(message.contains(needle), "{args:?}: {needle:?} not in {message}");
+            assert!(
+                message.contains(needle),
+                "{args:?}: {needle:?} not in {message}"
+            );
         }
         assert!(!message.contains("Serde"), "{args:?}: {message}");
         assert!(!message.contains("panicked"), "{args:?}: {message}");
@@ -177,7 +182,11 @@ fn a_forest_deeper_than_the_limit_is_refused_with_its_reason() {
         leaves: vec![1.0, 1.0],
     };
     let path = site.seal("deep.model", &site.forest_body(25, vec![tree]));
-    refused_everywhere(&site, &path, &["fitted model", "tree depth 25 is out of range"]);
+    refused_everywhere(
+        &site,
+        &path,
+        &["fitted model", "tree depth 25 is out of range"],
+    );
 }
 
 #[test]
@@ -186,7 +195,11 @@ fn a_schema_count_beyond_the_schemas_there_are_is_refused_before_reading_them() 
     // A varint stating 2^40 schema models, then nothing.
     let body = postcard::to_allocvec(&(1u64 << 40)).unwrap();
     let path = site.seal("count.model", &body);
-    refused_everywhere(&site, &path, &["the schema count", "1099511627776 schema models"]);
+    refused_everywhere(
+        &site,
+        &path,
+        &["the schema count", "1099511627776 schema models"],
+    );
 }
 
 #[test]
@@ -231,5 +244,9 @@ fn a_file_over_the_size_limit_is_refused_before_it_is_read() {
     // Sparse: no disk is used, but the file says it is 300 MiB.
     file.set_len(300 << 20).unwrap();
     drop(file);
-    refused_everywhere(&site, &path, &["more than the", "bytes a model file may have"]);
+    refused_everywhere(
+        &site,
+        &path,
+        &["more than the", "bytes a model file may have"],
+    );
 }

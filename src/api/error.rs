@@ -48,11 +48,15 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
             ApiError::Governance(error) => match error {
-                GovernanceError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, error.to_string()),
+                GovernanceError::Unauthenticated(_) => {
+                    (StatusCode::UNAUTHORIZED, error.to_string())
+                }
                 GovernanceError::Denied(_) => (StatusCode::FORBIDDEN, error.to_string()),
                 GovernanceError::NotFound(_) => (StatusCode::NOT_FOUND, error.to_string()),
                 GovernanceError::Conflict(_) => (StatusCode::CONFLICT, error.to_string()),
-                GovernanceError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
+                GovernanceError::Invalid(_) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, error.to_string())
+                }
                 GovernanceError::Store(_) | GovernanceError::Internal(_) => {
                     tracing::error!(error = %error, "Request failed with an internal error");
                     (
@@ -129,10 +133,7 @@ pub fn json_errors(messages: &OuterMessages, response: Response) -> Response {
             "the request took longer than the {} s allowed",
             messages.request_timeout.as_secs_f64()
         ),
-        other => other
-            .canonical_reason()
-            .unwrap_or("error")
-            .to_lowercase(),
+        other => other.canonical_reason().unwrap_or("error").to_lowercase(),
     };
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);

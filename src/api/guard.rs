@@ -168,9 +168,8 @@ impl AuthGuard {
     pub fn refuse(&self, client: Client, token_id: Option<&str>) -> Option<Duration> {
         let now = Instant::now();
         let by_client = lock(&self.by_client).retry_after(&client, &self.limits, now);
-        let by_token = token_id.and_then(|id| {
-            lock(&self.by_token).retry_after(&id.to_string(), &self.limits, now)
-        });
+        let by_token = token_id
+            .and_then(|id| lock(&self.by_token).retry_after(&id.to_string(), &self.limits, now));
         let wait = by_client.max(by_token)?;
         self.summarise(client, token_id, None);
         Some(wait)
@@ -310,7 +309,10 @@ mod tests {
             "{summaries:?}"
         );
         assert!(summaries[0].contains("malformed token 3"), "{summaries:?}");
-        assert!(summaries[0].contains("1 refused unchecked"), "{summaries:?}");
+        assert!(
+            summaries[0].contains("1 refused unchecked"),
+            "{summaries:?}"
+        );
         assert!(guard.take_summaries().is_empty());
     }
 

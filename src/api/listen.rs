@@ -74,7 +74,8 @@ pub async fn run(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(axum::Extension(ConnectInfo(peer)).layer(app.clone()));
+        let service =
+            TowerToHyperService::new(axum::Extension(ConnectInfo(peer)).layer(app.clone()));
         let http = http.clone();
         let tls = tls.clone();
         let watcher = graceful.watcher();

@@ -111,7 +111,11 @@ pub enum ModelError {
         reason: String,
     },
     #[error("{path} is {found} bytes, more than the {limit} bytes a model file may have")]
-    TooLarge { path: PathBuf, found: u64, limit: u64 },
+    TooLarge {
+        path: PathBuf,
+        found: u64,
+        limit: u64,
+    },
     #[error(
         "{path}: the {schema} model has features [{found}] but this otsentry computes [{expected}]"
     )]
@@ -301,7 +305,11 @@ impl LoadedModel {
 /// The parts are read in the order `SchemaModel` declares its fields, the order its derived
 /// `Serialize` writes them; the struct literal at the end fails to compile if a field is added
 /// without being decoded here.
-fn decode_body(body: &[u8], body_start: usize, path: &Path) -> Result<Vec<SchemaModel>, ModelError> {
+fn decode_body(
+    body: &[u8],
+    body_start: usize,
+    path: &Path,
+) -> Result<Vec<SchemaModel>, ModelError> {
     let mut reader = BodyReader {
         body,
         position: 0,
@@ -455,11 +463,12 @@ mod stored_model {
     impl Unchecked {
         pub(super) fn check(self) -> Result<Model, String> {
             Ok(match self {
-                Unchecked::Forest(forest) => {
-                    Model::Forest(Forest::try_from(forest).map_err(|reason| format!("forest: {reason}"))?)
-                }
+                Unchecked::Forest(forest) => Model::Forest(
+                    Forest::try_from(forest).map_err(|reason| format!("forest: {reason}"))?,
+                ),
                 Unchecked::ZScore(zscore) => Model::ZScore(
-                    ZScoreModel::try_from(zscore).map_err(|reason| format!("z-score model: {reason}"))?,
+                    ZScoreModel::try_from(zscore)
+                        .map_err(|reason| format!("z-score model: {reason}"))?,
                 ),
             })
         }

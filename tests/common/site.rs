@@ -78,7 +78,8 @@ pub async fn site() -> Site {
 
 /// The audit log of `db` as parsed JSON lines, read with the real binary.
 pub fn audit_entries(db: &std::path::Path) -> Vec<serde_json::Value> {
-    let (code, stdout, stderr) = super::otsentry(&["audit", "export", "--db", db.to_str().unwrap()]);
+    let (code, stdout, stderr) =
+        super::otsentry(&["audit", "export", "--db", db.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{stderr}");
     stdout
         .lines()

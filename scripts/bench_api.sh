@@ -6,6 +6,7 @@
 #
 # Usage: scripts/bench_api.sh [CLIENTS] [SECONDS]     (defaults 16 and 10)
 #   PROFILE=dev scripts/bench_api.sh                  use the dev build instead of release
+#   BUILD=0 scripts/bench_api.sh                      use the binaries already built
 #
 # Server and client share the machine's cores; the client uses one runtime thread.
 set -euo pipefail
@@ -15,11 +16,14 @@ clients="${1:-16}"
 seconds="${2:-10}"
 profile="${PROFILE:-release}"
 if [[ "$profile" == release ]]; then
-    cargo build --quiet --release --bin otsentry --example api_load
     dir=target/release
+    flags=(--release)
 else
-    cargo build --quiet --bin otsentry --example api_load
     dir=target/debug
+    flags=()
+fi
+if [[ "${BUILD:-1}" != 0 ]]; then
+    cargo build --quiet "${flags[@]}" --bin otsentry --example api_load
 fi
 bin="$dir/otsentry"
 load="$dir/examples/api_load"

@@ -3,7 +3,7 @@
 //! only its terminal form is escaped, so that a scorer cannot clear, redraw or retitle the screen
 //! of the person reading `alert list`, nor reorder what they read with bidirectional overrides.
 //!
-//! Two views: [`for_terminal`] for text printed as it is (table cells, status lines), and
+//! Two views: [`escape_terminal`] for text printed as it is (table cells, status lines), and
 //! [`json_for_terminal`] for JSON printed to a terminal, which stays valid JSON with the same
 //! value.
 
@@ -17,26 +17,22 @@ fn is_unsafe(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// `text` with every character that could steer a terminal written as a visible escape:
-/// `\n`, `\r` and `\t` as themselves, anything else as `\u{1b}` (Rust's notation). Text without
-/// such characters is returned as it is, without copying.
-pub fn for_terminal(text: &str) -> Cow<'_, str> {
+/// `text` with every character that could steer a terminal written as `\u{..}`; tabs and
+/// newlines too, so one value stays one line. Text without such characters is returned as it
+/// is, without copying.
+pub fn escape_terminal(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
     }
-    let mut escaped = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '\n' => escaped.push_str("\\n"),
-            '\r' => escaped.push_str("\\r"),
-            '\t' => escaped.push_str("\\t"),
-            c if is_unsafe(c) => {
-                let _ = write!(escaped, "\\u{{{:x}}}", u32::from(c));
-            }
-            c => escaped.push(c),
+    let mut out = String::with_capacity(text.len() + 8);
+    for ch in text.chars() {
+        if is_unsafe(ch) {
+            let _ = write!(out, "\\u{{{:x}}}", ch as u32);
+        } else {
+            out.push(ch);
         }
     }
-    Cow::Owned(escaped)
+    Cow::Owned(out)
 }
 
 /// A JSON document (as serde_json writes it) with the characters serde_json leaves raw but a
@@ -64,21 +60,20 @@ mod tests {
     use super::*;
 
     fn check(input: &str, expected: &str) {
-        assert_eq!(for_terminal(input), expected, "{input:?}");
+        assert_eq!(escape_terminal(input), expected, "{input:?}");
     }
 
     #[test]
     fn controls_become_visible_escapes_and_other_text_is_untouched() {
-        check("plc-1 10.0.0.5", "plc-1 10.0.0.5");
+        check("plc-7.local 10.0.0.5", "plc-7.local 10.0.0.5");
         check("Ünïcödé ✓", "Ünïcödé ✓");
-        check("\u{1b}[2J\u{1b}[H", "\\u{1b}[2J\\u{1b}[H");
-        check("a\nb\rc\td", "a\\nb\\rc\\td");
-        check("bell\u{7}", "bell\\u{7}");
-        check("del\u{7f}", "del\\u{7f}");
-        check("csi\u{9b}2J", "csi\\u{9b}2J");
-        check("\u{202e}txt.exe", "\\u{202e}txt.exe");
+        check("a\x1b[2Jb", "a\\u{1b}[2Jb");
+        check("x\ny\tz\u{7f}", "x\\u{a}y\\u{9}z\\u{7f}");
+        check("bell\u{7}\r", "bell\\u{7}\\u{d}");
+        check("\u{9b}31m", "\\u{9b}31m");
+        check("abc\u{202e}fed", "abc\\u{202e}fed");
         check("\u{2066}x\u{2069}", "\\u{2066}x\\u{2069}");
-        assert!(matches!(for_terminal("plain"), Cow::Borrowed(_)));
+        assert!(matches!(escape_terminal("plain"), Cow::Borrowed(_)));
     }
 
     #[test]
@@ -94,7 +89,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn terminal_text_never_holds_a_control(text in "\\PC*|[\\x00-\\x{a0}\\x{202a}-\\x{202e}]*") {
-            let safe = for_terminal(&text);
+            let safe = escape_terminal(&text);
             proptest::prop_assert!(!safe.chars().any(is_unsafe));
         }
 

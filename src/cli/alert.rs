@@ -6,7 +6,7 @@ use comfy_table::Table;
 use super::common::{Format, GovArgs, open_governance, runtime};
 use crate::governance::{Actor, format_micros};
 use crate::store::AlertStatus;
-use crate::text::{for_terminal, json_for_terminal};
+use crate::text::{escape_terminal, json_for_terminal};
 
 #[derive(Debug, Args)]
 pub struct AlertArgs {
@@ -70,7 +70,7 @@ pub fn run(args: AlertArgs) -> anyhow::Result<()> {
         for alert in alerts {
             let a = &alert.alert;
             // Every text field may come from an AI principal or the network.
-            let text = |value: &str| for_terminal(value).into_owned();
+            let text = |value: &str| escape_terminal(value).into_owned();
             table.add_row([
                 alert.id.to_string(),
                 format_micros(a.ts),

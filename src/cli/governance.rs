@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 
 use super::common::{Format, GovArgs, open_governance, runtime};
 use crate::governance::format_micros;
-use crate::text::{for_terminal, json_for_terminal};
+use crate::text::{escape_terminal, json_for_terminal};
 
 #[derive(Debug, Args)]
 pub struct GovernanceArgs {
@@ -37,8 +37,8 @@ pub fn run(args: GovernanceArgs) -> anyhow::Result<()> {
         }
         println!(
             "system:              {} (policy version {})",
-            for_terminal(&status.system_id),
-            for_terminal(&status.policy_version)
+            escape_terminal(&status.system_id),
+            escape_terminal(&status.policy_version)
         );
         println!("policy sha256:       {}", status.policy_sha256);
         println!(
@@ -47,7 +47,7 @@ pub fn run(args: GovernanceArgs) -> anyhow::Result<()> {
         );
         println!(
             "detection threshold: {}",
-            for_terminal(
+            escape_terminal(
                 status
                     .detection_threshold
                     .as_deref()
@@ -71,10 +71,10 @@ pub fn run(args: GovernanceArgs) -> anyhow::Result<()> {
                 // A review's detail is written by whoever reported it, an AI principal included.
                 table.add_row([
                     review.id.to_string(),
-                    for_terminal(&review.trigger_event).into_owned(),
+                    escape_terminal(&review.trigger_event).into_owned(),
                     format_micros(review.opened_at),
-                    for_terminal(&review.opened_by).into_owned(),
-                    for_terminal(&review.detail).into_owned(),
+                    escape_terminal(&review.opened_by).into_owned(),
+                    escape_terminal(&review.detail).into_owned(),
                 ]);
             }
             println!("open reviews:\n{table}");

@@ -10,7 +10,8 @@
 pub mod dataset;
 pub mod window;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use iforest::{
@@ -21,11 +22,11 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use zeek::{ReadOptions, ZeekError};
+use zeek::ZeekError;
 
-use crate::features::walk::{WalkStats, walk_files};
 use crate::features::{Extractor, FeatureRanges, RawRow, Schema, schema_of};
-use crate::model::{Manifest, ModelFile, SchemaModel, SourceFile, TrainParams};
+use crate::model::{Manifest, ModelFile, SchemaModel, Scope, SourceFile, TrainParams};
+use crate::sources::{SourceOptions, SourceStats, walk_files};
 use dataset::DatasetHasher;
 use window::{MIN_DAYS, RECOMMENDED_DAYS, WindowTracker};
 
@@ -58,7 +59,8 @@ pub struct TrainConfig {
     pub tree_sample: usize,
     pub offset_sample: usize,
     pub vocab_cap: usize,
-    pub read_options: ReadOptions,
+    /// The reader's options and the OT selection (recorded in the model: scoring uses it).
+    pub source: SourceOptions,
     /// Only records with `ts` before this (epoch seconds) are used: the end of the window.
     pub until: Option<f64>,
 }
@@ -77,7 +79,7 @@ impl TrainConfig {
             tree_sample: 1 << 16,
             offset_sample: 1 << 20,
             vocab_cap: crate::features::intern::DEFAULT_CAP,
-            read_options: ReadOptions::default(),
+            source: SourceOptions::default(),
             until: None,
         }
     }
@@ -94,7 +96,7 @@ pub enum TrainError {
         source: std::io::Error,
     },
     #[error(
-        "no OT records to train on: read {records_read} records in {n_files} file(s), {not_ot} conn.log records were not OT traffic (no OT service, no OT port) and {other_logs} were from logs the features do not use; give conn.log and/or modbus/dnp3/enip/cip logs of the OT network"
+        "no OT records to train on: read {records_read} records in {n_files} file(s), {not_ot} conn.log records were not OT traffic (no OT service, no OT port) and touched no OT asset, and {other_logs} were from logs the features do not use; give conn.log and/or modbus/dnp3/enip/cip logs of the OT network, or name the site's OT services and ports with --ot-services and --ot-ports"
     )]
     NoOtRecords {
         n_files: usize,
@@ -132,7 +134,7 @@ pub enum TrainError {
 #[derive(Clone, Debug)]
 pub struct TrainOutcome {
     pub model: ModelFile,
-    pub stats: WalkStats,
+    pub stats: SourceStats,
 }
 
 /// One schema's fitting state during the pass.
@@ -169,14 +171,29 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
     let mut tracker = WindowTracker::default();
     let mut dataset = DatasetHasher::default();
     let mut per_service: BTreeMap<String, u64> = BTreeMap::new();
+    // Hosts seen in OT traffic so far: records that are not OT traffic join the baseline when
+    // they touch one (an engineering workstation's RDP to an HMI is part of normal).
+    let mut ot_hosts: HashSet<IpAddr> = HashSet::new();
+    let mut in_scope = 0u64;
+    let mut out_of_scope = 0u64;
 
     let (stats, sources) = std::thread::scope(|scope| {
         let hashing = scope.spawn(|| hash_sources(&files));
         let until = config.until.unwrap_or(f64::INFINITY);
-        let stats = walk_files(files.clone(), &config.read_options, progress, |event| {
+        let stats = walk_files(files.clone(), &config.source, progress, |event| {
             if event.ts >= until {
-                return;
+                return Ok::<(), TrainError>(());
             }
+            if event.ot {
+                ot_hosts.insert(event.edge.orig_h);
+                ot_hosts.insert(event.edge.resp_h);
+            } else if !ot_hosts.contains(&event.edge.orig_h)
+                && !ot_hosts.contains(&event.edge.resp_h)
+            {
+                out_of_scope += 1;
+                return Ok(());
+            }
+            in_scope += 1;
             tracker.add(event.ts);
             dataset.add(event);
             match per_service.get_mut(event.edge.service) {
@@ -193,6 +210,7 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
                 fit.trees.offer(raw);
                 fit.offset.offer(raw);
             }
+            Ok(())
         });
         let sources = hashing.join().unwrap_or_else(|_| {
             Err(TrainError::Read(ZeekError::Io {
@@ -205,7 +223,7 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
     let stats = stats?;
     let sources = sources?;
 
-    if stats.events == 0 {
+    if in_scope == 0 {
         if stats.masked_time > 0 {
             return Err(TrainError::EmptyWindow {
                 masked: stats.masked_time,
@@ -214,7 +232,7 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         return Err(TrainError::NoOtRecords {
             n_files: stats.files.len(),
             records_read: stats.records_read,
-            not_ot: stats.skipped_not_ot,
+            not_ot: out_of_scope,
             other_logs: stats.skipped_other_logs,
         });
     }
@@ -292,7 +310,9 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         records_read: stats.records_read,
         records_per_schema: per_schema,
         records_per_service: per_service,
-        skipped_not_ot: stats.skipped_not_ot,
+        skipped_not_ot: out_of_scope,
+        ot_selection: Some(config.source.ot.config()),
+        scope: Scope::OtAssets,
         parse_errors: stats.parse_errors,
         overrides,
         warnings,

@@ -122,7 +122,8 @@ pub(crate) struct Scorer {
     nodes: Vec<u64>,
     leaves: Vec<f64>,
     /// The thresholds that key the cell cache; `None` when a feature has too many for a key.
-    cells: Option<CellIndex>,
+    /// Boxed: a forest is held by value in enums of models.
+    cells: Option<Box<CellIndex>>,
     /// Names this scorer's tables in the cell caches; a clone shares them, having the same trees.
     id: u64,
 }
@@ -147,7 +148,10 @@ impl std::fmt::Debug for Scorer {
             .field("n_trees", &self.n_trees)
             .field("nodes", &self.nodes.len())
             .field("leaves", &self.leaves.len())
-            .field("cell_key_words", &self.cells.as_ref().map(CellIndex::words))
+            .field(
+                "cell_key_words",
+                &self.cells.as_ref().map(|cells| cells.words()),
+            )
             .finish()
     }
 }
@@ -185,7 +189,7 @@ impl Scorer {
             n_trees: trees.len(),
             nodes,
             leaves,
-            cells: CellIndex::new(n_features, splits),
+            cells: CellIndex::new(n_features, splits).map(Box::new),
             id: SCORERS.fetch_add(1, Ordering::Relaxed),
         })
     }

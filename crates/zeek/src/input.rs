@@ -72,7 +72,10 @@ pub(crate) fn decompressing(
 /// order, on the thread that reads the file. A reader that reaches the end of a file has passed
 /// every byte of it; one that stops early (an error, a strict-mode stop) has passed a prefix.
 #[derive(Clone)]
-pub struct SourceTap(Arc<dyn Fn(&Path, &[u8]) + Send + Sync>);
+pub struct SourceTap(Arc<TapFn>);
+
+/// The callback a [`SourceTap`] holds: the file's path and the bytes just read.
+type TapFn = dyn Fn(&Path, &[u8]) + Send + Sync;
 
 impl SourceTap {
     pub fn new(tap: impl Fn(&Path, &[u8]) + Send + Sync + 'static) -> SourceTap {

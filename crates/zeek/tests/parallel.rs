@@ -330,7 +330,9 @@ fn a_source_tap_sees_every_file_as_stored_once_in_order() {
             .any(|file| file.path.extension().is_some_and(|ext| ext == "gz")),
         "the fixtures include gzip"
     );
-    let expected: Vec<(PathBuf, Vec<u8>)> = files
+    // A file's path and the bytes the tap saw of it.
+    type Seen = (PathBuf, Vec<u8>);
+    let expected: Vec<Seen> = files
         .iter()
         .map(|file| {
             (
@@ -340,7 +342,7 @@ fn a_source_tap_sees_every_file_as_stored_once_in_order() {
         })
         .collect();
     let tapped = |read: &dyn Fn(&ReadOptions)| {
-        let seen: Arc<Mutex<Vec<(PathBuf, Vec<u8>)>>> = Arc::default();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
         let sink = Arc::clone(&seen);
         let options = ReadOptions {
             source_tap: Some(SourceTap::new(move |path: &Path, bytes: &[u8]| {
@@ -356,8 +358,7 @@ fn a_source_tap_sees_every_file_as_stored_once_in_order() {
             ..ReadOptions::default()
         };
         read(&options);
-        let seen = seen.lock().expect("not poisoned").clone();
-        seen
+        seen.lock().expect("not poisoned").clone()
     };
     let sequential_seen = tapped(&|options| {
         sequential(&files, options).expect("the fixtures read");

@@ -20,6 +20,8 @@ fn requests(n: usize) -> Vec<FlowEvent<'static>> {
         .map(|idx| FlowEvent {
             ts: 1_790_812_800.0 + idx as f64 * 0.01,
             uid: "CAbcdefghijklmnopq",
+            orig_p: 49152,
+            ot: true,
             edge: EdgeRef {
                 orig_h: IpAddr::V4(Ipv4Addr::new(10, 10, 2, (idx % 20) as u8)),
                 resp_h: IpAddr::V4(Ipv4Addr::new(10, 10, 10, (idx % 200) as u8)),
@@ -74,13 +76,11 @@ fn bench(c: &mut Criterion) {
     ] {
         let extractor = trained(schema, &events);
         let mut rows = Vec::with_capacity(N * schema.width());
-        let mut novelty = Vec::with_capacity(N);
         group.bench_function(format!("push_encode_{name}"), |b| {
             b.iter(|| {
                 let mut state = extractor.clone();
                 rows.clear();
-                novelty.clear();
-                black_box(state.push_encode_batch(&events, &mut rows, &mut novelty))
+                black_box(state.push_encode_batch(&events, &mut rows))
             })
         });
         group.bench_function(format!("fit_{name}"), |b| {

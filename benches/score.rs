@@ -1,11 +1,20 @@
-//! End-to-end training and scoring speed on a generated OT conn.log: read, features, model.
+//! End-to-end training and scoring speed on a generated OT conn.log (read, features, detectors,
+//! alerts), in large batches and in the small latency-bound batches `watch` uses, and the time
+//! from a record entering the pipeline to its alert leaving.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use otsentry::features::{ConnFields, EdgeRef, EventKind, FlowEvent, Proto};
 use otsentry::model::ModelFile;
+use otsentry::pipeline::{Pipeline, PipelineConfig};
 use otsentry::score::{ScoreConfig, score};
+use otsentry::sinks::Collect;
 use otsentry::train::{TrainConfig, train};
 
 const ROWS: usize = 200_000;
@@ -44,7 +53,7 @@ fn bench(c: &mut Criterion) {
         .model
         .write(&model_path)
         .unwrap();
-    let model = ModelFile::load(&model_path).unwrap();
+    let model = Arc::new(ModelFile::load(&model_path).unwrap());
 
     let mut group = c.benchmark_group("pipeline");
     group.throughput(Throughput::Elements(ROWS as u64));
@@ -52,18 +61,82 @@ fn bench(c: &mut Criterion) {
     group.bench_function("train_conn_log", |b| {
         b.iter(|| train(&config, |_| {}).unwrap())
     });
-    let score_config = ScoreConfig {
-        logs: vec![log.clone()],
-        threshold: 0.0,
-        all: false,
-        read_options: zeek::ReadOptions::default(),
-        since: None,
-        batch_rows: otsentry::score::BATCH_ROWS,
-    };
+    let score_config = ScoreConfig::new(vec![log.clone()], &model);
     group.bench_function("score_conn_log", |b| {
-        b.iter(|| score(&model, &score_config, |_| {}, |_| Ok(())).unwrap())
+        b.iter(|| {
+            score(
+                Arc::clone(&model),
+                &score_config,
+                |_| {},
+                &mut Collect::default(),
+            )
+            .unwrap()
+        })
+    });
+    // What `watch` runs: small batches sealed on a latency bound.
+    let mut live_config = ScoreConfig::new(vec![log.clone()], &model);
+    live_config.pipeline.batch_rows = 512;
+    live_config.pipeline.max_latency = Some(Duration::from_millis(10));
+    group.bench_function("score_conn_log_live_batches", |b| {
+        b.iter(|| {
+            score(
+                Arc::clone(&model),
+                &live_config,
+                |_| {},
+                &mut Collect::default(),
+            )
+            .unwrap()
+        })
     });
     group.finish();
+
+    // Latency: from a record entering the pipeline to its alert leaving, with the flush a live
+    // driver does at the end of each poll.
+    let mut latency = c.benchmark_group("pipeline_latency");
+    let config = PipelineConfig {
+        batch_rows: 512,
+        max_latency: Some(Duration::from_millis(10)),
+        ..PipelineConfig::default()
+    };
+    let mut pipeline = Pipeline::new(Arc::clone(&model), config);
+    let mut sink = Collect::default();
+    let mut ts = 1_790_812_800.0 + 21.0 * 86_400.0;
+    latency.bench_function("new_source_record_to_alert", |b| {
+        b.iter(|| {
+            ts += 1.0;
+            let event = new_source_event(ts);
+            pipeline.push(&event, &mut sink).unwrap();
+            pipeline.flush(&mut sink).unwrap();
+            assert!(!sink.alerts.is_empty());
+            sink.alerts.clear();
+        })
+    });
+    latency.finish();
+}
+
+/// A poll of a known PLC from a host never seen in training.
+fn new_source_event(ts: f64) -> FlowEvent<'static> {
+    FlowEvent {
+        ts,
+        uid: "CNewSource0000001",
+        orig_p: 40000,
+        ot: true,
+        edge: EdgeRef {
+            orig_h: IpAddr::from([10, 10, 9, 99]),
+            resp_h: IpAddr::from([10, 10, 10, 11]),
+            resp_p: 502,
+            proto: Proto::Tcp,
+            service: "modbus",
+        },
+        kind: EventKind::Conn(ConnFields {
+            duration: Some(0.01),
+            orig_bytes: Some(12),
+            resp_bytes: Some(40),
+            orig_pkts: Some(5),
+            resp_pkts: Some(4),
+            conn_state: "SF",
+        }),
+    }
 }
 
 criterion_group!(benches, bench);

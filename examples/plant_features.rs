@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use otsentry::features::walk::walk_files;
 use otsentry::features::{Extractor, MAX_WIDTH, RawRow, Schema, schema_of};
 use otsentry::simulate::{PlantConfig, run};
+use otsentry::sources::{SourceOptions, walk_files};
 
 /// A small plant: four PLCs for 12 hours, HMIs polling every 2 min, attacks in the last 6 hours.
 fn plant() -> PlantConfig {
@@ -104,9 +104,13 @@ fn main() -> anyhow::Result<()> {
     let mut requests = Rows::new(Schema::Request);
     let stats = walk_files(
         files,
-        &zeek::ReadOptions::default(),
+        &SourceOptions::default(),
         |_| {},
         |event| {
+            // The stored parity sets were made from OT traffic only.
+            if !event.ot {
+                return Ok::<(), zeek::ZeekError>(());
+            }
             let rows = match schema_of(event) {
                 Schema::Conn => &mut conn,
                 Schema::Request => &mut requests,
@@ -115,6 +119,7 @@ fn main() -> anyhow::Result<()> {
                 rows.raw.push(raw);
                 rows.labels.push(attack_uids.contains(event.uid));
             }
+            Ok(())
         },
     )
     .context("reading the simulated logs")?;

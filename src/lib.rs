@@ -2,17 +2,24 @@
 //!
 //! The binary in `main.rs` parses arguments and calls into these modules; all logic lives here.
 
+pub mod alerts;
 pub mod api;
 pub mod audit;
 pub mod cli;
 pub mod demo;
+pub mod detect;
 pub mod eval;
 pub mod features;
 pub mod governance;
 pub mod inspect;
+pub mod inventory;
 pub mod model;
 pub mod ot;
+pub mod pipeline;
 pub mod score;
 pub mod simulate;
+pub mod sinks;
+pub mod sources;
 pub mod store;
+pub mod text;
 pub mod train;

@@ -213,6 +213,21 @@ impl OtSelector {
         })
     }
 
+    /// True when an edge (its conn.log service as the features name it, and its responder port)
+    /// is OT traffic.
+    pub fn is_ot_edge(&self, service: &str, resp_p: u16) -> bool {
+        self.match_conn(service.split(','), resp_p).is_some()
+    }
+
+    /// The selection as a configuration, to be recorded in a model and checked again at load.
+    pub fn config(&self) -> OtConfig {
+        OtConfig {
+            services: self.services.clone(),
+            ports: self.ports.iter().copied().collect(),
+            protocol_logs: self.protocol_logs.iter().cloned().collect(),
+        }
+    }
+
     /// True when `port` is one of the OT ports.
     pub fn is_ot_port(&self, port: u16) -> bool {
         self.ports.contains(&port)

@@ -1,5 +1,6 @@
 //! Local administration through the real binary on a real database file: init, principals,
-//! tokens shown once and stored hashed, the alert list, governance status and audit verify.
+//! enrollment by the person, tokens shown once and stored as a digest, the alert list,
+//! governance status and audit verify.
 
 mod common;
 
@@ -30,6 +31,12 @@ async fn an_admin_sets_up_a_site_from_the_command_line() {
     ]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("human:root"), "{out}");
+    // The person's credentials come from the person: the admin hands over a one-time code.
+    let enrollment = out
+        .lines()
+        .find(|line| line.starts_with("otsenroll_"))
+        .expect("an enrollment code")
+        .to_string();
     let (code, _, err) = otsentry(&[
         "principal",
         "add",
@@ -56,29 +63,62 @@ async fn an_admin_sets_up_a_site_from_the_command_line() {
     assert_eq!(code, Some(2), "duplicate names are refused");
     assert!(err.contains("already exists"), "{err}");
 
-    let (code, out, err) = otsentry(&[
+    let (code, out, err) = common::otsentry_with_input(
+        &[
+            "principal",
+            "redeem",
+            &enrollment,
+            "--db",
+            db,
+            "--policy",
+            policy,
+        ],
+        "root's own long passphrase\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("enrolled root"), "{out}");
+    let (code, _, err) = common::otsentry_with_input(
+        &[
+            "principal",
+            "redeem",
+            &enrollment,
+            "--db",
+            db,
+            "--policy",
+            policy,
+        ],
+        "someone else's passphrase\n",
+    );
+    assert_eq!(code, Some(2), "an enrollment code works once");
+    assert!(err.contains("already redeemed"), "{err}");
+    // Another token for root needs root's passphrase, not just access to the database.
+    let create = [
         "token", "create", "root", "--days", "1", "--db", db, "--policy", policy, "--format",
         "json",
-    ]);
+    ];
+    let (code, _, err) = common::otsentry_with_input(&create, "a guess at it, wrong\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("wrong passphrase"), "{err}");
+    let (code, out, err) = common::otsentry_with_input(&create, "root's own long passphrase\n");
     assert_eq!(code, Some(0), "{err}");
     let issued: serde_json::Value = serde_json::from_str(&out).expect("json");
     let token = issued["token"].as_str().expect("token");
     let id = issued["id"].as_str().expect("id");
     assert!(token.starts_with(&format!("ots_{id}_")));
 
-    // Only the Argon2id hash is stored; the secret appears nowhere in the database file.
+    // Only the SHA-256 digest is stored; the secret appears nowhere in the database file.
     let mut conn = SqliteConnection::connect(&format!("sqlite://{db}"))
         .await
         .expect("opens");
-    let phc: String = sqlx::query("SELECT phc FROM tokens WHERE id = ?")
+    let digest: String = sqlx::query("SELECT digest FROM tokens WHERE id = ?")
         .bind(id)
         .fetch_one(&mut conn)
         .await
         .expect("row")
         .get(0);
-    assert!(phc.starts_with("$argon2id$"), "{phc}");
     conn.close().await.expect("closes");
     let secret = token.rsplit('_').next().expect("secret");
+    assert_eq!(digest, otsentry::governance::token::digest(secret));
     let bytes = std::fs::read(&db_path).expect("db file");
     let wal = std::fs::read(dir.path().join("gov.db-wal")).unwrap_or_default();
     for haystack in [&bytes, &wal] {
@@ -161,7 +201,7 @@ async fn both_policies_are_enforced_together_and_stored() {
         .record_policies(otsentry::governance::Actor::Local)
         .await
         .expect("recorded");
-    governance.store().close().await;
+    governance.close().await;
     let mut conn = SqliteConnection::connect(&format!("sqlite://{db}"))
         .await
         .expect("opens");

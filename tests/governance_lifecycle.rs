@@ -5,8 +5,8 @@
 mod common;
 
 use otsentry::governance::{
-    Action, Actor, AiComponent, AnalystDecision, GovernanceError, Principal, PrincipalKind,
-    Resource, Role, Verdict, decide,
+    Action, Actor, AiComponent, AnalystDecision, ApprovalEvidence, GovernanceConfig,
+    GovernanceError, Principal, PrincipalKind, Resource, Role, Verdict, decide,
 };
 use otsentry::store::{
     AlertDecision, NewAlert, NewRecommendation, NewTriage, RecommendationKind, Severity,
@@ -239,20 +239,21 @@ async fn reviews_open_on_the_policys_trigger_events() {
 #[tokio::test]
 async fn a_retrain_opens_a_review_once_its_approval_is_complete() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let governance = common::governance(&dir.path().join("gov.db"), None).await;
-    let lead = governance
-        .create_principal(
-            Actor::Local,
-            "sam",
-            PrincipalKind::Human {
-                roles: vec![Role::parse("ot-security-lead").expect("role")],
-            },
-        )
-        .await
-        .expect("sam");
-    let request = governance
+    let ticketing = common::ticket_key();
+    let governance = common::governance_with(
+        &dir.path().join("gov.db"),
+        None,
+        GovernanceConfig {
+            ticket_key: Some(ticketing.verifying_key()),
+            ..GovernanceConfig::default()
+        },
+    )
+    .await;
+    let (analyst, _) = common::enrolled(&governance, "alice", &["analyst"]).await;
+    let (lead, _) = common::enrolled(&governance, "sam", &["ot-security-lead"]).await;
+    let filed = governance
         .request_change(
-            &lead,
+            &analyst,
             Action::RetrainModel,
             "2026-10-01..2026-11-01",
             "quarterly refresh",
@@ -267,8 +268,17 @@ async fn a_retrain_opens_a_review_once_its_approval_is_complete() {
             .open_reviews
             .is_empty()
     );
+    let signature = common::sign_ticket(&ticketing, &filed.request, "SEC-4411");
     let detail = governance
-        .approve(&lead, request.id, "signed ticket SEC-4411", None)
+        .approve(
+            &lead,
+            filed.request.id,
+            ApprovalEvidence::SignedTicket {
+                ticket_id: "SEC-4411",
+                signature: &signature,
+            },
+            None,
+        )
         .await
         .expect("approved");
     assert_eq!(detail.request.status.as_str(), "applied");
@@ -336,7 +346,7 @@ async fn recommendations_wait_for_a_person_and_execute_nothing() {
         None
     );
     let again = governance
-        .decide_recommendation(&analyst, draft.id, false, "changed my mind")
+        .decide_recommendation(&analyst, draft.id, false, "changed my mind after all")
         .await;
     assert!(
         matches!(again, Err(GovernanceError::Conflict(_))),

@@ -207,3 +207,31 @@ fn policy_check_fails_with_the_line_for_a_broken_file() {
         "{text}"
     );
 }
+
+/// Issue 14: a channel the code cannot verify is refused, with the list of channels it knows.
+#[test]
+fn r14_an_approval_channel_the_code_cannot_verify_is_refused() {
+    check_refusal(
+        "ai_unknown_channel.yaml",
+        29,
+        &[
+            "human_approval_requirements.approval_channel",
+            "`email` is not one otsentry can verify",
+            "known channels: `physical presence`",
+            "`signed ticket`",
+        ],
+    );
+    let path = fixture("ai_unknown_channel.yaml");
+    let output = otsentry(&["policy", "check", path.to_str().expect("utf-8 path")]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("known channels"), "{text}");
+    // A valid policy explains how each channel is verified.
+    let output = otsentry(&["policy", "check", "policies/ai_governance_policy.yaml"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("physical presence: entered at the otsentry host's console"),
+        "{text}"
+    );
+    assert!(text.contains("the requester cannot approve"), "{text}");
+}

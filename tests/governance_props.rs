@@ -104,7 +104,12 @@ fn chain(n: usize) -> Vec<StoredEntry> {
             policy_sha256: "0".repeat(64),
         };
         let seq = i64::try_from(seq).unwrap_or(i64::MAX);
-        let entry = seal(draft, seq, &prev, "2026-11-23T00:00:00Z".into(), None);
+        let link = otsentry::audit::Link {
+            seq,
+            prev_hash: &prev,
+            effects: Vec::new(),
+        };
+        let entry = seal(draft, link, "2026-11-23T00:00:00Z".into(), None);
         prev.clone_from(&entry.hash);
         rows.push(StoredEntry {
             row_seq: seq,

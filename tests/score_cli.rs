@@ -50,28 +50,41 @@ fn a_new_source_polling_a_plc_on_502_is_flagged_on_its_first_record() {
         "json",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let rows = json_rows(&output);
-    let new_source: Vec<_> = rows
+    let alerts = json_rows(&output);
+    let new_source: Vec<_> = alerts
         .iter()
-        .filter(|row| row["id.orig_h"] == "10.66.6.6")
+        .filter(|alert| alert["source"]["ip"] == "10.66.6.6")
         .collect();
-    // Its conn.log record and its modbus.log request, each the first of its kind.
-    assert_eq!(new_source.len(), 2, "{rows:#?}");
-    for row in &new_source {
-        assert_eq!(row["uid"], "CNEWSOURCE0001");
-        assert_eq!(row["id.resp_p"], 502);
-        assert_eq!(row["flagged"], true);
-        let novel = row["novel"].as_array().unwrap();
-        assert!(novel.contains(&"source".into()) && novel.contains(&"edge".into()));
-        assert!(
-            row["reasons"][0]
-                .as_str()
-                .unwrap()
-                .starts_with("new source 10.66.6.6")
-        );
-    }
+    // Its conn.log record opens an alert at once, and so does its modbus.log request (another
+    // log stream, read from another file).
+    assert!(!new_source.is_empty(), "{alerts:#?}");
+    let opened = new_source[0];
+    assert_eq!(opened["event"]["kind"], "alert");
+    assert_eq!(opened["event"]["action"], "alert_opened");
+    assert_eq!(opened["rule"]["id"], "novelty.new_source");
+    assert_eq!(opened["otsentry"]["severity"], "high");
+    assert_eq!(opened["zeek"]["session_id"], "CNEWSOURCE0001");
+    assert_eq!(opened["destination"]["port"], 502);
+    assert_eq!(opened["threat"]["technique"]["id"][0], "T0848");
+    assert!(
+        opened["otsentry"]["reasons"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("new source 10.66.6.6"),
+        "{opened}"
+    );
+    let ids: std::collections::BTreeSet<String> = new_source
+        .iter()
+        .map(|alert| alert["event"]["id"].to_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "one alert per log stream: {new_source:#?}");
+    let records: std::collections::BTreeSet<String> = new_source
+        .iter()
+        .map(|alert| alert["otsentry"]["record"].to_string())
+        .collect();
+    assert_eq!(records.len(), 2);
     // The ordinary polling is (nearly) all quiet.
-    assert!(rows.len() < 10, "{} rows flagged", rows.len());
+    assert!(alerts.len() < 10, "{} alert events", alerts.len());
 }
 
 #[test]
@@ -87,7 +100,7 @@ fn every_row_is_printed_with_all_and_the_threshold_compares_the_decision_value()
             "--model",
             model.to_str().unwrap(),
             "--format",
-            "json",
+            "rows",
             "--all",
             "--threshold",
             threshold,
@@ -101,7 +114,11 @@ fn every_row_is_printed_with_all_and_the_threshold_compares_the_decision_value()
         let decision = row["anomaly_score"].as_f64().unwrap();
         let score = row["score_samples"].as_f64().unwrap();
         assert!((-1.0..=0.0).contains(&score));
-        assert_eq!(row["flagged"], decision < 0.0, "{row}");
+        let outlier = row["findings"]
+            .as_array()
+            .unwrap()
+            .contains(&"forest.outlier".into());
+        assert_eq!(outlier, decision < 0.0, "{row}");
     }
     // Raw score_samples are all far below -0.15: used as a decision threshold, -0.15 would
     // flag nearly everything; as a decision-value threshold it flags very little.
@@ -120,7 +137,7 @@ fn every_row_is_printed_with_all_and_the_threshold_compares_the_decision_value()
 }
 
 #[test]
-fn csv_and_table_formats() {
+fn row_csv_and_alert_table_formats() {
     let dir = tempfile::tempdir().unwrap();
     let model = trained(dir.path());
     let logs = dir.path().join("baseline");
@@ -131,14 +148,14 @@ fn csv_and_table_formats() {
         "--model",
         model.to_str().unwrap(),
         "--format",
-        "csv",
+        "rows-csv",
         "--all",
     ]);
     let text = stdout(&csv);
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "ts,uid,id.orig_h,id.resp_h,id.resp_p,service,record,anomaly_score,score_samples,flagged,novel,reasons"
+        "ts,uid,id.orig_h,id.resp_h,id.resp_p,service,record,anomaly_score,score_samples,flagged,findings,reasons"
     );
     assert_eq!(lines.count(), 2 * 15 * 48 * 3);
     let table = otsentry(&[

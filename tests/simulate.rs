@@ -444,8 +444,8 @@ fn same_seed_gives_byte_identical_output_and_another_seed_does_not() {
     );
     assert_eq!(
         a.len(),
-        10,
-        "eight logs, plant.json and labels.jsonl: {:?}",
+        11,
+        "eight logs, plant.json, inventory.yaml and labels.jsonl: {:?}",
         a.keys()
     );
     assert!(a == b, "same seed, same bytes");

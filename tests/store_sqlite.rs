@@ -4,8 +4,8 @@
 mod common;
 
 use otsentry::audit::verify_chain;
-use otsentry::governance::{Actor, PrincipalKind, Role};
-use otsentry::store::{NewAlert, Severity, SqliteStore, Store, StoreError};
+use otsentry::governance::{Actor, GovernanceError, PrincipalKind, Role};
+use otsentry::store::{NewAlert, Severity, SqliteStore, Store};
 use sqlx::{Connection, Row, SqliteConnection};
 
 fn alert(n: i64) -> NewAlert {
@@ -48,7 +48,7 @@ async fn the_database_runs_in_wal_mode_with_the_schema_applied() {
         .await
         .expect("table")
         .get(0);
-    assert_eq!(versions, 1);
+    assert_eq!(versions, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,13 +88,13 @@ async fn concurrent_appends_from_two_services_form_one_chain() {
     for task in tasks {
         task.await.expect("task");
     }
-    let rows = first.store().audit_entries().await.expect("rows");
+    let store = SqliteStore::open(&db).await.expect("opens");
+    let rows = store.audit_entries().await.expect("rows");
     assert_eq!(rows.len(), 41);
     let report = verify_chain(&rows, None, None).expect("one unbroken chain");
     assert_eq!(report.entries, 41);
     let alerts = second
-        .store()
-        .list_alerts(None, 1000)
+        .list_alerts(Actor::Local, None, 1000)
         .await
         .expect("readers see every alert");
     assert_eq!(alerts.len(), 40);
@@ -102,34 +102,67 @@ async fn concurrent_appends_from_two_services_form_one_chain() {
 }
 
 #[tokio::test]
-async fn duplicate_names_and_double_approvals_are_conflicts() {
+async fn duplicate_names_are_conflicts_and_the_refusal_is_audited() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("gov.db"))
-        .await
-        .expect("opens");
+    let db = dir.path().join("gov.db");
+    let governance = common::governance(&db, None).await;
     let kind = PrincipalKind::Human {
         roles: vec![Role::parse("ot-security-lead").expect("role")],
     };
-    let lead = store
-        .create_principal("lead", &kind, 1)
+    governance
+        .create_principal(Actor::Local, "lead", kind.clone())
         .await
         .expect("created");
-    assert!(matches!(
-        store.create_principal("lead", &kind, 2).await,
-        Err(StoreError::Conflict(_))
-    ));
-    let request = store
-        .insert_change_request("change_threshold", "-0.2", "noisy", lead.id, 3)
+    let again = governance
+        .create_principal(Actor::Local, "lead", kind)
+        .await;
+    assert!(
+        matches!(again, Err(GovernanceError::Conflict(_))),
+        "{again:?}"
+    );
+    governance.close().await;
+    let store = SqliteStore::open(&db).await.expect("opens");
+    let rows = store.audit_entries().await.expect("rows");
+    let last: serde_json::Value = serde_json::from_str(&rows[rows.len() - 1].json).expect("json");
+    assert_eq!(last["decision"], "refuse", "{last}");
+    assert!(
+        last["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("already exists")),
+        "{last}"
+    );
+}
+
+/// Issue 14: a store transaction dropped without its audit entry leaves no trace; committed
+/// with it, the rows it wrote are recorded in the entry.
+#[tokio::test]
+async fn a_write_without_its_audit_entry_never_lands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gov.db");
+    let governance = common::governance(&db, None).await;
+    let created = governance
+        .create_principal(
+            Actor::Local,
+            "scorer-1",
+            PrincipalKind::Ai {
+                component: otsentry::governance::AiComponent::Scorer,
+            },
+        )
         .await
-        .expect("request");
-    store
-        .insert_approval(request.id, lead.id, "ot-security-lead", "voice", None, 4)
-        .await
-        .expect("approval");
-    assert!(matches!(
-        store
-            .insert_approval(request.id, lead.id, "ot-engineering-lead", "voice", None, 5)
-            .await,
-        Err(StoreError::Conflict(_))
-    ));
+        .expect("created");
+    governance.close().await;
+    let store = SqliteStore::open(&db).await.expect("opens");
+    let rows = store.audit_entries().await.expect("rows");
+    let entry: otsentry::audit::AuditEntry = serde_json::from_str(&rows[0].json).expect("entry");
+    assert_eq!(entry.decision, "applied");
+    assert_eq!(entry.effects.len(), 1);
+    assert_eq!(entry.effects[0].table, "principals");
+    assert_eq!(entry.effects[0].key, created.id.to_string());
+    let state = store.state_rows().await.expect("state");
+    assert_eq!(state.len(), 1);
+    assert_eq!(state[0].row, entry.effects[0].row);
+    // A transaction begun and dropped (the process died before committing) changes nothing.
+    let tx = store.begin().await.expect("begins");
+    drop(tx);
+    assert_eq!(store.audit_entries().await.expect("rows").len(), 1);
 }

@@ -74,7 +74,7 @@ fn since_limits_the_rows_scored() {
             model.to_str().unwrap(),
             "--all",
             "--format",
-            "json",
+            "rows",
         ];
         args.extend_from_slice(extra);
         let output = otsentry(&args);

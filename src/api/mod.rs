@@ -52,6 +52,7 @@ pub fn router(governance: Governance<SqliteStore>) -> Router {
         )
         .route("/v1/change-requests/{id}", get(changes::change_request))
         .route("/v1/change-requests/{id}/approvals", post(changes::approve))
+        .route("/v1/change-requests/{id}/withdraw", post(changes::withdraw))
         .route(
             "/v1/reviews/false-negatives",
             post(changes::report_false_negative),
@@ -64,6 +65,8 @@ pub fn router(governance: Governance<SqliteStore>) -> Router {
         .route("/v1/audit", get(admin::audit_export))
         .route("/v1/audit/verify", get(admin::audit_verify))
         .route("/v1/principals", post(admin::create_principal))
+        .route("/v1/principals/{name}/enrollments", post(admin::enroll))
+        .route("/v1/enroll", post(admin::redeem))
         .route("/v1/tokens", post(admin::issue_token))
         .route("/v1/tokens/{id}", delete(admin::revoke_token))
         .fallback(routes::not_found)

@@ -1,5 +1,6 @@
 //! One audit entry: its fields, the canonical bytes its hash covers, and sealing a draft into a
-//! chained (and optionally signed) entry.
+//! chained (and optionally signed) entry. An entry that changed state carries the rows it wrote
+//! (`effects`), so that replaying the log reproduces the security state.
 
 use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,16 @@ pub struct AuditDraft {
     pub policy_sha256: String,
 }
 
+/// One row as a state change left it: `row` is the whole row as a JSON object (column name to
+/// value), or `None` when the change deleted it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Effect {
+    pub table: String,
+    pub key: String,
+    pub row: Option<serde_json::Value>,
+}
+
 /// A chained audit entry, stored and exported as one JSON object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +44,9 @@ pub struct AuditEntry {
     pub resource: String,
     pub decision: String,
     pub reason: String,
+    /// The rows this entry's state change wrote, in the same transaction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub effects: Vec<Effect>,
     pub policy_sha256: String,
     pub prev_hash: String,
     /// Hex SHA-256 over the canonical JSON of every field above.
@@ -53,6 +67,9 @@ struct Hashed<'a> {
     resource: &'a str,
     decision: &'a str,
     reason: &'a str,
+    // Absent when empty, so entries written before effects existed keep their hashes.
+    #[serde(skip_serializing_if = "<[Effect]>::is_empty")]
+    effects: &'a [Effect],
     policy_sha256: &'a str,
     prev_hash: &'a str,
 }
@@ -68,10 +85,11 @@ impl AuditEntry {
             resource: &self.resource,
             decision: &self.decision,
             reason: &self.reason,
+            effects: &self.effects,
             policy_sha256: &self.policy_sha256,
             prev_hash: &self.prev_hash,
         };
-        // Serialising a struct of strings and an integer cannot fail.
+        // Serialising strings, integers and JSON values cannot fail.
         let bytes = serde_json::to_vec(&hashed).unwrap_or_default();
         hex::encode(Sha256::digest(&bytes))
     }
@@ -82,14 +100,27 @@ impl AuditEntry {
     }
 }
 
-/// Turns a draft into the entry following `prev_hash` at position `seq`.
+/// Where a new entry goes: its position, the previous entry's hash, and the rows its
+/// transaction wrote.
+#[derive(Debug, Clone)]
+pub struct Link<'a> {
+    pub seq: i64,
+    pub prev_hash: &'a str,
+    pub effects: Vec<Effect>,
+}
+
+/// Turns a draft into the entry at `link`.
 pub fn seal(
     draft: AuditDraft,
-    seq: i64,
-    prev_hash: &str,
+    link: Link<'_>,
     time: String,
     signer: Option<&SigningKey>,
 ) -> AuditEntry {
+    let Link {
+        seq,
+        prev_hash,
+        effects,
+    } = link;
     let mut entry = AuditEntry {
         seq,
         time,
@@ -98,6 +129,7 @@ pub fn seal(
         resource: draft.resource,
         decision: draft.decision,
         reason: draft.reason,
+        effects,
         policy_sha256: draft.policy_sha256,
         prev_hash: prev_hash.to_string(),
         hash: String::new(),

@@ -8,9 +8,16 @@
 //! (or in the store's audit table, guarded by triggers) updates or deletes an entry.
 
 mod entry;
+mod replay;
 mod sign;
 mod verify;
 
-pub use entry::{AuditDraft, AuditEntry, GENESIS_HASH, seal};
-pub use sign::{KeyError, load_signing_key, load_verifying_key, write_new_signing_key};
-pub use verify::{ChainBreak, StoredEntry, VerifyReport, verify_chain};
+pub use entry::{AuditDraft, AuditEntry, Effect, GENESIS_HASH, Link, seal};
+pub use replay::{Unexplained, unexplained};
+pub use sign::{
+    ADOPT_KEY_ACTION, KeyError, adopted_key_hex, adoption_resource, load_signing_key,
+    load_verifying_key, write_new_signing_key,
+};
+pub use verify::{
+    ChainBreak, StoredEntry, VerifyOptions, VerifyReport, adopted_key, verify_all, verify_chain,
+};

@@ -64,3 +64,21 @@ pub fn write_new_signing_key(key_path: &Path, public_path: &Path) -> Result<Sign
     })?;
     Ok(key)
 }
+
+/// The action of the entry by which a log adopts a signing key; its resource is
+/// `signing_key:HEX` and it is signed by that key. Every later entry must carry a valid signature
+/// from it.
+pub const ADOPT_KEY_ACTION: &str = "adopt_signing_key";
+
+/// The resource naming an adopted key.
+pub fn adoption_resource(key: &VerifyingKey) -> String {
+    format!("signing_key:{}", hex::encode(key.to_bytes()))
+}
+
+/// The hex public key named by an adoption entry's resource.
+pub fn adopted_key_hex(resource: &str) -> Option<String> {
+    resource
+        .strip_prefix("signing_key:")
+        .filter(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_string)
+}

@@ -1,10 +1,13 @@
 //! Verifying the chain: walks the stored entries in storage order and names the first one that
-//! was modified, removed, reordered or inserted (or whose signature does not verify).
+//! was modified, removed, reordered or inserted (or whose signature does not verify), checks the
+//! head anchored outside the database, and replays the log against the state tables.
 
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde::Serialize;
 
-use super::entry::{AuditEntry, GENESIS_HASH};
+use super::entry::{AuditEntry, Effect, GENESIS_HASH};
+use super::replay::{Unexplained, unexplained};
+use super::sign::{ADOPT_KEY_ACTION, adopted_key_hex};
 
 /// One row as the store holds it: its storage position, the entry JSON and the hash column.
 #[derive(Debug, Clone)]
@@ -38,6 +41,97 @@ pub enum ChainBreak {
     BadSignature { seq: i64 },
     #[error("the log no longer contains the recorded head {head}: its newest entries were removed")]
     Truncated { head: String },
+    #[error(
+        "the log no longer contains entry {seq} with the head anchored beside the database ({hash}): the log was truncated or rewritten"
+    )]
+    AnchorMismatch { seq: i64, hash: String },
+    #[error(
+        "the log holds {entries} entries but no chain head is anchored beside the database: the head file was removed"
+    )]
+    AnchorMissing { entries: usize },
+    #[error("entry {seq} adopts signing key {found}, but the key given is {expected}")]
+    KeyMismatch {
+        seq: i64,
+        found: String,
+        expected: String,
+    },
+    #[error(
+        "{} row(s) of the security state are not explained by the audit log: {}",
+        rows.len(),
+        rows.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    Unexplained { rows: Vec<Unexplained> },
+}
+
+/// What to check beyond the chain itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VerifyOptions<'a> {
+    /// Every entry must be signed by this key (and a key the log adopted must be this one).
+    pub key: Option<&'a VerifyingKey>,
+    /// A head kept elsewhere, which the log must still contain.
+    pub head: Option<&'a str>,
+}
+
+/// The newest signing key the log adopted, if any (read without verifying the chain).
+pub fn adopted_key(rows: &[StoredEntry]) -> Option<VerifyingKey> {
+    rows.iter()
+        .rev()
+        .filter_map(|row| serde_json::from_str::<AuditEntry>(&row.json).ok())
+        .find(|entry| entry.action == ADOPT_KEY_ACTION)
+        .and_then(|entry| adopted_key_hex(&entry.resource))
+        .and_then(|hex| key_from_hex(&hex))
+}
+
+fn key_from_hex(text: &str) -> Option<VerifyingKey> {
+    let bytes = <[u8; 32]>::try_from(hex::decode(text).ok()?).ok()?;
+    VerifyingKey::from_bytes(&bytes).ok()
+}
+
+fn signed_by(entry: &AuditEntry, key: &VerifyingKey) -> bool {
+    entry
+        .signature
+        .as_deref()
+        .and_then(|text| hex::decode(text).ok())
+        .and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
+        .map(|bytes| Signature::from_bytes(&bytes))
+        .is_some_and(|signature| key.verify_strict(entry.hash.as_bytes(), &signature).is_ok())
+}
+
+/// Everything `audit verify` checks: the chain (with signatures from the given key or the key
+/// the log adopted), the given head, the head anchored beside the database, and the replay of
+/// the log against `state`.
+pub fn verify_all(
+    rows: &[StoredEntry],
+    state: &[Effect],
+    anchored: Option<(i64, String)>,
+    options: &VerifyOptions<'_>,
+) -> Result<VerifyReport, ChainBreak> {
+    let report = verify_chain(rows, options.key, options.head)?;
+    let entries: Vec<AuditEntry> = rows
+        .iter()
+        .filter_map(|row| serde_json::from_str(&row.json).ok())
+        .collect();
+    match anchored {
+        Some((seq, hash))
+            if !entries
+                .iter()
+                .any(|entry| entry.seq == seq && entry.hash == hash) =>
+        {
+            return Err(ChainBreak::AnchorMismatch { seq, hash });
+        }
+        Some(_) => {}
+        None if !entries.is_empty() => {
+            return Err(ChainBreak::AnchorMissing {
+                entries: entries.len(),
+            });
+        }
+        None => {}
+    }
+    let rows = unexplained(&entries, state);
+    if !rows.is_empty() {
+        return Err(ChainBreak::Unexplained { rows });
+    }
+    Ok(report)
 }
 
 /// What a successful verification covered.
@@ -72,6 +166,8 @@ pub fn verify_chain(
     }
 
     let mut prev_hash = GENESIS_HASH.to_string();
+    let mut adopted: Option<VerifyingKey> = None;
+    let has_adoption = entries.iter().any(|entry| entry.action == ADOPT_KEY_ACTION);
     for (index, entry) in entries.iter().enumerate() {
         let position = i64::try_from(index).unwrap_or(i64::MAX).saturating_add(1);
         if entry.seq > position {
@@ -103,19 +199,37 @@ pub fn verify_chain(
                 previous: position - 1,
             });
         }
-        if let Some(key) = key {
-            let valid = entry
-                .signature
-                .as_deref()
-                .and_then(|text| hex::decode(text).ok())
-                .and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
-                .map(|bytes| Signature::from_bytes(&bytes))
-                .is_some_and(|signature| {
-                    key.verify_strict(entry.hash.as_bytes(), &signature).is_ok()
+        if entry.action == ADOPT_KEY_ACTION
+            && let Some(found) = adopted_key_hex(&entry.resource)
+        {
+            // An adoption must come from the key already in force (or the one given), and is
+            // signed by the key it adopts: whoever adopts a key proves they hold it.
+            let adopting = key_from_hex(&found);
+            if let Some(expected) = key.or(adopted.as_ref())
+                && adopting.as_ref() != Some(expected)
+            {
+                return Err(ChainBreak::KeyMismatch {
+                    seq: position,
+                    found,
+                    expected: hex::encode(expected.to_bytes()),
                 });
-            if !valid {
-                return Err(ChainBreak::BadSignature { seq: position });
             }
+            match adopting {
+                Some(adopting) if signed_by(entry, &adopting) => adopted = Some(adopting),
+                _ => return Err(ChainBreak::BadSignature { seq: position }),
+            }
+        }
+        // Before a log's first adoption its entries are unsigned; a log that never adopted a key
+        // is checked against the given key from its first entry (signing from the start).
+        let required = match &adopted {
+            Some(adopted) => Some(adopted),
+            None if has_adoption => None,
+            None => key,
+        };
+        if let Some(key) = required
+            && !signed_by(entry, key)
+        {
+            return Err(ChainBreak::BadSignature { seq: position });
         }
         prev_hash.clone_from(&entry.hash);
     }
@@ -129,6 +243,6 @@ pub fn verify_chain(
     Ok(VerifyReport {
         entries: entries.len(),
         head: prev_hash,
-        signatures_checked: key.is_some(),
+        signatures_checked: key.is_some() || adopted.is_some(),
     })
 }

@@ -1,12 +1,17 @@
-//! Local administration with direct access to the database file: `db init`, `principal add|list`,
-//! `token create|revoke`. Every change is audited as `local:cli`.
+//! Local administration with direct access to the database file: `db init`,
+//! `principal add|enroll|redeem|list`, `token create|revoke`. Every change is audited (as
+//! `local:cli`, or as the person who signed in with their own passphrase). A person's
+//! credentials are set by that person: `principal add` and `principal enroll` print a one-time
+//! code, which the person redeems with `principal redeem`, choosing their own passphrase.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use comfy_table::Table;
 
-use super::common::{DbArgs, Format, GovArgs, open_governance, open_store, runtime};
-use crate::governance::{Actor, AiComponent, PrincipalKind, Role};
+use super::common::{
+    DbArgs, Format, GovArgs, open_governance, open_store, read_passphrase, runtime,
+};
+use crate::governance::{Actor, AiComponent, IssuedEnrollment, PrincipalKind, Role};
 use crate::store::Store;
 
 #[derive(Debug, Args)]
@@ -40,15 +45,41 @@ pub struct PrincipalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum PrincipalCommand {
-    /// Add a person (with --role, repeatable) or an AI component (with --component).
+    /// Add a person (with --role, repeatable; prints their enrollment code) or an AI component
+    /// (with --component).
     Add(AddPrincipal),
+    /// Issue a new enrollment code for a person; their earlier tokens and passphrase are revoked.
+    Enroll {
+        name: String,
+        #[command(flatten)]
+        gov: GovArgs,
+    },
+    /// Redeem your enrollment code: reads the passphrase you choose from standard input and
+    /// prints your first token.
+    Redeem {
+        code: String,
+        /// Days until the token expires (no expiry when omitted).
+        #[arg(long)]
+        days: Option<u32>,
+        #[command(flatten)]
+        gov: GovArgs,
+    },
     /// List principals.
     List {
         #[command(flatten)]
-        db: DbArgs,
+        gov: GovArgs,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+fn print_enrollment(enrollment: &IssuedEnrollment) {
+    println!(
+        "enrollment code for {} (hand it to them; it works once, until {}):",
+        enrollment.principal,
+        crate::governance::format_micros(enrollment.expires_at)
+    );
+    println!("{}", enrollment.code);
 }
 
 #[derive(Debug, Args)]
@@ -93,11 +124,32 @@ pub fn run_principal(args: PrincipalArgs) -> anyhow::Result<()> {
                     principal.audit_name(),
                     principal.id
                 );
+                if !principal.is_ai() {
+                    print_enrollment(&governance.enroll(Actor::Local, &principal.name).await?);
+                }
                 Ok(())
             }
-            PrincipalCommand::List { db, format } => {
-                let store = open_store(&db).await?;
-                let principals = store.list_principals().await?;
+            PrincipalCommand::Enroll { name, gov } => {
+                let governance = open_governance(&gov).await?;
+                print_enrollment(&governance.enroll(Actor::Local, &name).await?);
+                Ok(())
+            }
+            PrincipalCommand::Redeem { code, days, gov } => {
+                let passphrase = read_passphrase("choose your passphrase")?;
+                let governance = open_governance(&gov).await?;
+                let issued = governance
+                    .redeem_enrollment(&code, &passphrase, days)
+                    .await?;
+                println!(
+                    "enrolled {}; your token (id {}) is shown only this once:",
+                    issued.principal, issued.id
+                );
+                println!("{}", issued.token);
+                Ok(())
+            }
+            PrincipalCommand::List { gov, format } => {
+                let governance = open_governance(&gov).await?;
+                let principals = governance.list_principals(Actor::Local).await?;
                 if format == Format::Json {
                     println!("{}", serde_json::to_string_pretty(&principals)?);
                     return Ok(());
@@ -138,7 +190,8 @@ pub struct TokenArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Issue a token for a principal; the token is printed once and never stored.
+    /// Issue a token for a principal; the token is printed once and never stored. A person's
+    /// token is issued only to that person: their passphrase is read from standard input.
     Create {
         /// The principal's name.
         principal: String,
@@ -168,9 +221,22 @@ pub fn run_token(args: TokenArgs) -> anyhow::Result<()> {
                 format,
             } => {
                 let governance = open_governance(&gov).await?;
-                let issued = governance
-                    .issue_token(Actor::Local, &principal, days)
-                    .await?;
+                let person = governance
+                    .list_principals(Actor::Local)
+                    .await?
+                    .into_iter()
+                    .any(|found| found.name == principal && !found.is_ai());
+                let issued = if person {
+                    let passphrase = read_passphrase(&format!("passphrase of {principal}"))?;
+                    let me = governance.console_login(&principal, &passphrase).await?;
+                    governance
+                        .issue_token(Actor::Principal(me.principal()), &principal, days)
+                        .await?
+                } else {
+                    governance
+                        .issue_token(Actor::Local, &principal, days)
+                        .await?
+                };
                 if format == Format::Json {
                     println!("{}", serde_json::to_string_pretty(&issued)?);
                 } else {

@@ -1,13 +1,16 @@
-//! `otsentry audit verify|export|keygen`: checks the hash chain (naming the first tampered
-//! entry), exports the log as JSON lines, and creates a signing key pair.
+//! `otsentry audit verify|export|keygen|adopt-key`: checks the hash chain (naming the first
+//! tampered entry), the head anchored beside the database and the replay of the log against the
+//! state tables; exports the log as JSON lines; creates a signing key pair; adopts a signing key
+//! on an existing log.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::common::{DbArgs, Format, open_store, runtime};
-use crate::audit::{load_verifying_key, verify_chain, write_new_signing_key};
+use super::common::{DbArgs, Format, GovArgs, open_governance, open_store, runtime};
+use crate::audit::{VerifyOptions, load_verifying_key, write_new_signing_key};
+use crate::governance::verify_store;
 use crate::store::Store;
 
 #[derive(Debug, Args)]
@@ -37,6 +40,12 @@ pub enum AuditCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Adopt the signing key given with --signing-key on this log: a signed entry names it, and
+    /// every later entry must be signed by it.
+    AdoptKey {
+        #[command(flatten)]
+        gov: GovArgs,
+    },
     /// Create an ed25519 key pair for signing audit entries.
     Keygen {
         /// Where to write the private key (64 hex digits).
@@ -52,8 +61,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
     match args.command {
         AuditCommand::Verify { db, public_key, head, format } => runtime()?.block_on(async {
             let key = public_key.as_deref().map(load_verifying_key).transpose()?;
-            let rows = open_store(&db).await?.audit_entries().await?;
-            match verify_chain(&rows, key.as_ref(), head.as_deref()) {
+            let store = open_store(&db).await?;
+            let options = VerifyOptions { key: key.as_ref(), head: head.as_deref() };
+            match verify_store(&store, &options).await? {
                 Ok(report) => {
                     if format == Format::Json {
                         println!("{}", serde_json::json!({"valid": true, "report": report}));
@@ -81,6 +91,13 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
             for row in rows {
                 writeln!(out, "{}", row.json)?;
             }
+            Ok(())
+        }),
+        AuditCommand::AdoptKey { gov } => runtime()?.block_on(async {
+            anyhow::ensure!(gov.signing_key.is_some(), "give the key to adopt with --signing-key");
+            // Opening the service adopts a given key on a log that has none.
+            open_governance(&gov).await?;
+            println!("the audit log of {} is signed with this key from now on", gov.db.db.display());
             Ok(())
         }),
         AuditCommand::Keygen { key, public } => {

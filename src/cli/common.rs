@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use crate::governance::{Governance, GovernanceConfig, PolicySet, load_policy};
+use crate::governance::{Actor, Governance, GovernanceConfig, PolicySet, load_policy};
 use crate::store::SqliteStore;
 
 /// Where the database is.
@@ -33,9 +33,17 @@ pub struct GovArgs {
     /// Length of a shift in hours, for false-positive clusters.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=24))]
     pub shift_hours: u32,
-    /// Sign audit entries with this ed25519 key file (64 hex digits; see `audit keygen`).
+    /// Sign audit entries with this ed25519 key file (64 hex digits; see `audit keygen`). The
+    /// first use on a log adopts the key; from then on every writer needs it.
     #[arg(long, env = "OTSENTRY_SIGNING_KEY")]
     pub signing_key: Option<PathBuf>,
+    /// The ticketing system's ed25519 public key file (64 hex digits), which verifies
+    /// signed-ticket approvals.
+    #[arg(long, env = "OTSENTRY_TICKET_KEY")]
+    pub ticket_key: Option<PathBuf>,
+    /// Hours a change request waits for its approvals before it expires.
+    #[arg(long, default_value_t = 72, value_parser = clap::value_parser!(u32).range(1..=8760))]
+    pub request_ttl_hours: u32,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -73,13 +81,42 @@ pub async fn open_governance(args: &GovArgs) -> anyhow::Result<Governance<Sqlite
         Some(path) => Some(crate::audit::load_signing_key(path)?),
         None => None,
     };
+    let ticket_key = match &args.ticket_key {
+        Some(path) => Some(crate::audit::load_verifying_key(path)?),
+        None => None,
+    };
     let store = open_store(&args.db).await?;
-    Ok(Governance::new(
+    let governance = Governance::new(
         store,
         policies,
         signer,
         GovernanceConfig {
             shift_hours: args.shift_hours,
+            request_ttl_hours: args.request_ttl_hours,
+            ticket_key,
+            ..GovernanceConfig::default()
         },
-    ))
+    );
+    governance
+        .prepare_signing(Actor::Local)
+        .await
+        .with_context(|| format!("cannot write to the audit log of {}", args.db.db.display()))?;
+    Ok(governance)
+}
+
+/// Reads a passphrase from the first line of standard input (a terminal echoes it: prefer
+/// piping it from a password manager).
+pub fn read_passphrase(prompt: &str) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        eprint!("{prompt}: ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the passphrase from standard input")?;
+    let passphrase = line.trim_end_matches(['\n', '\r']).to_string();
+    anyhow::ensure!(!passphrase.is_empty(), "no passphrase on standard input");
+    Ok(passphrase)
 }

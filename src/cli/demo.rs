@@ -105,10 +105,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header([
             "attack",
-            "ATT&CK for ICS",
-            "start",
+            "label (ATT&CK for ICS)",
             "connections flagged",
             "result",
+            "caught by",
+            "first alert after",
+            "technique suggested",
             "first reasons",
         ]);
     if attacks.width().is_none() {
@@ -118,9 +120,18 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         attacks.add_row([
             attack.scenario.clone(),
             attack.technique.clone(),
-            attack.start.clone(),
             format!("{} of {}", attack.flagged_connections, attack.connections),
             if attack.caught { "CAUGHT" } else { "missed" }.to_string(),
+            attack.detector.clone(),
+            attack
+                .seconds_to_first_alert
+                .map_or_else(String::new, |seconds| format!("{seconds:.1} s")),
+            attack
+                .suggested_techniques
+                .iter()
+                .map(|id| format!("{id} {}", crate::detect::attack::name_of(id)))
+                .collect::<Vec<_>>()
+                .join("\n"),
             attack
                 .first_reasons
                 .iter()
@@ -139,14 +150,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         "day (UTC)",
         "flagged rows",
         "false positive rows",
-        "false positive edges",
+        "alerts",
+        "false positive alerts",
     ]);
     for day in &report.days {
         days.add_row([
             day.day.clone(),
             day.flagged_rows.to_string(),
             day.false_positive_rows.to_string(),
-            day.false_positive_edges.to_string(),
+            day.alerts.to_string(),
+            day.false_positive_alerts.to_string(),
         ]);
     }
     println!("{days}");

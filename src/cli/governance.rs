@@ -1,10 +1,12 @@
 //! `otsentry governance status`: the policy in force, the next scheduled review, open review
 //! records, pending recommendations and change requests, and the current detection threshold.
+//! `otsentry governance approve`: an approval entered in person at the otsentry host's console,
+//! after the approver types their own passphrase (the "physical presence" channel).
 
 use clap::{Args, Subcommand};
 
-use super::common::{Format, GovArgs, open_governance, runtime};
-use crate::governance::format_micros;
+use super::common::{Format, GovArgs, open_governance, read_passphrase, runtime};
+use crate::governance::{ApprovalEvidence, format_micros};
 
 #[derive(Debug, Args)]
 pub struct GovernanceArgs {
@@ -21,10 +23,31 @@ pub enum GovernanceCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Approve a change request in person at this host's console; reads your passphrase from
+    /// standard input.
+    Approve {
+        /// The change request's id.
+        id: i64,
+        /// Your principal name.
+        #[arg(long = "as")]
+        approver: String,
+        #[arg(long)]
+        note: Option<String>,
+        #[command(flatten)]
+        gov: GovArgs,
+    },
 }
 
 pub fn run(args: GovernanceArgs) -> anyhow::Result<()> {
-    let GovernanceCommand::Status { gov, format } = args.command;
+    let (gov, format) = match args.command {
+        GovernanceCommand::Status { gov, format } => (gov, format),
+        GovernanceCommand::Approve {
+            id,
+            approver,
+            note,
+            gov,
+        } => return approve(id, &approver, note.as_deref(), &gov),
+    };
     runtime()?.block_on(async {
         let status = open_governance(&gov).await?.status().await?;
         if format == Format::Json {
@@ -71,6 +94,29 @@ pub fn run(args: GovernanceArgs) -> anyhow::Result<()> {
             }
             println!("open reviews:\n{table}");
         }
+        Ok(())
+    })
+}
+
+fn approve(id: i64, approver: &str, note: Option<&str>, gov: &GovArgs) -> anyhow::Result<()> {
+    let passphrase = read_passphrase(&format!("passphrase of {approver}"))?;
+    runtime()?.block_on(async {
+        let governance = open_governance(gov).await?;
+        let person = governance.console_login(approver, &passphrase).await?;
+        let detail = governance
+            .approve(
+                person.principal(),
+                id,
+                ApprovalEvidence::PhysicalPresence(&person),
+                note,
+            )
+            .await?;
+        println!(
+            "change request {id} approved by {approver} in person; it is now {} ({} of {} approvals)",
+            detail.request.status,
+            detail.approvals.len(),
+            detail.minimum_approvals
+        );
         Ok(())
     })
 }

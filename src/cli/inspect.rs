@@ -10,7 +10,6 @@ use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::inspect::{InspectOptions, Summary, inspect};
-use crate::ot::OtConfig;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -33,39 +32,20 @@ pub struct InspectArgs {
     /// Output format: a table on a terminal, or JSON.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
-    /// Stop at the first malformed line and fail with its location.
-    #[arg(long)]
-    pub strict: bool,
-    /// Column names for logs without a #fields header (zeek-cut output), comma-separated.
-    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
-    pub fields: Option<Vec<String>>,
     /// How many malformed lines to list (all are counted).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub max_problems: usize,
-    /// conn.log services counted as OT, comma-separated (default: modbus, dnp3, dnp3_tcp,
-    /// dnp3_udp, enip, cip, s7comm, s7comm-plus, bacnet).
-    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
-    pub ot_services: Option<Vec<String>>,
-    /// Responder ports counted as OT when service is unset, comma-separated (default: 502,
-    /// 20000, 44818, 2222, 102, 47808).
-    #[arg(long, value_delimiter = ',', value_name = "PORT,...")]
-    pub ot_ports: Option<Vec<u16>>,
+    #[command(flatten)]
+    pub selection: super::selection::SelectionArgs,
 }
 
 /// Runs `inspect`.
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
-    let mut ot_config = OtConfig::default();
-    if let Some(services) = args.ot_services {
-        ot_config.services = services;
-    }
-    if let Some(ports) = args.ot_ports {
-        ot_config.ports = ports;
-    }
     let options = InspectOptions {
-        strict: args.strict,
-        fields: args.fields,
+        strict: args.selection.strict,
+        fields: args.selection.fields.clone(),
         max_problems_listed: args.max_problems,
-        ot: ot_config.check().context("invalid OT selection")?,
+        ot: args.selection.selector()?,
     };
     let progress = ProgressBar::new_spinner();
     progress.set_style(

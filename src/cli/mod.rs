@@ -4,15 +4,18 @@ use clap::{Parser, Subcommand};
 
 pub mod admin;
 pub mod alert;
+pub mod assets;
 pub mod audit;
 pub mod common;
 pub mod demo;
 pub mod eval;
 pub mod governance;
 pub mod inspect;
+pub mod inventory;
 pub mod model;
 pub mod policy;
 pub mod score;
+pub mod selection;
 pub mod serve;
 pub mod simulate;
 pub mod train;
@@ -41,6 +44,10 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Validate and explain governance policy files.
     Policy(policy::PolicyArgs),
+    /// Check asset inventory files (assets, 62443 zones and conduits, maintenance windows).
+    Inventory(inventory::InventoryArgs),
+    /// Discover assets from traffic and compare them with the inventory.
+    Assets(assets::AssetsArgs),
     /// Create or migrate the database.
     Db(admin::DbCommandArgs),
     /// Manage principals (people with roles, AI components) directly in the database.
@@ -68,6 +75,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(args) => simulate::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Policy(args) => policy::run(args),
+        Command::Inventory(args) => inventory::run(args),
+        Command::Assets(args) => assets::run(args),
         Command::Db(args) => admin::run_db(args),
         Command::Principal(args) => admin::run_principal(args),
         Command::Token(args) => admin::run_token(args),

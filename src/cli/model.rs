@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::json;
 
-use super::score::OutputFormat;
+use super::inspect::OutputFormat;
 use crate::model::ModelFile;
 
 /// Inspect model files.

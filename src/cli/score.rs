@@ -1,32 +1,55 @@
-//! `otsentry score`: score Zeek logs against a trained model and print the anomalies.
+//! `otsentry score`: score Zeek logs against a trained model and print the alerts.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::selection::SelectionArgs;
+use crate::alerts::DEFAULT_WINDOW_SECS;
 use crate::model::ModelFile;
-use crate::score::{ScoreConfig, ScoredRow, score};
+use crate::pipeline::{PipelineConfig, RowOutput};
+use crate::score::{BATCH_ROWS, ScoreConfig, ScoreSummary, score};
+use crate::sinks::console::{Console, ConsoleFormat};
 
 /// How results are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// A table for people.
+    /// Alerts in a table for people, most severe first.
     Table,
-    /// One JSON object per line, for scripts.
+    /// One alert per line in the Elastic Common Schema, for SIEMs and scripts.
     Json,
-    /// CSV with a header line.
+    /// Alerts as CSV with a header line.
     Csv,
+    /// Flagged rows (every row with --all) as JSON lines, one per record.
+    Rows,
+    /// Flagged rows as CSV.
+    RowsCsv,
 }
 
-/// Score Zeek logs against a model and print the anomalies with their reasons.
+impl OutputFormat {
+    fn console(self) -> ConsoleFormat {
+        match self {
+            OutputFormat::Table => ConsoleFormat::Table,
+            OutputFormat::Json => ConsoleFormat::Json,
+            OutputFormat::Csv => ConsoleFormat::Csv,
+            OutputFormat::Rows => ConsoleFormat::Rows,
+            OutputFormat::RowsCsv => ConsoleFormat::RowsCsv,
+        }
+    }
+}
+
+/// Score Zeek logs against a model and print the alerts, with their reasons.
 ///
-/// anomaly_score is the decision value (score_samples - offset): negative is anomalous, 0 is the
-/// contamination boundary set at training. A row is flagged when anomaly_score < --threshold or
-/// when it has a value never seen in training (a new source, destination, edge or function).
+/// Every record goes through the same pipeline `watch` runs: records that are OT traffic, or
+/// that touch an OT asset on any port, reach the detectors; findings on the same devices within
+/// --window seconds are one alert with a count. An alert's severity comes from what was found (a
+/// never-seen host writing to a PLC is critical); the forest's anomaly_score (the decision value
+/// score_samples - offset: negative is anomalous, 0 the contamination boundary) makes a finding
+/// of its own when it is below --threshold, low or medium severity.
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
     /// Zeek log files or directories.
@@ -35,25 +58,32 @@ pub struct ScoreArgs {
     /// The model file written by `otsentry train`.
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
-    /// Flag rows whose anomaly_score (decision value) is below this; 0 = contamination boundary.
+    /// The forest flags rows whose anomaly_score (decision value) is below this; 0 is the
+    /// contamination boundary.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub threshold: f64,
+    /// Findings on the same devices within this many seconds of log time are one alert.
+    #[arg(long, default_value_t = DEFAULT_WINDOW_SECS, value_name = "SECONDS")]
+    pub window: f64,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
-    /// Print every row, not only the flagged ones.
+    /// With --format rows or rows-csv: print every row, not only the flagged ones.
     #[arg(long)]
     pub all: bool,
-    /// Score only records at or after TIME; earlier ones are read and skipped. TIME is RFC 3339
-    /// (2026-10-30T00:00:00Z) or epoch seconds (1793318400).
+    /// Alert only on records at or after TIME; earlier ones still feed the per-edge state.
+    /// TIME is RFC 3339 (2026-10-30T00:00:00Z) or epoch seconds (1793318400).
     #[arg(long, value_name = "TIME", value_parser = super::train::parse_time)]
     pub since: Option<f64>,
-    /// Stop at the first malformed line instead of skipping it.
-    #[arg(long)]
-    pub strict: bool,
+    /// Continue from the state an earlier run wrote with --checkpoint.
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
+    /// At the end, write the pipeline's state here (open alerts stay open in it) so that a
+    /// later run with --resume continues as if there had been one run.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
 }
-
-/// Rows a table shows; more are counted and the user is pointed to json/csv.
-const TABLE_ROWS: usize = 200;
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     if !args.model.exists() {
@@ -63,150 +93,131 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
             args.model.display()
         );
     }
+    if !(args.window.is_finite() && args.window >= 0.0) {
+        anyhow::bail!(
+            "--window must be a number of seconds, 0 or more (got {})",
+            args.window
+        );
+    }
     let model = ModelFile::load(&args.model)
         .with_context(|| format!("cannot load model {}", args.model.display()))?;
-    let read_options = zeek::ReadOptions {
-        strict: args.strict,
-        ..Default::default()
-    };
-    let config = ScoreConfig {
-        logs: args.logs,
+    let ot = model.ot_selector();
+    if args.selection.names_ot_selection() {
+        let asked = args.selection.selector()?;
+        if asked != ot {
+            anyhow::bail!(
+                "the OT selection given (--ot-services, --ot-ports) differs from the one the model was trained with ({:?}); scoring must select what training learnt: retrain with these flags, or leave them out",
+                ot.config()
+            );
+        }
+    }
+    let model = Arc::new(model);
+    let mut config = ScoreConfig::new(args.logs, &model);
+    config.source = args.selection.source(ot);
+    config.pipeline = PipelineConfig {
         threshold: args.threshold,
-        all: args.all,
-        read_options,
-        since: args.since,
-        batch_rows: crate::score::BATCH_ROWS,
+        window_secs: args.window,
+        batch_rows: BATCH_ROWS,
+        max_latency: None,
+        emit_from: args.since,
+        rows: match (args.format.console().is_rows(), args.all) {
+            (false, _) => RowOutput::None,
+            (true, false) => RowOutput::Flagged,
+            (true, true) => RowOutput::All,
+        },
     };
+    config.resume_from = args.resume;
+    config.checkpoint_to = args.checkpoint;
+
     let bar = ProgressBar::new_spinner();
     bar.set_style(
         ProgressStyle::with_template("{spinner} scoring: {msg} records ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut table_rows: Vec<ScoredRow> = Vec::new();
-    let mut hidden = 0u64;
-    if args.format == OutputFormat::Csv {
-        writeln!(out, "{}", CSV_HEADER)?;
-    }
-    let summary = score(
-        &model,
+    let mut console = Console::new(
+        args.format.console(),
+        BufWriter::with_capacity(1 << 16, stdout.lock()),
+    );
+    let outcome = score(
+        Arc::clone(&model),
         &config,
         |records| bar.set_message(records.to_string()),
-        |row| match args.format {
-            OutputFormat::Json => {
-                serde_json::to_writer(&mut out, row).map_err(std::io::Error::other)?;
-                out.write_all(b"\n")
-            }
-            OutputFormat::Csv => write_csv(&mut out, row),
-            OutputFormat::Table => {
-                if table_rows.len() < TABLE_ROWS {
-                    table_rows.push(row.clone());
-                } else {
-                    hidden += 1;
-                }
-                Ok(())
-            }
-        },
+        &mut console,
     );
     bar.finish_and_clear();
-    let summary = summary.context("scoring failed")?;
-    if args.format == OutputFormat::Table {
-        if table_rows.is_empty() {
-            writeln!(out, "no anomalies")?;
-        } else {
-            writeln!(out, "{}", table(&table_rows))?;
-        }
-        if hidden > 0 {
-            writeln!(
-                out,
-                "{hidden} more rows not shown; use --format json or csv for all of them"
-            )?;
-        }
+    let summary = match outcome {
+        Ok(summary) => summary,
+        // The reader of our output stopped (`| head`): that is not a failure.
+        Err(error) if error.is_broken_pipe() => return Ok(()),
+        Err(error) => return Err(error).context("scoring failed"),
+    };
+    let hidden = console.finish()?;
+    if hidden > 0 {
+        writeln!(
+            std::io::stdout(),
+            "{hidden} more alerts not shown; use --format json or csv for all of them"
+        )?;
     }
-    out.flush()?;
-    for error in &summary.walk.errors {
-        eprintln!("skipped: {error}");
+    report(&summary, args.format, args.since.is_some());
+    Ok(())
+}
+
+/// The run's totals and warnings on stderr, so stdout stays data.
+fn report(summary: &ScoreSummary, format: OutputFormat, windowed: bool) {
+    let (source, pipeline) = (&summary.source, &summary.pipeline);
+    for error in &source.errors {
+        eprintln!("skipped: {}", crate::text::escape_terminal(error));
     }
+    let emitted = pipeline.rows - pipeline.rows_before_since;
+    if emitted == 0 {
+        eprintln!(
+            "warning: no rows were scored: {} records read in {} files, {} outside the OT scope, {} of a record kind the model has no model for{}; nothing was checked, so this is not a clean bill of health",
+            source.records_read,
+            source.files.len(),
+            pipeline.out_of_scope,
+            pipeline.rows_without_model,
+            if windowed {
+                ", or every record was before --since"
+            } else {
+                ""
+            }
+        );
+    } else if format == OutputFormat::Table && pipeline.alerts_opened == 0 {
+        eprintln!("no alerts in {emitted} rows");
+    }
+    if pipeline.mostly_novel() {
+        eprintln!(
+            "WARNING: {} of {emitted} rows carry a host, edge or function never seen in training: this traffic shares almost nothing with the model's baseline (another network, or a reconfigured one). Alerts here say little until a model is trained on this network",
+            pipeline.rows_novel
+        );
+    }
+    let severities: Vec<String> = pipeline
+        .alerts_by_severity
+        .iter()
+        .rev()
+        .map(|(severity, count)| format!("{count} {severity}"))
+        .collect();
     eprintln!(
-        "scored {} rows from {} records in {} files: {} flagged ({} with novel values), {} parse errors, {} non-OT conn records{}",
-        summary.rows_scored,
-        summary.walk.records_read,
-        summary.walk.files.len(),
-        summary.rows_flagged,
-        summary.rows_novel,
-        summary.walk.parse_errors,
-        summary.walk.skipped_not_ot,
-        if summary.rows_without_model > 0 {
+        "scored {emitted} rows from {} records in {} files: {} alerts ({}), {} rows flagged, {} parse errors, {} records outside the OT scope{}",
+        source.records_read,
+        source.files.len(),
+        pipeline.alerts_opened,
+        if severities.is_empty() {
+            "none".to_string()
+        } else {
+            severities.join(", ")
+        },
+        pipeline.rows_flagged,
+        source.parse_errors,
+        pipeline.out_of_scope,
+        if pipeline.rows_without_model > 0 {
             format!(
                 ", {} rows of a record kind the model was not trained on",
-                summary.rows_without_model
+                pipeline.rows_without_model
             )
         } else {
             String::new()
         }
     );
-    Ok(())
-}
-
-const CSV_HEADER: &str = "ts,uid,id.orig_h,id.resp_h,id.resp_p,service,record,anomaly_score,score_samples,flagged,novel,reasons";
-
-fn write_csv(out: &mut impl Write, row: &ScoredRow) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{:.6},{},{},{},{},{},{},{:.6},{:.6},{},{},{}",
-        row.ts,
-        csv_field(&row.uid),
-        row.orig_h,
-        row.resp_h,
-        row.resp_p,
-        csv_field(&row.service),
-        row.record,
-        row.anomaly_score,
-        row.score_samples,
-        row.flagged,
-        row.novel.join(";"),
-        csv_field(&row.reasons.join("; ")),
-    )
-}
-
-/// Quotes a CSV field when it needs it.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
-fn table(rows: &[ScoredRow]) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header([
-            "ts",
-            "uid",
-            "id.orig_h",
-            "id.resp_h",
-            "id.resp_p",
-            "service",
-            "anomaly_score",
-            "score_samples",
-            "reasons",
-        ]);
-    for row in rows {
-        table.add_row([
-            crate::train::window::rfc3339(row.ts),
-            row.uid.clone(),
-            row.orig_h.to_string(),
-            row.resp_h.to_string(),
-            row.resp_p.to_string(),
-            row.service.clone(),
-            format!("{:.4}", row.anomaly_score),
-            format!("{:.4}", row.score_samples),
-            row.reasons.join("\n"),
-        ]);
-    }
-    table
 }

@@ -28,7 +28,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .try_init();
     runtime()?.block_on(async {
         let governance = open_governance(&args.gov).await?;
-        governance.record_policies(Actor::Local).await?;
+        governance
+            .record_policies(Actor::Local)
+            .await
+            .context("otsentry serve does not start on a policy that was not approved")?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -9,14 +9,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use time::{Date, Weekday};
 
 use crate::simulate::{
-    AttackSelection, PlantConfig, Rotation, SimulationSummary, run_with_progress,
+    AttackSelection, LiveOptions, PlantConfig, Progress, Rotation, SimulationSummary, run_live,
+    run_with_progress,
 };
 
 /// Simulate a labelled OT plant and write its Zeek logs (conn, Modbus, DNP3, EtherNet/IP).
 ///
 /// The output directory gets conn.log and the ICSNPP protocol logs sharing uids with it,
-/// plant.json (the asset inventory) and labels.jsonl (one line per injected attack, with the uid
-/// of every attack connection). The same seed and options always give byte-identical files.
+/// plant.json (the hosts), inventory.yaml (the asset inventory with zones and conduits) and
+/// labels.jsonl (one line per injected attack, with the uid of every attack connection). The
+/// same seed and options always give byte-identical files.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Directory to write the logs to (created if missing).
@@ -59,6 +61,15 @@ pub struct SimulateArgs {
     /// Rotate the logs hourly or daily, as a sensor's log archive (conn.2026-10-01-00-00-00.log).
     #[arg(long, value_enum, default_value_t = RotateArg::None)]
     pub rotate: RotateArg,
+    /// Write the logs live, as a running Zeek does: paced to the clock, flushed in whole lines,
+    /// rotated as zeekctl rotates when --rotate is given (conn.log is gzipped into a dated
+    /// archive directory and a new one started), so `otsentry watch` can follow them.
+    #[arg(long, conflicts_with = "gzip")]
+    pub live: bool,
+    /// With --live: simulated seconds per wall-clock second (1 is real time, 60 is an hour a
+    /// minute).
+    #[arg(long, requires = "live", default_value_t = 1.0)]
+    pub speed: f64,
     /// Output format of the end summary.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
     pub format: SummaryFormat,
@@ -134,10 +145,26 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let summary = run_with_progress(&config, &args.out, |progress| {
+    let on_progress = |progress: Progress| {
         bar.set_position(u64::from(progress.days_done));
         bar.set_message(format!("{} lines", progress.lines));
-    })
+    };
+    let summary = if args.live {
+        eprintln!(
+            "Writing live Zeek logs to {} at {}x real time; follow them with `otsentry watch --log {}`.",
+            args.out.display(),
+            args.speed,
+            args.out.display()
+        );
+        run_live(
+            &config,
+            &args.out,
+            LiveOptions { speed: args.speed },
+            on_progress,
+        )
+    } else {
+        run_with_progress(&config, &args.out, on_progress)
+    }
     .with_context(|| format!("simulating a plant into {}", args.out.display()))?;
     bar.finish_and_clear();
 
@@ -162,7 +189,7 @@ fn print_summary(summary: &SimulationSummary) {
         ]);
     }
     println!(
-        "Wrote Zeek logs, plant.json and labels.jsonl to {}",
+        "Wrote Zeek logs, plant.json, inventory.yaml and labels.jsonl to {}",
         summary.out_dir.display()
     );
     println!("{files}");

@@ -23,7 +23,8 @@ pub enum KindArg {
 /// Learn how the OT network normally talks, from conn.log and protocol logs.
 ///
 /// Reads every file or directory given (plain or gzip, TSV or JSON, rotated logs in time order)
-/// in one streaming pass, keeps OT traffic (by service, with OT ports as a fallback), and writes
+/// in one streaming pass, learns OT traffic (by service, with OT ports as a fallback) and every
+/// other record that touches an OT asset (an engineering workstation's RDP to an HMI), and writes
 /// one model file holding the models, vocabularies and provenance. Its SHA-256 is printed and
 /// written to MODEL.sha256.
 #[derive(Debug, Args)]
@@ -50,9 +51,8 @@ pub struct TrainArgs {
     /// (2026-10-30T00:00:00Z) or epoch seconds (1793318400).
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub until: Option<f64>,
-    /// Stop at the first malformed line instead of skipping it.
-    #[arg(long)]
-    pub strict: bool,
+    #[command(flatten)]
+    pub selection: super::selection::SelectionArgs,
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
@@ -65,7 +65,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     config.n_estimators = args.n_estimators;
     config.seed = args.seed;
     config.allow_short_baseline = args.allow_short_baseline;
-    config.read_options.strict = args.strict;
+    config.source = args.selection.source(args.selection.selector()?);
     config.until = args.until;
 
     let bar = ProgressBar::new_spinner();

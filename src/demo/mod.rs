@@ -1,21 +1,25 @@
 //! `otsentry demo`: simulate a labelled plant, train on its clean days, score its attack days and
 //! grade the result against the simulator's labels.
 //!
-//! Grading joins by connection uid: an attack is caught when at least one of its connections
-//! (conn.log line or protocol-log line sharing the uid) is flagged; every flagged row whose uid
-//! belongs to no attack is a false positive, counted per UTC day, as rows and as distinct edges
-//! (an analyst sees one alert per edge, not one per poll).
+//! The demo scores through the same pipeline `score` and `watch` run. Grading joins by connection
+//! uid: an attack is caught when at least one of its connections (conn.log line or protocol-log
+//! line sharing the uid) is flagged; every flagged row whose uid belongs to no attack is a false
+//! positive row, and every alert none of whose records belongs to an attack is a false positive
+//! alert, counted per UTC day (an analyst works alerts, not rows).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::alerts::{Alert, AlertState};
 use crate::model::{ModelError, ModelFile};
-use crate::score::{ScoreConfig, ScoreError, ScoreSummary, score};
+use crate::pipeline::RowOutput;
+use crate::score::{ScoreConfig, ScoreError, score};
 use crate::simulate::{ConfigError, PlantConfig, SimulateError, SimulationSummary};
+use crate::sinks::{RowRecord, Sink, SinkError};
 use crate::train::{TrainConfig, TrainError, train};
 
 /// What the demo runs.
@@ -45,6 +49,7 @@ pub enum DemoError {
 #[derive(Clone, Debug, Serialize)]
 pub struct AttackResult {
     pub scenario: String,
+    /// The simulator's label (ground truth), for comparison with what the detector suggested.
     pub technique: String,
     pub start: String,
     /// Connections (uids) the attack used.
@@ -52,18 +57,26 @@ pub struct AttackResult {
     /// Of those, connections with at least one flagged row.
     pub flagged_connections: usize,
     pub caught: bool,
+    /// `detector.rule` of the first flagged row.
+    pub detector: String,
+    /// Seconds from the attack's start to its first flagged row.
+    pub seconds_to_first_alert: Option<f64>,
+    /// ATT&CK for ICS techniques the detector suggested (not the simulator's label).
+    pub suggested_techniques: Vec<String>,
     /// The reasons of the first flagged row.
     pub first_reasons: Vec<String>,
 }
 
-/// False positives of one UTC day.
+/// Alerts and false positives of one UTC day.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct DayResult {
     pub day: String,
     pub flagged_rows: u64,
     pub false_positive_rows: u64,
-    /// Distinct (orig_h, resp_h, resp_p) among the false positives.
-    pub false_positive_edges: usize,
+    /// Alerts opened that day.
+    pub alerts: u64,
+    /// Of those, alerts with no record of any attack.
+    pub false_positive_alerts: u64,
 }
 
 /// Everything the demo found.
@@ -115,30 +128,17 @@ pub fn run(
     let window = &trained.model.manifest.window;
     let train_window = (window.start_utc.clone(), window.end_utc.clone());
     let train_records = trained.model.manifest.records_per_schema.values().sum();
-    let model = ModelFile::load(&model_path)?;
+    let model = Arc::new(ModelFile::load(&model_path)?);
 
     let mut grader = Grader::new(&simulation);
-    let score_config = ScoreConfig {
-        logs: vec![logs_dir.clone()],
-        threshold: 0.0,
-        all: false,
-        read_options: zeek::ReadOptions::default(),
-        since: Some(attack_start),
-        batch_rows: crate::score::BATCH_ROWS,
-    };
-    let summary: ScoreSummary = score(
-        &model,
+    let mut score_config = ScoreConfig::new(vec![logs_dir.clone()], &model);
+    score_config.pipeline.emit_from = Some(attack_start);
+    score_config.pipeline.rows = RowOutput::Flagged;
+    let summary = score(
+        model,
         &score_config,
         |records| progress(Stage::Score, records),
-        |row| {
-            grader.add(
-                row.ts,
-                &row.uid,
-                (row.orig_h, row.resp_h, row.resp_p),
-                &row.reasons,
-            );
-            Ok(())
-        },
+        &mut grader,
     )?;
 
     Ok(DemoReport {
@@ -153,22 +153,32 @@ pub fn run(
             crate::train::window::rfc3339(attack_start),
             crate::train::window::rfc3339(simulation.end_us as f64 / 1e6),
         ),
-        rows_scored: summary.rows_scored,
+        rows_scored: summary.pipeline.rows_scored,
         attacks: grader.attacks(&simulation),
         days: grader.days(),
     })
 }
 
-/// (orig_h, resp_h, resp_p): how an analyst groups alerts.
-type EdgeKey = (IpAddr, IpAddr, u16);
+/// The first flagged row of an attack.
+#[derive(Clone, Debug)]
+struct FirstCatch {
+    ts: f64,
+    findings: Vec<String>,
+    reasons: Vec<String>,
+    techniques: Vec<String>,
+}
 
-/// Joins flagged rows with the labels by uid.
+/// Joins flagged rows and alerts with the labels by uid.
 struct Grader {
     /// uid -> the labels it belongs to.
     attack_of: HashMap<String, Vec<usize>>,
     flagged_uids: Vec<BTreeSet<String>>,
-    first_reasons: Vec<Option<Vec<String>>>,
-    days: BTreeMap<i64, (DayResult, BTreeSet<EdgeKey>)>,
+    first_catch: Vec<Option<FirstCatch>>,
+    days: BTreeMap<i64, DayResult>,
+}
+
+fn day_of(ts: f64) -> i64 {
+    (ts / 86_400.0).floor() as i64
 }
 
 impl Grader {
@@ -182,37 +192,17 @@ impl Grader {
         Grader {
             attack_of,
             flagged_uids: vec![BTreeSet::new(); simulation.labels.len()],
-            first_reasons: vec![None; simulation.labels.len()],
+            first_catch: vec![None; simulation.labels.len()],
             days: BTreeMap::new(),
         }
     }
 
-    fn add(&mut self, ts: f64, uid: &str, edge: EdgeKey, reasons: &[String]) {
-        let day = (ts / 86_400.0).floor() as i64;
-        let (result, edges) = self.days.entry(day).or_insert_with(|| {
-            (
-                DayResult {
-                    day: crate::train::window::rfc3339(day as f64 * 86_400.0)[..10].to_string(),
-                    ..DayResult::default()
-                },
-                BTreeSet::new(),
-            )
-        });
-        result.flagged_rows += 1;
-        match self.attack_of.get(uid) {
-            Some(labels) => {
-                for &label_idx in labels {
-                    self.flagged_uids[label_idx].insert(uid.to_string());
-                    if self.first_reasons[label_idx].is_none() {
-                        self.first_reasons[label_idx] = Some(reasons.to_vec());
-                    }
-                }
-            }
-            None => {
-                result.false_positive_rows += 1;
-                edges.insert(edge);
-            }
-        }
+    fn day(&mut self, ts: f64) -> &mut DayResult {
+        let day = day_of(ts);
+        self.days.entry(day).or_insert_with(|| DayResult {
+            day: crate::train::window::rfc3339(day as f64 * 86_400.0)[..10].to_string(),
+            ..DayResult::default()
+        })
     }
 
     fn attacks(&self, simulation: &SimulationSummary) -> Vec<AttackResult> {
@@ -220,26 +210,84 @@ impl Grader {
             .labels
             .iter()
             .enumerate()
-            .map(|(label_idx, label)| AttackResult {
-                scenario: label.scenario.clone(),
-                technique: format!("{} {}", label.technique_id, label.technique_name),
-                start: label.start.clone(),
-                connections: label.uids.len(),
-                flagged_connections: self.flagged_uids[label_idx].len(),
-                caught: !self.flagged_uids[label_idx].is_empty(),
-                first_reasons: self.first_reasons[label_idx].clone().unwrap_or_default(),
+            .map(|(label_idx, label)| {
+                let first = self.first_catch[label_idx].as_ref();
+                let start = crate::train::window::parse_rfc3339(&label.start);
+                AttackResult {
+                    scenario: label.scenario.clone(),
+                    technique: format!("{} {}", label.technique_id, label.technique_name),
+                    start: label.start.clone(),
+                    connections: label.uids.len(),
+                    flagged_connections: self.flagged_uids[label_idx].len(),
+                    caught: first.is_some(),
+                    detector: first
+                        .and_then(|first| first.findings.first().cloned())
+                        .unwrap_or_default(),
+                    seconds_to_first_alert: first
+                        .zip(start)
+                        .map(|(first, start)| (first.ts - start).max(0.0)),
+                    suggested_techniques: first
+                        .map(|first| first.techniques.clone())
+                        .unwrap_or_default(),
+                    first_reasons: first.map(|first| first.reasons.clone()).unwrap_or_default(),
+                }
             })
             .collect()
     }
 
     fn days(&self) -> Vec<DayResult> {
-        self.days
-            .values()
-            .map(|(result, edges)| DayResult {
-                false_positive_edges: edges.len(),
-                ..result.clone()
-            })
-            .collect()
+        self.days.values().cloned().collect()
+    }
+}
+
+impl Sink for Grader {
+    fn row(&mut self, row: &RowRecord) -> Result<(), SinkError> {
+        let labels = self.attack_of.get(&row.uid).cloned();
+        let day = self.day(row.ts);
+        day.flagged_rows += 1;
+        match labels {
+            Some(labels) => {
+                for label_idx in labels {
+                    self.flagged_uids[label_idx].insert(row.uid.clone());
+                    if self.first_catch[label_idx].is_none() {
+                        self.first_catch[label_idx] = Some(FirstCatch {
+                            ts: row.ts,
+                            findings: row.findings.clone(),
+                            reasons: row.reasons.clone(),
+                            techniques: Vec::new(),
+                        });
+                    }
+                }
+            }
+            None => day.false_positive_rows += 1,
+        }
+        Ok(())
+    }
+
+    fn alert(&mut self, alert: &Alert) -> Result<(), SinkError> {
+        if alert.state != AlertState::Open {
+            return Ok(());
+        }
+        let labels: Vec<usize> = alert
+            .uids
+            .iter()
+            .filter_map(|uid| self.attack_of.get(uid))
+            .flatten()
+            .copied()
+            .collect();
+        for &label_idx in &labels {
+            if let Some(first) = self.first_catch[label_idx].as_mut()
+                && first.techniques.is_empty()
+            {
+                first.techniques = alert.techniques.clone();
+            }
+        }
+        let day = self.day(alert.first_seen);
+        day.alerts += 1;
+        if labels.is_empty() {
+            day.false_positive_alerts += 1;
+        }
+        Ok(())
     }
 }
 

@@ -101,6 +101,12 @@ pub struct FlowEvent<'a> {
     /// Zeek `ts` in seconds since the epoch: log time, never wall-clock time.
     pub ts: f64,
     pub uid: &'a str,
+    /// The originator's port (ephemeral for most clients; kept for the alert, not the edge).
+    pub orig_p: u16,
     pub edge: EdgeRef<'a>,
+    /// The OT selection's tag: true when the record is OT traffic (a protocol log line, an OT
+    /// service or an OT port). Records that are not OT still flow: their endpoints may be OT
+    /// assets.
+    pub ot: bool,
     pub kind: EventKind<'a>,
 }

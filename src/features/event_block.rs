@@ -22,6 +22,8 @@ pub struct EventBlock {
 struct StoredEvent {
     ts: f64,
     uid: Range<usize>,
+    orig_p: u16,
+    ot: bool,
     orig_h: IpAddr,
     resp_h: IpAddr,
     resp_p: u16,
@@ -72,6 +74,8 @@ impl EventBlock {
         self.events.push(StoredEvent {
             ts: event.ts,
             uid,
+            orig_p: event.orig_p,
+            ot: event.ot,
             orig_h: event.edge.orig_h,
             resp_h: event.edge.resp_h,
             resp_p: event.edge.resp_p,
@@ -142,6 +146,8 @@ impl EventBlock {
         FlowEvent {
             ts: stored.ts,
             uid: text(&stored.uid),
+            orig_p: stored.orig_p,
+            ot: stored.ot,
             edge: EdgeRef {
                 orig_h: stored.orig_h,
                 resp_h: stored.resp_h,
@@ -163,6 +169,8 @@ mod tests {
         let conn = FlowEvent {
             ts: 1_790_812_800.25,
             uid: "CdrPXB3Wkz5Lq3fJbb",
+            orig_p: 49152,
+            ot: true,
             edge: EdgeRef {
                 orig_h: IpAddr::from([10, 10, 2, 10]),
                 resp_h: IpAddr::from([10, 10, 10, 11]),
@@ -182,6 +190,8 @@ mod tests {
         let request = FlowEvent {
             ts: 1_790_812_801.0,
             uid: "",
+            orig_p: 0,
+            ot: false,
             edge: EdgeRef {
                 service: "dnp3",
                 resp_p: 20000,

@@ -19,7 +19,7 @@ use std::sync::LazyLock;
 use super::event::{Direction, EventKind, FlowEvent};
 use super::intern::OVERFLOW;
 use super::schema::{Schema, col};
-use super::vocab::{EdgeIds, Novelty, Vocab, bump, count};
+use super::vocab::{EdgeIds, Vocab, bump, count};
 
 /// A record after interning and state update, before encoding.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -160,6 +160,16 @@ impl Extractor {
         self.vocab
     }
 
+    /// The per-edge rhythm state (for checkpoints).
+    pub(crate) fn last_ts(&self) -> &[[f64; 3]] {
+        &self.last_ts
+    }
+
+    /// Replaces the per-edge rhythm state (restoring a checkpoint).
+    pub(crate) fn set_last_ts(&mut self, last_ts: Vec<[f64; 3]>) {
+        self.last_ts = last_ts;
+    }
+
     /// Feeds one event of this extractor's schema; `None` if the event is of the other schema.
     pub fn push(&mut self, event: &FlowEvent<'_>) -> Option<RawRow> {
         let (label, slot, specific) = match (self.vocab.schema, &event.kind) {
@@ -265,11 +275,13 @@ impl Extractor {
         }
     }
 
-    /// Encodes a raw row into `out` (at least the schema's width) and says what was novel.
+    /// Encodes a raw row into `out` (at least the schema's width). What was never seen in
+    /// training is the new-communication detector's to say (`crate::detect::novelty`), not the
+    /// encoder's.
     ///
     /// Only meaningful once the vocabulary is complete: after [`Extractor::freeze`] in training,
     /// always when scoring.
-    pub fn encode(&self, raw: &RawRow, out: &mut [f64]) -> Novelty {
+    pub fn encode(&self, raw: &RawRow, out: &mut [f64]) {
         let vocab = &self.vocab;
         let mean = match &self.frozen {
             Some(frozen) => {
@@ -298,44 +310,20 @@ impl Extractor {
         out[col::INTERVAL_DEV] = interval - mean;
         let width = vocab.schema.width();
         out[col::SPECIFIC..width].copy_from_slice(&raw.specific[..width - col::SPECIFIC]);
-
-        // ln(1 + count) is 0 exactly when the count is 0: never seen in training.
-        let mut novelty = Novelty::NONE;
-        if out[col::ORIG_FREQ] == 0.0 {
-            novelty.insert(Novelty::SOURCE);
-        }
-        if out[col::RESP_FREQ] == 0.0 {
-            novelty.insert(Novelty::DESTINATION);
-        }
-        if out[col::EDGE_FREQ] == 0.0 {
-            novelty.insert(Novelty::EDGE);
-        }
-        if out[col::PAIR_FREQ] == 0.0 {
-            novelty.insert(match vocab.schema {
-                Schema::Conn => Novelty::CONN_STATE,
-                Schema::Request => Novelty::FUNCTION,
-            });
-        }
-        novelty
     }
 }
 
 impl Extractor {
     /// Pushes and encodes a batch of events (scoring only), appending `width` values per row of
-    /// this schema to `rows` and its novelty to `novelty`; events of the other schema are skipped.
+    /// this schema to `rows`; events of the other schema are skipped.
     /// Returns how many rows were appended. Used by batch scoring and the live tail alike.
-    pub fn push_encode_batch(
-        &mut self,
-        events: &[FlowEvent<'_>],
-        rows: &mut Vec<f64>,
-        novelty: &mut Vec<Novelty>,
-    ) -> usize {
+    pub fn push_encode_batch(&mut self, events: &[FlowEvent<'_>], rows: &mut Vec<f64>) -> usize {
         let width = self.schema().width();
         let mut n_rows = 0;
         let mut buffer = [0.0; super::schema::MAX_WIDTH];
         for event in events {
             if let Some(raw) = self.push(event) {
-                novelty.push(self.encode(&raw, &mut buffer));
+                self.encode(&raw, &mut buffer);
                 rows.extend_from_slice(&buffer[..width]);
                 n_rows += 1;
             }

@@ -1,8 +1,8 @@
 //! The adapter from the Zeek reader's typed views to [`FlowEvent`]s, and the OT selection.
 //!
-//! conn.log lines become connection events when they are OT traffic as [`crate::ot`] selects it:
-//! a `service` naming an OT protocol or, because older sensors leave `service` unset for OT
-//! traffic, a well-known OT port.
+//! Every conn.log line becomes a connection event, tagged OT when [`crate::ot`] selects it (a
+//! `service` naming an OT protocol or, because older sensors leave `service` unset for OT
+//! traffic, a well-known OT port): OT is a tag, not a deletion.
 //! One protocol log per protocol gives request events (`modbus`, `dnp3`, `enip`, `cip`): each has
 //! one line per request or request/reply pair, and taking their detail logs as well
 //! (`modbus_detailed`, `dnp3_control`, ...) would count the same request twice.
@@ -47,8 +47,6 @@ impl LogKind {
 pub enum Skip {
     /// A log the features do not use.
     OtherLog,
-    /// A conn.log line that is not OT traffic.
-    NotOt,
     /// A test baseline's masked `ts`: the time is unknown.
     MaskedTime,
 }
@@ -95,11 +93,13 @@ impl ZeekAdapter {
                 let raw_service = conn.service.raw();
                 // Zeek's set separator is `,` (service names contain no escapes).
                 let services = raw_service.unwrap_or("").split(',');
-                let service = match self.ot.match_conn(services, conn.common.id.resp_p) {
-                    Some(ConnMatch::Service(service)) => service,
+                let (service, ot) = match self.ot.match_conn(services, conn.common.id.resp_p) {
+                    Some(ConnMatch::Service(service)) => (service, true),
                     // An OT port with no OT service: the edge is named by the set as written.
-                    Some(ConnMatch::Port(_)) => raw_service.unwrap_or("-"),
-                    None => return Ok(Err(Skip::NotOt)),
+                    Some(ConnMatch::Port(_)) => (raw_service.unwrap_or("-"), true),
+                    // Not OT traffic, but tagged rather than dropped: its endpoints may be OT
+                    // assets (an SMB session from a PLC, a C&C channel on an odd port).
+                    None => (raw_service.unwrap_or("-"), false),
                 };
                 let Some(ts) = conn.common.ts.seconds() else {
                     return Ok(Err(Skip::MaskedTime));
@@ -107,6 +107,8 @@ impl ZeekAdapter {
                 let event = FlowEvent {
                     ts,
                     uid: conn.common.uid,
+                    orig_p: conn.common.id.orig_p,
+                    ot,
                     edge: edge(
                         conn.common.id.orig_h,
                         conn.common.id.resp_h,
@@ -198,6 +200,8 @@ fn request<R>(
     let event = FlowEvent {
         ts,
         uid: common.uid,
+        orig_p: common.id.orig_p,
+        ot: true,
         edge: edge(
             common.id.orig_h,
             common.id.resp_h,

@@ -120,6 +120,11 @@ impl StrInterner {
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().map(|key| &**key)
     }
+
+    /// The keys with ids `start..`, in id order (what scoring added after training).
+    pub fn keys_from(&self, start: usize) -> impl Iterator<Item = &str> {
+        self.keys.iter().skip(start).map(|key| &**key)
+    }
 }
 
 /// Interns small copyable composite keys (an edge made of ids, an (edge, function) pair).
@@ -177,6 +182,11 @@ impl<K: Eq + Hash + Copy> KeyInterner<K> {
 
     pub fn key(&self, id: u32) -> Option<K> {
         self.keys.get(id as usize).copied()
+    }
+
+    /// The keys with ids `start..`, in id order (what scoring added after training).
+    pub fn keys_from(&self, start: usize) -> &[K] {
+        self.keys.get(start..).unwrap_or(&[])
     }
 
     pub fn len(&self) -> usize {

@@ -15,13 +15,13 @@ pub mod from_zeek;
 pub mod functions;
 pub mod intern;
 pub mod schema;
+pub mod state;
 pub mod vocab;
-pub mod walk;
 
 pub use event::{ConnFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields};
 pub use extract::{Extractor, RawRow};
 pub use schema::{FeatureRanges, MAX_WIDTH, Schema};
-pub use vocab::{Novelty, Vocab};
+pub use vocab::Vocab;
 
 /// Which schema an event belongs to.
 pub fn schema_of(event: &FlowEvent<'_>) -> Schema {

@@ -10,6 +10,8 @@ fn conn(ts: f64, orig: &str, resp: &str, port: u16, bytes: u64) -> FlowEvent<'st
     FlowEvent {
         ts,
         uid: "C1",
+        orig_p: 49152,
+        ot: true,
         edge: EdgeRef {
             orig_h: orig.parse().unwrap(),
             resp_h: resp.parse().unwrap(),
@@ -32,6 +34,8 @@ fn request<'a>(ts: f64, orig: &str, resp: &str, function: &'a str) -> FlowEvent<
     FlowEvent {
         ts,
         uid: "C2",
+        orig_p: 49152,
+        ot: true,
         edge: EdgeRef {
             orig_h: orig.parse().unwrap(),
             resp_h: resp.parse().unwrap(),
@@ -73,30 +77,26 @@ fn fitted(events: &[FlowEvent<'_>], schema: Schema) -> Extractor {
 }
 
 #[test]
-fn a_new_source_polling_a_plc_is_novel_on_its_first_record() {
+fn a_new_source_polling_a_plc_encodes_as_never_seen_on_its_first_record() {
     let mut extractor = fitted(&polling(200), Schema::Request);
     let event = request(2000.0, "10.9.9.9", "10.0.1.1", "READ_HOLDING_REGISTERS");
     let raw = extractor.push(&event).unwrap();
     let mut row = [0.0; MAX_WIDTH];
-    let novelty = extractor.encode(&raw, &mut row);
-    assert!(novelty.contains(Novelty::SOURCE));
-    assert!(novelty.contains(Novelty::EDGE));
-    assert!(novelty.contains(Novelty::FUNCTION));
-    assert!(!novelty.contains(Novelty::DESTINATION));
-    assert!(novelty.is_alarm());
+    extractor.encode(&raw, &mut row);
+    assert_eq!(row[col::PAIR_FREQ], 0.0);
     assert_eq!(row[col::EDGE_FREQ], 0.0);
     assert_eq!(row[col::ORIG_FREQ], 0.0);
     assert!(row[col::RESP_FREQ] > 0.0);
 }
 
 #[test]
-fn a_write_on_an_edge_that_only_ever_read_is_a_novel_function() {
+fn a_write_on_an_edge_that_only_ever_read_encodes_as_a_never_seen_function() {
     let mut extractor = fitted(&polling(200), Schema::Request);
     let event = request(2000.0, "10.0.0.5", "10.0.1.1", "WRITE_SINGLE_REGISTER");
     let raw = extractor.push(&event).unwrap();
     let mut row = [0.0; MAX_WIDTH];
-    let novelty = extractor.encode(&raw, &mut row);
-    assert_eq!(novelty, Novelty::FUNCTION);
+    extractor.encode(&raw, &mut row);
+    assert!(row[col::EDGE_FREQ] > 0.0 && row[col::ORIG_FREQ] > 0.0);
     assert_eq!(row[col::SPECIFIC], 1.0, "is_write");
     assert_eq!(row[col::PAIR_FREQ], 0.0);
 }
@@ -115,7 +115,8 @@ fn known_traffic_is_not_novel_and_keeps_its_rhythm() {
             "READ_HOLDING_REGISTERS",
         ))
         .unwrap();
-    assert!(extractor.encode(&first, &mut row).is_empty());
+    extractor.encode(&first, &mut row);
+    assert!(row[col::PAIR_FREQ] > 0.0 && row[col::EDGE_FREQ] > 0.0);
     assert!((row[col::INTERVAL] - 0.5f64.ln_1p()).abs() < 1e-9);
     assert!(row[col::INTERVAL_DEV].abs() < 1e-9);
     let late = extractor
@@ -145,7 +146,7 @@ fn events_of_the_other_schema_are_skipped() {
 }
 
 #[test]
-fn conn_rows_carry_log_volumes_and_flag_new_conn_states_as_reasons_only() {
+fn conn_rows_carry_log_volumes_and_new_conn_states_encode_as_never_seen() {
     let events: Vec<_> = (0..50)
         .map(|idx| conn(idx as f64, "10.0.0.5", "10.0.1.1", 502, 100))
         .collect();
@@ -156,9 +157,9 @@ fn conn_rows_carry_log_volumes_and_flag_new_conn_states_as_reasons_only() {
     }
     let raw = extractor.push(&event).unwrap();
     let mut row = [0.0; MAX_WIDTH];
-    let novelty = extractor.encode(&raw, &mut row);
-    assert_eq!(novelty, Novelty::CONN_STATE);
-    assert!(!novelty.is_alarm());
+    extractor.encode(&raw, &mut row);
+    assert_eq!(row[col::PAIR_FREQ], 0.0);
+    assert!(row[col::EDGE_FREQ] > 0.0);
     assert!(
         (row[7] - 100_000f64.ln_1p()).abs() < 1e-9,
         "orig_bytes column"
@@ -173,11 +174,10 @@ fn a_saved_vocabulary_encodes_like_the_original() {
     let loaded: Vocab = serde_json::from_str(&json).unwrap();
     let mut original = extractor.clone();
     let mut reloaded = Extractor::score(loaded);
-    let (mut rows_a, mut rows_b, mut nov_a, mut nov_b) = (vec![], vec![], vec![], vec![]);
-    original.push_encode_batch(&events, &mut rows_a, &mut nov_a);
-    reloaded.push_encode_batch(&events, &mut rows_b, &mut nov_b);
+    let (mut rows_a, mut rows_b) = (vec![], vec![]);
+    original.push_encode_batch(&events, &mut rows_a);
+    reloaded.push_encode_batch(&events, &mut rows_b);
     assert_eq!(rows_a, rows_b);
-    assert_eq!(nov_a, nov_b);
 }
 
 proptest! {
@@ -202,22 +202,21 @@ proptest! {
         let trained = fitted(&polling(100), Schema::Request);
 
         let mut whole = trained.clone();
-        let (mut rows_whole, mut nov_whole) = (vec![], vec![]);
-        whole.push_encode_batch(&events, &mut rows_whole, &mut nov_whole);
+        let mut rows_whole = vec![];
+        whole.push_encode_batch(&events, &mut rows_whole);
 
         let mut chunked = trained.clone();
-        let (mut rows_chunked, mut nov_chunked) = (vec![], vec![]);
+        let mut rows_chunked = vec![];
         let mut rest = &events[..];
         for cut in cuts.iter().cycle() {
             if rest.is_empty() {
                 break;
             }
             let (head, tail) = rest.split_at((*cut).min(rest.len()));
-            chunked.push_encode_batch(head, &mut rows_chunked, &mut nov_chunked);
+            chunked.push_encode_batch(head, &mut rows_chunked);
             rest = tail;
         }
         prop_assert_eq!(rows_whole, rows_chunked);
-        prop_assert_eq!(nov_whole, nov_chunked);
     }
 }
 
@@ -272,9 +271,9 @@ proptest! {
         for raw in &raws {
             let (mut expected, mut fit_row, mut score_row) =
                 ([0.0; MAX_WIDTH], [0.0; MAX_WIDTH], [0.0; MAX_WIDTH]);
-            let novelty = direct.encode(raw, &mut expected);
-            prop_assert_eq!(frozen_fit.encode(raw, &mut fit_row), novelty);
-            prop_assert_eq!(scoring.encode(raw, &mut score_row), novelty);
+            direct.encode(raw, &mut expected);
+            frozen_fit.encode(raw, &mut fit_row);
+            scoring.encode(raw, &mut score_row);
             let bits = |row: &[f64]| row.iter().map(|value| value.to_bits()).collect::<Vec<_>>();
             prop_assert_eq!(bits(&fit_row), bits(&expected));
             prop_assert_eq!(bits(&score_row), bits(&expected));

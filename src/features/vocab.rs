@@ -3,8 +3,9 @@
 //!
 //! Categorical values reach the forest as ln(1 + training count): a common edge is a large number,
 //! a rare one a small number, and a value never seen in training is exactly 0, below everything
-//! the forest was trained on, so it is isolated early. Novelty is also reported on its own
-//! ([`Novelty`]) because a new source or a new function code is evidence whatever the forest says.
+//! the forest was trained on, so it is isolated early. Novelty is also reported on its own, by the
+//! new-communication detector (`crate::detect::novelty`), because a new source or a new function
+//! code is evidence whatever the forest says.
 //! Nothing is re-fitted at scoring: counts are frozen; only the interners keep growing so that
 //! a novel edge still gets its own rhythm state.
 
@@ -162,47 +163,6 @@ pub(crate) fn bump(counts: &mut Vec<u64>, id: u32, other: &mut u64) {
 /// The training count of an id, 0 when never seen in training.
 pub(crate) fn count(counts: &[u64], id: u32) -> u64 {
     counts.get(id as usize).copied().unwrap_or(0)
-}
-
-/// Which values of a record were never seen in training.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Novelty(u8);
-
-impl Novelty {
-    /// The source never originated a connection or request in training.
-    pub const SOURCE: Novelty = Novelty(1);
-    /// The destination never answered one in training.
-    pub const DESTINATION: Novelty = Novelty(2);
-    /// This (orig_h, resp_h, resp_p, proto, service) never occurred in training.
-    pub const EDGE: Novelty = Novelty(4);
-    /// This function code was never used on this edge in training.
-    pub const FUNCTION: Novelty = Novelty(8);
-    /// This conn_state never occurred on this edge in training (a reason, not an alarm by itself).
-    pub const CONN_STATE: Novelty = Novelty(16);
-
-    pub const NONE: Novelty = Novelty(0);
-
-    pub fn contains(self, other: Novelty) -> bool {
-        self.0 & other.0 == other.0 && other.0 != 0
-    }
-
-    pub fn insert(&mut self, other: Novelty) {
-        self.0 |= other.0;
-    }
-
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// True when the novelty alone flags the record: a new source, destination, edge or function.
-    /// A new conn_state on a known edge is only a reason: connections end in varied states.
-    pub fn is_alarm(self) -> bool {
-        self.0 & !Novelty::CONN_STATE.0 != 0
-    }
-
-    pub fn bits(self) -> u8 {
-        self.0
-    }
 }
 
 fn host_label(host: Option<IpAddr>) -> String {

@@ -56,8 +56,16 @@ pub enum Action {
     ManagePrincipals,
     /// Read and verify the audit log.
     ReadAudit,
-    /// Present a bearer token (audited when it fails).
+    /// Present a bearer token or a passphrase (audited when it fails).
     Authenticate,
+    /// Redeem an enrollment code: a person sets their own passphrase and first token.
+    RedeemEnrollment,
+    /// The requester takes back a pending change request.
+    WithdrawChange,
+    /// Put a different policy file in force (a governed change like any other).
+    ChangePolicy,
+    /// A pending change request ran out of time (a consequence governance records).
+    ExpireChange,
 }
 
 impl Action {
@@ -88,6 +96,10 @@ impl Action {
             Action::ManagePrincipals => "manage_principals",
             Action::ReadAudit => "read_audit",
             Action::Authenticate => "authenticate",
+            Action::RedeemEnrollment => "redeem_enrollment",
+            Action::WithdrawChange => "withdraw_change",
+            Action::ChangePolicy => "change_policy",
+            Action::ExpireChange => "expire_change",
         }
     }
 
@@ -101,6 +113,7 @@ impl Action {
                 | Action::TriggerPlaybook
                 | Action::ChangeThreshold
                 | Action::RetrainModel
+                | Action::ChangePolicy
                 | Action::SuppressAlert
         )
     }
@@ -147,6 +160,7 @@ pub const PROHIBITED_PHRASES: &[(&str, &[Action])] = &[
 pub const APPROVABLE_PHRASES: &[(&str, Action)] = &[
     ("change detection threshold", Action::ChangeThreshold),
     ("retrain model", Action::RetrainModel),
+    ("change governance policy", Action::ChangePolicy),
     ("write to PLC setpoints", Action::WriteSetpoint),
     (
         "modify network ACLs or firewall rules",

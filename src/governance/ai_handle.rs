@@ -3,10 +3,33 @@
 //! no method that closes, suppresses, changes severity, approves or writes to the plant, and
 //! each method still passes the gate, which refuses and audits anything the policy prohibits.
 //!
-//! ```compile_fail
-//! # async fn f(writer: otsentry::governance::AiAlertWriter<otsentry::store::SqliteStore>) {
-//! // The AI's handle has no way to close an alert: this does not compile.
-//! writer.decide_alert(1).await;
+//! The handle has no method that decides an alert, so this does not compile; the call is
+//! otherwise exactly the one a person makes through the service (the twin below, with the same
+//! scaffolding, compiles), so it fails for that reason alone:
+//!
+//! ```compile_fail,E0599
+//! # use otsentry::governance::{AiAlertWriter, AnalystDecision, Governance, Principal};
+//! # use otsentry::store::SqliteStore;
+//! # async fn f(
+//! #     writer: AiAlertWriter<SqliteStore>,
+//! #     governance: Governance<SqliteStore>,
+//! #     person: Principal,
+//! #     decision: AnalystDecision,
+//! # ) {
+//! let _ = writer.decide_alert(&person, 1, decision).await;
+//! # }
+//! ```
+//!
+//! ```no_run
+//! # use otsentry::governance::{AiAlertWriter, AnalystDecision, Governance, Principal};
+//! # use otsentry::store::SqliteStore;
+//! # async fn f(
+//! #     writer: AiAlertWriter<SqliteStore>,
+//! #     governance: Governance<SqliteStore>,
+//! #     person: Principal,
+//! #     decision: AnalystDecision,
+//! # ) {
+//! let _ = governance.decide_alert(&person, 1, decision).await;
 //! # }
 //! ```
 

@@ -1,17 +1,18 @@
 //! Alert operations through the gate: creating, triaging, listing, and the analysts' decisions
-//! (confirm, reject, close, dismiss, suppress, change severity). Closing or dismissing an alert
-//! the AI recommended dismissing needs a written justification; without one it is refused.
+//! (confirm, reject, close, dismiss, suppress, change severity). Closing, dismissing,
+//! suppressing or changing the severity of an alert always needs a justification of substance
+//! in the analyst's own words, whatever the triage assistant said before or after.
 
 use serde::Serialize;
 
 use super::action::{Action, Resource};
 use super::error::GovernanceError;
 use super::review::TriggerEvent;
-use super::service::{Actor, Governance, now_micros};
+use super::service::{Actor, Governance, Permit, now_micros};
 use crate::governance::principal::Principal;
 use crate::store::{
     AlertChange, AlertDecision, AlertRecord, AlertStatus, DecisionRecord, NewAlert, NewTriage,
-    Severity, Store, TriageRecommendation, TriageRecord,
+    ReviewRecord, Severity, Store, StoreTx, TriageRecommendation, TriageRecord,
 };
 
 /// An alert with its triage annotations and decisions.
@@ -59,8 +60,30 @@ fn transition(from: AlertStatus, decision: AlertDecision) -> Option<AlertStatus>
     }
 }
 
-fn blank(text: &Option<String>) -> bool {
-    text.as_deref().is_none_or(|text| text.trim().is_empty())
+/// The least a justification must be: a few words saying why, not "." or "ok".
+pub const MIN_JUSTIFICATION_WORDS: usize = 3;
+pub const MIN_JUSTIFICATION_CHARS: usize = 15;
+
+/// Checks that a justification has substance: at least [`MIN_JUSTIFICATION_WORDS`] words with
+/// letters in them and [`MIN_JUSTIFICATION_CHARS`] characters. Returns the trimmed text.
+pub fn substantive(text: Option<&str>, what: &str) -> Result<String, String> {
+    let text = text.unwrap_or("").trim();
+    let words = text
+        .split_whitespace()
+        .filter(|word| word.chars().any(char::is_alphabetic))
+        .count();
+    if words >= MIN_JUSTIFICATION_WORDS && text.chars().count() >= MIN_JUSTIFICATION_CHARS {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "{what} needs a justification of substance: at least {MIN_JUSTIFICATION_WORDS} words and {MIN_JUSTIFICATION_CHARS} characters saying why{}",
+            if text.is_empty() {
+                String::new()
+            } else {
+                format!(", not `{text}`")
+            }
+        ))
+    }
 }
 
 impl<S: Store> Governance<S> {
@@ -82,17 +105,24 @@ impl<S: Store> Governance<S> {
                 "an alert's score must be a finite number".into(),
             ));
         }
-        let _permit = self
-            .authorize(
+        let (mut tx, permit, pending) = self
+            .begin_change(
                 Actor::Principal(principal),
                 Action::CreateAlert,
                 &Resource::AlertQueue,
             )
             .await?;
-        Ok(self
-            .store
-            .insert_alert(&alert, principal.id, now_micros())
-            .await?)
+        let outcome = tx
+            .insert_alert(&permit, &alert, principal.id, now_micros())
+            .await
+            .map_err(GovernanceError::from);
+        self.finish(tx, pending, outcome, |record| {
+            format!(
+                "alert {} created ({} severity)",
+                record.id, record.alert.severity
+            )
+        })
+        .await
     }
 
     /// Records an alert on behalf of a person (AI code uses [`super::AiAlertWriter`]).
@@ -111,30 +141,32 @@ impl<S: Store> Governance<S> {
         alert_id: i64,
         triage: NewTriage,
     ) -> Result<TriageRecord, GovernanceError> {
-        let _permit = self
-            .authorize(
+        let (mut tx, permit, pending) = self
+            .begin_change(
                 Actor::Principal(principal),
                 Action::AnnotateTriage,
                 &Resource::Alert(alert_id),
             )
             .await?;
-        if triage.summary.trim().is_empty() {
-            return Err(GovernanceError::Invalid(
-                "a triage annotation needs a summary".into(),
-            ));
+        let outcome = async {
+            if triage.summary.trim().is_empty() {
+                return Err(GovernanceError::Invalid(
+                    "a triage annotation needs a summary".into(),
+                ));
+            }
+            existing_alert(&mut tx, alert_id).await?;
+            Ok(tx
+                .insert_triage(&permit, alert_id, &triage, principal.id, now_micros())
+                .await?)
         }
-        self.existing_alert(alert_id).await?;
-        Ok(self
-            .store
-            .insert_triage(alert_id, &triage, principal.id, now_micros())
-            .await?)
-    }
-
-    async fn existing_alert(&self, alert_id: i64) -> Result<AlertRecord, GovernanceError> {
-        self.store
-            .alert(alert_id)
-            .await?
-            .ok_or_else(|| GovernanceError::NotFound(format!("alert {alert_id}")))
+        .await;
+        self.finish(tx, pending, outcome, |record| {
+            format!(
+                "triage note {} on alert {alert_id}: {}",
+                record.id, record.triage.recommendation
+            )
+        })
+        .await
     }
 
     pub async fn list_alerts(
@@ -148,6 +180,8 @@ impl<S: Store> Governance<S> {
             .await?;
         Ok(self
             .store
+            .read()
+            .await?
             .list_alerts(status, limit.clamp(1, 10_000))
             .await?)
     }
@@ -160,15 +194,17 @@ impl<S: Store> Governance<S> {
         let _permit = self
             .authorize(actor, Action::ReadAlerts, &Resource::Alert(alert_id))
             .await?;
-        let alert = self.existing_alert(alert_id).await?;
+        let mut read = self.store.read().await?;
+        let alert = existing_alert(&mut read, alert_id).await?;
         Ok(AlertDetail {
-            triage: self.store.triage(alert_id).await?,
-            decisions: self.store.decisions(alert_id).await?,
+            triage: read.triage(alert_id).await?,
+            decisions: read.decisions(alert_id).await?,
             alert,
         })
     }
 
-    /// An analyst's decision on an alert, through the gate and the lifecycle rules.
+    /// An analyst's decision on an alert, through the gate and the lifecycle rules, in one
+    /// transaction with its audit entry (which says whether it was applied or refused, and why).
     pub async fn decide_alert(
         &self,
         principal: &Principal,
@@ -176,95 +212,105 @@ impl<S: Store> Governance<S> {
         decision: AnalystDecision,
     ) -> Result<DecisionRecord, GovernanceError> {
         let actor = Actor::Principal(principal);
-        let resource = Resource::Alert(alert_id);
-        let _permit = self
-            .authorize(actor, action_for(decision.decision), &resource)
+        let (mut tx, permit, pending) = self
+            .begin_change(
+                actor,
+                action_for(decision.decision),
+                &Resource::Alert(alert_id),
+            )
             .await?;
-        let alert = self.existing_alert(alert_id).await?;
-        let status = transition(alert.status, decision.decision).ok_or_else(|| {
-            GovernanceError::Conflict(format!(
-                "alert {alert_id} is {} and cannot be given decision {}",
-                alert.status, decision.decision
-            ))
-        })?;
-
-        if let Some(reason) = self.missing_justification(alert_id, &decision).await? {
-            self.audit(crate::audit::AuditDraft {
-                principal: principal.audit_name(),
-                action: action_for(decision.decision).name().to_string(),
-                resource: resource.to_string(),
-                decision: "refuse".to_string(),
-                reason: reason.clone(),
-                policy_sha256: self.policies.sha256.clone(),
-            })
-            .await?;
-            return Err(GovernanceError::Invalid(reason));
-        }
-
-        let severity = match (decision.decision, decision.severity) {
-            (AlertDecision::ChangeSeverity, Some(severity)) => severity,
-            (AlertDecision::ChangeSeverity, None) => {
-                return Err(GovernanceError::Invalid(
-                    "change_severity needs a severity".into(),
-                ));
-            }
-            _ => alert.alert.severity,
-        };
-        let record = self
-            .store
-            .apply_alert_change(&AlertChange {
-                alert_id,
-                expected_version: decision.expected_version.unwrap_or(alert.version),
-                status,
-                severity,
-                principal_id: principal.id,
-                decision: decision.decision,
-                justification: decision.justification.map(|text| text.trim().to_string()),
-                at: now_micros(),
-            })
-            .await?;
-        if decision.decision == AlertDecision::Reject {
-            self.check_false_positive_cluster(record.created_at).await?;
-        }
-        Ok(record)
-    }
-
-    /// The refusal reason when a decision needs a justification it does not have.
-    async fn missing_justification(
-        &self,
-        alert_id: i64,
-        decision: &AnalystDecision,
-    ) -> Result<Option<String>, GovernanceError> {
-        if !blank(&decision.justification) {
-            return Ok(None);
-        }
-        match decision.decision {
-            AlertDecision::Close | AlertDecision::Dismiss => {
-                let ai_said_dismiss =
-                    self.store
-                        .triage(alert_id)
-                        .await?
-                        .last()
-                        .is_some_and(|note| {
+        let outcome = async {
+            let alert = existing_alert(&mut tx, alert_id).await?;
+            let status = transition(alert.status, decision.decision).ok_or_else(|| {
+                GovernanceError::Conflict(format!(
+                    "alert {alert_id} is {} and cannot be given decision {}",
+                    alert.status, decision.decision
+                ))
+            })?;
+            let justification = match decision.decision {
+                AlertDecision::Close
+                | AlertDecision::Dismiss
+                | AlertDecision::Suppress
+                | AlertDecision::ChangeSeverity => {
+                    let ai_said_dismiss =
+                        tx.triage(alert_id).await?.iter().any(|note| {
                             note.triage.recommendation == TriageRecommendation::Dismiss
                         });
-                Ok(ai_said_dismiss.then(|| {
-                    format!(
-                        "the triage assistant recommended dismissing alert {alert_id}; {} it needs your own written justification",
-                        if decision.decision == AlertDecision::Close { "closing" } else { "dismissing" }
+                    let what = format!(
+                        "{} alert {alert_id}{}",
+                        decision.decision,
+                        if ai_said_dismiss {
+                            " (which the triage assistant recommended dismissing)"
+                        } else {
+                            ""
+                        }
+                    );
+                    Some(
+                        substantive(decision.justification.as_deref(), &what)
+                            .map_err(GovernanceError::Invalid)?,
                     )
-                }))
-            }
-            AlertDecision::Suppress | AlertDecision::ChangeSeverity => Ok(Some(format!(
-                "{} needs a written justification",
-                decision.decision
-            ))),
-            AlertDecision::Confirm | AlertDecision::Reject => Ok(None),
+                }
+                AlertDecision::Confirm | AlertDecision::Reject => decision
+                    .justification
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|text| !text.is_empty())
+                    .map(str::to_string),
+            };
+            let severity = match (decision.decision, decision.severity) {
+                (AlertDecision::ChangeSeverity, Some(severity)) => severity,
+                (AlertDecision::ChangeSeverity, None) => {
+                    return Err(GovernanceError::Invalid(
+                        "change_severity needs a severity".into(),
+                    ));
+                }
+                _ => alert.alert.severity,
+            };
+            let record = tx
+                .apply_alert_change(
+                    &permit,
+                    &AlertChange {
+                        alert_id,
+                        expected_version: decision.expected_version.unwrap_or(alert.version),
+                        status,
+                        severity,
+                        principal_id: principal.id,
+                        decision: decision.decision,
+                        justification,
+                        at: now_micros(),
+                    },
+                )
+                .await?;
+            let review = if decision.decision == AlertDecision::Reject {
+                self.check_false_positive_cluster(&mut tx, &permit, record.created_at)
+                    .await?
+            } else {
+                None
+            };
+            Ok::<_, GovernanceError>((record, alert.status, status, review))
         }
+        .await;
+        self.finish(tx, pending, outcome, |(record, from, to, review)| {
+            let mut reason = format!(
+                "decision {} on alert {alert_id}: {from} -> {to}",
+                record.decision
+            );
+            if let Some(review) = review {
+                reason.push_str(&format!("; review {} opened: {}", review.id, review.detail));
+            }
+            reason
+        })
+        .await
+        .map(|(record, ..)| record)
     }
 
     /// Opens a review when more alerts than the policy allows were rejected in this shift.
-    async fn check_false_positive_cluster(&self, at: i64) -> Result<(), GovernanceError> {
+    async fn check_false_positive_cluster(
+        &self,
+        tx: &mut S::Tx,
+        permit: &Permit,
+        at: i64,
+    ) -> Result<Option<ReviewRecord>, GovernanceError> {
         let Some(more_than) =
             self.policies
                 .ai
@@ -275,28 +321,38 @@ impl<S: Store> Governance<S> {
                     _ => None,
                 })
         else {
-            return Ok(());
+            return Ok(None);
         };
         let shift = i64::from(self.config.shift_hours.max(1)) * 3_600_000_000;
         let shift_start = at - at.rem_euclid(shift);
-        let rejected = self
-            .store
+        let rejected = tx
             .count_decisions(AlertDecision::Reject, shift_start, shift_start + shift)
             .await?;
-        if rejected > i64::from(more_than) {
-            let detail = format!(
-                "{rejected} alerts rejected as false positives in the {}-hour shift starting {} (policy: more than {more_than})",
-                self.config.shift_hours,
-                super::service::format_micros(shift_start)
-            );
-            self.open_review(
-                TriggerEvent::FalsePositiveCluster { more_than },
-                &detail,
-                "governance",
-                Some(&format!("fp-cluster:{shift_start}")),
-            )
-            .await?;
+        if rejected <= i64::from(more_than) {
+            return Ok(None);
         }
-        Ok(())
+        let detail = format!(
+            "{rejected} alerts rejected as false positives in the {}-hour shift starting {} (policy: more than {more_than})",
+            self.config.shift_hours,
+            super::service::format_micros(shift_start)
+        );
+        self.open_review(
+            tx,
+            permit,
+            TriggerEvent::FalsePositiveCluster { more_than },
+            &detail,
+            "governance",
+            Some(&format!("fp-cluster:{shift_start}")),
+        )
+        .await
     }
+}
+
+async fn existing_alert<T: StoreTx>(
+    tx: &mut T,
+    alert_id: i64,
+) -> Result<AlertRecord, GovernanceError> {
+    tx.alert(alert_id)
+        .await?
+        .ok_or_else(|| GovernanceError::NotFound(format!("alert {alert_id}")))
 }

@@ -34,6 +34,7 @@ pub const HUMAN_OPERATOR_ACTIONS: &[Action] = &[
     Action::ReportFalseNegative,
     Action::ReportReconfiguration,
     Action::RequestChange,
+    Action::WithdrawChange,
 ];
 
 /// The outcome of a decision.
@@ -103,8 +104,10 @@ fn decide_ai(policies: &PolicySet, component: AiComponent, action: Action) -> De
             prohibition.text
         ));
     }
-    if matches!(action, Action::ApproveChange | Action::RequestChange)
-        || policies.ai.approval_for(action).is_some()
+    if matches!(
+        action,
+        Action::ApproveChange | Action::RequestChange | Action::WithdrawChange
+    ) || policies.ai.approval_for(action).is_some()
     {
         return Decision::deny(
             "AI principals can neither request nor approve changes; approvals are entered by people under their own identity",
@@ -181,15 +184,17 @@ fn decide_human(
             }
             Decision::allow("operational roles may request changes")
         }
-        Action::ChangeThreshold | Action::RetrainModel => match policies.ai.approval_for(action) {
-            Some(requirement) => Decision::deny(format!(
-                "{} takes effect only through a change request with {} approval(s)",
-                requirement.text, requirement.minimum_approvals
-            )),
-            None => Decision::deny(format!(
-                "{action} is only possible through a change request"
-            )),
-        },
+        Action::ChangeThreshold | Action::RetrainModel | Action::ChangePolicy => {
+            match policies.ai.approval_for(action) {
+                Some(requirement) => Decision::deny(format!(
+                    "{} takes effect only through a change request with {} approval(s)",
+                    requirement.text, requirement.minimum_approvals
+                )),
+                None => Decision::deny(format!(
+                    "{action} is only possible through a change request"
+                )),
+            }
+        }
         Action::WriteSetpoint
         | Action::WriteHistorianConfig
         | Action::ModifyNetworkAcl
@@ -199,7 +204,10 @@ fn decide_human(
         Action::AnnotateTriage => Decision::deny(
             "triage annotations come from the triage assistant; people record decisions",
         ),
-        Action::Authenticate => Decision::deny("authentication is decided by the token check"),
+        Action::Authenticate | Action::RedeemEnrollment => {
+            Decision::deny("authentication is decided by the credential check")
+        }
+        Action::ExpireChange => Decision::deny("requests expire by time, not by anyone's decision"),
         _ if HUMAN_OPERATOR_ACTIONS.contains(&action) => {
             if is_operator(roles) {
                 Decision::allow(format!("operational roles may {action}"))

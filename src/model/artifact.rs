@@ -267,6 +267,16 @@ impl ModelFile {
 }
 
 impl LoadedModel {
+    /// The OT selection the model was trained with (the defaults for models that predate it).
+    pub fn ot_selector(&self) -> crate::ot::OtSelector {
+        self.file
+            .manifest
+            .ot_selection
+            .as_ref()
+            .and_then(|config| config.check().ok())
+            .unwrap_or_default()
+    }
+
     /// The model of a schema, if the training data had any records of it.
     pub fn schema(&self, schema: Schema) -> Option<&SchemaModel> {
         self.file

@@ -27,8 +27,15 @@ pub struct Manifest {
     pub records_per_schema: BTreeMap<String, u64>,
     /// Training records per OT service.
     pub records_per_service: BTreeMap<String, u64>,
-    /// conn.log lines left out as not OT traffic.
+    /// conn.log lines that are not OT traffic and touch no OT asset: outside the baseline.
     pub skipped_not_ot: u64,
+    /// The OT selection training used; scoring uses the same. Absent in models of older builds,
+    /// which used the defaults.
+    #[serde(default)]
+    pub ot_selection: Option<crate::ot::OtConfig>,
+    /// Which records the baseline covers.
+    #[serde(default)]
+    pub scope: Scope,
     /// Lines that could not be read (malformed, missing columns, masked times).
     pub parse_errors: u64,
     /// Overrides used at training, such as `allow_short_baseline`.
@@ -37,6 +44,24 @@ pub struct Manifest {
     pub warnings: Vec<String>,
     /// How the threshold works, in words.
     pub threshold_semantics: String,
+}
+
+/// Which records a baseline covers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// OT traffic only (models of older builds).
+    #[default]
+    OtTraffic,
+    /// OT traffic and every other record whose source or destination is an OT asset.
+    OtAssets,
+}
+
+impl Scope {
+    /// True when records touching OT assets were learnt too.
+    pub fn includes_ot_assets(self) -> bool {
+        self == Scope::OtAssets
+    }
 }
 
 /// The parameters a model was trained with.

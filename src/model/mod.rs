@@ -24,4 +24,4 @@ pub mod artifact;
 pub mod manifest;
 
 pub use artifact::{FORMAT_VERSION, LoadedModel, MAGIC, ModelError, ModelFile, SchemaModel};
-pub use manifest::{Manifest, SourceFile, TrainParams, Window};
+pub use manifest::{Manifest, Scope, SourceFile, TrainParams, Window};

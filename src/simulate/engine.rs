@@ -12,6 +12,7 @@ use zeek::write::WriteError;
 
 use super::SimulateError;
 use super::config::Scenario;
+use super::live::Pacer;
 use super::output::Sinks;
 
 /// A source of simulated traffic: one polling edge, one schedule of sessions, one attack.
@@ -40,13 +41,15 @@ pub struct Entry {
 
 /// Runs every generator from its first event up to `end`, calling `on_time` with the time of
 /// each event so the caller can report progress. With `rotation = Some((first, every))` the
-/// log files are rotated at `first`, `first + every`, ... before `end`.
+/// log files are rotated at `first`, `first + every`, ... before `end`. A `pacer` (live runs)
+/// holds each event back until the clock reaches it.
 pub fn run(
     entries: &mut [Entry],
     end: i64,
     rotation: Option<(i64, i64)>,
     sinks: &mut Sinks,
     mut on_time: impl FnMut(i64, &Sinks),
+    mut pacer: Option<&mut Pacer>,
 ) -> Result<(), SimulateError> {
     let mut next_rotation = rotation.map(|(first, _)| first);
     let every = rotation.map_or(i64::MAX, |(_, every)| every.max(1));
@@ -58,6 +61,9 @@ pub fn run(
     }
     let mut n_events: u64 = 0;
     while let Some(Reverse((time, idx))) = heap.pop() {
+        if let Some(pacer) = pacer.as_deref_mut() {
+            pacer.before_event(time, sinks)?;
+        }
         while let Some(at) = next_rotation.filter(|at| *at <= time && *at < end) {
             sinks.rotate(at)?;
             next_rotation = Some(at.saturating_add(every));

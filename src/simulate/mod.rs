@@ -15,7 +15,9 @@
 //!
 //! The output directory then holds the logs (`conn.log`, `modbus.log`, `modbus_detailed.log`,
 //! `dnp3.log`, `dnp3_control.log`, `enip.log`, `cip.log`, `cip_io.log`, with `.gz` under
-//! `--gzip`), `plant.json` (the asset inventory) and `labels.jsonl` (one attack per line).
+//! `--gzip`), `plant.json` (the hosts and their roles), `inventory.yaml` (the asset inventory with
+//! zones, conduits and the maintenance window, in the format `otsentry inventory check` reads) and
+//! `labels.jsonl` (one attack per line).
 
 mod attack_traffic;
 mod build;
@@ -25,7 +27,9 @@ mod conn;
 mod dnp3;
 mod engine;
 mod enip;
+mod inventory_file;
 mod labels;
+mod live;
 mod modbus;
 mod output;
 mod plant;
@@ -42,6 +46,7 @@ use std::time::Instant;
 
 pub use config::{AttackSelection, ConfigError, PlantConfig, Rotation, Scenario, ValidPlantConfig};
 pub use labels::{Label, read_labels, rfc3339};
+pub use live::LiveOptions;
 pub use output::LogFileSummary;
 pub use plant::{Host, Plant, Role};
 
@@ -58,6 +63,10 @@ pub enum SimulateError {
     },
     #[error(transparent)]
     Write(#[from] zeek::write::WriteError),
+    #[error("--speed must be a positive number of simulated seconds per second, got {speed}")]
+    Speed { speed: f64 },
+    #[error("--live writes plain logs as Zeek does (zeekctl gzips only rotated ones): drop --gzip")]
+    LiveGzip,
     #[error("writing {path}: {source}")]
     Json {
         path: PathBuf,
@@ -85,7 +94,7 @@ pub struct SimulationSummary {
 }
 
 impl SimulationSummary {
-    /// Full paths of the log files written (not plant.json or labels.jsonl), for readers that
+    /// Full paths of the log files written (not plant.json, inventory.yaml or labels.jsonl), for readers that
     /// should see only Zeek logs: a directory scan would also find `plant.json`.
     pub fn log_paths(&self) -> Vec<PathBuf> {
         self.files
@@ -113,6 +122,33 @@ pub fn run(config: &ValidPlantConfig, out_dir: &Path) -> Result<SimulationSummar
 pub fn run_with_progress(
     config: &ValidPlantConfig,
     out_dir: &Path,
+    on_progress: impl FnMut(Progress),
+) -> Result<SimulationSummary, SimulateError> {
+    simulate(config, out_dir, None, on_progress)
+}
+
+/// [`run_with_progress`], writing the logs live as a running Zeek does (see [`LiveOptions`]):
+/// paced to the clock, flushed in whole lines, with the live files named `conn.log` and so on,
+/// rotated (when the configuration rotates) into dated archive directories as zeekctl does.
+/// `plant.json` is written first, so a watcher can use it from the start; the lines are those of
+/// the batch run.
+pub fn run_live(
+    config: &ValidPlantConfig,
+    out_dir: &Path,
+    live: LiveOptions,
+    on_progress: impl FnMut(Progress),
+) -> Result<SimulationSummary, SimulateError> {
+    let live = live.check()?;
+    if config.config.gzip {
+        return Err(SimulateError::LiveGzip);
+    }
+    simulate(config, out_dir, Some(live), on_progress)
+}
+
+fn simulate(
+    config: &ValidPlantConfig,
+    out_dir: &Path,
+    live: Option<LiveOptions>,
     mut on_progress: impl FnMut(Progress),
 ) -> Result<SimulationSummary, SimulateError> {
     let started = Instant::now();
@@ -134,14 +170,19 @@ pub fn run_with_progress(
         &process,
     ));
 
+    if live.is_some() {
+        labels::write_plant(&out_dir.join("plant.json"), config, &plant)?;
+    }
     let rotation = config.config.rotation.interval_us();
     let mut sinks = output::Sinks::create(
         out_dir,
         config.config.format,
         config.config.gzip,
         rotation.is_some(),
+        live.is_some(),
         config.start_us,
     )?;
+    let mut pacer = live.map(|live| live::Pacer::new(live, config.start_us));
     let n_days = config.n_days();
     let mut days_done = 0;
     let first_rotation = rotation.map(|every| (config.start_us + every, every));
@@ -162,12 +203,14 @@ pub fn run_with_progress(
                 });
             }
         },
+        pacer.as_mut(),
     )?;
     let total_bytes = sinks.total_bytes();
     let files = sinks.finish(config.end_us)?;
     let labels = scenarios::labels(&attack_plan, &entries);
     labels::write_labels(&out_dir.join("labels.jsonl"), &labels)?;
     labels::write_plant(&out_dir.join("plant.json"), config, &plant)?;
+    inventory_file::write_inventory(&out_dir.join("inventory.yaml"), config, &plant)?;
 
     let total_lines = files.iter().map(|file| file.lines).sum();
     let elapsed_secs = started.elapsed().as_secs_f64().max(1e-9);

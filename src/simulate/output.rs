@@ -15,7 +15,7 @@ use flate2::write::GzEncoder;
 use zeek::write::{LogFormat, LogSchema, LogWriter};
 
 use super::SimulateError;
-use super::schemas;
+use super::{live, schemas};
 
 const CHUNK_BYTES: usize = 1 << 20;
 const CHUNKS_IN_FLIGHT: usize = 4;
@@ -137,14 +137,19 @@ struct SinkState {
     dir: PathBuf,
     format: LogFormat,
     gzip: bool,
+    /// Batch rotation: files carry their opening stamp until the last ones are renamed.
     rotating: bool,
+    /// Live: the files keep their live names and rotation archives them as zeekctl does.
+    live: bool,
+    /// When the open files were opened.
+    opened_us: i64,
     /// Totals of the files already rotated, by log path.
     done: Vec<LogFileSummary>,
 }
 
 impl SinkState {
     fn open(&self, schema: LogSchema, open_us: i64) -> Result<Log, SimulateError> {
-        let name = if self.rotating {
+        let name = if self.rotating && !self.live {
             rotated_name(&schema.path, open_us, self.gzip)
         } else {
             file_name(&schema.path, self.gzip)
@@ -155,18 +160,30 @@ impl SinkState {
         Ok(log)
     }
 
-    /// Closes `log` at `close_us` and adds what it received to the totals of its path.
-    fn close(&mut self, log: Log, close_us: i64) -> Result<(), SimulateError> {
+    /// Closes `log` at `close_us` and adds what it received to the totals of its path. A live
+    /// log `rotated` (renamed) before is then archived as zeekctl does.
+    fn close(
+        &mut self,
+        log: Log,
+        close_us: i64,
+        rotated: Option<PathBuf>,
+    ) -> Result<(), SimulateError> {
         let path = log.schema().path.clone();
         let (lines, bytes) = (log.n_rows(), log.n_bytes());
         let sink = log.finish(close_us)?;
-        let file_path = sink.path.clone();
+        let mut file_path = sink.path.clone();
         sink.close()?;
+        if let Some(rotated) = rotated {
+            let archive = live::archive_name(&path, self.opened_us, close_us);
+            file_path = live::archive(&rotated, &self.dir, &archive)?;
+        }
         let file_bytes = file_path.metadata().map(|meta| meta.len()).unwrap_or(0);
+        // Archives live in dated directories: names are relative to the log directory.
         let name = file_path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
+            .strip_prefix(&self.dir)
+            .unwrap_or(&file_path)
+            .to_string_lossy()
+            .into_owned();
         let live = file_name(&path, self.gzip);
         let totals = match self.done.iter_mut().find(|totals| totals.path == path) {
             Some(totals) => totals,
@@ -230,12 +247,14 @@ pub fn rotated_name(path: &str, open_us: i64, gzip: bool) -> String {
 impl Sinks {
     /// Creates every log file in `dir` and writes the TSV headers with `#open` at `open_us`.
     /// With `rotating`, files carry their opening time in their names until [`Sinks::finish`]
-    /// gives the last ones their live names.
+    /// gives the last ones their live names; `live` keeps the live names throughout and
+    /// archives rotated files as zeekctl does.
     pub fn create(
         dir: &Path,
         format: LogFormat,
         gzip: bool,
         rotating: bool,
+        live: bool,
         open_us: i64,
     ) -> Result<Sinks, SimulateError> {
         let state = SinkState {
@@ -243,6 +262,8 @@ impl Sinks {
             format,
             gzip,
             rotating,
+            live,
+            opened_us: open_us,
             done: Vec::new(),
         };
         Ok(Sinks {
@@ -306,9 +327,41 @@ impl Sinks {
             cip,
             cip_io,
         ] {
+            // Live, Zeek's order: rename the open file, start the new one, finish the old one
+            // (its writer still holds it), then archive it.
+            let rotated = if state.live {
+                let path = &log.schema().path;
+                let live = state.dir.join(file_name(path, false));
+                let rotated = state.dir.join(rotated_name(path, state.opened_us, false));
+                std::fs::rename(&live, &rotated).map_err(|source| SimulateError::Io {
+                    path: live.clone(),
+                    source,
+                })?;
+                Some(rotated)
+            } else {
+                None
+            };
             let next = state.open(log.schema().clone(), at)?;
             let previous = std::mem::replace(log, next);
-            state.close(previous, at)?;
+            state.close(previous, at, rotated)?;
+        }
+        state.opened_us = at;
+        Ok(())
+    }
+
+    /// Hands every line written so far to the files.
+    pub fn flush(&mut self) -> Result<(), SimulateError> {
+        for log in [
+            &mut self.conn,
+            &mut self.modbus,
+            &mut self.modbus_detailed,
+            &mut self.dnp3,
+            &mut self.dnp3_control,
+            &mut self.enip,
+            &mut self.cip,
+            &mut self.cip_io,
+        ] {
+            log.flush()?;
         }
         Ok(())
     }
@@ -331,9 +384,9 @@ impl Sinks {
         for log in logs {
             let path = log.schema().path.clone();
             current.push((path, log.get_ref().path.clone()));
-            state.close(log, close_us)?;
+            state.close(log, close_us, None)?;
         }
-        if state.rotating {
+        if state.rotating && !state.live {
             for (path, file) in current {
                 let live = state.dir.join(file_name(&path, state.gzip));
                 std::fs::rename(&file, &live).map_err(|source| SimulateError::Io {

@@ -103,10 +103,13 @@ text_enum!(
 );
 
 text_enum!(
-    /// A change request is pending until its approvals are complete, then applied.
+    /// A change request is pending until its approvals are complete (then applied), its requester
+    /// withdraws it, or it expires.
     ChangeStatus {
         Pending => "pending",
         Applied => "applied",
+        Withdrawn => "withdrawn",
+        Expired => "expired",
     }
 );
 
@@ -238,6 +241,10 @@ pub struct ChangeRequestRecord {
     pub status: ChangeStatus,
     pub created_at: i64,
     pub applied_at: Option<i64>,
+    /// After this time a pending request expires (and is audited as expired).
+    pub expires_at: Option<i64>,
+    /// When it was withdrawn or expired.
+    pub closed_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,6 +254,8 @@ pub struct ApprovalRecord {
     pub principal_id: i64,
     pub role: String,
     pub channel: String,
+    /// What the channel verified: `console`, `one-time code`, or the signed ticket's id.
+    pub evidence: Option<String>,
     pub note: Option<String>,
     pub created_at: i64,
 }
@@ -266,9 +275,74 @@ pub struct TokenRecord {
     /// The non-secret id the token is looked up by.
     pub id: String,
     pub principal_id: i64,
-    /// Argon2id PHC string of the secret.
-    pub phc: String,
+    /// Hex SHA-256 of the secret (a 256-bit random value, so a fast digest is enough).
+    pub digest: String,
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+}
+
+/// A one-time enrollment code issued for a person; only the secret's digest is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollmentRecord {
+    pub id: String,
+    pub principal_id: i64,
+    pub digest: String,
+    /// Who issued it (`human:root`, `local:cli`).
+    pub issued_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub redeemed_at: Option<i64>,
+}
+
+/// An out-of-band confirmation code of a change request (only its digest is kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalCodeRecord {
+    pub id: i64,
+    pub request_id: i64,
+    pub digest: String,
+    pub used_by: Option<i64>,
+}
+
+/// A change request as governance files it.
+#[derive(Debug, Clone)]
+pub struct NewChangeRequest {
+    pub action: String,
+    pub proposed_value: String,
+    pub reason: String,
+    pub requested_by: i64,
+    pub at: i64,
+    pub expires_at: i64,
+}
+
+/// One approval as governance enters it, with the evidence its channel verified.
+#[derive(Debug, Clone)]
+pub struct NewApproval {
+    pub request_id: i64,
+    pub principal_id: i64,
+    pub role: String,
+    pub channel: String,
+    pub evidence: String,
+    pub note: Option<String>,
+    pub at: i64,
+}
+
+/// A review to open.
+#[derive(Debug, Clone)]
+pub struct NewReview<'a> {
+    pub trigger_event: &'a str,
+    pub detail: &'a str,
+    pub opened_by: &'a str,
+    pub dedupe_key: Option<&'a str>,
+    pub at: i64,
+}
+
+/// A policy file's copy, kept the first time it is enforced.
+#[derive(Debug, Clone)]
+pub struct PolicyCopy<'a> {
+    pub sha256: &'a str,
+    pub kind: &'a str,
+    pub system_id: &'a str,
+    pub text: &'a str,
+    pub at: i64,
 }

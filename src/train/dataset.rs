@@ -250,6 +250,8 @@ mod tests {
                 let event = FlowEvent {
                     ts,
                     uid: &uid,
+                    orig_p: 49152,
+                    ot: true,
                     edge: EdgeRef {
                         orig_h: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5)),
                         resp_h: IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1)),

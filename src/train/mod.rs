@@ -12,7 +12,8 @@ pub mod dataset;
 pub mod sources;
 pub mod window;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use iforest::{
@@ -24,13 +25,18 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use zeek::{ReadOptions, ZeekError};
+use zeek::ZeekError;
 
-use crate::features::walk::{WalkStats, walk_files};
 use crate::features::{Extractor, FeatureRanges, RawRow, Schema, schema_of};
+<<<<<<< HEAD
 use crate::model::{Manifest, ModelFile, SchemaModel, TrainParams};
 use dataset::{DatasetHasher, DigestError};
 use sources::SourceDigests;
+=======
+use crate::model::{Manifest, ModelFile, SchemaModel, Scope, SourceFile, TrainParams};
+use crate::sources::{SourceOptions, SourceStats, walk_files};
+use dataset::DatasetHasher;
+>>>>>>> main
 use window::{MIN_DAYS, RECOMMENDED_DAYS, WindowTracker};
 
 /// The kind of model to fit.
@@ -62,7 +68,8 @@ pub struct TrainConfig {
     pub tree_sample: usize,
     pub offset_sample: usize,
     pub vocab_cap: usize,
-    pub read_options: ReadOptions,
+    /// The reader's options and the OT selection (recorded in the model: scoring uses it).
+    pub source: SourceOptions,
     /// Only records with `ts` before this (epoch seconds) are used: the end of the window.
     pub until: Option<f64>,
 }
@@ -81,7 +88,7 @@ impl TrainConfig {
             tree_sample: 1 << 16,
             offset_sample: 1 << 20,
             vocab_cap: crate::features::intern::DEFAULT_CAP,
-            read_options: ReadOptions::default(),
+            source: SourceOptions::default(),
             until: None,
         }
     }
@@ -97,7 +104,7 @@ pub enum TrainError {
     #[error(transparent)]
     Digest(#[from] DigestError),
     #[error(
-        "no OT records to train on: read {records_read} records in {n_files} file(s), {not_ot} conn.log records were not OT traffic (no OT service, no OT port) and {other_logs} were from logs the features do not use; give conn.log and/or modbus/dnp3/enip/cip logs of the OT network"
+        "no OT records to train on: read {records_read} records in {n_files} file(s), {not_ot} conn.log records were not OT traffic (no OT service, no OT port) and touched no OT asset, and {other_logs} were from logs the features do not use; give conn.log and/or modbus/dnp3/enip/cip logs of the OT network, or name the site's OT services and ports with --ot-services and --ot-ports"
     )]
     NoOtRecords {
         n_files: usize,
@@ -137,7 +144,7 @@ pub enum TrainError {
 #[derive(Clone, Debug)]
 pub struct TrainOutcome {
     pub model: ModelFile,
-    pub stats: WalkStats,
+    pub stats: SourceStats,
 }
 
 /// One schema's fitting state during the pass.
@@ -174,6 +181,7 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
     let mut tracker = WindowTracker::default();
     let mut dataset = DatasetHasher::on_thread();
     let mut per_service: BTreeMap<String, u64> = BTreeMap::new();
+<<<<<<< HEAD
     let digests = SourceDigests::default();
     let read_options = ReadOptions {
         source_tap: Some(digests.tap()),
@@ -203,8 +211,61 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         }
     })?;
     let sources = digests.finish(&files).map_err(TrainError::Hash)?;
+=======
+    // Hosts seen in OT traffic so far: records that are not OT traffic join the baseline when
+    // they touch one (an engineering workstation's RDP to an HMI is part of normal).
+    let mut ot_hosts: HashSet<IpAddr> = HashSet::new();
+    let mut in_scope = 0u64;
+    let mut out_of_scope = 0u64;
 
-    if stats.events == 0 {
+    let (stats, sources) = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| hash_sources(&files));
+        let until = config.until.unwrap_or(f64::INFINITY);
+        let stats = walk_files(files.clone(), &config.source, progress, |event| {
+            if event.ts >= until {
+                return Ok::<(), TrainError>(());
+            }
+            if event.ot {
+                ot_hosts.insert(event.edge.orig_h);
+                ot_hosts.insert(event.edge.resp_h);
+            } else if !ot_hosts.contains(&event.edge.orig_h)
+                && !ot_hosts.contains(&event.edge.resp_h)
+            {
+                out_of_scope += 1;
+                return Ok(());
+            }
+            in_scope += 1;
+            tracker.add(event.ts);
+            dataset.add(event);
+            match per_service.get_mut(event.edge.service) {
+                Some(count) => *count += 1,
+                None => {
+                    per_service.insert(event.edge.service.to_string(), 1);
+                }
+            }
+            let fit = match schema_of(event) {
+                Schema::Conn => &mut fits[0],
+                Schema::Request => &mut fits[1],
+            };
+            if let Some(raw) = fit.extractor.push(event) {
+                fit.trees.offer(raw);
+                fit.offset.offer(raw);
+            }
+            Ok(())
+        });
+        let sources = hashing.join().unwrap_or_else(|_| {
+            Err(TrainError::Read(ZeekError::Io {
+                path: None,
+                source: std::io::Error::other("the hashing thread panicked"),
+            }))
+        });
+        (stats, sources)
+    });
+    let stats = stats?;
+    let sources = sources?;
+>>>>>>> main
+
+    if in_scope == 0 {
         if stats.masked_time > 0 {
             return Err(TrainError::EmptyWindow {
                 masked: stats.masked_time,
@@ -213,7 +274,7 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         return Err(TrainError::NoOtRecords {
             n_files: stats.files.len(),
             records_read: stats.records_read,
-            not_ot: stats.skipped_not_ot,
+            not_ot: out_of_scope,
             other_logs: stats.skipped_other_logs,
         });
     }
@@ -293,7 +354,9 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         records_read: stats.records_read,
         records_per_schema: per_schema,
         records_per_service: per_service,
-        skipped_not_ot: stats.skipped_not_ot,
+        skipped_not_ot: out_of_scope,
+        ot_selection: Some(config.source.ot.config()),
+        scope: Scope::OtAssets,
         parse_errors: stats.parse_errors,
         overrides,
         warnings,

@@ -71,6 +71,13 @@ impl WindowTracker {
 }
 
 /// RFC 3339 form of epoch seconds; the number itself when out of range.
+/// Epoch seconds of an RFC 3339 time, if it is one.
+pub fn parse_rfc3339(text: &str) -> Option<f64> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .map(|time| time.unix_timestamp_nanos() as f64 / 1e9)
+}
+
 pub fn rfc3339(ts: f64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos((ts * 1e6).round() as i128 * 1000)
         .ok()

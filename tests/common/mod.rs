@@ -42,3 +42,95 @@ pub fn otsentry(args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 pub mod server;
+
+/// A governance service with a site configuration of the test's choosing.
+pub async fn governance_with(
+    db: &Path,
+    signer: Option<ed25519_dalek::SigningKey>,
+    config: GovernanceConfig,
+) -> Governance<SqliteStore> {
+    let store = SqliteStore::open(db).await.expect("database opens");
+    Governance::new(store, policies(), signer, config)
+}
+
+/// The passphrase every test person chooses (their own, as far as the code can tell).
+pub fn passphrase_of(name: &str) -> String {
+    format!("{name}'s own passphrase")
+}
+
+/// A person enrolled the way people are: the local administrator creates them and issues an
+/// enrollment code, and the person redeems it with their own passphrase. Returns the person and
+/// their first token.
+pub async fn enrolled(
+    governance: &Governance<SqliteStore>,
+    name: &str,
+    roles: &[&str],
+) -> (otsentry::governance::Principal, String) {
+    use otsentry::governance::{Actor, PrincipalKind, Role};
+    let kind = PrincipalKind::Human {
+        roles: roles
+            .iter()
+            .map(|role| Role::parse(role).expect("role"))
+            .collect(),
+    };
+    let principal = governance
+        .create_principal(Actor::Local, name, kind)
+        .await
+        .expect("created");
+    let code = governance
+        .enroll(Actor::Local, name)
+        .await
+        .expect("enrollment issued")
+        .code;
+    let token = governance
+        .redeem_enrollment(&code, &passphrase_of(name), Some(30))
+        .await
+        .expect("redeemed")
+        .token;
+    (principal, token)
+}
+
+/// The ticketing system's key pair (fixed, so tests can write its public key to a file).
+pub fn ticket_key() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[7u8; 32])
+}
+
+/// What the ticketing system signs to approve a change request.
+pub fn sign_ticket(
+    key: &ed25519_dalek::SigningKey,
+    request: &otsentry::store::ChangeRequestRecord,
+    ticket_id: &str,
+) -> String {
+    use ed25519_dalek::Signer;
+    let message = otsentry::governance::channel::ticket_message(
+        request.id,
+        &request.action,
+        &request.proposed_value,
+        ticket_id,
+    );
+    hex::encode(key.sign(message.as_bytes()).to_bytes())
+}
+
+/// Runs the real binary with `input` on its standard input; returns (exit code, stdout, stderr).
+pub fn otsentry_with_input(args: &[&str], input: &str) -> (Option<i32>, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_otsentry"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(input.as_bytes())
+        .expect("writes stdin");
+    let output = child.wait_with_output().expect("the binary finishes");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

@@ -122,6 +122,19 @@ impl Decoder {
         decoder
     }
 
+    /// A decoder that continues a stream whose format is known but which has no header in
+    /// force yet (a tail resuming after lines that were all blank, comments or problems).
+    pub(crate) fn resume_format(
+        source: Option<&Path>,
+        options: &ReadOptions,
+        format: Format,
+    ) -> Decoder {
+        let mut decoder = Decoder::new(source, options);
+        decoder.format = Some(format);
+        decoder.seen_content = true;
+        decoder
+    }
+
     /// The header in force (for TSV the last one that reached a data line, for JSON the keys
     /// seen so far).
     pub fn header(&self) -> Option<&Arc<Header>> {

@@ -37,7 +37,7 @@ impl LogFile {
         }
     }
 
-    fn order_key(&self) -> (&str, bool, Option<&Path>, &str, &Path) {
+    pub(crate) fn order_key(&self) -> (&str, bool, Option<&Path>, &str, &Path) {
         (
             &self.log_path,
             self.rotation.is_none(),

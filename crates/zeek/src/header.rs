@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::escape::unescape;
 
 /// The format a log was written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Zeek's ASCII writer: `#` header lines, then tab-separated values.

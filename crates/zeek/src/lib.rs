@@ -18,6 +18,10 @@
 //!   when a stream changes header.
 //! - The line-level [`Decoder`] is the state machine under the readers: feed it lines from
 //!   anywhere (a live tail resuming at a checkpoint) and get the same records.
+//! - [`follow::Follower`] follows live logs as Zeek writes them (appends, rotation by zeekctl or
+//!   a plain `zeek`, truncation, deletion, files that appear later) and hands out batches of
+//!   records with the [`follow::Checkpoint`] that covers them, for a restart that neither skips
+//!   nor repeats a line.
 //! - Bad lines are [`Problem`]s: skipped, counted, located. Fatal conditions (not a Zeek log,
 //!   no `#fields`, truncated gzip, ...) are [`ZeekError`]s. [`ReadOptions::strict`] turns the
 //!   first problem into an error.
@@ -63,6 +67,7 @@ mod discover;
 mod error;
 pub mod escape;
 mod field;
+pub mod follow;
 mod header;
 mod input;
 mod json;

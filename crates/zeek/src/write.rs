@@ -231,6 +231,15 @@ impl<W: Write> LogWriter<W> {
         result
     }
 
+    /// Flushes the inner writer. Rows are handed to it whole, so a live reader of the file
+    /// sees complete lines up to here.
+    pub fn flush(&mut self) -> Result<(), WriteError> {
+        self.out.flush().map_err(|source| WriteError::Io {
+            path: self.schema.path.clone(),
+            source,
+        })
+    }
+
     /// Writes `#close` (TSV) at `close_micros`, flushes, and returns the inner writer.
     pub fn finish(mut self, close_micros: i64) -> Result<W, WriteError> {
         if !self.header_written {

@@ -10,7 +10,9 @@ use serde::Deserialize;
 
 use super::{ApiPath, body};
 use crate::api::{ApiError, AppState, Authenticated};
-use crate::governance::{Actor, AiComponent, IssuedToken, Principal, PrincipalKind, Role};
+use crate::governance::{
+    Actor, AiComponent, IssuedEnrollment, IssuedToken, Principal, PrincipalKind, Role,
+};
 
 pub async fn whoami(Authenticated(principal): Authenticated) -> Json<Principal> {
     Json(principal)
@@ -26,11 +28,20 @@ pub struct PrincipalBody {
     component: Option<AiComponent>,
 }
 
+/// A created principal; a person comes with the enrollment code to hand them.
+#[derive(Debug, serde::Serialize)]
+pub struct CreatedPrincipal {
+    #[serde(flatten)]
+    principal: Principal,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enrollment: Option<IssuedEnrollment>,
+}
+
 pub async fn create_principal(
     State(state): State<AppState>,
     Authenticated(admin): Authenticated,
     payload: Result<Json<PrincipalBody>, JsonRejection>,
-) -> Result<(StatusCode, Json<Principal>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedPrincipal>), ApiError> {
     let request = body(payload)?;
     let kind = match (request.component, request.roles.is_empty()) {
         (Some(component), true) => PrincipalKind::Ai { component },
@@ -48,7 +59,58 @@ pub async fn create_principal(
         .governance
         .create_principal(Actor::Principal(&admin), &request.name, kind)
         .await?;
-    Ok((StatusCode::CREATED, Json(principal)))
+    let enrollment = if principal.is_ai() {
+        None
+    } else {
+        Some(
+            state
+                .governance
+                .enroll(Actor::Principal(&admin), &principal.name)
+                .await?,
+        )
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedPrincipal {
+            principal,
+            enrollment,
+        }),
+    ))
+}
+
+/// A new enrollment code for a person (their earlier credentials are revoked).
+pub async fn enroll(
+    State(state): State<AppState>,
+    Authenticated(admin): Authenticated,
+    ApiPath(name): ApiPath<String>,
+) -> Result<(StatusCode, Json<IssuedEnrollment>), ApiError> {
+    let issued = state
+        .governance
+        .enroll(Actor::Principal(&admin), &name)
+        .await?;
+    Ok((StatusCode::CREATED, Json(issued)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemBody {
+    code: String,
+    passphrase: String,
+    #[serde(default)]
+    valid_for_days: Option<u32>,
+}
+
+/// A person redeems their enrollment code: no bearer token, the code is the credential.
+pub async fn redeem(
+    State(state): State<AppState>,
+    payload: Result<Json<RedeemBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
+    let request = body(payload)?;
+    let issued = state
+        .governance
+        .redeem_enrollment(&request.code, &request.passphrase, request.valid_for_days)
+        .await?;
+    Ok((StatusCode::CREATED, Json(issued)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,7 +170,10 @@ pub async fn audit_verify(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let outcome = state
         .governance
-        .audit_verify(Actor::Principal(&admin), None)
+        .audit_verify(
+            Actor::Principal(&admin),
+            &crate::audit::VerifyOptions::default(),
+        )
         .await?;
     Ok(Json(match outcome {
         Ok(report) => serde_json::json!({"valid": true, "report": report}),

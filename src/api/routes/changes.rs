@@ -10,7 +10,10 @@ use serde::Deserialize;
 use super::{ApiPath, ApiQuery, body};
 use crate::api::{ApiError, AppState, Authenticated};
 use crate::governance::action::approvable_phrase;
-use crate::governance::{Action, Actor, ChangeRequestDetail, GovernanceStatus, Resource};
+use crate::governance::{
+    Action, Actor, ApprovalEvidence, ChangeRequestDetail, Channel, FiledChangeRequest,
+    GovernanceStatus, Resource,
+};
 use crate::store::{
     ChangeRequestRecord, ChangeStatus, NewRecommendation, RecommendationRecord,
     RecommendationStatus, ReviewRecord,
@@ -146,12 +149,13 @@ pub async fn request_change(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
     payload: Result<Json<ChangeRequestBody>, JsonRejection>,
-) -> Result<(StatusCode, Json<ChangeRequestRecord>), ApiError> {
+) -> Result<(StatusCode, Json<FiledChangeRequest>), ApiError> {
     let request = body(payload)?;
     let action = approvable_phrase(&request.action)
         .or_else(|| {
-            [Action::ChangeThreshold, Action::RetrainModel]
-                .into_iter()
+            crate::governance::GOVERNED_CHANGES
+                .iter()
+                .copied()
                 .find(|a| a.name() == request.action)
         })
         .ok_or_else(|| ApiError::invalid(format!("unknown action `{}`", request.action)))?;
@@ -198,8 +202,15 @@ pub async fn change_request(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalBody {
-    /// How the approval was given: `voice`, `physical presence`, `signed ticket SEC-123`.
+    /// The channel the policy names: `out-of-band` (with `code`) or `signed ticket` (with
+    /// `ticket_id` and `signature`). Physical presence is entered at the console, not here.
     channel: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    ticket_id: Option<String>,
+    #[serde(default)]
+    signature: Option<String>,
     #[serde(default)]
     note: Option<String>,
 }
@@ -211,11 +222,50 @@ pub async fn approve(
     payload: Result<Json<ApprovalBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ChangeRequestDetail>), ApiError> {
     let request = body(payload)?;
+    let channel = Channel::parse(&request.channel).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "unknown approval channel `{}`; known channels: {}",
+            request.channel,
+            crate::governance::channel::known_names()
+        ))
+    })?;
+    let missing = |field: &str| ApiError::invalid(format!("channel {channel} needs `{field}`"));
+    let evidence = match channel {
+        Channel::PhysicalPresence => {
+            return Err(ApiError::invalid(
+                "physical presence approvals are entered at the otsentry host's console (`otsentry governance approve`), never through the API",
+            ));
+        }
+        Channel::OutOfBand => ApprovalEvidence::OutOfBand {
+            code: request.code.as_deref().ok_or_else(|| missing("code"))?,
+        },
+        Channel::SignedTicket => ApprovalEvidence::SignedTicket {
+            ticket_id: request
+                .ticket_id
+                .as_deref()
+                .ok_or_else(|| missing("ticket_id"))?,
+            signature: request
+                .signature
+                .as_deref()
+                .ok_or_else(|| missing("signature"))?,
+        },
+    };
     let detail = state
         .governance
-        .approve(&principal, id, &request.channel, request.note.as_deref())
+        .approve(&principal, id, evidence, request.note.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(detail)))
+}
+
+/// The requester withdraws a pending request.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ChangeRequestRecord>, ApiError> {
+    Ok(Json(
+        state.governance.withdraw_change(&principal, id).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,6 +10,7 @@ use super::yaml::invalid;
 use crate::governance::action::{
     APPROVABLE_PHRASES, Action, PROHIBITED_PHRASES, approvable_phrase, prohibited_phrase,
 };
+use crate::governance::channel::{Channel, parse_channels};
 use crate::governance::principal::Role;
 use crate::governance::review::{Frequency, TriggerEvent};
 
@@ -49,7 +50,7 @@ struct RawApprovalRequirement {
     action: Spanned<String>,
     approvers: Spanned<Vec<String>>,
     minimum_approvals: Spanned<u32>,
-    approval_channel: String,
+    approval_channel: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,7 +91,10 @@ pub struct ApprovalRequirement {
     pub approvers: Vec<Role>,
     /// At least 1 and at most `approvers.len()`: checked when the file is read.
     pub minimum_approvals: usize,
+    /// The policy's words for the channel.
     pub channel: String,
+    /// The mechanisms those words name; an approval must use one of them.
+    pub channels: Vec<Channel>,
 }
 
 /// A validated `ai_governance_policy`.
@@ -117,9 +121,20 @@ impl AiGovernancePolicy {
 
     /// The approval requirement for `action`, if the policy has one.
     pub fn approval_for(&self, action: Action) -> Option<&ApprovalRequirement> {
-        self.approvals
+        let listed = self
+            .approvals
             .iter()
-            .find(|requirement| requirement.action == action)
+            .find(|requirement| requirement.action == action);
+        if listed.is_none() && action == Action::ChangePolicy {
+            // A policy that does not say who approves its own change is changed under its
+            // strictest requirement: the most approvals, then the first listed.
+            return self
+                .approvals
+                .iter()
+                .rev()
+                .max_by_key(|requirement| requirement.minimum_approvals);
+        }
+        listed
     }
 
     /// Whether any data source grants the AI its alert-writing access.
@@ -270,12 +285,22 @@ impl RawAiPolicy {
                     ),
                 ));
             }
+            let channels =
+                parse_channels(&requirement.approval_channel.value).map_err(|message| {
+                    invalid(
+                        origin,
+                        &requirement.approval_channel,
+                        &key("human_approval_requirements.approval_channel"),
+                        message,
+                    )
+                })?;
             approvals.push(ApprovalRequirement {
                 action,
                 text: requirement.action.value.clone(),
                 approvers,
                 minimum_approvals: minimum,
-                channel: requirement.approval_channel,
+                channel: requirement.approval_channel.value,
+                channels,
             });
         }
 

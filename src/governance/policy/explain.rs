@@ -91,8 +91,15 @@ fn explain_ai(policy: &AiGovernancePolicy, out: &mut String) {
         };
         let _ = writeln!(
             out,
-            "  - {}: {who}, each approval entered by the approver under their own identity via {}; it takes effect only when complete",
-            requirement.text, requirement.channel
+            "  - {}: {who}, each approval entered by the approver under their own identity via {} (verified as: {}); the requester cannot approve; it takes effect only when complete",
+            requirement.text,
+            requirement.channel,
+            requirement
+                .channels
+                .iter()
+                .map(|channel| channel.verification())
+                .collect::<Vec<_>>()
+                .join("; or ")
         );
     }
     let _ = writeln!(

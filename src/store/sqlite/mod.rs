@@ -1,21 +1,28 @@
 //! The SQLite back end: one database file in WAL mode with `synchronous=FULL`, versioned
-//! migrations from `migrations/sqlite`, a small pool for concurrent readers, and audit appends
-//! serialised by `BEGIN IMMEDIATE`.
+//! migrations from `migrations/sqlite`, a small pool for concurrent readers, and write
+//! transactions that take the write lock first (`BEGIN IMMEDIATE`), record every row they write,
+//! and append their audit entry before committing. The chain head is also written to a file
+//! beside the database (`<db>.audit-head`) after every commit.
 
+mod anchor;
 mod rows;
+mod state;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
-use sqlx::{Row, SqlitePool as Pool};
+use sqlx::{Row, SqlitePool as Pool, Transaction};
 
 use super::records::*;
-use super::{R, Store, StoreError};
-use crate::audit::{AuditEntry, StoredEntry};
+use super::{R, SealFn, Store, StoreError, StoreTx};
+use crate::audit::{AuditEntry, Effect, Link, StoredEntry};
 use crate::governance::principal::{Principal, PrincipalKind};
+use crate::governance::{Permit, Scribe};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -23,6 +30,15 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: Pool,
+    anchor: Arc<PathBuf>,
+}
+
+/// One transaction and the rows it wrote so far.
+#[derive(Debug)]
+pub struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+    effects: Vec<Effect>,
+    anchor: Arc<PathBuf>,
 }
 
 fn conflict_on_unique(error: sqlx::Error, message: &str) -> StoreError {
@@ -49,17 +65,288 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            anchor: Arc::new(anchor::path_beside(path)),
+        })
     }
 
-    /// Closes the pool, checkpointing the WAL.
-    pub async fn close(&self) {
-        self.pool.close().await;
+    /// Where the chain head is anchored outside the database.
+    pub fn anchor_path(&self) -> &Path {
+        &self.anchor
     }
 }
 
 impl Store for SqliteStore {
-    async fn create_principal(&self, name: &str, kind: &PrincipalKind, at: i64) -> R<Principal> {
+    type Tx = SqliteTx;
+
+    async fn begin(&self) -> R<SqliteTx> {
+        // BEGIN IMMEDIATE takes the write lock before anything is read, so two writers can
+        // never decide on the same state (two last approvals, two appends on one head).
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(SqliteTx {
+            tx,
+            effects: Vec::new(),
+            anchor: self.anchor.clone(),
+        })
+    }
+
+    async fn read(&self) -> R<SqliteTx> {
+        let tx = self.pool.begin().await?;
+        Ok(SqliteTx {
+            tx,
+            effects: Vec::new(),
+            anchor: self.anchor.clone(),
+        })
+    }
+
+    async fn audit_entries(&self) -> R<Vec<StoredEntry>> {
+        let all = sqlx::query("SELECT seq, entry, hash FROM audit_log ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await?;
+        all.iter()
+            .map(|row| {
+                Ok(StoredEntry {
+                    row_seq: row.try_get("seq")?,
+                    json: row.try_get("entry")?,
+                    hash: row.try_get("hash")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn state_rows(&self) -> R<Vec<Effect>> {
+        let mut conn = self.pool.acquire().await?;
+        state::all_rows(&mut conn).await
+    }
+
+    fn anchored_head(&self) -> R<Option<(i64, String)>> {
+        anchor::read(&self.anchor)
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl SqliteTx {
+    /// Records the row `key` of `table` as this transaction leaves it.
+    async fn touched(&mut self, table: &'static str, key: &str) -> R<()> {
+        let effect = state::snapshot(&mut self.tx, table, key).await?;
+        self.effects.push(effect);
+        Ok(())
+    }
+
+    async fn touched_id(&mut self, table: &'static str, id: i64) -> R<()> {
+        self.touched(table, &id.to_string()).await
+    }
+}
+
+impl StoreTx for SqliteTx {
+    async fn principal(&mut self, id: i64) -> R<Option<Principal>> {
+        let row = sqlx::query("SELECT * FROM principals WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(rows::principal).transpose()
+    }
+
+    async fn principal_by_name(&mut self, name: &str) -> R<Option<Principal>> {
+        let row = sqlx::query("SELECT * FROM principals WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(rows::principal).transpose()
+    }
+
+    async fn list_principals(&mut self) -> R<Vec<Principal>> {
+        let all = sqlx::query("SELECT * FROM principals ORDER BY id")
+            .fetch_all(&mut *self.tx)
+            .await?;
+        all.iter().map(rows::principal).collect()
+    }
+
+    async fn passphrase(&mut self, principal_id: i64) -> R<Option<String>> {
+        let row = sqlx::query("SELECT passphrase_phc FROM principals WHERE id = ?")
+            .bind(principal_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row
+            .map(|row| row.try_get::<Option<String>, _>("passphrase_phc"))
+            .transpose()?
+            .flatten())
+    }
+
+    async fn token(&mut self, id: &str) -> R<Option<TokenRecord>> {
+        let row = sqlx::query("SELECT * FROM tokens WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(rows::token).transpose()
+    }
+
+    async fn enrollment(&mut self, id: &str) -> R<Option<EnrollmentRecord>> {
+        let row = sqlx::query("SELECT * FROM enrollments WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(rows::enrollment).transpose()
+    }
+
+    async fn alert(&mut self, id: i64) -> R<Option<AlertRecord>> {
+        let row = sqlx::query("SELECT * FROM alerts WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(rows::alert).transpose()
+    }
+
+    async fn list_alerts(
+        &mut self,
+        status: Option<AlertStatus>,
+        limit: i64,
+    ) -> R<Vec<AlertRecord>> {
+        let all = sqlx::query(
+            "SELECT * FROM alerts WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(status.map(AlertStatus::as_str))
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        all.iter().map(rows::alert).collect()
+    }
+
+    async fn decisions(&mut self, alert_id: i64) -> R<Vec<DecisionRecord>> {
+        let all = sqlx::query("SELECT * FROM alert_decisions WHERE alert_id = ? ORDER BY id")
+            .bind(alert_id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        all.iter().map(rows::decision).collect()
+    }
+
+    async fn count_decisions(&mut self, decision: AlertDecision, since: i64, until: i64) -> R<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM alert_decisions WHERE decision = ? AND created_at >= ? AND created_at < ?",
+        )
+        .bind(decision.as_str())
+        .bind(since)
+        .bind(until)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    async fn triage(&mut self, alert_id: i64) -> R<Vec<TriageRecord>> {
+        let all = sqlx::query("SELECT * FROM triage_annotations WHERE alert_id = ? ORDER BY id")
+            .bind(alert_id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        all.iter().map(rows::triage).collect()
+    }
+
+    async fn recommendation(&mut self, id: i64) -> R<Option<RecommendationRecord>> {
+        let row = sqlx::query("SELECT * FROM recommendations WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(rows::recommendation).transpose()
+    }
+
+    async fn list_recommendations(
+        &mut self,
+        status: Option<RecommendationStatus>,
+    ) -> R<Vec<RecommendationRecord>> {
+        let all = sqlx::query(
+            "SELECT * FROM recommendations WHERE (?1 IS NULL OR status = ?1) ORDER BY id",
+        )
+        .bind(status.map(RecommendationStatus::as_str))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        all.iter().map(rows::recommendation).collect()
+    }
+
+    async fn change_request(&mut self, id: i64) -> R<Option<ChangeRequestRecord>> {
+        let row = sqlx::query("SELECT * FROM change_requests WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(rows::change_request).transpose()
+    }
+
+    async fn list_change_requests(
+        &mut self,
+        status: Option<ChangeStatus>,
+    ) -> R<Vec<ChangeRequestRecord>> {
+        let all = sqlx::query(
+            "SELECT * FROM change_requests WHERE (?1 IS NULL OR status = ?1) ORDER BY id",
+        )
+        .bind(status.map(ChangeStatus::as_str))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        all.iter().map(rows::change_request).collect()
+    }
+
+    async fn approvals(&mut self, request_id: i64) -> R<Vec<ApprovalRecord>> {
+        let all = sqlx::query("SELECT * FROM approvals WHERE request_id = ? ORDER BY id")
+            .bind(request_id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        all.iter().map(rows::approval).collect()
+    }
+
+    async fn approval_codes(&mut self, request_id: i64) -> R<Vec<ApprovalCodeRecord>> {
+        let all = sqlx::query("SELECT * FROM approval_codes WHERE request_id = ? ORDER BY id")
+            .bind(request_id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        all.iter().map(rows::approval_code).collect()
+    }
+
+    async fn setting(&mut self, name: &str) -> R<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(|row| row.try_get("value")).transpose()?)
+    }
+
+    async fn list_reviews(&mut self, open_only: bool) -> R<Vec<ReviewRecord>> {
+        let all =
+            sqlx::query("SELECT * FROM reviews WHERE (?1 = 0 OR status = 'open') ORDER BY id")
+                .bind(open_only)
+                .fetch_all(&mut *self.tx)
+                .await?;
+        all.iter().map(rows::review).collect()
+    }
+
+    async fn policy_text(&mut self, sha256: &str) -> R<Option<String>> {
+        let row = sqlx::query("SELECT text FROM policies WHERE sha256 = ?")
+            .bind(sha256)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(|row| row.try_get("text")).transpose()?)
+    }
+
+    async fn put_setting(&mut self, _permit: &Permit, name: &str, value: &str, at: i64) -> R<()> {
+        sqlx::query(
+            "INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(value)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await?;
+        self.touched("settings", name).await
+    }
+
+    async fn create_principal(
+        &mut self,
+        _permit: &Permit,
+        name: &str,
+        kind: &PrincipalKind,
+        at: i64,
+    ) -> R<Principal> {
         let (kind_text, roles, component) = match kind {
             PrincipalKind::Human { roles } => (
                 "human",
@@ -76,74 +363,133 @@ impl Store for SqliteStore {
         .bind(roles)
         .bind(component)
         .bind(at)
-        .execute(&self.pool)
+        .execute(&mut *self.tx)
         .await
         .map_err(|error| conflict_on_unique(error, &format!("principal `{name}` already exists")))?;
+        let id = result.last_insert_rowid();
+        self.touched_id("principals", id).await?;
         Ok(Principal {
-            id: result.last_insert_rowid(),
+            id,
             name: name.to_string(),
             kind: kind.clone(),
         })
     }
 
-    async fn principal(&self, id: i64) -> R<Option<Principal>> {
-        let row = sqlx::query("SELECT * FROM principals WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
+    async fn set_passphrase(
+        &mut self,
+        _permit: &Permit,
+        principal_id: i64,
+        phc: Option<&str>,
+    ) -> R<()> {
+        sqlx::query("UPDATE principals SET passphrase_phc = ? WHERE id = ?")
+            .bind(phc)
+            .bind(principal_id)
+            .execute(&mut *self.tx)
             .await?;
-        row.as_ref().map(rows::principal).transpose()
+        self.touched_id("principals", principal_id).await
     }
 
-    async fn principal_by_name(&self, name: &str) -> R<Option<Principal>> {
-        let row = sqlx::query("SELECT * FROM principals WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(rows::principal).transpose()
-    }
-
-    async fn list_principals(&self) -> R<Vec<Principal>> {
-        let all = sqlx::query("SELECT * FROM principals ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
-        all.iter().map(rows::principal).collect()
-    }
-
-    async fn insert_token(&self, token: &TokenRecord) -> R<()> {
+    async fn insert_token(&mut self, _permit: &Permit, token: &TokenRecord) -> R<()> {
         sqlx::query(
-            "INSERT INTO tokens (id, principal_id, phc, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO tokens (id, principal_id, digest, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(&token.id)
         .bind(token.principal_id)
-        .bind(&token.phc)
+        .bind(&token.digest)
         .bind(token.created_at)
         .bind(token.expires_at)
         .bind(token.revoked_at)
-        .execute(&self.pool)
+        .execute(&mut *self.tx)
         .await
         .map_err(|error| conflict_on_unique(error, "token id already exists"))?;
-        Ok(())
+        self.touched("tokens", &token.id).await
     }
 
-    async fn token(&self, id: &str) -> R<Option<TokenRecord>> {
-        let row = sqlx::query("SELECT * FROM tokens WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(rows::token).transpose()
-    }
-
-    async fn revoke_token(&self, id: &str, at: i64) -> R<bool> {
+    async fn revoke_token(&mut self, _permit: &Permit, id: &str, at: i64) -> R<bool> {
         let result =
             sqlx::query("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
                 .bind(at)
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&mut *self.tx)
                 .await?;
+        if result.rows_affected() == 1 {
+            self.touched("tokens", id).await?;
+        }
         Ok(result.rows_affected() == 1)
     }
 
-    async fn insert_alert(&self, alert: &NewAlert, created_by: i64, at: i64) -> R<AlertRecord> {
+    async fn revoke_credentials_of(
+        &mut self,
+        _permit: &Permit,
+        principal_id: i64,
+        at: i64,
+    ) -> R<u64> {
+        let tokens: Vec<String> = sqlx::query_scalar(
+            "UPDATE tokens SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL RETURNING id",
+        )
+        .bind(at)
+        .bind(principal_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        // An unredeemed enrollment is spent by marking it redeemed at the revocation time.
+        let enrollments: Vec<String> = sqlx::query_scalar(
+            "UPDATE enrollments SET redeemed_at = ? WHERE principal_id = ? AND redeemed_at IS NULL RETURNING id",
+        )
+        .bind(at)
+        .bind(principal_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        for id in &tokens {
+            self.touched("tokens", id).await?;
+        }
+        for id in &enrollments {
+            self.touched("enrollments", id).await?;
+        }
+        Ok(u64::try_from(tokens.len() + enrollments.len()).unwrap_or(u64::MAX))
+    }
+
+    async fn insert_enrollment(
+        &mut self,
+        _permit: &Permit,
+        enrollment: &EnrollmentRecord,
+    ) -> R<()> {
+        sqlx::query(
+            "INSERT INTO enrollments (id, principal_id, digest, issued_by, created_at, expires_at, redeemed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&enrollment.id)
+        .bind(enrollment.principal_id)
+        .bind(&enrollment.digest)
+        .bind(&enrollment.issued_by)
+        .bind(enrollment.created_at)
+        .bind(enrollment.expires_at)
+        .bind(enrollment.redeemed_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|error| conflict_on_unique(error, "enrollment id already exists"))?;
+        self.touched("enrollments", &enrollment.id).await
+    }
+
+    async fn redeem_enrollment(&mut self, _permit: &Permit, id: &str, at: i64) -> R<bool> {
+        let result = sqlx::query(
+            "UPDATE enrollments SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() == 1 {
+            self.touched("enrollments", id).await?;
+        }
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn insert_alert(
+        &mut self,
+        _permit: &Permit,
+        alert: &NewAlert,
+        created_by: i64,
+        at: i64,
+    ) -> R<AlertRecord> {
         let result = sqlx::query(
             "INSERT INTO alerts (ts, uid, src, dst, port, protocol, service, score, reasons, asset_context, \
              attack_technique, detector, severity, status, created_by, created_at) \
@@ -165,10 +511,12 @@ impl Store for SqliteStore {
         .bind(AlertStatus::Open.as_str())
         .bind(created_by)
         .bind(at)
-        .execute(&self.pool)
+        .execute(&mut *self.tx)
         .await?;
+        let id = result.last_insert_rowid();
+        self.touched_id("alerts", id).await?;
         Ok(AlertRecord {
-            id: result.last_insert_rowid(),
+            id,
             alert: alert.clone(),
             status: AlertStatus::Open,
             created_by,
@@ -177,27 +525,11 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn alert(&self, id: i64) -> R<Option<AlertRecord>> {
-        let row = sqlx::query("SELECT * FROM alerts WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(rows::alert).transpose()
-    }
-
-    async fn list_alerts(&self, status: Option<AlertStatus>, limit: i64) -> R<Vec<AlertRecord>> {
-        let all = sqlx::query(
-            "SELECT * FROM alerts WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2",
-        )
-        .bind(status.map(AlertStatus::as_str))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        all.iter().map(rows::alert).collect()
-    }
-
-    async fn apply_alert_change(&self, change: &AlertChange) -> R<DecisionRecord> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+    async fn apply_alert_change(
+        &mut self,
+        _permit: &Permit,
+        change: &AlertChange,
+    ) -> R<DecisionRecord> {
         let updated = sqlx::query(
             "UPDATE alerts SET status = ?, severity = ?, version = version + 1 WHERE id = ? AND version = ?",
         )
@@ -205,7 +537,7 @@ impl Store for SqliteStore {
         .bind(change.severity.as_str())
         .bind(change.alert_id)
         .bind(change.expected_version)
-        .execute(&mut *tx)
+        .execute(&mut *self.tx)
         .await?;
         if updated.rows_affected() != 1 {
             return Err(StoreError::Conflict(format!(
@@ -221,11 +553,13 @@ impl Store for SqliteStore {
         .bind(change.decision.as_str())
         .bind(&change.justification)
         .bind(change.at)
-        .execute(&mut *tx)
+        .execute(&mut *self.tx)
         .await?;
-        tx.commit().await?;
+        let id = result.last_insert_rowid();
+        self.touched_id("alerts", change.alert_id).await?;
+        self.touched_id("alert_decisions", id).await?;
         Ok(DecisionRecord {
-            id: result.last_insert_rowid(),
+            id,
             alert_id: change.alert_id,
             principal_id: change.principal_id,
             decision: change.decision,
@@ -234,28 +568,9 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn decisions(&self, alert_id: i64) -> R<Vec<DecisionRecord>> {
-        let all = sqlx::query("SELECT * FROM alert_decisions WHERE alert_id = ? ORDER BY id")
-            .bind(alert_id)
-            .fetch_all(&self.pool)
-            .await?;
-        all.iter().map(rows::decision).collect()
-    }
-
-    async fn count_decisions(&self, decision: AlertDecision, since: i64, until: i64) -> R<i64> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM alert_decisions WHERE decision = ? AND created_at >= ? AND created_at < ?",
-        )
-        .bind(decision.as_str())
-        .bind(since)
-        .bind(until)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get("n")?)
-    }
-
     async fn insert_triage(
-        &self,
+        &mut self,
+        _permit: &Permit,
         alert_id: i64,
         triage: &NewTriage,
         principal_id: i64,
@@ -270,10 +585,12 @@ impl Store for SqliteStore {
         .bind(&triage.summary)
         .bind(triage.confidence)
         .bind(at)
-        .execute(&self.pool)
+        .execute(&mut *self.tx)
         .await?;
+        let id = result.last_insert_rowid();
+        self.touched_id("triage_annotations", id).await?;
         Ok(TriageRecord {
-            id: result.last_insert_rowid(),
+            id,
             alert_id,
             principal_id,
             triage: triage.clone(),
@@ -281,16 +598,9 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn triage(&self, alert_id: i64) -> R<Vec<TriageRecord>> {
-        let all = sqlx::query("SELECT * FROM triage_annotations WHERE alert_id = ? ORDER BY id")
-            .bind(alert_id)
-            .fetch_all(&self.pool)
-            .await?;
-        all.iter().map(rows::triage).collect()
-    }
-
     async fn insert_recommendation(
-        &self,
+        &mut self,
+        _permit: &Permit,
         draft: &NewRecommendation,
         principal_id: i64,
         at: i64,
@@ -307,10 +617,12 @@ impl Store for SqliteStore {
         .bind(&draft.rationale)
         .bind(RecommendationStatus::PendingHumanApproval.as_str())
         .bind(at)
-        .execute(&self.pool)
+        .execute(&mut *self.tx)
         .await?;
+        let id = result.last_insert_rowid();
+        self.touched_id("recommendations", id).await?;
         Ok(RecommendationRecord {
-            id: result.last_insert_rowid(),
+            id,
             recommendation: draft.clone(),
             drafted_by: principal_id,
             status: RecommendationStatus::PendingHumanApproval,
@@ -321,29 +633,9 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn recommendation(&self, id: i64) -> R<Option<RecommendationRecord>> {
-        let row = sqlx::query("SELECT * FROM recommendations WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(rows::recommendation).transpose()
-    }
-
-    async fn list_recommendations(
-        &self,
-        status: Option<RecommendationStatus>,
-    ) -> R<Vec<RecommendationRecord>> {
-        let all = sqlx::query(
-            "SELECT * FROM recommendations WHERE (?1 IS NULL OR status = ?1) ORDER BY id",
-        )
-        .bind(status.map(RecommendationStatus::as_str))
-        .fetch_all(&self.pool)
-        .await?;
-        all.iter().map(rows::recommendation).collect()
-    }
-
     async fn decide_recommendation(
-        &self,
+        &mut self,
+        _permit: &Permit,
         id: i64,
         status: RecommendationStatus,
         decided_by: i64,
@@ -359,117 +651,158 @@ impl Store for SqliteStore {
         .bind(justification)
         .bind(id)
         .bind(RecommendationStatus::PendingHumanApproval.as_str())
-        .execute(&self.pool)
+        .execute(&mut *self.tx)
         .await?;
         if result.rows_affected() != 1 {
             return Err(StoreError::Conflict(format!(
                 "recommendation {id} was already decided"
             )));
         }
+        self.touched_id("recommendations", id).await?;
         self.recommendation(id)
             .await?
             .ok_or_else(|| StoreError::Conflict(format!("recommendation {id} vanished")))
     }
 
     async fn insert_change_request(
-        &self,
-        action: &str,
-        proposed_value: &str,
-        reason: &str,
-        requested_by: i64,
-        at: i64,
+        &mut self,
+        _permit: &Permit,
+        request: &NewChangeRequest,
     ) -> R<ChangeRequestRecord> {
         let result = sqlx::query(
-            "INSERT INTO change_requests (action, proposed_value, reason, requested_by, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO change_requests (action, proposed_value, reason, requested_by, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(action)
-        .bind(proposed_value)
-        .bind(reason)
-        .bind(requested_by)
+        .bind(&request.action)
+        .bind(&request.proposed_value)
+        .bind(&request.reason)
+        .bind(request.requested_by)
         .bind(ChangeStatus::Pending.as_str())
-        .bind(at)
-        .execute(&self.pool)
+        .bind(request.at)
+        .bind(request.expires_at)
+        .execute(&mut *self.tx)
         .await?;
+        let id = result.last_insert_rowid();
+        self.touched_id("change_requests", id).await?;
         Ok(ChangeRequestRecord {
-            id: result.last_insert_rowid(),
-            action: action.to_string(),
-            proposed_value: proposed_value.to_string(),
-            reason: reason.to_string(),
-            requested_by,
+            id,
+            action: request.action.clone(),
+            proposed_value: request.proposed_value.clone(),
+            reason: request.reason.clone(),
+            requested_by: request.requested_by,
             status: ChangeStatus::Pending,
-            created_at: at,
+            created_at: request.at,
             applied_at: None,
+            expires_at: Some(request.expires_at),
+            closed_at: None,
         })
     }
 
-    async fn change_request(&self, id: i64) -> R<Option<ChangeRequestRecord>> {
-        let row = sqlx::query("SELECT * FROM change_requests WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(rows::change_request).transpose()
-    }
-
-    async fn list_change_requests(
-        &self,
-        status: Option<ChangeStatus>,
-    ) -> R<Vec<ChangeRequestRecord>> {
-        let all = sqlx::query(
-            "SELECT * FROM change_requests WHERE (?1 IS NULL OR status = ?1) ORDER BY id",
+    async fn close_change_request(
+        &mut self,
+        _permit: &Permit,
+        id: i64,
+        status: ChangeStatus,
+        at: i64,
+    ) -> R<bool> {
+        let result = sqlx::query(
+            "UPDATE change_requests SET status = ?, closed_at = ? WHERE id = ? AND status = ?",
         )
-        .bind(status.map(ChangeStatus::as_str))
-        .fetch_all(&self.pool)
+        .bind(status.as_str())
+        .bind(at)
+        .bind(id)
+        .bind(ChangeStatus::Pending.as_str())
+        .execute(&mut *self.tx)
         .await?;
-        all.iter().map(rows::change_request).collect()
+        if result.rows_affected() == 1 {
+            self.touched_id("change_requests", id).await?;
+        }
+        Ok(result.rows_affected() == 1)
     }
 
     async fn insert_approval(
-        &self,
-        request_id: i64,
-        principal_id: i64,
-        role: &str,
-        channel: &str,
-        note: Option<&str>,
-        at: i64,
+        &mut self,
+        _permit: &Permit,
+        approval: &NewApproval,
     ) -> R<ApprovalRecord> {
         let result = sqlx::query(
-            "INSERT INTO approvals (request_id, principal_id, role, channel, note, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO approvals (request_id, principal_id, role, channel, evidence, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(request_id)
-        .bind(principal_id)
-        .bind(role)
-        .bind(channel)
-        .bind(note)
-        .bind(at)
-        .execute(&self.pool)
+        .bind(approval.request_id)
+        .bind(approval.principal_id)
+        .bind(&approval.role)
+        .bind(&approval.channel)
+        .bind(&approval.evidence)
+        .bind(&approval.note)
+        .bind(approval.at)
+        .execute(&mut *self.tx)
         .await
         .map_err(|error| {
             conflict_on_unique(
                 error,
-                &format!("change request {request_id} already has an approval from this person or for role {role}"),
+                &format!(
+                    "change request {} already has an approval from this person or for role {}",
+                    approval.request_id, approval.role
+                ),
             )
         })?;
+        let id = result.last_insert_rowid();
+        self.touched_id("approvals", id).await?;
         Ok(ApprovalRecord {
-            id: result.last_insert_rowid(),
-            request_id,
-            principal_id,
-            role: role.to_string(),
-            channel: channel.to_string(),
-            note: note.map(str::to_string),
-            created_at: at,
+            id,
+            request_id: approval.request_id,
+            principal_id: approval.principal_id,
+            role: approval.role.clone(),
+            channel: approval.channel.clone(),
+            evidence: Some(approval.evidence.clone()),
+            note: approval.note.clone(),
+            created_at: approval.at,
         })
     }
 
-    async fn approvals(&self, request_id: i64) -> R<Vec<ApprovalRecord>> {
-        let all = sqlx::query("SELECT * FROM approvals WHERE request_id = ? ORDER BY id")
+    async fn insert_approval_code(
+        &mut self,
+        _permit: &Permit,
+        request_id: i64,
+        digest: &str,
+    ) -> R<()> {
+        let result = sqlx::query("INSERT INTO approval_codes (request_id, digest) VALUES (?, ?)")
             .bind(request_id)
-            .fetch_all(&self.pool)
+            .bind(digest)
+            .execute(&mut *self.tx)
             .await?;
-        all.iter().map(rows::approval).collect()
+        self.touched_id("approval_codes", result.last_insert_rowid())
+            .await
     }
 
-    async fn apply_change_request(&self, id: i64, setting: &str, value: &str, at: i64) -> R<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+    async fn use_approval_code(
+        &mut self,
+        _permit: &Permit,
+        code_id: i64,
+        principal_id: i64,
+        at: i64,
+    ) -> R<bool> {
+        let result = sqlx::query(
+            "UPDATE approval_codes SET used_by = ?, used_at = ? WHERE id = ? AND used_by IS NULL",
+        )
+        .bind(principal_id)
+        .bind(at)
+        .bind(code_id)
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() == 1 {
+            self.touched_id("approval_codes", code_id).await?;
+        }
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn apply_change_request(
+        &mut self,
+        _permit: &Permit,
+        id: i64,
+        setting: &str,
+        value: &str,
+        at: i64,
+    ) -> R<()> {
         let updated = sqlx::query(
             "UPDATE change_requests SET status = ?, applied_at = ? WHERE id = ? AND status = ?",
         )
@@ -477,7 +810,7 @@ impl Store for SqliteStore {
         .bind(at)
         .bind(id)
         .bind(ChangeStatus::Pending.as_str())
-        .execute(&mut *tx)
+        .execute(&mut *self.tx)
         .await?;
         if updated.rows_affected() != 1 {
             return Err(StoreError::Conflict(format!(
@@ -491,123 +824,92 @@ impl Store for SqliteStore {
         .bind(setting)
         .bind(value)
         .bind(at)
-        .execute(&mut *tx)
+        .execute(&mut *self.tx)
         .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn setting(&self, name: &str) -> R<Option<String>> {
-        let row = sqlx::query("SELECT value FROM settings WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|row| row.try_get("value")).transpose()?)
+        self.touched_id("change_requests", id).await?;
+        self.touched("settings", setting).await
     }
 
     async fn open_review(
-        &self,
-        trigger_event: &str,
-        detail: &str,
-        opened_by: &str,
-        dedupe_key: Option<&str>,
-        at: i64,
+        &mut self,
+        _permit: &Permit,
+        review: &NewReview<'_>,
     ) -> R<Option<ReviewRecord>> {
         let result = sqlx::query(
             "INSERT INTO reviews (trigger_event, detail, opened_by, opened_at, status, dedupe_key) \
              VALUES (?, ?, ?, ?, 'open', ?) ON CONFLICT (dedupe_key) DO NOTHING",
         )
-        .bind(trigger_event)
-        .bind(detail)
-        .bind(opened_by)
-        .bind(at)
-        .bind(dedupe_key)
-        .execute(&self.pool)
+        .bind(review.trigger_event)
+        .bind(review.detail)
+        .bind(review.opened_by)
+        .bind(review.at)
+        .bind(review.dedupe_key)
+        .execute(&mut *self.tx)
         .await?;
         if result.rows_affected() == 0 {
             return Ok(None);
         }
+        let id = result.last_insert_rowid();
+        self.touched_id("reviews", id).await?;
         Ok(Some(ReviewRecord {
-            id: result.last_insert_rowid(),
-            trigger_event: trigger_event.to_string(),
-            detail: detail.to_string(),
-            opened_by: opened_by.to_string(),
-            opened_at: at,
+            id,
+            trigger_event: review.trigger_event.to_string(),
+            detail: review.detail.to_string(),
+            opened_by: review.opened_by.to_string(),
+            opened_at: review.at,
             status: "open".to_string(),
         }))
     }
 
-    async fn list_reviews(&self, open_only: bool) -> R<Vec<ReviewRecord>> {
-        let all =
-            sqlx::query("SELECT * FROM reviews WHERE (?1 = 0 OR status = 'open') ORDER BY id")
-                .bind(open_only)
-                .fetch_all(&self.pool)
-                .await?;
-        all.iter().map(rows::review).collect()
-    }
-
-    async fn record_policy(
-        &self,
-        sha256: &str,
-        kind: &str,
-        system_id: &str,
-        text: &str,
-        at: i64,
-    ) -> R<()> {
-        sqlx::query(
+    async fn record_policy(&mut self, _permit: &Permit, policy: &PolicyCopy<'_>) -> R<()> {
+        let result = sqlx::query(
             "INSERT INTO policies (sha256, kind, system_id, text, first_loaded_at) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (sha256) DO NOTHING",
         )
-        .bind(sha256)
-        .bind(kind)
-        .bind(system_id)
-        .bind(text)
-        .bind(at)
-        .execute(&self.pool)
+        .bind(policy.sha256)
+        .bind(policy.kind)
+        .bind(policy.system_id)
+        .bind(policy.text)
+        .bind(policy.at)
+        .execute(&mut *self.tx)
         .await?;
+        if result.rows_affected() == 1 {
+            self.touched("policies", policy.sha256).await?;
+        }
         Ok(())
     }
 
-    async fn append_audit<F>(&self, build: F) -> R<AuditEntry>
-    where
-        F: FnOnce(i64, Option<&str>) -> AuditEntry + Send,
-    {
-        // BEGIN IMMEDIATE takes the write lock before reading the head, so two appenders can
-        // never chain onto the same previous entry.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+    async fn commit(mut self, _scribe: &Scribe, seal: SealFn<'_>) -> R<AuditEntry> {
         let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *self.tx)
             .await?;
-        let (next, prev): (i64, Option<String>) = match head {
-            Some(row) => (
-                row.try_get::<i64, _>("seq")? + 1,
-                Some(row.try_get("hash")?),
-            ),
-            None => (1, None),
+        let (next, prev): (i64, String) = match head {
+            Some(row) => (row.try_get::<i64, _>("seq")? + 1, row.try_get("hash")?),
+            None => (1, crate::audit::GENESIS_HASH.to_string()),
         };
-        let entry = build(next, prev.as_deref());
+        let adopted: Option<String> = sqlx::query_scalar(
+            "SELECT json_extract(entry, '$.resource') FROM audit_log \
+             WHERE json_extract(entry, '$.action') = ? ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(crate::audit::ADOPT_KEY_ACTION)
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .flatten();
+        let adopted = adopted.as_deref().and_then(crate::audit::adopted_key_hex);
+        let link = Link {
+            seq: next,
+            prev_hash: &prev,
+            effects: std::mem::take(&mut self.effects),
+        };
+        let entry = seal(link, adopted.as_deref()).map_err(StoreError::Refused)?;
         sqlx::query("INSERT INTO audit_log (seq, entry, hash) VALUES (?, ?, ?)")
             .bind(entry.seq)
             .bind(entry.to_json())
             .bind(&entry.hash)
-            .execute(&mut *tx)
+            .execute(&mut *self.tx)
             .await?;
-        tx.commit().await?;
+        self.tx.commit().await?;
+        anchor::advance(&self.anchor, entry.seq, &entry.hash)?;
         Ok(entry)
-    }
-
-    async fn audit_entries(&self) -> R<Vec<StoredEntry>> {
-        let all = sqlx::query("SELECT seq, entry, hash FROM audit_log ORDER BY seq")
-            .fetch_all(&self.pool)
-            .await?;
-        all.iter()
-            .map(|row| {
-                Ok(StoredEntry {
-                    row_seq: row.try_get("seq")?,
-                    json: row.try_get("entry")?,
-                    hash: row.try_get("hash")?,
-                })
-            })
-            .collect()
     }
 }

@@ -48,7 +48,7 @@ pub fn token(row: &SqliteRow) -> R<TokenRecord> {
     Ok(TokenRecord {
         id: row.try_get("id")?,
         principal_id: row.try_get("principal_id")?,
-        phc: row.try_get("phc")?,
+        digest: row.try_get("digest")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
         revoked_at: row.try_get("revoked_at")?,
@@ -150,6 +150,8 @@ pub fn change_request(row: &SqliteRow) -> R<ChangeRequestRecord> {
         status: text("change_requests", &status, ChangeStatus::parse)?,
         created_at: row.try_get("created_at")?,
         applied_at: row.try_get("applied_at")?,
+        expires_at: row.try_get("expires_at")?,
+        closed_at: row.try_get("closed_at")?,
     })
 }
 
@@ -160,6 +162,7 @@ pub fn approval(row: &SqliteRow) -> R<ApprovalRecord> {
         principal_id: row.try_get("principal_id")?,
         role: row.try_get("role")?,
         channel: row.try_get("channel")?,
+        evidence: row.try_get("evidence")?,
         note: row.try_get("note")?,
         created_at: row.try_get("created_at")?,
     })
@@ -173,5 +176,26 @@ pub fn review(row: &SqliteRow) -> R<ReviewRecord> {
         opened_by: row.try_get("opened_by")?,
         opened_at: row.try_get("opened_at")?,
         status: row.try_get("status")?,
+    })
+}
+
+pub fn enrollment(row: &SqliteRow) -> R<EnrollmentRecord> {
+    Ok(EnrollmentRecord {
+        id: row.try_get("id")?,
+        principal_id: row.try_get("principal_id")?,
+        digest: row.try_get("digest")?,
+        issued_by: row.try_get("issued_by")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        redeemed_at: row.try_get("redeemed_at")?,
+    })
+}
+
+pub fn approval_code(row: &SqliteRow) -> R<ApprovalCodeRecord> {
+    Ok(ApprovalCodeRecord {
+        id: row.try_get("id")?,
+        request_id: row.try_get("request_id")?,
+        digest: row.try_get("digest")?,
+        used_by: row.try_get("used_by")?,
     })
 }

@@ -1,34 +1,38 @@
-//! Walking Zeek logs as feature events: the reading loop `train` and `score` share.
+//! The Zeek file source: reads log files and directories (batch) as events, the reading path
+//! `train`, `score` and the demo share.
 //!
 //! It opens files and directories with the Zeek reader, decides each record's log kind from its
-//! header's `#path` (or the file name, for JSON logs), adapts it to a [`FlowEvent`] and hands the
-//! event on. Decoding runs on other threads; the events arrive in reading order. Everything not turned into an event is counted, and unreadable lines are kept with
-//! their file and line number, so the commands can report exactly what they used.
+//! header's `#path` (or the file name, for JSON logs), adapts it to a [`FlowEvent`] tagged by the
+//! OT selection and hands the event on. Decoding runs on other threads; the events arrive in
+//! reading order. Nothing is dropped silently: records not turned into an event are counted, and
+//! unreadable lines are kept with their file and line number, so the commands can report exactly
+//! what they used.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use zeek::{Header, LogFile, Parallelism, ReadOptions, Record, ZeekError};
+use zeek::{Header, LogFile, Parallelism, Record, ZeekError};
 
-use super::event::FlowEvent;
-use super::event_block::EventBlock;
-use super::from_zeek::{LogKind, Skip, ZeekAdapter};
+use super::SourceOptions;
+use crate::features::FlowEvent;
+use crate::features::event_block::EventBlock;
+use crate::features::from_zeek::{LogKind, Skip, ZeekAdapter};
 
 /// How many unreadable records are kept with their message; the rest are counted.
 const MAX_KEPT: usize = 20;
 
 /// What a walk read and what it left out.
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct WalkStats {
+pub struct SourceStats {
     /// Files read, in order.
     pub files: Vec<PathBuf>,
     /// Records read from all files.
     pub records_read: u64,
     /// Records turned into events.
     pub events: u64,
-    /// conn.log records that are not OT traffic.
-    pub skipped_not_ot: u64,
+    /// Of those, conn.log records that are not OT traffic (tagged, not dropped).
+    pub not_ot: u64,
     /// Records of logs the features do not use (dns.log, modbus_detailed.log, ...).
     pub skipped_other_logs: u64,
     /// Records whose `ts` was masked (test baselines).
@@ -39,7 +43,7 @@ pub struct WalkStats {
     pub errors: Vec<String>,
 }
 
-impl WalkStats {
+impl SourceStats {
     fn note_error(&mut self, message: String) {
         self.parse_errors += 1;
         self.keep(message);
@@ -57,7 +61,7 @@ impl WalkStats {
         let counts = &block.counts;
         self.records_read += counts.records_read;
         self.events += counts.events;
-        self.skipped_not_ot += counts.skipped_not_ot;
+        self.not_ot += counts.not_ot;
         self.skipped_other_logs += counts.skipped_other_logs;
         self.masked_time += counts.masked_time;
         self.parse_errors += counts.parse_errors;
@@ -67,14 +71,15 @@ impl WalkStats {
     }
 }
 
-/// Reads every record under `paths` and calls `visit` with each event, in reading order.
+/// Reads every record under `paths` and calls `visit` with each event, in reading order; an
+/// error from `visit` stops reading and is returned.
 /// `progress` is called with the records read so far, every 64 Ki records or so.
-pub fn walk<P: AsRef<Path>>(
+pub fn walk<P: AsRef<Path>, E: From<ZeekError>>(
     paths: &[P],
-    options: &ReadOptions,
+    options: &SourceOptions,
     progress: impl FnMut(u64),
-    visit: impl FnMut(&FlowEvent<'_>),
-) -> Result<WalkStats, ZeekError> {
+    visit: impl FnMut(&FlowEvent<'_>) -> Result<(), E>,
+) -> Result<SourceStats, E> {
     walk_files(zeek::discover(paths)?, options, progress, visit)
 }
 
@@ -83,15 +88,15 @@ pub fn walk<P: AsRef<Path>>(
 /// Lines are decoded into events on other threads ([`zeek::read_files`]) and handed to `visit`
 /// on this one, in reading order: the events, their order and the counts are exactly those of
 /// reading the files one line after the other.
-pub fn walk_files(
+pub fn walk_files<E: From<ZeekError>>(
     files: Vec<LogFile>,
-    options: &ReadOptions,
+    options: &SourceOptions,
     mut progress: impl FnMut(u64),
-    mut visit: impl FnMut(&FlowEvent<'_>),
-) -> Result<WalkStats, ZeekError> {
-    let mut stats = WalkStats {
+    mut visit: impl FnMut(&FlowEvent<'_>) -> Result<(), E>,
+) -> Result<SourceStats, E> {
+    let mut stats = SourceStats {
         files: files.iter().map(|file| file.path.clone()).collect(),
-        ..WalkStats::default()
+        ..SourceStats::default()
     };
     let mut reported = 0;
     // Read blocks go back to the decoding threads to be filled again: fresh memory for every
@@ -99,10 +104,10 @@ pub fn walk_files(
     let spares = Mutex::new(Vec::new());
     let summary = zeek::read_files(
         &files,
-        options,
+        &options.read,
         Parallelism::available(),
         || Decoding {
-            adapter: ZeekAdapter::new(),
+            adapter: ZeekAdapter::with_selector(options.ot.clone()),
             current: None,
             spares: &spares,
         },
@@ -110,7 +115,7 @@ pub fn walk_files(
         |mut block: WalkBlock| {
             stats.add(&block);
             for event in block.events.iter() {
-                visit(&event);
+                visit(&event)?;
             }
             if stats.records_read - reported >= 1 << 16 {
                 reported = stats.records_read;
@@ -120,7 +125,7 @@ pub fn walk_files(
             if let Ok(mut spares) = spares.lock() {
                 spares.push(block);
             }
-            Ok::<(), ZeekError>(())
+            Ok::<(), E>(())
         },
     )?;
     stats.parse_errors += summary.problems.total();
@@ -143,13 +148,13 @@ struct Decoding<'s> {
 #[derive(Default)]
 struct WalkBlock {
     events: EventBlock,
-    counts: WalkStats,
+    counts: SourceStats,
 }
 
 impl WalkBlock {
     fn clear(&mut self) {
         self.events.clear();
-        self.counts = WalkStats::default();
+        self.counts = SourceStats::default();
     }
 }
 
@@ -177,12 +182,14 @@ impl Decoding<'_> {
             }
         };
         let events = &mut block.events;
-        match self
-            .adapter
-            .with_event(kind, record, |event| events.push(event))
-        {
-            Ok(Ok(())) => stats.events += 1,
-            Ok(Err(Skip::NotOt)) => stats.skipped_not_ot += 1,
+        match self.adapter.with_event(kind, record, |event| {
+            events.push(event);
+            event.ot
+        }) {
+            Ok(Ok(ot)) => {
+                stats.events += 1;
+                stats.not_ot += u64::from(!ot);
+            }
             Ok(Err(Skip::OtherLog)) => stats.skipped_other_logs += 1,
             Ok(Err(Skip::MaskedTime)) => stats.masked_time += 1,
             Err(error) => {

@@ -1,0 +1,529 @@
+//! The pipeline: drives events from any source through the feature state machine and the
+//! detectors into alerts and sinks. `score` (batch over files) and `watch` (live) are its two
+//! drivers; neither holds detection logic of its own.
+//!
+//! Per event, in reading order: the scope decision (OT traffic, or a record touching an OT asset:
+//! everything else is counted and goes no further), the schema's feature state machine, and the
+//! row joins the open batch. A batch is sealed when it holds `batch_rows` rows or when its oldest
+//! row has waited `max_latency` (the live driver's bound), and is scored by the forest on another
+//! thread while the next one fills. A scored batch lands in reading order: every event detector
+//! observes each row, the forest judges it, and the findings go to the alert builder, whose alerts
+//! go to the sink. Results never depend on where batches were cut.
+//!
+//! Records before `emit_from` (`--since`) feed every state (rhythm, detectors) without emitting
+//! anything and without being scored. The whole state can be checkpointed and restored
+//! (`checkpoint`): a run split in two gives the alerts one continuous run gives.
+
+pub mod checkpoint;
+mod scoring;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::alerts::{Alert, AlertBuilder, AlertState, DEFAULT_WINDOW_SECS};
+use crate::detect::forest::{self, ForestDetector};
+use crate::detect::novelty::NoveltyDetector;
+use crate::detect::roles::Roles;
+use crate::detect::{Detector, Finding, Observation, Seen, Severity};
+use crate::features::event_block::EventBlock;
+use crate::features::{Extractor, FlowEvent, MAX_WIDTH, RawRow, Schema, schema_of};
+use crate::model::LoadedModel;
+use crate::sinks::{RowRecord, Sink, SinkError};
+pub use checkpoint::{CheckpointError, PipelineState};
+use scoring::ScoringThread;
+
+/// Rows per batch for batch scoring.
+pub const BATCH_ROWS: usize = 1 << 16;
+
+/// Which rows the sink gets besides alerts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowOutput {
+    None,
+    /// Rows with at least one finding.
+    Flagged,
+    /// Every row.
+    All,
+}
+
+/// How the pipeline runs.
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    /// The forest's threshold on the decision value; 0 is the contamination boundary.
+    pub threshold: f64,
+    /// The alert grouping window in seconds of log time.
+    pub window_secs: f64,
+    /// Rows per batch.
+    pub batch_rows: usize,
+    /// A batch is sealed once its oldest row has waited this long (live use), if set.
+    pub max_latency: Option<Duration>,
+    /// Records before this `ts` feed the state but emit nothing (`--since`).
+    pub emit_from: Option<f64>,
+    pub rows: RowOutput,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> PipelineConfig {
+        PipelineConfig {
+            threshold: 0.0,
+            window_secs: DEFAULT_WINDOW_SECS,
+            batch_rows: BATCH_ROWS,
+            max_latency: None,
+            emit_from: None,
+            rows: RowOutput::None,
+        }
+    }
+}
+
+/// Why the pipeline stopped.
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    #[error("the {schema} model cannot score: {source}")]
+    Model {
+        schema: &'static str,
+        source: iforest::ScoreError,
+    },
+    #[error("the {schema} features are not finite: {source}")]
+    Data {
+        schema: &'static str,
+        source: iforest::DataError,
+    },
+    #[error("the scoring thread stopped unexpectedly")]
+    ScoringThread,
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}
+
+/// What the pipeline did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PipelineStats {
+    /// Events pushed.
+    pub events: u64,
+    /// Events outside the scope: not OT traffic and touching no OT asset.
+    pub out_of_scope: u64,
+    /// In-scope events of a record kind the model has no model for.
+    pub rows_without_model: u64,
+    /// In-scope rows through the feature state machine.
+    pub rows: u64,
+    /// Of those, rows before `emit_from`: they fed the state only.
+    pub rows_before_since: u64,
+    /// Rows the forest scored.
+    pub rows_scored: u64,
+    /// Rows with at least one finding.
+    pub rows_flagged: u64,
+    /// Rows where something never seen in training appeared (a host, edge or function).
+    pub rows_novel: u64,
+    /// Findings by `detector` and by severity.
+    pub findings_by_detector: BTreeMap<String, u64>,
+    pub findings_by_severity: BTreeMap<Severity, u64>,
+    pub alerts_opened: u64,
+    pub alerts_closed: u64,
+    /// Opened alerts by severity.
+    pub alerts_by_severity: BTreeMap<Severity, u64>,
+}
+
+impl PipelineStats {
+    /// True when most scored rows carry something never seen in training: the model was trained
+    /// on another network, or the network changed.
+    pub fn mostly_novel(&self) -> bool {
+        let emitted = self.rows - self.rows_before_since;
+        emitted >= 100 && self.rows_novel * 2 > emitted
+    }
+}
+
+/// One schema's feature state machine and the model it feeds.
+struct Slot {
+    schema: Schema,
+    extractor: Extractor,
+}
+
+/// One row waiting in a batch.
+#[derive(Clone, Copy, Debug)]
+struct PendingRow {
+    slot: u8,
+    /// The row's index in its schema's matrix, or `NOT_SCORED` (before `emit_from`).
+    index: u32,
+    raw: RawRow,
+}
+
+const NOT_SCORED: u32 = u32::MAX;
+
+/// Rows in reading order, with the forest's input per schema.
+#[derive(Default)]
+struct Batch {
+    events: EventBlock,
+    rows: Vec<PendingRow>,
+    /// Per schema: the rows the forest scores (f32) and their f64 form (for reasons).
+    values: [Vec<f32>; 2],
+    encoded: [Vec<f64>; 2],
+    started: Option<Instant>,
+}
+
+impl Batch {
+    fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// A scored batch: the batch and each schema's score_samples.
+struct Scored {
+    batch: Batch,
+    scores: [Vec<f64>; 2],
+}
+
+/// The pipeline over one model.
+pub struct Pipeline {
+    model: Arc<LoadedModel>,
+    config: PipelineConfig,
+    roles: Arc<Roles>,
+    /// Whether non-OT records touching OT assets were part of the model's baseline.
+    wide_scope: bool,
+    slots: [Option<Slot>; 2],
+    detectors: Vec<Box<dyn Detector>>,
+    forest: ForestDetector,
+    builder: AlertBuilder,
+    batch: Batch,
+    in_flight: bool,
+    scoring: ScoringThread,
+    stats: PipelineStats,
+    /// Reused per row.
+    findings: Vec<Finding>,
+    alerts: Vec<Alert>,
+}
+
+fn slot_of(schema: Schema) -> usize {
+    match schema {
+        Schema::Conn => 0,
+        Schema::Request => 1,
+    }
+}
+
+impl Pipeline {
+    /// A pipeline over `model` with the default detectors.
+    pub fn new(model: Arc<LoadedModel>, config: PipelineConfig) -> Pipeline {
+        let ot = model.ot_selector();
+        let roles = Arc::new(Roles::learn(
+            model.file.schemas.iter().map(|schema| &schema.vocab),
+            &ot,
+        ));
+        let slots = [Schema::Conn, Schema::Request].map(|schema| {
+            model.schema(schema).map(|schema_model| Slot {
+                schema,
+                extractor: Extractor::score(schema_model.vocab.clone()),
+            })
+        });
+        let detectors: Vec<Box<dyn Detector>> =
+            vec![Box::new(NoveltyDetector::new(Arc::clone(&roles)))];
+        let builder = AlertBuilder::new(config.window_secs, &model.sha256);
+        Pipeline {
+            wide_scope: model.file.manifest.scope.includes_ot_assets(),
+            scoring: ScoringThread::start(Arc::clone(&model)),
+            forest: ForestDetector {
+                threshold: config.threshold,
+            },
+            model,
+            roles,
+            slots,
+            detectors,
+            builder,
+            batch: Batch::default(),
+            in_flight: false,
+            stats: PipelineStats::default(),
+            findings: Vec::new(),
+            alerts: Vec::new(),
+            config,
+        }
+    }
+
+    pub fn stats(&self) -> &PipelineStats {
+        &self.stats
+    }
+
+    pub fn model(&self) -> &LoadedModel {
+        &self.model
+    }
+
+    /// Alerts open in the builder (waiting for their window to pass).
+    pub fn open_alerts(&self) -> usize {
+        self.builder.open_alerts()
+    }
+
+    /// True when the record reaches the detectors: OT traffic, or a record whose source or
+    /// destination is an OT asset.
+    fn in_scope(&self, event: &FlowEvent<'_>) -> bool {
+        event.ot
+            || (self.wide_scope
+                && (self.roles.is_ot_asset(event.edge.orig_h)
+                    || self.roles.is_ot_asset(event.edge.resp_h)))
+    }
+
+    /// Takes one event (in reading order).
+    pub fn push(
+        &mut self,
+        event: &FlowEvent<'_>,
+        sink: &mut dyn Sink,
+    ) -> Result<(), PipelineError> {
+        self.stats.events += 1;
+        if !self.in_scope(event) {
+            self.stats.out_of_scope += 1;
+            return Ok(());
+        }
+        let slot_idx = slot_of(schema_of(event));
+        let Some(slot) = self.slots[slot_idx].as_mut() else {
+            self.stats.rows_without_model += 1;
+            return Ok(());
+        };
+        let Some(raw) = slot.extractor.push(event) else {
+            return Ok(());
+        };
+        self.stats.rows += 1;
+        let emit = self.config.emit_from.is_none_or(|since| event.ts >= since);
+        let index = if emit {
+            let width = slot.schema.width();
+            let mut row = [0.0; MAX_WIDTH];
+            slot.extractor.encode(&raw, &mut row);
+            let index = self.batch.encoded[slot_idx].len() / width;
+            self.batch.encoded[slot_idx].extend_from_slice(&row[..width]);
+            self.batch.values[slot_idx].extend(row[..width].iter().map(|&value| value as f32));
+            index as u32
+        } else {
+            self.stats.rows_before_since += 1;
+            NOT_SCORED
+        };
+        if self.batch.is_empty() && self.config.max_latency.is_some() {
+            self.batch.started = Some(Instant::now());
+        }
+        self.batch.events.push(event);
+        self.batch.rows.push(PendingRow {
+            slot: slot_idx as u8,
+            index,
+            raw,
+        });
+        let full = self.batch.rows.len() >= self.config.batch_rows.max(1);
+        let late = match (self.config.max_latency, self.batch.started) {
+            (Some(bound), Some(started)) => started.elapsed() >= bound,
+            _ => false,
+        };
+        if full || late {
+            self.send(sink)?;
+        }
+        Ok(())
+    }
+
+    /// Seals the open batch if its oldest row has waited the latency bound (the live driver
+    /// calls this when no line arrived for a while).
+    pub fn tick(&mut self, sink: &mut dyn Sink) -> Result<(), PipelineError> {
+        if let (Some(bound), Some(started)) = (self.config.max_latency, self.batch.started)
+            && started.elapsed() >= bound
+        {
+            self.flush(sink)?;
+        }
+        Ok(())
+    }
+
+    /// Lands the batch in flight, then sends the open batch to be scored.
+    fn send(&mut self, sink: &mut dyn Sink) -> Result<(), PipelineError> {
+        self.land(sink)?;
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        self.scoring.send(batch)?;
+        self.in_flight = true;
+        Ok(())
+    }
+
+    /// Waits for the batch in flight, if any, and lands it.
+    fn land(&mut self, sink: &mut dyn Sink) -> Result<(), PipelineError> {
+        if !self.in_flight {
+            return Ok(());
+        }
+        self.in_flight = false;
+        let scored = self.scoring.receive()?;
+        self.land_scored(scored, sink)?;
+        Ok(())
+    }
+
+    /// Processes every row of the open batch and of the batch in flight: after it, every pushed
+    /// event has been seen by every detector.
+    pub fn flush(&mut self, sink: &mut dyn Sink) -> Result<(), PipelineError> {
+        self.send(sink)?;
+        self.land(sink)
+    }
+
+    /// The end of the input: flushes and closes every open alert.
+    pub fn finish(&mut self, sink: &mut dyn Sink) -> Result<(), PipelineError> {
+        self.flush(sink)?;
+        let mut alerts = std::mem::take(&mut self.alerts);
+        self.builder.finish(&mut alerts);
+        let result = emit(&mut self.stats, &mut alerts, sink);
+        self.alerts = alerts;
+        result
+    }
+
+    fn land_scored(&mut self, scored: Scored, sink: &mut dyn Sink) -> Result<(), PipelineError> {
+        let Scored { mut batch, scores } = scored;
+        let mut findings = std::mem::take(&mut self.findings);
+        let mut alerts = std::mem::take(&mut self.alerts);
+        let mut result = Ok(());
+        for (row, event) in batch.rows.iter().zip(batch.events.iter()) {
+            let Some(slot) = self.slots[row.slot as usize].as_ref() else {
+                continue;
+            };
+            let observation = Observation {
+                event: &event,
+                schema: slot.schema,
+                raw: &row.raw,
+                vocab: slot.extractor.vocab(),
+            };
+            findings.clear();
+            for detector in &mut self.detectors {
+                detector.observe(&observation, &mut findings);
+            }
+            if row.index == NOT_SCORED {
+                continue;
+            }
+            let slot_idx = row.slot as usize;
+            let index = row.index as usize;
+            let score_samples = scores[slot_idx][index];
+            self.stats.rows_scored += 1;
+            let Some(schema_model) = self.model.schema(slot.schema) else {
+                continue;
+            };
+            let width = slot.schema.width();
+            let scored_row = forest::ScoredRow {
+                raw: &row.raw,
+                encoded: &batch.encoded[slot_idx][index * width..(index + 1) * width],
+                values: &batch.values[slot_idx][index * width..(index + 1) * width],
+                score_samples,
+            };
+            if let Some(outlier) = self
+                .forest
+                .judge(schema_model, &scored_row, || Seen::of(&event, slot.schema))
+            {
+                attach_or_push(&mut findings, outlier);
+            }
+            count_findings(&mut self.stats, &findings);
+            if self.config.rows == RowOutput::All
+                || (self.config.rows == RowOutput::Flagged && !findings.is_empty())
+            {
+                let record =
+                    row_record(&event, slot.schema, schema_model, score_samples, &findings);
+                if let Err(error) = sink.row(&record) {
+                    result = Err(error.into());
+                    break;
+                }
+            }
+            self.builder.advance(slot.schema, event.ts, &mut alerts);
+            for finding in findings.drain(..) {
+                self.builder.add(finding, &mut alerts);
+            }
+            if let Err(error) = emit(&mut self.stats, &mut alerts, sink) {
+                result = Err(error);
+                break;
+            }
+        }
+        batch.events.clear();
+        self.findings = findings;
+        self.alerts = alerts;
+        result
+    }
+}
+
+/// Adds the forest's finding on a row: when another detector already found something on the
+/// same row, the forest's scores and reasons support that finding (one record, one alert);
+/// otherwise the outlier is a finding of its own.
+fn attach_or_push(findings: &mut Vec<Finding>, outlier: Finding) {
+    let strongest = findings.iter_mut().max_by_key(|finding| finding.severity);
+    match strongest {
+        Some(finding) => {
+            finding.scores = outlier.scores;
+            for reason in outlier.reasons {
+                if !finding.reasons.contains(&reason) {
+                    finding.reasons.push(reason);
+                }
+            }
+        }
+        None => findings.push(outlier),
+    }
+}
+
+/// Hands alerts to the sink, counting them.
+fn emit(
+    stats: &mut PipelineStats,
+    alerts: &mut Vec<Alert>,
+    sink: &mut dyn Sink,
+) -> Result<(), PipelineError> {
+    for alert in alerts.drain(..) {
+        match alert.state {
+            AlertState::Open => {
+                stats.alerts_opened += 1;
+                *stats.alerts_by_severity.entry(alert.severity).or_default() += 1;
+            }
+            AlertState::Closed => stats.alerts_closed += 1,
+        }
+        sink.alert(&alert)?;
+    }
+    Ok(())
+}
+
+fn count_findings(stats: &mut PipelineStats, findings: &[Finding]) {
+    if findings.is_empty() {
+        return;
+    }
+    stats.rows_flagged += 1;
+    if findings
+        .iter()
+        .any(|finding| finding.detector == crate::detect::novelty::NAME)
+    {
+        stats.rows_novel += 1;
+    }
+    for finding in findings {
+        *stats
+            .findings_by_detector
+            .entry(finding.detector.clone())
+            .or_default() += 1;
+        *stats
+            .findings_by_severity
+            .entry(finding.severity)
+            .or_default() += 1;
+    }
+}
+
+/// The row as `--format rows` prints it.
+fn row_record(
+    event: &FlowEvent<'_>,
+    schema: Schema,
+    model: &crate::model::SchemaModel,
+    score_samples: f64,
+    findings: &[Finding],
+) -> RowRecord {
+    RowRecord {
+        ts: event.ts,
+        uid: event.uid.to_string(),
+        orig_h: event.edge.orig_h,
+        orig_p: event.orig_p,
+        resp_h: event.edge.resp_h,
+        resp_p: event.edge.resp_p,
+        proto: event.edge.proto.as_str(),
+        service: event.edge.service.to_string(),
+        record: schema.as_str(),
+        ot: event.ot,
+        anomaly_score: ForestDetector::decision(model, score_samples),
+        score_samples,
+        flagged: !findings.is_empty(),
+        findings: findings
+            .iter()
+            .map(|finding| format!("{}.{}", finding.detector, finding.rule))
+            .collect(),
+        reasons: findings
+            .iter()
+            .flat_map(|finding| finding.reasons.iter().map(ToString::to_string))
+            .collect(),
+    }
+}

@@ -1,0 +1,25 @@
+//! Sources: where records come from. Today the Zeek file source (batch over files and
+//! directories, `zeek_file`); the live tail follows Zeek as it writes.
+//!
+//! A source yields every record it can read as a [`crate::features::FlowEvent`], tagged by the
+//! OT selection: OT is a tag, not a deletion, because attacks on OT networks often arrive in IT
+//! protocols that touch OT assets. Which records reach the detectors is the pipeline's decision.
+//!
+//! **Architecture invariant:** a source never drops a record silently: what it does not turn into
+//! an event (other logs, masked times, unreadable lines) is counted, and unreadable lines are
+//! kept with their location.
+
+pub mod zeek_file;
+
+use zeek::ReadOptions;
+
+use crate::ot::OtSelector;
+pub use zeek_file::{SourceStats, walk, walk_files};
+
+/// How a source reads: the reader's options (strictness, `--fields` for header-less logs) and
+/// the OT selection that tags each record.
+#[derive(Clone, Debug, Default)]
+pub struct SourceOptions {
+    pub read: ReadOptions,
+    pub ot: OtSelector,
+}

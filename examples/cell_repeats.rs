@@ -13,9 +13,9 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use iforest::{CacheMode, Matrix, Model, ScoringOptions};
-use otsentry::features::walk::walk;
 use otsentry::features::{Extractor, MAX_WIDTH, Schema, schema_of};
 use otsentry::model::ModelFile;
+use otsentry::sources::{SourceOptions, walk};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args_os().skip(1);
@@ -34,7 +34,7 @@ fn main() -> anyhow::Result<()> {
     let mut buffer = [0.0; MAX_WIDTH];
     walk(
         &logs,
-        &zeek::ReadOptions::default(),
+        &SourceOptions::default(),
         |_| {},
         |event| {
             let schema = schema_of(event);
@@ -42,12 +42,13 @@ fn main() -> anyhow::Result<()> {
                 .iter_mut()
                 .find(|(extractor, _)| extractor.schema() == schema)
             else {
-                return;
+                return Ok::<(), anyhow::Error>(());
             };
             if let Some(raw) = extractor.push(event) {
                 extractor.encode(&raw, &mut buffer);
                 rows.extend(buffer[..schema.width()].iter().map(|&value| value as f32));
             }
+            Ok(())
         },
     )
     .context("reading the logs")?;

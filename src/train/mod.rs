@@ -9,7 +9,7 @@
 //! reads a file again nor slows the pass.
 
 pub mod dataset;
-pub mod sources;
+pub mod digests;
 pub mod window;
 
 use std::collections::{BTreeMap, HashSet};
@@ -28,15 +28,10 @@ use time::format_description::well_known::Rfc3339;
 use zeek::ZeekError;
 
 use crate::features::{Extractor, FeatureRanges, RawRow, Schema, schema_of};
-<<<<<<< HEAD
-use crate::model::{Manifest, ModelFile, SchemaModel, TrainParams};
-use dataset::{DatasetHasher, DigestError};
-use sources::SourceDigests;
-=======
-use crate::model::{Manifest, ModelFile, SchemaModel, Scope, SourceFile, TrainParams};
+use crate::model::{Manifest, ModelFile, SchemaModel, Scope, TrainParams};
 use crate::sources::{SourceOptions, SourceStats, walk_files};
-use dataset::DatasetHasher;
->>>>>>> main
+use dataset::{DatasetHasher, DigestError};
+use digests::SourceDigests;
 use window::{MIN_DAYS, RECOMMENDED_DAYS, WindowTracker};
 
 /// The kind of model to fit.
@@ -181,18 +176,28 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
     let mut tracker = WindowTracker::default();
     let mut dataset = DatasetHasher::on_thread();
     let mut per_service: BTreeMap<String, u64> = BTreeMap::new();
-<<<<<<< HEAD
-    let digests = SourceDigests::default();
-    let read_options = ReadOptions {
-        source_tap: Some(digests.tap()),
-        ..config.read_options.clone()
-    };
+    // Hosts seen in OT traffic so far: records that are not OT traffic join the baseline when
+    // they touch one (an engineering workstation's RDP to an HMI is part of normal).
+    let mut ot_hosts: HashSet<IpAddr> = HashSet::new();
+    let mut in_scope = 0u64;
+    let mut out_of_scope = 0u64;
 
+    let digests = SourceDigests::default();
+    let mut source = config.source.clone();
+    source.read.source_tap = Some(digests.tap());
     let until = config.until.unwrap_or(f64::INFINITY);
-    let stats = walk_files(files.clone(), &read_options, progress, |event| {
+    let stats = walk_files(files.clone(), &source, progress, |event| {
         if event.ts >= until {
-            return;
+            return Ok::<(), TrainError>(());
         }
+        if event.ot {
+            ot_hosts.insert(event.edge.orig_h);
+            ot_hosts.insert(event.edge.resp_h);
+        } else if !ot_hosts.contains(&event.edge.orig_h) && !ot_hosts.contains(&event.edge.resp_h) {
+            out_of_scope += 1;
+            return Ok(());
+        }
+        in_scope += 1;
         tracker.add(event.ts);
         dataset.add(event);
         match per_service.get_mut(event.edge.service) {
@@ -209,61 +214,9 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
             fit.trees.offer(raw);
             fit.offset.offer(raw);
         }
+        Ok(())
     })?;
     let sources = digests.finish(&files).map_err(TrainError::Hash)?;
-=======
-    // Hosts seen in OT traffic so far: records that are not OT traffic join the baseline when
-    // they touch one (an engineering workstation's RDP to an HMI is part of normal).
-    let mut ot_hosts: HashSet<IpAddr> = HashSet::new();
-    let mut in_scope = 0u64;
-    let mut out_of_scope = 0u64;
-
-    let (stats, sources) = std::thread::scope(|scope| {
-        let hashing = scope.spawn(|| hash_sources(&files));
-        let until = config.until.unwrap_or(f64::INFINITY);
-        let stats = walk_files(files.clone(), &config.source, progress, |event| {
-            if event.ts >= until {
-                return Ok::<(), TrainError>(());
-            }
-            if event.ot {
-                ot_hosts.insert(event.edge.orig_h);
-                ot_hosts.insert(event.edge.resp_h);
-            } else if !ot_hosts.contains(&event.edge.orig_h)
-                && !ot_hosts.contains(&event.edge.resp_h)
-            {
-                out_of_scope += 1;
-                return Ok(());
-            }
-            in_scope += 1;
-            tracker.add(event.ts);
-            dataset.add(event);
-            match per_service.get_mut(event.edge.service) {
-                Some(count) => *count += 1,
-                None => {
-                    per_service.insert(event.edge.service.to_string(), 1);
-                }
-            }
-            let fit = match schema_of(event) {
-                Schema::Conn => &mut fits[0],
-                Schema::Request => &mut fits[1],
-            };
-            if let Some(raw) = fit.extractor.push(event) {
-                fit.trees.offer(raw);
-                fit.offset.offer(raw);
-            }
-            Ok(())
-        });
-        let sources = hashing.join().unwrap_or_else(|_| {
-            Err(TrainError::Read(ZeekError::Io {
-                path: None,
-                source: std::io::Error::other("the hashing thread panicked"),
-            }))
-        });
-        (stats, sources)
-    });
-    let stats = stats?;
-    let sources = sources?;
->>>>>>> main
 
     if in_scope == 0 {
         if stats.masked_time > 0 {

@@ -75,6 +75,12 @@ pub trait Sink {
     fn row(&mut self, _row: &RowRecord) -> Result<(), SinkError> {
         Ok(())
     }
+
+    /// Makes everything taken so far durable (written out and synced, or in the spool): after
+    /// it returns, a checkpoint that covers those alerts may be written.
+    fn flush(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// A sink that keeps everything in memory (the demo, tests, certification).
@@ -106,5 +112,9 @@ impl Sink for Fanout<'_> {
 
     fn row(&mut self, row: &RowRecord) -> Result<(), SinkError> {
         self.0.iter_mut().try_for_each(|sink| sink.row(row))
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        self.0.iter_mut().try_for_each(|sink| sink.flush())
     }
 }

@@ -11,10 +11,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::selection::SelectionArgs;
 use crate::alerts::DEFAULT_WINDOW_SECS;
 use crate::model::{LoadedModel, ModelFile};
-use crate::sources::SourceOptions;
 use crate::pipeline::{PipelineConfig, RowOutput};
 use crate::score::{BATCH_ROWS, ScoreConfig, ScoreSummary, score};
 use crate::sinks::console::{Console, ConsoleFormat};
+use crate::sources::SourceOptions;
 
 /// How results are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -158,8 +158,8 @@ pub(super) fn load_model(
     if !(window.is_finite() && window >= 0.0) {
         anyhow::bail!("--window must be a number of seconds, 0 or more (got {window})");
     }
-    let model = ModelFile::load(path)
-        .with_context(|| format!("cannot load model {}", path.display()))?;
+    let model =
+        ModelFile::load(path).with_context(|| format!("cannot load model {}", path.display()))?;
     let ot = model.ot_selector();
     if selection.names_ot_selection() {
         let asked = selection.selector()?;

@@ -39,7 +39,10 @@ pub struct Metrics {
 
 fn key(metric: &Metric, labels: &[&str]) -> Key {
     debug_assert_eq!(metric.labels.len(), labels.len(), "{}", metric.name);
-    (metric.name, labels.iter().map(|label| label.to_string()).collect())
+    (
+        metric.name,
+        labels.iter().map(|label| label.to_string()).collect(),
+    )
 }
 
 impl Metrics {
@@ -223,7 +226,10 @@ mod tests {
         metrics.observe(&names::LATENCY, &[], 0.7, 1);
         metrics.observe(&names::LATENCY, &[], 60.0, 1);
         let text = metrics.render();
-        assert!(text.contains("otsentry_lines_read_total{log=\"conn\"} 5\n"), "{text}");
+        assert!(
+            text.contains("otsentry_lines_read_total{log=\"conn\"} 5\n"),
+            "{text}"
+        );
         assert!(text.contains("otsentry_lines_read_total{log=\"we\\\"ird\\\\\"} 1\n"));
         assert!(text.contains("otsentry_alert_latency_seconds_bucket{le=\"0.001\"} 0\n"));
         assert!(text.contains("otsentry_alert_latency_seconds_bucket{le=\"0.005\"} 2\n"));

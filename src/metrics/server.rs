@@ -26,6 +26,9 @@ pub fn router(metrics: Arc<Metrics>) -> Router {
 }
 
 /// Serves `metrics` on `listener` until the runtime stops.
-pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    metrics: Arc<Metrics>,
+) -> std::io::Result<()> {
     axum::serve(listener, router(metrics)).await
 }

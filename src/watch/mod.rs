@@ -266,7 +266,12 @@ pub fn watch(
         // The alerts are durable before the checkpoint that covers them is written.
         outputs.flush()?;
         let alerts = outputs.take_count();
-        metrics.observe(&names::LATENCY, &[], started.elapsed().as_secs_f64(), alerts);
+        metrics.observe(
+            &names::LATENCY,
+            &[],
+            started.elapsed().as_secs_f64(),
+            alerts,
+        );
         if let (Some(path), Some(pipeline_state)) = (&state_path, checkpoint) {
             WatchState {
                 follower: follower.checkpoint(),
@@ -276,7 +281,14 @@ pub fn watch(
             metrics.add(&names::CHECKPOINTS, &[], 1.0);
         }
         let took = started.elapsed();
-        record_poll(&metrics, &per_log, &stats, &follower, pipeline.stats(), took);
+        record_poll(
+            &metrics,
+            &per_log,
+            &stats,
+            &follower,
+            pipeline.stats(),
+            took,
+        );
         let backlog = follower.backlog_bytes();
         let behind = took > config.poll || (report.stopped_early && !stopping);
         metrics.set(&names::FALLING_BEHIND, &[], f64::from(u8::from(behind)));

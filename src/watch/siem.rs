@@ -118,6 +118,9 @@ mod tests {
         let error = SiemUrl::parse("file://").unwrap_err().to_string();
         assert!(error.contains("names no file"), "{error}");
         let error = SiemUrl::parse("gopher://x").unwrap_err().to_string();
-        assert!(error.contains("gopher://x") && error.contains("file://PATH"), "{error}");
+        assert!(
+            error.contains("gopher://x") && error.contains("file://PATH"),
+            "{error}"
+        );
     }
 }

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod api;
 pub mod audit;
 pub mod cli;
+pub mod delivery;
 pub mod demo;
 pub mod detect;
 pub mod eval;

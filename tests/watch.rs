@@ -274,7 +274,10 @@ fn alerts_arrive_while_lines_are_written_and_kill_9_resumes_without_gaps_or_repe
         state.to_str().unwrap(),
     );
 
-    let watch = Watch::start(&args);
+    let mut first = args.clone();
+    first.extend(["--metrics", "127.0.0.1:0"]);
+    let mut watch = Watch::start(&first);
+    let addr = metrics_addr(&mut watch);
     // The first half holds intruders 1..3 (hours 1-3 of 24), written while watch runs.
     write_range(&live, &logs, 0.0, 0.25);
     std::thread::sleep(Duration::from_millis(120));
@@ -282,9 +285,16 @@ fn alerts_arrive_while_lines_are_written_and_kill_9_resumes_without_gaps_or_repe
     wait_for("the first three intruders' alerts", || {
         sources_opened(&alerts_in(&out)).len() == 3
     });
-    // kill -9 once everything written is checkpointed; then more lines arrive while it is down.
+    // kill -9 once everything written is checkpointed and the spool has delivered it (delivery is
+    // at least once: an alert sent but not yet confirmed would be sent again, under its id); then
+    // more lines arrive while it is down.
     wait_for("the checkpoint to cover what was written", || {
         checkpointed_bytes(&state) == bytes_in(&live)
+    });
+    wait_for("the spool to be delivered", || {
+        let text = scrape(&addr);
+        metric(&text, "otsentry_spool_alerts") == Some(0.0)
+            && metric(&text, "otsentry_checkpoints_written_total").unwrap_or(0.0) > 0.0
     });
     watch.kill_9();
     write_range(&live, &logs, 0.5, 1.0);
@@ -477,6 +487,7 @@ fn the_metrics_endpoint_counts_lines_and_alerts() {
     let model = trained(dir.path());
     let live = dir.path().join("live");
     write_logs(&live, &day_with_intruders(1));
+    let state = dir.path().join("state");
     let out = dir.path().join("alerts.jsonl");
     let siem = format!("file://{}", out.display());
     let mut watch = Watch::start(&[
@@ -488,30 +499,17 @@ fn the_metrics_endpoint_counts_lines_and_alerts() {
         &siem,
         "--metrics",
         "127.0.0.1:0",
+        "--state-dir",
+        state.to_str().unwrap(),
         "--poll-ms",
         "50",
     ]);
-    // The start line names the address the endpoint listens on.
-    let mut stderr = std::io::BufReader::new(watch.child.stderr.take().unwrap());
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        assert!(
-            std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0,
-            "no start line"
-        );
-        if let Some(at) = line.find("http://") {
-            break line[at + 7..]
-                .trim_end()
-                .trim_end_matches("/metrics")
-                .to_string();
-        }
-    };
+    let addr = metrics_addr(&mut watch);
     wait_for("the alerts", || sources_opened(&alerts_in(&out)).len() == 1);
     let mut text = String::new();
     wait_for("metrics that count the alerts", || {
         text = scrape(&addr);
-        text.contains("otsentry_alerts_total{sink=\"file://")
+        text.contains("otsentry_delivered_total{sink=\"file://")
     });
     let records = |log: &str| {
         text.lines()
@@ -536,6 +534,34 @@ fn the_metrics_endpoint_counts_lines_and_alerts() {
     assert!(text.contains("otsentry_follow_backlog_bytes 0"), "{text}");
     let (status, _, _) = watch.terminate();
     assert!(status.success());
+}
+
+/// The address the metrics endpoint listens on, from the start line (stderr is read up to it).
+fn metrics_addr(watch: &mut Watch) -> String {
+    let mut stderr = std::io::BufReader::new(watch.child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0,
+            "no start line"
+        );
+        if let Some(at) = line.find("http://") {
+            // The rest of stderr is drained, so that watch's later lines have a reader.
+            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+            return line[at + 7..]
+                .trim_end()
+                .trim_end_matches("/metrics")
+                .to_string();
+        }
+    }
+}
+
+/// The value of an unlabelled metric.
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .and_then(|value| value.parse().ok())
 }
 
 fn scrape(addr: &str) -> String {

@@ -14,7 +14,7 @@ use super::selection::SelectionArgs;
 use crate::alerts::DEFAULT_WINDOW_SECS;
 use crate::metrics::Metrics;
 use crate::pipeline::{BATCH_ROWS, PipelineConfig, RowOutput};
-use crate::watch::siem::SiemUrl;
+use crate::watch::siem::{self, Opened};
 use crate::watch::{DEFAULT_POLL, NamedSink, Outputs, WatchConfig, WatchSummary, watch};
 
 /// Follow live Zeek logs and alert within one polling cycle.
@@ -33,9 +33,18 @@ pub struct WatchArgs {
     /// The model file written by `otsentry train`.
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
-    /// Where alerts go, repeatable: - (ECS JSON lines on stdout) or file://PATH.
+    /// Where alerts go, repeatable: tcp://, tcp+tls://, syslog+udp://, syslog+tcp://,
+    /// syslog+tls://, https:// (Splunk HEC), file://PATH, or - (standard output). Alone, -
+    /// writes straight to stdout; every other output is fed from the durable spool.
     #[arg(long = "siem", value_name = "URL", default_value = "-")]
     pub siem: Vec<String>,
+    /// The durable spool's directory (default: STATE_DIR/spool).
+    #[arg(long, value_name = "DIR")]
+    pub spool_dir: Option<PathBuf>,
+    /// At a stop, how many seconds the senders get to deliver what waits in the spool (what
+    /// they cannot send stays spooled for the next start).
+    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    pub drain_secs: u64,
     /// Asset inventory files (YAML) giving alerts their destination's asset context.
     #[arg(long = "inventory", value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
@@ -71,11 +80,9 @@ pub struct WatchArgs {
 pub fn run(args: WatchArgs) -> anyhow::Result<()> {
     // Everything that can be wrong with the command line is found before the model is read,
     // and the model is verified before a log is opened.
-    let urls = args
-        .siem
-        .iter()
-        .map(|url| SiemUrl::parse(url))
-        .collect::<Result<Vec<_>, _>>()?;
+    for url in &args.siem {
+        crate::delivery::parse_url(url)?;
+    }
     if !args.inventory.is_empty() {
         anyhow::bail!(
             "--inventory is not used by watch yet: alerts carry the model's roles; leave it out"
@@ -98,16 +105,20 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let sinks = urls
-        .iter()
-        .map(|url| {
-            Ok(NamedSink {
-                name: url.label(),
-                sink: url.open()?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut outputs = Outputs::new(sinks, Arc::clone(&metrics));
+    let spool_dir = args
+        .spool_dir
+        .clone()
+        .or_else(|| args.state_dir.as_ref().map(|dir| dir.join("spool")));
+    let mut outputs = match siem::open(&args.siem, spool_dir)? {
+        Opened::Stdout(sink) => Outputs::new(
+            vec![NamedSink {
+                name: "stdout".to_string(),
+                sink,
+            }],
+            Arc::clone(&metrics),
+        ),
+        Opened::Delivery(delivery) => Outputs::spooled(delivery, Arc::clone(&metrics)),
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let background = background(listener, Arc::clone(&metrics), Arc::clone(&stop))?;
     let config = WatchConfig {
@@ -144,6 +155,8 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
     );
     let outcome = watch(model, &config, &mut outputs, &stop);
     stop.store(true, Ordering::Relaxed);
+    // Everything is in the spool already; the senders get a moment to deliver it.
+    outputs.shutdown(Duration::from_secs(args.drain_secs));
     drop(background);
     let summary = outcome.context("watch failed")?;
     report(&summary);

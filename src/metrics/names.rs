@@ -72,11 +72,25 @@ pub const ALERTS: Metric = Metric {
     help: "Alert events a sink took, by sink and action (opened, closed)",
 };
 
+pub const DELIVERED: Metric = Metric {
+    name: "otsentry_delivered_total",
+    kind: Kind::Counter,
+    labels: &["sink"],
+    help: "Alert events a SIEM sink confirmed, by sink URL",
+};
+
+pub const SPOOL_BYTES: Metric = Metric {
+    name: "otsentry_spool_bytes",
+    kind: Kind::Gauge,
+    labels: &[],
+    help: "Bytes of the durable spool on disk",
+};
+
 pub const SINK_ERRORS: Metric = Metric {
     name: "otsentry_sink_errors_total",
     kind: Kind::Counter,
     labels: &["sink"],
-    help: "Failures of a sink to take or flush alerts",
+    help: "Failures of an output to take or flush alerts, or of a SIEM sink to send them (each is retried)",
 };
 
 pub const LATENCY: Metric = Metric {
@@ -118,7 +132,7 @@ pub const SPOOL_DEPTH: Metric = Metric {
     name: "otsentry_spool_alerts",
     kind: Kind::Gauge,
     labels: &[],
-    help: "Alerts in the durable spool not yet delivered to every sink",
+    help: "Alerts in the durable spool the slowest sink has not had confirmed yet",
 };
 
 pub const SPOOL_AGE: Metric = Metric {
@@ -136,6 +150,7 @@ pub const ALL: &[&Metric] = &[
     &FINDINGS,
     &FINDINGS_BY_SEVERITY,
     &ALERTS,
+    &DELIVERED,
     &SINK_ERRORS,
     &LATENCY,
     &BACKLOG,
@@ -144,6 +159,7 @@ pub const ALL: &[&Metric] = &[
     &CHECKPOINTS,
     &SPOOL_DEPTH,
     &SPOOL_AGE,
+    &SPOOL_BYTES,
 ];
 
 /// The upper bounds of the latency histogram's buckets, in seconds: one polling cycle (0.5 s)

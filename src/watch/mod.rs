@@ -30,6 +30,7 @@ use zeek::ZeekError;
 use zeek::follow::{FollowOptions, Follower};
 
 use crate::alerts::{Alert, AlertState};
+use crate::delivery::Delivery;
 use crate::metrics::{Metrics, names};
 use crate::model::LoadedModel;
 use crate::pipeline::{Pipeline, PipelineConfig, PipelineError, PipelineStats};
@@ -98,6 +99,8 @@ pub struct NamedSink {
 /// event and is returned: `watch` never goes on past an alert a sink did not take.
 pub struct Outputs {
     sinks: Vec<NamedSink>,
+    /// The spool and its senders, when the outputs are SIEM URLs.
+    delivery: Option<Delivery>,
     metrics: Arc<Metrics>,
     /// Alert events taken since the last [`Outputs::take_count`].
     taken: u64,
@@ -107,9 +110,46 @@ impl Outputs {
     pub fn new(sinks: Vec<NamedSink>, metrics: Arc<Metrics>) -> Outputs {
         Outputs {
             sinks,
+            delivery: None,
             metrics,
             taken: 0,
         }
+    }
+
+    /// Outputs through the spool.
+    pub fn spooled(delivery: Delivery, metrics: Arc<Metrics>) -> Outputs {
+        Outputs {
+            delivery: Some(delivery),
+            ..Outputs::new(Vec::new(), metrics)
+        }
+    }
+
+    /// Drains the spool's senders until `deadline`; what they could not send stays spooled.
+    pub fn shutdown(self, deadline: Duration) {
+        if let Some(delivery) = self.delivery {
+            delivery.shutdown(deadline);
+        }
+    }
+
+    /// Brings the delivery metrics up to date; the number of alerts some sink still waits for.
+    fn record_delivery(&self) -> Option<u64> {
+        let stats = self.delivery.as_ref()?.stats();
+        let mut depth = 0;
+        let mut oldest = Duration::ZERO;
+        for sink in &stats.sinks {
+            self.metrics
+                .set(&names::SINK_ERRORS, &[&sink.url], sink.errors as f64);
+            self.metrics
+                .set(&names::DELIVERED, &[&sink.url], sink.sent as f64);
+            depth = depth.max(sink.depth_alerts);
+            oldest = oldest.max(sink.oldest_undelivered.unwrap_or_default());
+        }
+        self.metrics.set(&names::SPOOL_DEPTH, &[], depth as f64);
+        self.metrics
+            .set(&names::SPOOL_AGE, &[], oldest.as_secs_f64());
+        self.metrics
+            .set(&names::SPOOL_BYTES, &[], stats.spool_bytes as f64);
+        Some(depth)
     }
 
     fn take_count(&mut self) -> u64 {
@@ -137,6 +177,12 @@ impl Sink for Outputs {
             self.metrics
                 .add(&names::ALERTS, &[&self.sinks[idx].name, action], 1.0);
         }
+        if let Some(delivery) = &mut self.delivery {
+            if let Err(error) = delivery.alert(alert) {
+                return Err(self.failed(SPOOL, error));
+            }
+            self.metrics.add(&names::ALERTS, &[SPOOL, action], 1.0);
+        }
         self.taken += 1;
         Ok(())
     }
@@ -155,9 +201,17 @@ impl Sink for Outputs {
                 return Err(self.failed(&name, error));
             }
         }
+        if let Some(delivery) = &mut self.delivery
+            && let Err(error) = delivery.flush()
+        {
+            return Err(self.failed(SPOOL, error));
+        }
         Ok(())
     }
 }
+
+/// The name metrics give the spool as an output.
+const SPOOL: &str = "spool";
 
 /// Follows `config.logs` and drives the pipeline over `model` until `stop` is set (or, with
 /// `exit_when_idle`, the input ends). See the module docs.
@@ -292,7 +346,8 @@ pub fn watch(
         let backlog = follower.backlog_bytes();
         let behind = took > config.poll || (report.stopped_early && !stopping);
         metrics.set(&names::FALLING_BEHIND, &[], f64::from(u8::from(behind)));
-        health.tick(report.records, alerts, backlog, behind);
+        let spool = outputs.record_delivery();
+        health.tick(report.records, alerts, backlog, behind, spool);
         if idle_end || stopping {
             break;
         }
@@ -387,7 +442,7 @@ impl Health {
         }
     }
 
-    fn tick(&mut self, records: u64, alerts: u64, backlog: u64, behind: bool) {
+    fn tick(&mut self, records: u64, alerts: u64, backlog: u64, behind: bool, spool: Option<u64>) {
         self.records += records;
         self.alerts += alerts;
         self.total_alerts += alerts;
@@ -397,11 +452,12 @@ impl Health {
         }
         let rate = self.records as f64 / elapsed.as_secs_f64().max(1e-9);
         eprintln!(
-            "watch: {rate:.0} lines/s, {} alerts in the last {:.0} s ({} in all), backlog {backlog} bytes{}, spool -",
+            "watch: {rate:.0} lines/s, {} alerts in the last {:.0} s ({} in all), backlog {backlog} bytes{}, spool {}",
             self.alerts,
             elapsed.as_secs_f64(),
             self.total_alerts,
-            if behind { " (falling behind)" } else { "" }
+            if behind { " (falling behind)" } else { "" },
+            spool.map_or("-".to_string(), |depth| format!("{depth} alerts waiting")),
         );
         self.since = Instant::now();
         self.records = 0;

@@ -68,15 +68,21 @@ pub enum WatchError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    State(#[from] StateError),
+    State(Box<StateError>),
     #[error("the checkpoint does not fit this run: {0}")]
-    Restore(crate::pipeline::CheckpointError),
+    Restore(Box<crate::pipeline::CheckpointError>),
     #[error(transparent)]
     Read(#[from] ZeekError),
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
     #[error(transparent)]
     Sink(#[from] SinkError),
+}
+
+impl From<StateError> for WatchError {
+    fn from(error: StateError) -> WatchError {
+        WatchError::State(Box::new(error))
+    }
 }
 
 /// Totals of a watch run.
@@ -245,7 +251,7 @@ pub fn watch(
         Some(saved) => {
             pipeline
                 .restore(saved.pipeline)
-                .map_err(WatchError::Restore)?;
+                .map_err(|error| WatchError::Restore(Box::new(error)))?;
             Some(saved.follower)
         }
         None => None,

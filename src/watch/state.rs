@@ -71,7 +71,7 @@ pub enum StateError {
     #[error("checkpoint {path}: the pipeline's part is not usable: {source}")]
     Pipeline {
         path: PathBuf,
-        source: crate::pipeline::CheckpointError,
+        source: Box<crate::pipeline::CheckpointError>,
     },
 }
 
@@ -130,7 +130,7 @@ impl WatchState {
         let pipeline =
             PipelineState::from_slice(&pipeline, path).map_err(|source| StateError::Pipeline {
                 path: path.to_path_buf(),
-                source,
+                source: Box::new(source),
             })?;
         Ok(WatchState { follower, pipeline })
     }

@@ -86,10 +86,12 @@ impl Detector for NoveltyDetector {
             EventKind::Conn(conn) => (None, false, Some(conn.conn_state)),
         };
         let new_function = new_pair && observation.schema == Schema::Request;
-        let rule = if new_source {
-            Rule::NewSource
-        } else if reversal {
+        // A host that only ever answered has, by definition, never originated: its first session
+        // is a role reversal (a field device used as a pivot), which says more than "new source".
+        let rule = if reversal {
             Rule::RoleReversal
+        } else if new_source {
+            Rule::NewSource
         } else if new_destination {
             Rule::NewDestination
         } else if new_edge {
@@ -102,7 +104,7 @@ impl Detector for NoveltyDetector {
 
         let edge_text = edge_text(event, function);
         let mut reasons = Vec::new();
-        if new_source {
+        if new_source && !reversal {
             reasons.push(Reason::new(
                 format!("new source {src}"),
                 "never originated a connection or request in training",

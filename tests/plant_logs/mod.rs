@@ -116,3 +116,43 @@ pub fn train(logs: &Path, model: &Path, extra: &[&str]) -> Output {
     assert!(output.status.success(), "train failed: {}", stderr(&output));
     output
 }
+
+/// One conn.log line that is not a poll (another service, another port, another state), added
+/// after the polls with [`append_conn`].
+pub struct Conn<'a> {
+    pub ts: f64,
+    pub uid: &'a str,
+    pub orig: &'a str,
+    pub orig_p: u16,
+    pub resp: &'a str,
+    pub resp_p: u16,
+    /// Zeek's service field; `-` when no analyzer recognised the protocol.
+    pub service: &'a str,
+    pub conn_state: &'a str,
+}
+
+/// Appends `conns` to the conn.log that [`write_logs`] wrote in `dir`, before its `#close` line.
+/// Their times must be after the last poll's, as Zeek writes in order.
+pub fn append_conn(dir: &Path, conns: &[Conn<'_>]) {
+    let path = dir.join("conn.log");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (body, close) = text.split_at(text.rfind("#close").expect("a closed log"));
+    let mut body = body.to_string();
+    for conn in conns {
+        writeln!(
+            body,
+            "{:.6}\t{}\t{}\t{}\t{}\t{}\ttcp\t{}\t2.5\t4000\t9000\t{}\tT\tT\t0\tShADadFf\t40\t6000\t30\t10000\t(empty)",
+            conn.ts,
+            conn.uid,
+            conn.orig,
+            conn.orig_p,
+            conn.resp,
+            conn.resp_p,
+            conn.service,
+            conn.conn_state
+        )
+        .unwrap();
+    }
+    body.push_str(close);
+    std::fs::write(&path, body).unwrap();
+}

@@ -45,9 +45,16 @@ pub fn check_syslog_cef(data: &[u8]) {
     let line = message(&alert, &hostname);
     let parsed = syslog_loose::parse_message(&line, syslog_loose::Variant::RFC5424);
     assert_eq!(parsed.appname, Some("otsentry"), "{line:?}");
-    assert_eq!(parsed.hostname, (hostname != "-").then_some(hostname.as_str()), "{line:?}");
+    assert_eq!(
+        parsed.hostname,
+        (hostname != "-").then_some(hostname.as_str()),
+        "{line:?}"
+    );
     let sd = parsed.structured_data.first().expect("our structured data");
-    let id = sd.params().find(|(key, _)| *key == "id").map(|(_, value)| value.to_string());
+    let id = sd
+        .params()
+        .find(|(key, _)| **key == "id")
+        .map(|(_, value)| value.to_string());
     assert_eq!(id.as_deref(), Some(alert.id.as_str()), "{line:?}");
     let cef = parse_cef(parsed.msg).unwrap_or_else(|error| panic!("{error}: {line:?}"));
     assert_eq!(cef, normalised(&cef_of(&alert)), "{line:?}");

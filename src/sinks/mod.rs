@@ -117,4 +117,8 @@ impl Sink for Fanout<'_> {
     fn row(&mut self, row: &RowRecord) -> Result<(), SinkError> {
         self.0.iter_mut().try_for_each(|sink| sink.row(row))
     }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        self.0.iter_mut().try_for_each(|sink| sink.flush())
+    }
 }

@@ -82,6 +82,8 @@ pub trait Sink {
         Ok(())
     }
 
+    /// Makes everything taken so far durable (written out and synced, or in the spool): after
+    /// it returns, a checkpoint that covers those alerts may be written.
     fn flush(&mut self) -> Result<(), SinkError> {
         Ok(())
     }

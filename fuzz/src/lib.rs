@@ -1,4 +1,5 @@
-//! The properties the Zeek reader fuzz targets check, shared by the TSV and JSON targets.
+//! The properties the Zeek reader fuzz targets check, shared by the TSV and JSON targets; the
+//! syslog/CEF round trip's property is in `syslog_cef`.
 //!
 //! Beyond "never panics":
 //!
@@ -14,6 +15,8 @@
 //!   does, so the format itself does not keep the two apart; a one-field record of an empty
 //!   string is therefore a `(empty)` line, never a blank one. A record of no fields (the JSON
 //!   line `{}`) has no TSV form, a blank line being no record: the writer refuses it.
+
+pub mod syslog_cef;
 
 use std::io::Cursor;
 

@@ -19,6 +19,9 @@ pub(crate) mod target;
 pub(crate) mod tls;
 mod worker;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};

@@ -2,8 +2,9 @@
 //! trips (tests, the fuzz target, and anyone checking what a collector received).
 //!
 //! Escaping is where SIEM bugs live, so the rules are spelled out here:
-//! - RFC 5424 HOSTNAME: printable US-ASCII without spaces, at most 255 octets, `-` when empty;
-//!   other octets become `_`. SD-PARAM values escape `"`, `\` and `]` with a backslash.
+//! - RFC 5424 HOSTNAME: letters, digits, `.`, `-` and `_`, at most 255 octets, `-` when empty;
+//!   other octets become `_` (RFC 5424 allows any printable ASCII, but parsers such as
+//!   syslog_loose take a trailing `:` for a tag, and a host name needs nothing more). SD-PARAM values escape `"`, `\` and `]` with a backslash.
 //! - CEF header fields (vendor, product, version, signature id, name) escape `\` and `|`; control
 //!   characters, which cannot be escaped there, become spaces.
 //! - CEF extension values escape `\` and `=`, write newline and carriage return as `\n` and
@@ -376,7 +377,7 @@ pub fn hostname_field(name: &str) -> String {
         .bytes()
         .take(255)
         .map(|b| {
-            if (33..=126).contains(&b) {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
                 b as char
             } else {
                 '_'

@@ -182,8 +182,6 @@ proptest! {
         prop_assert_eq!(&cef.name, &normalised_header(&title));
         prop_assert_eq!(&cef.signature_id, &normalised_header(&format!("novelty.{rule}")));
         prop_assert_eq!(cef.get("externalId"), Some(id.as_str()));
-        let expected_msg = normalised_value(&format!("{reason} (b)"));
-        let _ = &expected_msg;
         prop_assert_eq!(cef.get("msg").map(str::to_string), Some(normalised_value(&alert.reasons[0].to_string())));
     }
 }

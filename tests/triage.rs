@@ -417,7 +417,7 @@ fn the_breaker_opens_half_opens_and_closes() {
         breaker: BreakerConfig { failure_threshold: 3, cooldown: Duration::from_millis(400) },
     };
     let (triager, outcomes) = Triager::start(config, provider);
-    let mut one = |id: i64| {
+    let one = |id: i64| {
         let submission = triager.submit(TriageJob { alert_id: id, context: context() });
         let outcome = outcomes.recv_timeout(Duration::from_secs(5)).expect("an outcome");
         assert_eq!(outcome.alert_id, id);
@@ -580,6 +580,9 @@ fn the_binary_triages_an_alert_and_backtests_the_decided_ones() {
     let (code, _, stderr) = common::otsentry(&["triage", &id, "--db", &db_text, "--policy", &policy, "--provider", "openai"]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("needs a model"), "{stderr}");
+    let (code, _, stderr) = common::otsentry(&["triage", "seven", "--db", &db_text, "--policy", &policy]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("`seven` is neither an alert id nor `backtest`"), "{stderr}");
     let config = dir.path().join("triage.yaml");
     std::fs::write(&config, "triage:\n  provider: openai\n  modle: x\n").unwrap();
     let config_text = config.display().to_string();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::Args;
 use comfy_table::Table;
 
 use super::common::{Format, GovArgs, open_governance, runtime};
@@ -20,27 +20,17 @@ use crate::triage::record::{record, siem_events};
 use crate::triage::{Classification, TriageContext, triage_one};
 
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct TriageArgs {
-    #[command(subcommand)]
-    pub command: Option<TriageCommand>,
-    /// The alert to triage (its id in the database).
-    pub alert_id: Option<i64>,
+    /// The alert to triage (its id in the database), or `backtest` to replay the alerts
+    /// analysts confirmed or rejected and report the agreement: confusion matrix, dangerous
+    /// cell, forced rewrites, analyst overrides.
+    #[arg(value_name = "ALERT_ID|backtest")]
+    pub target: String,
+    /// Backtest: at most this many alerts, newest first.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: i64,
     #[command(flatten)]
-    pub common: Option<TriageCommon>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TriageCommand {
-    /// Replay the alerts analysts confirmed or rejected through the provider and report the
-    /// agreement: confusion matrix, dangerous cell, forced rewrites, analyst overrides.
-    Backtest {
-        /// At most this many alerts, newest first.
-        #[arg(long, default_value_t = 1000)]
-        limit: i64,
-        #[command(flatten)]
-        common: TriageCommon,
-    },
+    pub common: TriageCommon,
 }
 
 /// What both commands need: the database, the provider, the inventory.
@@ -103,11 +93,16 @@ impl TriageCommon {
 }
 
 pub fn run(args: TriageArgs) -> anyhow::Result<()> {
-    match (args.command, args.alert_id, args.common) {
-        (Some(TriageCommand::Backtest { limit, common }), _, _) => run_backtest(limit, &common),
-        (None, Some(alert_id), Some(common)) => run_one(alert_id, &common),
-        _ => anyhow::bail!("give an alert id (`otsentry triage 42 --db ...`) or `otsentry triage backtest`"),
+    if args.target == "backtest" {
+        return run_backtest(args.limit, &args.common);
     }
+    let alert_id = args.target.parse::<i64>().map_err(|_| {
+        anyhow::anyhow!(
+            "`{}` is neither an alert id nor `backtest`",
+            args.target
+        )
+    })?;
+    run_one(alert_id, &args.common)
 }
 
 async fn recent_alerts(governance: &Governance<SqliteStore>) -> anyhow::Result<Vec<AlertRecord>> {

@@ -654,4 +654,44 @@ mod tests {
         assert_eq!(advice.confidence, 0.0);
         assert_eq!(advice.data_gaps[0].chars().count(), "raw output: ".len() + RAW_EXCERPT_CHARS);
     }
+
+    proptest::proptest! {
+        /// Whatever a model answers in roughly the contract's shape, the advice satisfies the
+        /// contract, is never more lenient than the model, and a benign verdict survives only at
+        /// 0.85 or above with no prohibited action left.
+        #[test]
+        fn any_reply_becomes_valid_advice(
+            class in 0usize..3,
+            confidence in -0.5f64..1.5,
+            actions in proptest::collection::vec(proptest::sample::select(vec![
+                "Close the alert", "Check the work order", "Raise the detection threshold", "",
+                "Ask the vendor", "ignore it", "Call the lead\n\nnow", "Mute the detector",
+            ]), 0..6),
+            techniques in proptest::collection::vec(proptest::sample::select(vec!["T0855", "T0999", "t0855", ""]), 0..3),
+            drop_field in proptest::option::of(0usize..5),
+            reasoning in "[a-z \n]{0,40}",
+        ) {
+            let class = Classification::ALL[class];
+            let mut object = serde_json::json!({
+                "classification": class,
+                "confidence": confidence,
+                "reasoning": reasoning,
+                "recommended_analyst_actions": actions,
+                "data_gaps": ["x"],
+                "attack_techniques": techniques,
+            });
+            if let Some(index) = drop_field {
+                let key = ["classification", "confidence", "reasoning", "recommended_analyst_actions", "data_gaps"][index];
+                object.as_object_mut().unwrap().remove(key);
+            }
+            let advice = enforce(&object.to_string(), &[], stamp());
+            proptest::prop_assert!(advice.validate().is_ok(), "{:?}: {:#?}", advice.validate(), advice);
+            if advice.classification != class {
+                proptest::prop_assert_eq!(advice.classification, Classification::RequiresInvestigation);
+            }
+            if advice.classification == Classification::LikelyBenign {
+                proptest::prop_assert!(advice.confidence >= BENIGN_MIN_CONFIDENCE);
+            }
+        }
+    }
 }

@@ -22,5 +22,5 @@ pub mod sinks;
 pub mod sources;
 pub mod store;
 pub mod text;
-pub mod triage;
 pub mod train;
+pub mod triage;

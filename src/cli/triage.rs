@@ -96,12 +96,10 @@ pub fn run(args: TriageArgs) -> anyhow::Result<()> {
     if args.target == "backtest" {
         return run_backtest(args.limit, &args.common);
     }
-    let alert_id = args.target.parse::<i64>().map_err(|_| {
-        anyhow::anyhow!(
-            "`{}` is neither an alert id nor `backtest`",
-            args.target
-        )
-    })?;
+    let alert_id = args
+        .target
+        .parse::<i64>()
+        .map_err(|_| anyhow::anyhow!("`{}` is neither an alert id nor `backtest`", args.target))?;
     run_one(alert_id, &args.common)
 }
 
@@ -121,7 +119,7 @@ fn run_one(alert_id: i64, common: &TriageCommon) -> anyhow::Result<()> {
             .await?
             .into_iter()
             .find(|principal| principal.name == common.principal)
-            .with_context(|| format!("no principal `{}`; create it with `otsentry principal create {} --ai triage`", common.principal, common.principal))?;
+            .with_context(|| format!("no principal `{}`; create it with `otsentry principal add {} --component triage`", common.principal, common.principal))?;
         anyhow::ensure!(
             principal.kind == (PrincipalKind::Ai { component: AiComponent::Triage }),
             "principal `{}` is not the triage assistant (an AI principal of component triage)",
@@ -189,7 +187,10 @@ fn run_backtest(limit: i64, common: &TriageCommon) -> anyhow::Result<()> {
         for alert in &alerts {
             let detail = governance.alert_detail(Actor::Local, alert.id).await?;
             let Some(decision) = detail.decisions.iter().find(|decision| {
-                matches!(decision.decision, AlertDecision::Confirm | AlertDecision::Reject)
+                matches!(
+                    decision.decision,
+                    AlertDecision::Confirm | AlertDecision::Reject
+                )
             }) else {
                 continue;
             };
@@ -218,12 +219,24 @@ fn run_backtest(limit: i64, common: &TriageCommon) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
-    println!("provider {} ({}), {} decided alerts", report.provider, report.model, report.cases);
+    println!(
+        "provider {} ({}), {} decided alerts",
+        report.provider, report.model, report.cases
+    );
     let mut table = Table::new();
-    table.set_header(["analyst \\ assistant", "likely_benign", "requires_investigation", "high_priority_escalate"]);
+    table.set_header([
+        "analyst \\ assistant",
+        "likely_benign",
+        "requires_investigation",
+        "high_priority_escalate",
+    ]);
     for (truth, row) in &report.matrix {
         let mut cells = vec![truth.name().to_string()];
-        cells.extend(Classification::ALL.iter().map(|class| row.get(*class).to_string()));
+        cells.extend(
+            Classification::ALL
+                .iter()
+                .map(|class| row.get(*class).to_string()),
+        );
         table.add_row(cells);
     }
     println!("{table}");
@@ -234,7 +247,15 @@ fn run_backtest(limit: i64, common: &TriageCommon) -> anyhow::Result<()> {
         if report.dangerous.is_empty() {
             String::new()
         } else {
-            format!(" (alerts {})", report.dangerous.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))
+            format!(
+                " (alerts {})",
+                report
+                    .dangerous
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
     );
     for (rule, count) in &report.rewrites {
@@ -248,7 +269,9 @@ fn run_backtest(limit: i64, common: &TriageCommon) -> anyhow::Result<()> {
         report.overrides.overridden, report.overrides.advised, report.overrides.dismissals_followed
     );
     if report.review_required {
-        println!("review required: the dangerous cell is not empty; do not rely on this provider's likely_benign");
+        println!(
+            "review required: the dangerous cell is not empty; do not rely on this provider's likely_benign"
+        );
     }
     Ok(())
 }

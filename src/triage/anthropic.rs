@@ -82,9 +82,19 @@ impl Provider for Anthropic {
         });
         let headers = [
             ("x-api-key".to_string(), self.api_key.clone()),
-            ("anthropic-version".to_string(), ANTHROPIC_VERSION.to_string()),
+            (
+                "anthropic-version".to_string(),
+                ANTHROPIC_VERSION.to_string(),
+            ),
         ];
-        let text = post_json(&self.agent, &self.url(), &headers, &body.to_string(), deadline, self.retry)?;
+        let text = post_json(
+            &self.agent,
+            &self.url(),
+            &headers,
+            &body.to_string(),
+            deadline,
+            self.retry,
+        )?;
         Ok(reply_text(&text))
     }
 }

@@ -80,7 +80,9 @@ impl Breaker {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A poisoned lock only means a thread panicked between two plain assignments.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn cooled(&self, inner: &Inner, now: Instant) -> bool {

@@ -83,7 +83,9 @@ impl TriageSection {
             workers: other.workers.or(self.workers),
             max_attempts: other.max_attempts.or(self.max_attempts),
             breaker_failures: other.breaker_failures.or(self.breaker_failures),
-            breaker_cooldown_seconds: other.breaker_cooldown_seconds.or(self.breaker_cooldown_seconds),
+            breaker_cooldown_seconds: other
+                .breaker_cooldown_seconds
+                .or(self.breaker_cooldown_seconds),
         }
     }
 }
@@ -149,10 +151,16 @@ impl TriageSection {
     pub fn check(self) -> Result<TriageSettings, ConfigError> {
         let provider = self.provider.unwrap_or(ProviderKind::Rules);
         let sla = seconds(self.sla_seconds, 30.0, "sla_seconds")?;
-        let cooldown = seconds(self.breaker_cooldown_seconds, 60.0, "breaker_cooldown_seconds")?;
+        let cooldown = seconds(
+            self.breaker_cooldown_seconds,
+            60.0,
+            "breaker_cooldown_seconds",
+        )?;
         let queue_limit = self.queue_limit.unwrap_or(100);
         if queue_limit == 0 {
-            return Err(ConfigError::Invalid("queue_limit must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "queue_limit must be at least 1".into(),
+            ));
         }
         let workers = self.workers.unwrap_or(2).clamp(1, 64);
         let max_attempts = self.max_attempts.unwrap_or(4).clamp(1, 10);
@@ -176,18 +184,30 @@ impl TriageSection {
                     ));
                 }
                 (
-                    self.model.ok_or_else(|| ConfigError::Invalid("the anthropic provider needs a model".into()))?,
-                    self.endpoint.unwrap_or_else(|| anthropic::DEFAULT_ENDPOINT.to_string()),
+                    self.model.ok_or_else(|| {
+                        ConfigError::Invalid("the anthropic provider needs a model".into())
+                    })?,
+                    self.endpoint
+                        .unwrap_or_else(|| anthropic::DEFAULT_ENDPOINT.to_string()),
                 )
             }
             ProviderKind::Openai => (
-                self.model.ok_or_else(|| ConfigError::Invalid("the openai provider needs a model (the name the server serves)".into()))?,
+                self.model.ok_or_else(|| {
+                    ConfigError::Invalid(
+                        "the openai provider needs a model (the name the server serves)".into(),
+                    )
+                })?,
                 self.endpoint.ok_or_else(|| {
-                    ConfigError::Invalid("the openai provider needs an endpoint, such as http://127.0.0.1:8080".into())
+                    ConfigError::Invalid(
+                        "the openai provider needs an endpoint, such as http://127.0.0.1:8080"
+                            .into(),
+                    )
                 })?,
             ),
         };
-        if !endpoint.is_empty() && !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+        if !endpoint.is_empty()
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
             return Err(ConfigError::Invalid(format!(
                 "endpoint `{endpoint}` must start with http:// or https://"
             )));

@@ -90,7 +90,11 @@ fn end(inventory: &Inventory, text: &str, ts_seconds: f64) -> Option<EndContext>
 impl TriageContext {
     /// Builds the document for `alert`. `recent` is any list of stored alerts; those of the same
     /// pair (either direction) in the 24 hours of log time before the alert are kept.
-    pub fn build(alert: &AlertRecord, inventory: Option<&Inventory>, recent: &[AlertRecord]) -> Self {
+    pub fn build(
+        alert: &AlertRecord,
+        inventory: Option<&Inventory>,
+        recent: &[AlertRecord],
+    ) -> Self {
         let facts = &alert.alert;
         let ts = facts.ts;
         let mut pair: Vec<PairAlert> = recent
@@ -172,7 +176,9 @@ impl TriageContext {
 fn collect_all_strings(value: &serde_json::Value, out: &mut Vec<String>) {
     match value {
         serde_json::Value::String(text) => out.push(text.clone()),
-        serde_json::Value::Array(items) => items.iter().for_each(|item| collect_all_strings(item, out)),
+        serde_json::Value::Array(items) => {
+            items.iter().for_each(|item| collect_all_strings(item, out))
+        }
         serde_json::Value::Object(map) => map.iter().for_each(|(key, item)| {
             out.push(key.clone());
             collect_all_strings(item, out);
@@ -184,7 +190,9 @@ fn collect_all_strings(value: &serde_json::Value, out: &mut Vec<String>) {
 /// Strings found under `key` anywhere in `value`.
 fn collect_strings_at(value: &serde_json::Value, key: &str, out: &mut Vec<String>) {
     match value {
-        serde_json::Value::Array(items) => items.iter().for_each(|item| collect_strings_at(item, key, out)),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .for_each(|item| collect_strings_at(item, key, out)),
         serde_json::Value::Object(map) => map.iter().for_each(|(name, item)| {
             if name == key
                 && let serde_json::Value::String(text) = item

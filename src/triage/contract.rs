@@ -237,7 +237,11 @@ impl Advice {
                 self.confidence
             ));
         }
-        if let Some(id) = self.attack_techniques.iter().find(|id| !valid_technique(id)) {
+        if let Some(id) = self
+            .attack_techniques
+            .iter()
+            .find(|id| !valid_technique(id))
+        {
             return Err(format!("technique `{id}` is not in the shipped list"));
         }
         if self.llm_triage_skipped.is_some()
@@ -302,8 +306,8 @@ pub fn valid_technique(id: &str) -> bool {
 /// Parses a model's answer: one JSON object, alone or inside one Markdown code fence.
 pub fn parse_reply(raw: &str) -> Result<ModelReply, String> {
     let text = strip_fence(raw.trim());
-    let reply: ModelReply =
-        serde_json::from_str(text).map_err(|error| format!("the output is not the contract's JSON: {error}"))?;
+    let reply: ModelReply = serde_json::from_str(text)
+        .map_err(|error| format!("the output is not the contract's JSON: {error}"))?;
     if !(reply.confidence.is_finite() && (0.0..=1.0).contains(&reply.confidence)) {
         return Err(format!("confidence {} is outside [0, 1]", reply.confidence));
     }
@@ -352,12 +356,16 @@ pub fn enforce(raw: &str, untrusted: &[String], stamp: Stamp) -> Advice {
         if prohibited(&action) {
             note(
                 rules::PROHIBITED_ACTION,
-                format!("removed `{action}`: the assistant never closes, suppresses, mutes or ignores an alert"),
+                format!(
+                    "removed `{action}`: the assistant never closes, suppresses, mutes or ignores an alert"
+                ),
             );
         } else if let Some(kind) = acts_on_plant(&action) {
             note(
                 rules::PLANT_ACTION,
-                format!("`{action}` acts on the plant: drafted as a {kind} recommendation pending human approval"),
+                format!(
+                    "`{action}` acts on the plant: drafted as a {kind} recommendation pending human approval"
+                ),
             );
             drafts.push(Draft {
                 kind,
@@ -422,7 +430,10 @@ pub fn enforce(raw: &str, untrusted: &[String], stamp: Stamp) -> Advice {
     if data_gaps.len() > MAX_DATA_GAPS {
         note(
             rules::TOO_MANY_GAPS,
-            format!("{} data gaps, kept the first {MAX_DATA_GAPS}", data_gaps.len()),
+            format!(
+                "{} data gaps, kept the first {MAX_DATA_GAPS}",
+                data_gaps.len()
+            ),
         );
         data_gaps.truncate(MAX_DATA_GAPS);
     }
@@ -449,7 +460,9 @@ pub fn enforce(raw: &str, untrusted: &[String], stamp: Stamp) -> Advice {
     if classification == Classification::LikelyBenign && confidence < BENIGN_MIN_CONFIDENCE {
         note(
             rules::BENIGN_LOW_CONFIDENCE,
-            format!("likely_benign at confidence {confidence} (below {BENIGN_MIN_CONFIDENCE}) became requires_investigation"),
+            format!(
+                "likely_benign at confidence {confidence} (below {BENIGN_MIN_CONFIDENCE}) became requires_investigation"
+            ),
         );
         classification = downgrade;
     }
@@ -463,7 +476,10 @@ pub fn enforce(raw: &str, untrusted: &[String], stamp: Stamp) -> Advice {
     if classification != downgrade && confidence < MIN_CONFIDENCE {
         note(
             rules::LOW_CONFIDENCE,
-            format!("{} at confidence {confidence} (below {MIN_CONFIDENCE}) became requires_investigation", classification.name()),
+            format!(
+                "{} at confidence {confidence} (below {MIN_CONFIDENCE}) became requires_investigation",
+                classification.name()
+            ),
         );
         classification = downgrade;
     }
@@ -479,7 +495,9 @@ pub fn enforce(raw: &str, untrusted: &[String], stamp: Stamp) -> Advice {
         if let Some(marker) = marker {
             note(
                 rules::INJECTION,
-                format!("instruction-like text (`{marker}`) in the alert's data or the answer: likely_benign became requires_investigation"),
+                format!(
+                    "instruction-like text (`{marker}`) in the alert's data or the answer: likely_benign became requires_investigation"
+                ),
             );
             data_gaps.push(format!(
                 "the alert's network text or the answer contains instruction-like text (`{marker}`); treat the advice with suspicion"
@@ -519,12 +537,42 @@ fn clip(text: &str, max_chars: usize) -> String {
 
 /// Words that, next to an alert word, make an action one the assistant may not recommend.
 const PROHIBITED_VERBS: &[&str] = &[
-    "close", "closing", "suppress", "suppressing", "mute", "muting", "ignore", "ignoring",
-    "dismiss", "dismissing", "silence", "silencing", "acknowledge and close", "whitelist",
-    "allowlist", "disable", "disregard", "resolve", "mark as benign", "mark it benign",
-    "mark as false positive", "mark it as a false positive", "snooze",
+    "close",
+    "closing",
+    "suppress",
+    "suppressing",
+    "mute",
+    "muting",
+    "ignore",
+    "ignoring",
+    "dismiss",
+    "dismissing",
+    "silence",
+    "silencing",
+    "acknowledge and close",
+    "whitelist",
+    "allowlist",
+    "disable",
+    "disregard",
+    "resolve",
+    "mark as benign",
+    "mark it benign",
+    "mark as false positive",
+    "mark it as a false positive",
+    "snooze",
 ];
-const ALERT_WORDS: &[&str] = &["alert", "alarm", "ticket", "detection", "finding", "it", "this", "rule", "detector", "notification"];
+const ALERT_WORDS: &[&str] = &[
+    "alert",
+    "alarm",
+    "ticket",
+    "detection",
+    "finding",
+    "it",
+    "this",
+    "rule",
+    "detector",
+    "notification",
+];
 
 /// Whether an action recommends closing, suppressing, muting or ignoring the alert.
 pub fn prohibited(action: &str) -> bool {
@@ -550,13 +598,35 @@ pub fn prohibited(action: &str) -> bool {
 pub fn acts_on_plant(action: &str) -> Option<RecommendationKind> {
     let lower = action.to_lowercase();
     let any = |needles: &[&str]| needles.iter().any(|needle| lower.contains(needle));
-    if any(&["setpoint", "set point", "write register", "write to the plc", "write the register", "change the register"]) {
+    if any(&[
+        "setpoint",
+        "set point",
+        "write register",
+        "write to the plc",
+        "write the register",
+        "change the register",
+    ]) {
         Some(RecommendationKind::Setpoint)
     } else if any(&["threshold"]) {
         Some(RecommendationKind::Threshold)
-    } else if any(&["playbook", "automated response", "isolate the", "shut down", "shutdown the", "restart the plc", "reboot the"]) {
+    } else if any(&[
+        "playbook",
+        "automated response",
+        "isolate the",
+        "shut down",
+        "shutdown the",
+        "restart the plc",
+        "reboot the",
+    ]) {
         Some(RecommendationKind::Playbook)
-    } else if any(&["firewall", "acl", "block traffic", "block the", "blocklist", "network rule"]) {
+    } else if any(&[
+        "firewall",
+        "acl",
+        "block traffic",
+        "block the",
+        "blocklist",
+        "network rule",
+    ]) {
         Some(RecommendationKind::NetworkAcl)
     } else if any(&["historian config"]) {
         Some(RecommendationKind::HistorianConfig)
@@ -623,26 +693,93 @@ mod tests {
     #[test]
     fn rules() {
         use Classification::*;
-        check(&reply("likely_benign", 0.9, r#""Check the maintenance log""#, ""), LikelyBenign, &[]);
-        check(&reply("likely_benign", 0.7, r#""Check""#, ""), RequiresInvestigation, &[rules::BENIGN_LOW_CONFIDENCE]);
-        check(&reply("high_priority_escalate", 0.9, r#""Call the lead""#, ""), RequiresInvestigation, &[rules::ESCALATION_WITHOUT_TECHNIQUE]);
-        check(&reply("high_priority_escalate", 0.9, r#""Call the lead""#, r#""T0855""#), HighPriorityEscalate, &[]);
-        check(&reply("high_priority_escalate", 0.9, r#""Call""#, r#""T9999""#), RequiresInvestigation, &[rules::UNKNOWN_TECHNIQUE, rules::ESCALATION_WITHOUT_TECHNIQUE]);
-        check(&reply("high_priority_escalate", 0.5, r#""Call""#, r#""T0855""#), RequiresInvestigation, &[rules::LOW_CONFIDENCE]);
-        check(&reply("likely_benign", 0.95, r#""Close the alert""#, ""), LikelyBenign, &[rules::PROHIBITED_ACTION, rules::NO_ACTION]);
-        check(&reply("requires_investigation", 0.7, r#""Raise the detection threshold to 0.2""#, ""), RequiresInvestigation, &[rules::PLANT_ACTION, rules::NO_ACTION]);
-        check(&reply("requires_investigation", 0.7, r#""a","b","c","d""#, ""), RequiresInvestigation, &[rules::TOO_MANY_ACTIONS]);
+        check(
+            &reply("likely_benign", 0.9, r#""Check the maintenance log""#, ""),
+            LikelyBenign,
+            &[],
+        );
+        check(
+            &reply("likely_benign", 0.7, r#""Check""#, ""),
+            RequiresInvestigation,
+            &[rules::BENIGN_LOW_CONFIDENCE],
+        );
+        check(
+            &reply("high_priority_escalate", 0.9, r#""Call the lead""#, ""),
+            RequiresInvestigation,
+            &[rules::ESCALATION_WITHOUT_TECHNIQUE],
+        );
+        check(
+            &reply(
+                "high_priority_escalate",
+                0.9,
+                r#""Call the lead""#,
+                r#""T0855""#,
+            ),
+            HighPriorityEscalate,
+            &[],
+        );
+        check(
+            &reply("high_priority_escalate", 0.9, r#""Call""#, r#""T9999""#),
+            RequiresInvestigation,
+            &[
+                rules::UNKNOWN_TECHNIQUE,
+                rules::ESCALATION_WITHOUT_TECHNIQUE,
+            ],
+        );
+        check(
+            &reply("high_priority_escalate", 0.5, r#""Call""#, r#""T0855""#),
+            RequiresInvestigation,
+            &[rules::LOW_CONFIDENCE],
+        );
+        check(
+            &reply("likely_benign", 0.95, r#""Close the alert""#, ""),
+            LikelyBenign,
+            &[rules::PROHIBITED_ACTION, rules::NO_ACTION],
+        );
+        check(
+            &reply(
+                "requires_investigation",
+                0.7,
+                r#""Raise the detection threshold to 0.2""#,
+                "",
+            ),
+            RequiresInvestigation,
+            &[rules::PLANT_ACTION, rules::NO_ACTION],
+        );
+        check(
+            &reply("requires_investigation", 0.7, r#""a","b","c","d""#, ""),
+            RequiresInvestigation,
+            &[rules::TOO_MANY_ACTIONS],
+        );
         check("not json", RequiresInvestigation, &[rules::INVALID_OUTPUT]);
-        check(r#"{"classification":"likely_benign"}"#, RequiresInvestigation, &[rules::INVALID_OUTPUT]);
-        check(&reply("likely_benign", 1.5, r#""a""#, ""), RequiresInvestigation, &[rules::INVALID_OUTPUT]);
+        check(
+            r#"{"classification":"likely_benign"}"#,
+            RequiresInvestigation,
+            &[rules::INVALID_OUTPUT],
+        );
+        check(
+            &reply("likely_benign", 1.5, r#""a""#, ""),
+            RequiresInvestigation,
+            &[rules::INVALID_OUTPUT],
+        );
     }
 
     #[test]
     fn prohibited_actions() {
-        for action in ["Close the alert", "suppress this alert for 24h", "Mute the detector", "Ignore it", "Mark as false positive"] {
+        for action in [
+            "Close the alert",
+            "suppress this alert for 24h",
+            "Mute the detector",
+            "Ignore it",
+            "Mark as false positive",
+        ] {
             assert!(prohibited(action), "{action}");
         }
-        for action in ["Check the engineering workstation", "Ask the vendor whether the session was planned", "Compare with the change calendar"] {
+        for action in [
+            "Check the engineering workstation",
+            "Ask the vendor whether the session was planned",
+            "Compare with the change calendar",
+        ] {
             assert!(!prohibited(action), "{action}");
         }
     }
@@ -652,7 +789,10 @@ mod tests {
         let raw = "x".repeat(2_000);
         let advice = enforce(&raw, &[], stamp());
         assert_eq!(advice.confidence, 0.0);
-        assert_eq!(advice.data_gaps[0].chars().count(), "raw output: ".len() + RAW_EXCERPT_CHARS);
+        assert_eq!(
+            advice.data_gaps[0].chars().count(),
+            "raw output: ".len() + RAW_EXCERPT_CHARS
+        );
     }
 
     proptest::proptest! {

@@ -51,7 +51,10 @@ pub fn retryable_status(status: u16) -> bool {
 
 enum Attempt {
     Done(String),
-    Retry { detail: String, after: Option<Duration> },
+    Retry {
+        detail: String,
+        after: Option<Duration>,
+    },
     Fail(CallError),
 }
 
@@ -111,9 +114,7 @@ fn one_attempt(
 fn classify(error: ureq::Error) -> Attempt {
     match error {
         ureq::Error::Timeout(which) => Attempt::Fail(CallError::Timeout(format!("{which:?}"))),
-        ureq::Error::Io(io)
-            if matches!(io.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) =>
-        {
+        ureq::Error::Io(io) if matches!(io.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => {
             Attempt::Fail(CallError::Timeout(io.to_string()))
         }
         ureq::Error::Io(io) => Attempt::Retry {
@@ -143,7 +144,10 @@ pub fn post_json(
     for attempt in 1..=retry.max_attempts.max(1) {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(CallError::Timeout(format!("after {} attempts; last: {last}", attempt - 1)));
+            return Err(CallError::Timeout(format!(
+                "after {} attempts; last: {last}",
+                attempt - 1
+            )));
         }
         match one_attempt(agent, url, headers, body, remaining) {
             Attempt::Done(text) => return Ok(text),

@@ -32,4 +32,6 @@ pub use http::{CallError, RetryPolicy};
 pub use openai::OpenAiCompatible;
 pub use provider::Provider;
 pub use rules::OfflineRules;
-pub use triager::{Submission, TriageJob, TriageMetrics, TriageOutcome, Triager, TriagerConfig, triage_one};
+pub use triager::{
+    Submission, TriageJob, TriageMetrics, TriageOutcome, Triager, TriagerConfig, triage_one,
+};

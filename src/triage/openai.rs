@@ -81,7 +81,14 @@ impl Provider for OpenAiCompatible {
             .iter()
             .map(|key| ("authorization".to_string(), format!("Bearer {key}")))
             .collect();
-        let text = post_json(&self.agent, &self.url(), &headers, &body.to_string(), deadline, self.retry)?;
+        let text = post_json(
+            &self.agent,
+            &self.url(),
+            &headers,
+            &body.to_string(),
+            deadline,
+            self.retry,
+        )?;
         Ok(reply_text(&text))
     }
 }

@@ -31,7 +31,11 @@ pub fn summary(advice: &Advice) -> String {
         text = format!("llm_triage_skipped: {}; {text}", reason.name());
     }
     if !advice.rewrites.is_empty() {
-        let rules: Vec<&str> = advice.rewrites.iter().map(|rewrite| rewrite.rule.as_str()).collect();
+        let rules: Vec<&str> = advice
+            .rewrites
+            .iter()
+            .map(|rewrite| rewrite.rule.as_str())
+            .collect();
         text.push_str(&format!(" [rewritten: {}]", rules.join(", ")));
     }
     text

@@ -123,7 +123,10 @@ impl Shared {
                 self.counters.triaged.fetch_add(1, Ordering::Relaxed);
             }
         }
-        let sender = self.outcomes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let sender = self
+            .outcomes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         // The driver may have stopped listening; the alert itself was delivered regardless.
         let _ = sender.send(TriageOutcome { alert_id, advice });
     }
@@ -162,7 +165,10 @@ fn call_within_sla(
     // A little grace for the call's own timeout to report first, with its detail.
     match receiver.recv_timeout(sla + Duration::from_millis(200)) {
         Ok(result) => result,
-        Err(_) => Err(CallError::Timeout(format!("{} s passed", sla.as_secs_f64()))),
+        Err(_) => Err(CallError::Timeout(format!(
+            "{} s passed",
+            sla.as_secs_f64()
+        ))),
     }
 }
 
@@ -219,7 +225,10 @@ impl std::fmt::Debug for Triager {
 
 impl Triager {
     /// Starts the workers; every submitted alert's outcome arrives on the receiver.
-    pub fn start(config: TriagerConfig, provider: Arc<dyn Provider>) -> (Triager, Receiver<TriageOutcome>) {
+    pub fn start(
+        config: TriagerConfig,
+        provider: Arc<dyn Provider>,
+    ) -> (Triager, Receiver<TriageOutcome>) {
         let (outcome_sender, outcomes) = mpsc::channel();
         let (sender, jobs) = mpsc::channel::<TriageJob>();
         let jobs = Arc::new(Mutex::new(jobs));
@@ -260,7 +269,10 @@ impl Triager {
         let skip = if depth >= self.shared.config.queue_limit as u64 {
             Some((
                 SkipReason::QueueDepth,
-                format!("{depth} alerts already wait for triage (limit {})", self.shared.config.queue_limit),
+                format!(
+                    "{depth} alerts already wait for triage (limit {})",
+                    self.shared.config.queue_limit
+                ),
             ))
         } else if self.shared.breaker.rejecting() {
             Some((
@@ -277,7 +289,10 @@ impl Triager {
         }
         counters.enqueued.fetch_add(1, Ordering::SeqCst);
         let alert_id = job.alert_id;
-        let sent = self.sender.as_ref().is_some_and(|sender| sender.send(job).is_ok());
+        let sent = self
+            .sender
+            .as_ref()
+            .is_some_and(|sender| sender.send(job).is_ok());
         if sent {
             Submission::Queued
         } else {
@@ -323,7 +338,12 @@ fn worker(shared: &Shared, jobs: &Mutex<Receiver<TriageJob>>) {
             jobs.recv()
         };
         let Ok(job) = job else { return };
-        let advice = advice_for(&shared.provider, &shared.breaker, &job.context, shared.config.sla);
+        let advice = advice_for(
+            &shared.provider,
+            &shared.breaker,
+            &job.context,
+            shared.config.sla,
+        );
         shared.counters.finished.fetch_add(1, Ordering::SeqCst);
         shared.emit(job.alert_id, advice);
     }

@@ -20,7 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use otsentry::governance::{
-    Actor, AiComponent, AlertDetail, AnalystDecision, PrincipalKind, Role, verify_store,
+    Actor, AiComponent, AlertDetail, AnalystDecision, PrincipalKind, verify_store,
 };
 use otsentry::store::{
     AlertDecision, AlertRecord, AlertStatus, NewAlert, RecommendationStatus, Severity,
@@ -940,7 +940,6 @@ fn advice_is_recorded_through_the_ai_principal_and_audited() {
         let event = otsentry::triage::record::draft_event(&decided);
         assert_eq!(event["event"]["action"], "recommendation_decided");
         assert_eq!(event["otsentry"]["decision"]["decided_by_principal_id"], lead.id);
-        let _ = Role::parse("analyst");
     });
 }
 

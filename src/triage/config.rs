@@ -205,9 +205,8 @@ impl TriageSection {
                 })?,
             ),
         };
-        if !endpoint.is_empty()
-            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
-        {
+        let web = endpoint.starts_with("http://") || endpoint.starts_with("https://");
+        if !(endpoint.is_empty() || web) {
             return Err(ConfigError::Invalid(format!(
                 "endpoint `{endpoint}` must start with http:// or https://"
             )));

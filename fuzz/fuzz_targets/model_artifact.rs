@@ -27,10 +27,14 @@ fuzz_target!(|data: &[u8]| {
     let digest = Sha256::digest(&bytes);
     bytes.extend_from_slice(&digest);
     match ModelFile::from_bytes(&bytes, Path::new("fuzz.model")) {
-        Err(error) => assert!(error.to_string().contains("fuzz.model"), "error without the file: {error}"),
+        Err(error) => assert!(
+            error.to_string().contains("fuzz.model"),
+            "error without the file: {error}"
+        ),
         Ok(loaded) => {
             let written = loaded.file.to_bytes().expect("a loaded model encodes");
-            let again = ModelFile::from_bytes(&written, Path::new("fuzz.model")).expect("what was written loads");
+            let again = ModelFile::from_bytes(&written, Path::new("fuzz.model"))
+                .expect("what was written loads");
             assert_eq!(again.file.to_bytes().expect("encodes"), written);
         }
     }

@@ -25,4 +25,5 @@ pub mod sources;
 pub mod store;
 pub mod text;
 pub mod train;
+pub mod triage;
 pub mod watch;

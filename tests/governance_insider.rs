@@ -540,6 +540,7 @@ async fn r14_every_dismissal_needs_a_justification_of_substance() {
                     recommendation,
                     summary: "advice".into(),
                     confidence: None,
+                    advice: None,
                 },
             )
             .await

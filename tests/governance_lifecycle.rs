@@ -360,6 +360,7 @@ async fn recommendations_wait_for_a_person_and_execute_nothing() {
                 recommendation: TriageRecommendation::Dismiss,
                 summary: "x".into(),
                 confidence: None,
+                advice: None,
             },
         )
         .await;

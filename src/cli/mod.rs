@@ -19,6 +19,7 @@ pub mod selection;
 pub mod serve;
 pub mod simulate;
 pub mod train;
+pub mod triage;
 pub mod watch;
 
 /// Explainable, governed anomaly detection for OT/ICS networks, from Zeek logs.
@@ -71,6 +72,9 @@ pub enum Command {
     Governance(governance::GovernanceArgs),
     /// Run the JSON HTTP API.
     Serve(serve::ServeArgs),
+    /// Advisory triage of an alert (offline rules, Anthropic, or a local OpenAI-compatible
+    /// server), and its backtest against analysts' decisions.
+    Triage(triage::TriageArgs),
 }
 
 /// What `otsentry --help` says about exit codes (src/main.rs decides them).
@@ -100,5 +104,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(args) => audit::run(args),
         Command::Governance(args) => governance::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Triage(args) => triage::run(args),
     }
 }

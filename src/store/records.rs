@@ -168,6 +168,9 @@ pub struct NewTriage {
     pub summary: String,
     #[serde(default)]
     pub confidence: Option<f64>,
+    /// The assistant's whole advice (`triage::Advice` as JSON): contract fields, rewrites, drafts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

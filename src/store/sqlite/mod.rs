@@ -593,13 +593,14 @@ impl StoreTx for SqliteTx {
         at: i64,
     ) -> R<TriageRecord> {
         let result = sqlx::query(
-            "INSERT INTO triage_annotations (alert_id, principal_id, recommendation, summary, confidence, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO triage_annotations (alert_id, principal_id, recommendation, summary, confidence, advice, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(alert_id)
         .bind(principal_id)
         .bind(triage.recommendation.as_str())
         .bind(&triage.summary)
         .bind(triage.confidence)
+        .bind(triage.advice.as_ref().map(serde_json::Value::to_string))
         .bind(at)
         .execute(&mut *self.tx)
         .await?;

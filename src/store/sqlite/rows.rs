@@ -113,6 +113,17 @@ pub fn triage(row: &SqliteRow) -> R<TriageRecord> {
             )?,
             summary: row.try_get("summary")?,
             confidence: row.try_get("confidence")?,
+            advice: match row.try_get::<Option<String>, _>("advice")? {
+                Some(text) => {
+                    Some(
+                        serde_json::from_str(&text).map_err(|error| StoreError::Corrupt {
+                            table: "triage_annotations",
+                            message: format!("advice is not JSON: {error}"),
+                        })?,
+                    )
+                }
+                None => None,
+            },
         },
         created_at: row.try_get("created_at")?,
     })

@@ -16,6 +16,8 @@ pub mod inventory;
 pub mod model;
 pub mod ot;
 pub mod pipeline;
+pub mod redteam;
+pub mod registry;
 pub mod score;
 pub mod simulate;
 pub mod sinks;

@@ -15,6 +15,7 @@ mod alerts;
 mod changes;
 pub mod channel;
 mod error;
+mod models;
 pub mod gate;
 pub mod policy;
 mod policy_change;
@@ -32,6 +33,7 @@ pub use changes::{
 };
 pub use channel::Channel;
 pub use error::GovernanceError;
+pub use models::{ModelDetail, StagingOverride};
 pub use gate::{Decision, Verdict, decide};
 pub use policy::{Policy, PolicyError, PolicyKind, PolicySet, load_policy, parse_policy};
 pub use principal::{AiComponent, Principal, PrincipalKind, Role};

@@ -29,7 +29,8 @@ pub enum RegistryCommand {
     },
     /// Move a candidate to staging: its staging period starts.
     Stage {
-        version: i64,
+        #[arg(value_name = "VERSION")]
+        id: i64,
         #[command(flatten)]
         gov: GovArgs,
     },
@@ -51,13 +52,15 @@ pub enum RegistryCommand {
     Promote(PromoteArgs),
     /// Put an earlier version back into production (by default the current one's parent).
     Rollback {
-        version: Option<i64>,
+        #[arg(value_name = "VERSION")]
+        id: Option<i64>,
         #[command(flatten)]
         gov: GovArgs,
     },
     /// Print a version's model card (Markdown).
     Card {
-        version: i64,
+        #[arg(value_name = "VERSION")]
+        id: i64,
         #[command(flatten)]
         gov: GovArgs,
     },
@@ -76,7 +79,8 @@ pub struct RegisterArgs {
 
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
-    pub version: i64,
+    #[arg(value_name = "VERSION")]
+    pub id: i64,
     /// Skip the staging period: an admin's override, audited (passphrase on standard input).
     #[arg(long, value_name = "ADMIN", requires = "justification")]
     pub override_staging: Option<String>,
@@ -143,9 +147,9 @@ async fn run_async(command: RegistryCommand) -> anyhow::Result<()> {
             writeln!(std::io::stdout(), "{table}")?;
             Ok(())
         }
-        RegistryCommand::Stage { version, gov } => {
+        RegistryCommand::Stage { id, gov } => {
             let governance = open_governance(&gov).await?;
-            let record = governance.stage_model(Actor::Local, version).await;
+            let record = governance.stage_model(Actor::Local, id).await;
             governance.close().await;
             print_version("staged", &record?)
         }
@@ -188,20 +192,20 @@ async fn run_async(command: RegistryCommand) -> anyhow::Result<()> {
                 justification: &justification,
             });
             let record = governance
-                .promote_model(Actor::Local, args.version, staging_override)
+                .promote_model(Actor::Local, args.id, staging_override)
                 .await;
             governance.close().await;
             print_version("promoted", &record?)
         }
-        RegistryCommand::Rollback { version, gov } => {
+        RegistryCommand::Rollback { id, gov } => {
             let governance = open_governance(&gov).await?;
-            let record = governance.rollback_model(Actor::Local, version).await;
+            let record = governance.rollback_model(Actor::Local, id).await;
             governance.close().await;
             print_version("rolled back to", &record?)
         }
-        RegistryCommand::Card { version, gov } => {
+        RegistryCommand::Card { id, gov } => {
             let governance = open_governance(&gov).await?;
-            let detail = governance.model_detail(Actor::Local, version).await;
+            let detail = governance.model_detail(Actor::Local, id).await;
             governance.close().await;
             let detail = detail?;
             write!(

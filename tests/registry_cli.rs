@@ -37,7 +37,13 @@ fn keys(dir: &Path) -> (String, String) {
 }
 
 fn verify(model: &Path, public: &str) -> std::process::Output {
-    otsentry(&["model", "verify", model.to_str().unwrap(), "--public-key", public])
+    otsentry(&[
+        "model",
+        "verify",
+        model.to_str().unwrap(),
+        "--public-key",
+        public,
+    ])
 }
 
 #[test]
@@ -49,7 +55,11 @@ fn a_signed_model_verifies_and_every_tampering_is_refused() {
 
     let unsigned = verify(&model, &public);
     assert_eq!(unsigned.status.code(), Some(2));
-    assert!(stderr(&unsigned).contains("has no signature file"), "{}", stderr(&unsigned));
+    assert!(
+        stderr(&unsigned).contains("has no signature file"),
+        "{}",
+        stderr(&unsigned)
+    );
 
     let signed = otsentry(&["model", "sign", model.to_str().unwrap(), "--key", &key]);
     assert!(signed.status.success(), "{}", stderr(&signed));
@@ -62,7 +72,11 @@ fn a_signed_model_verifies_and_every_tampering_is_refused() {
     let (_, other_public) = keys(other.path());
     let wrong = verify(&model, &other_public);
     assert_eq!(wrong.status.code(), Some(2));
-    assert!(stderr(&wrong).contains("not by the site key"), "{}", stderr(&wrong));
+    assert!(
+        stderr(&wrong).contains("not by the site key"),
+        "{}",
+        stderr(&wrong)
+    );
 
     // The signed manifest edited (a different dataset claimed).
     let original = std::fs::read_to_string(&sig).unwrap();
@@ -71,10 +85,18 @@ fn a_signed_model_verifies_and_every_tampering_is_refused() {
     std::fs::write(&sig, document.to_string()).unwrap();
     let edited = verify(&model, &public);
     assert_eq!(edited.status.code(), Some(2));
-    assert!(stderr(&edited).contains("does not verify"), "{}", stderr(&edited));
+    assert!(
+        stderr(&edited).contains("does not verify"),
+        "{}",
+        stderr(&edited)
+    );
     std::fs::write(&sig, "not json").unwrap();
     let garbage = verify(&model, &public);
-    assert!(stderr(&garbage).contains("is not valid"), "{}", stderr(&garbage));
+    assert!(
+        stderr(&garbage).contains("is not valid"),
+        "{}",
+        stderr(&garbage)
+    );
     std::fs::write(&sig, &original).unwrap();
 
     // The provenance inside the model edited and re-sealed (trailer and sidecar recomputed): the
@@ -97,7 +119,11 @@ fn a_signed_model_verifies_and_every_tampering_is_refused() {
     std::fs::write(&model, &bytes).unwrap();
     let damaged = verify(&model, &public);
     assert_eq!(damaged.status.code(), Some(2));
-    assert!(stderr(&damaged).contains("modified or damaged"), "{}", stderr(&damaged));
+    assert!(
+        stderr(&damaged).contains("modified or damaged"),
+        "{}",
+        stderr(&damaged)
+    );
 }
 
 #[test]
@@ -107,7 +133,10 @@ fn certify_reports_every_field_and_a_failed_model_is_not_promoted() {
     let model_arg = model.to_str().unwrap();
     let db = dir.path().join("otsentry.db");
     let db_arg = db.to_str().unwrap();
-    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/ai_governance_policy.yaml");
+    let policy = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/ai_governance_policy.yaml"
+    );
     let gov = ["--db", db_arg, "--policy", policy];
 
     let bad = otsentry(&["certify", model_arg, "--polls-per-day", "1"]);
@@ -173,7 +202,11 @@ fn certify_reports_every_field_and_a_failed_model_is_not_promoted() {
 
     let show = otsentry(&[&["model", "show", model_arg][..], &gov].concat());
     assert!(show.status.success(), "{}", stderr(&show));
-    assert!(stdout(&show).contains("registry version"), "{}", stdout(&show));
+    assert!(
+        stdout(&show).contains("registry version"),
+        "{}",
+        stdout(&show)
+    );
     assert!(stdout(&show).contains("drift forest"), "{}", stdout(&show));
 
     let card = otsentry(&[&["model", "card", "1"][..], &gov].concat());
@@ -194,7 +227,11 @@ fn certify_reports_every_field_and_a_failed_model_is_not_promoted() {
             stderr(&promote)
         );
     }
-    assert!(stderr(&promote).contains("staging period"), "{}", stderr(&promote));
+    assert!(
+        stderr(&promote).contains("staging period"),
+        "{}",
+        stderr(&promote)
+    );
 
     let list = otsentry(&[&["model", "list", "--format", "json"][..], &gov].concat());
     let versions: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();

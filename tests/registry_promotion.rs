@@ -75,13 +75,22 @@ async fn a_model_reaches_production_only_through_every_check() {
     assert_eq!(v1.stage, ModelStage::Candidate);
     // A candidate cannot skip staging, whatever else it has.
     let message = refusal(governance.promote_model(Actor::Local, v1.id, None).await);
-    assert!(message.contains("only a staging model can be promoted"), "{message}");
-    governance.stage_model(Actor::Local, v1.id).await.expect("staged");
+    assert!(
+        message.contains("only a staging model can be promoted"),
+        "{message}"
+    );
+    governance
+        .stage_model(Actor::Local, v1.id)
+        .await
+        .expect("staged");
 
     // Not certified, and inside the staging period.
     let message = refusal(governance.promote_model(Actor::Local, v1.id, None).await);
     assert!(message.contains("has no certification"), "{message}");
-    assert!(message.contains("staging period of 3 day(s) is not over"), "{message}");
+    assert!(
+        message.contains("staging period of 3 day(s) is not over"),
+        "{message}"
+    );
     let refused = last_entries(&db, 1).await;
     assert_eq!(refused[0].0, "promote_model");
     assert_eq!(refused[0].1, "refuse");
@@ -104,8 +113,15 @@ async fn a_model_reaches_production_only_through_every_check() {
         admin: &admin,
         justification: "emergency replacement of a broken model, ticket CHG-17",
     };
-    let message = refusal(governance.promote_model(Actor::Local, v1.id, Some(over)).await);
-    assert!(message.contains("failed its adversarial certification"), "{message}");
+    let message = refusal(
+        governance
+            .promote_model(Actor::Local, v1.id, Some(over))
+            .await,
+    );
+    assert!(
+        message.contains("failed its adversarial certification"),
+        "{message}"
+    );
 
     governance
         .record_certification(Actor::Local, v1.id, &report(&sha1), true)
@@ -119,7 +135,11 @@ async fn a_model_reaches_production_only_through_every_check() {
         admin: &analyst,
         justification: "I am in a hurry",
     };
-    let message = refusal(governance.promote_model(Actor::Local, v1.id, Some(not_admin)).await);
+    let message = refusal(
+        governance
+            .promote_model(Actor::Local, v1.id, Some(not_admin))
+            .await,
+    );
     assert!(message.contains("needs the admin role"), "{message}");
     let denied = last_entries(&db, 1).await;
     assert_eq!(denied[0].0, "override_staging_period");
@@ -133,7 +153,13 @@ async fn a_model_reaches_production_only_through_every_check() {
     let entries = last_entries(&db, 2).await;
     assert_eq!(entries[0].0, "promote_model");
     assert_eq!(entries[0].1, "applied");
-    assert!(entries[0].2.contains("staging period skipped by human:root"), "{}", entries[0].2);
+    assert!(
+        entries[0]
+            .2
+            .contains("staging period skipped by human:root"),
+        "{}",
+        entries[0].2
+    );
     assert_eq!(entries[1].0, "override_staging_period");
     assert!(entries[1].2.contains("ticket CHG-17"), "{}", entries[1].2);
 
@@ -155,16 +181,32 @@ async fn a_model_reaches_production_only_through_every_check() {
         .await
         .expect("registered");
     assert_eq!(v2.parent_id, Some(v1.id));
-    governance.stage_model(Actor::Local, v2.id).await.expect("staged");
+    governance
+        .stage_model(Actor::Local, v2.id)
+        .await
+        .expect("staged");
     governance
         .record_certification(Actor::Local, v2.id, &report(&sha2), true)
         .await
         .expect("recorded");
-    let message = refusal(governance.promote_model(Actor::Local, v2.id, Some(over)).await);
-    assert!(message.contains("1 baseline-diff item(s) are not acknowledged"), "{message}");
-    assert!(message.contains("10.0.0.101 -> 10.0.0.105:4444/tcp"), "{message}");
+    let message = refusal(
+        governance
+            .promote_model(Actor::Local, v2.id, Some(over))
+            .await,
+    );
+    assert!(
+        message.contains("1 baseline-diff item(s) are not acknowledged"),
+        "{message}"
+    );
+    assert!(
+        message.contains("10.0.0.101 -> 10.0.0.105:4444/tcp"),
+        "{message}"
+    );
 
-    let detail = governance.model_detail(Actor::Local, v2.id).await.expect("detail");
+    let detail = governance
+        .model_detail(Actor::Local, v2.id)
+        .await
+        .expect("detail");
     let item = detail.diff_items[0].id;
     let message = refusal(governance.acknowledge_diff_item(&analyst, item, "  ").await);
     assert!(message.contains("needs a justification"), "{message}");

@@ -63,9 +63,15 @@ pub fn run(args: CertifyArgs) -> anyhow::Result<()> {
     print(&certification, args.format)
 }
 
-fn record(db: &std::path::Path, policies: &[PathBuf], certification: &Certification) -> anyhow::Result<()> {
+fn record(
+    db: &std::path::Path,
+    policies: &[PathBuf],
+    certification: &Certification,
+) -> anyhow::Result<()> {
     let gov = GovArgs {
-        db: DbArgs { db: db.to_path_buf() },
+        db: DbArgs {
+            db: db.to_path_buf(),
+        },
         policies: policies.to_vec(),
         shift_hours: 8,
         signing_key: std::env::var_os("OTSENTRY_SIGNING_KEY").map(PathBuf::from),
@@ -139,7 +145,11 @@ fn print(certification: &Certification, format: Format) -> anyhow::Result<()> {
         "control rate",
         "meets requirement",
     ]);
-    for result in drift.detectors.iter().chain(std::iter::once(&drift.combined)) {
+    for result in drift
+        .detectors
+        .iter()
+        .chain(std::iter::once(&drift.combined))
+    {
         table.add_row([
             result.detector.clone(),
             result.drift_days.to_string(),
@@ -152,7 +162,12 @@ fn print(certification: &Certification, format: Format) -> anyhow::Result<()> {
                 .first_detection_day
                 .map_or("never".to_string(), |day| day.to_string()),
             format!("{:.4}", result.control_rate),
-            if result.meets_requirement { "yes" } else { "no" }.to_string(),
+            if result.meets_requirement {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_string(),
         ]);
     }
     writeln!(std::io::stdout(), "{table}")?;
@@ -160,7 +175,11 @@ fn print(certification: &Certification, format: Format) -> anyhow::Result<()> {
         std::io::stdout(),
         "certification of {}: {} (requirement: rate >= {}, first detection on or before day {}, control rate <= {})",
         certification.model_sha256,
-        if certification.passed { "passed" } else { "FAILED: not deployable" },
+        if certification.passed {
+            "passed"
+        } else {
+            "FAILED: not deployable"
+        },
         drift.config.required_rate,
         drift.config.required_first_day,
         drift.config.max_control_rate

@@ -123,7 +123,13 @@ async fn run_async(command: RegistryCommand) -> anyhow::Result<()> {
             }
             let mut table = Table::new();
             table.set_header([
-                "version", "stage", "since", "sha256", "parent", "certified", "window",
+                "version",
+                "stage",
+                "since",
+                "sha256",
+                "parent",
+                "certified",
+                "window",
             ]);
             for v in versions {
                 table.add_row([
@@ -211,7 +217,11 @@ async fn run_async(command: RegistryCommand) -> anyhow::Result<()> {
             write!(
                 std::io::stdout(),
                 "{}",
-                crate::registry::card::model_card(&detail.version, &detail.diff_items, format_micros)
+                crate::registry::card::model_card(
+                    &detail.version,
+                    &detail.diff_items,
+                    format_micros
+                )
             )?;
             Ok(())
         }
@@ -284,7 +294,9 @@ async fn register(args: RegisterArgs) -> anyhow::Result<()> {
 /// The governance service for `model show --db`.
 async fn open_for_show(db: &Path, policies: &[PathBuf]) -> anyhow::Result<Governance<SqliteStore>> {
     let gov = GovArgs {
-        db: DbArgs { db: db.to_path_buf() },
+        db: DbArgs {
+            db: db.to_path_buf(),
+        },
         policies: policies.to_vec(),
         shift_hours: 8,
         signing_key: std::env::var_os("OTSENTRY_SIGNING_KEY").map(PathBuf::from),
@@ -318,7 +330,11 @@ pub fn add_record_rows(table: &mut comfy_table::Table, detail: &ModelDetail) {
     table.add_row(["registry version", &version.id.to_string()]);
     table.add_row([
         "stage",
-        &format!("{} since {}", version.stage, format_micros(version.stage_since)),
+        &format!(
+            "{} since {}",
+            version.stage,
+            format_micros(version.stage_since)
+        ),
     ]);
     table.add_row([
         "parent",
@@ -341,7 +357,11 @@ pub fn add_record_rows(table: &mut comfy_table::Table, detail: &ModelDetail) {
     };
     table.add_row(["certification", &certification]);
     if let Some(report) = &version.certification {
-        for detector in report["drift"]["detectors"].as_array().into_iter().flatten() {
+        for detector in report["drift"]["detectors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             table.add_row([
                 format!("  drift {}", detector["detector"].as_str().unwrap_or("?")),
                 format!(

@@ -15,8 +15,8 @@ mod alerts;
 mod changes;
 pub mod channel;
 mod error;
-mod models;
 pub mod gate;
+mod models;
 pub mod policy;
 mod policy_change;
 pub mod principal;
@@ -33,8 +33,8 @@ pub use changes::{
 };
 pub use channel::Channel;
 pub use error::GovernanceError;
-pub use models::{ModelDetail, StagingOverride};
 pub use gate::{Decision, Verdict, decide};
+pub use models::{ModelDetail, StagingOverride};
 pub use policy::{Policy, PolicyError, PolicyKind, PolicySet, load_policy, parse_policy};
 pub use principal::{AiComponent, Principal, PrincipalKind, Role};
 pub use service::{

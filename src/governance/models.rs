@@ -183,7 +183,9 @@ impl<S: Store> Governance<S> {
             .await?;
         let outcome = async {
             let version = tx.model_version(id).await?.ok_or_else(|| not_found(id))?;
-            let stage = Transition::Stage.apply(version.stage).map_err(wrong_stage)?;
+            let stage = Transition::Stage
+                .apply(version.stage)
+                .map_err(wrong_stage)?;
             tx.set_model_stage(&permit, id, stage, &actor.audit_name(), now_micros())
                 .await?;
             Ok(tx.model_version(id).await?.ok_or_else(|| not_found(id))?)
@@ -371,8 +373,14 @@ impl<S: Store> Governance<S> {
         let stage = Transition::Retire
             .apply(production.stage)
             .map_err(wrong_stage)?;
-        tx.set_model_stage(permit, production.id, stage, &actor.audit_name(), now_micros())
-            .await?;
+        tx.set_model_stage(
+            permit,
+            production.id,
+            stage,
+            &actor.audit_name(),
+            now_micros(),
+        )
+        .await?;
         Ok(Some(production.id))
     }
 

@@ -129,7 +129,11 @@ fn signed_bytes(manifest: &DigestManifest) -> Vec<u8> {
 }
 
 /// Signs a loaded model and writes `MODEL.sig` beside `path`; returns the signature file's path.
-pub fn sign(loaded: &LoadedModel, path: &Path, key: &SigningKey) -> Result<PathBuf, SignatureError> {
+pub fn sign(
+    loaded: &LoadedModel,
+    path: &Path,
+    key: &SigningKey,
+) -> Result<PathBuf, SignatureError> {
     let manifest = digest_manifest(loaded);
     let signature = key.sign(&signed_bytes(&manifest));
     let file = SignatureFile {

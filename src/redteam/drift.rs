@@ -64,7 +64,9 @@ impl Default for DriftConfig {
 pub enum DriftError {
     #[error("the drift test needs {0}")]
     Config(String),
-    #[error("the model has no conn model (it was trained without conn.log); the drift test drifts a conn.log field")]
+    #[error(
+        "the model has no conn model (it was trained without conn.log); the drift test drifts a conn.log field"
+    )]
     NoConnModel,
     #[error("the model's conn vocabulary has no edge to drift on")]
     NoEdge,
@@ -281,9 +283,14 @@ pub fn run(model: Arc<LoadedModel>, config: &DriftConfig) -> Result<DriftReport,
     // The test's log time starts a day after training ended, so nothing overlaps the baseline.
     let start_ts = (model.file.manifest.window.end / DAY_SECS).ceil() * DAY_SECS + DAY_SECS;
     let initial = config.initial;
-    let (control, _) = run_stream(&model, config, &poll, start_ts, config.polls_per_day, |_| {
-        initial
-    })?;
+    let (control, _) = run_stream(
+        &model,
+        config,
+        &poll,
+        start_ts,
+        config.polls_per_day,
+        |_| initial,
+    )?;
     let total = u64::from(config.drift_days) * config.polls_per_day;
     let step = (config.target - config.initial) / (total - 1) as f64;
     let (drift, names) = run_stream(&model, config, &poll, start_ts, total, |index| {

@@ -39,13 +39,25 @@ pub fn model_card(
     let provenance = &version.provenance;
     let _ = writeln!(out, "# Model card: version {}\n", version.id);
     let _ = writeln!(out, "- Artifact SHA-256: `{}`", version.sha256);
-    let _ = writeln!(out, "- Stage: {} since {}", version.stage, format_time(version.stage_since));
+    let _ = writeln!(
+        out,
+        "- Stage: {} since {}",
+        version.stage,
+        format_time(version.stage_since)
+    );
     let _ = writeln!(
         out,
         "- Parent version: {}",
-        version.parent_id.map_or("none".to_string(), |id| id.to_string())
+        version
+            .parent_id
+            .map_or("none".to_string(), |id| id.to_string())
     );
-    let _ = writeln!(out, "- Registered by {} at {}", version.registered_by, format_time(version.registered_at));
+    let _ = writeln!(
+        out,
+        "- Registered by {} at {}",
+        version.registered_by,
+        format_time(version.registered_at)
+    );
     let _ = writeln!(out, "- Last stage change by {}\n", version.stage_changed_by);
 
     let _ = writeln!(out, "## Intended use\n");
@@ -66,7 +78,11 @@ pub fn model_card(
         text(provenance, &["window", "end_utc"]),
         cell(&provenance["window"]["days_covered"])
     );
-    let _ = writeln!(out, "- Dataset SHA-256: `{}`", text(provenance, &["dataset_sha256"]));
+    let _ = writeln!(
+        out,
+        "- Dataset SHA-256: `{}`",
+        text(provenance, &["dataset_sha256"])
+    );
     let _ = writeln!(out, "- Records read: {}", cell(&provenance["records_read"]));
     if let Some(sources) = provenance["sources"].as_array() {
         for source in sources {
@@ -78,7 +94,10 @@ pub fn model_card(
             );
         }
     }
-    if let Some(overrides) = provenance["overrides"].as_array().filter(|list| !list.is_empty()) {
+    if let Some(overrides) = provenance["overrides"]
+        .as_array()
+        .filter(|list| !list.is_empty())
+    {
         let list: Vec<String> = overrides.iter().map(cell).collect();
         let _ = writeln!(out, "- Overrides at training: {}", list.join(", "));
     }
@@ -93,7 +112,11 @@ pub fn model_card(
             schema.feature_names().join(", ")
         );
     }
-    let _ = writeln!(out, "- Threshold: {}\n", text(provenance, &["threshold_semantics"]));
+    let _ = writeln!(
+        out,
+        "- Threshold: {}\n",
+        text(provenance, &["threshold_semantics"])
+    );
 
     let _ = writeln!(out, "## Certification\n");
     let mut blind_spots = Vec::new();
@@ -106,8 +129,13 @@ pub fn model_card(
                 text(report, &["model_sha256"])
             );
             let drift = &report["drift"];
-            let _ = writeln!(out, "Slow drift of orig_bytes on {} -> {}:{}:\n",
-                cell(&drift["poll"]["orig_h"]), cell(&drift["poll"]["resp_h"]), cell(&drift["poll"]["resp_p"]));
+            let _ = writeln!(
+                out,
+                "Slow drift of orig_bytes on {} -> {}:{}:\n",
+                cell(&drift["poll"]["orig_h"]),
+                cell(&drift["poll"]["resp_h"]),
+                cell(&drift["poll"]["resp_p"])
+            );
             let _ = writeln!(
                 out,
                 "| detector | drift days | initial | target | polls | detected | rate | first day | control rate | meets requirement |"
@@ -162,7 +190,10 @@ pub fn model_card(
 
     let _ = writeln!(out, "## Baseline diff and approvals\n");
     if diff_items.is_empty() {
-        let _ = writeln!(out, "No baseline-diff items (no production model to compare with, or nothing new).");
+        let _ = writeln!(
+            out,
+            "No baseline-diff items (no production model to compare with, or nothing new)."
+        );
     }
     for item in diff_items {
         let _ = match (&item.acknowledged_by, &item.justification) {
@@ -171,7 +202,11 @@ pub fn model_card(
                 "- #{} {} `{}`: acknowledged by {by}: {why}",
                 item.id, item.kind, item.item
             ),
-            _ => writeln!(out, "- #{} {} `{}`: **not acknowledged**", item.id, item.kind, item.item),
+            _ => writeln!(
+                out,
+                "- #{} {} `{}`: **not acknowledged**",
+                item.id, item.kind, item.item
+            ),
         };
     }
     out

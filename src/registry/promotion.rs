@@ -105,7 +105,11 @@ mod tests {
 
     const SHA: &str = "ab";
 
-    fn version(stage: ModelStage, certified: Option<bool>, certified_sha: &str) -> ModelVersionRecord {
+    fn version(
+        stage: ModelStage,
+        certified: Option<bool>,
+        certified_sha: &str,
+    ) -> ModelVersionRecord {
         ModelVersionRecord {
             id: 1,
             sha256: SHA.into(),
@@ -136,7 +140,12 @@ mod tests {
     }
 
     /// Runs the checks `days` days after staging began and returns the blockers.
-    fn check(version: &ModelVersionRecord, items: &[DiffItemRecord], days: i64, over: bool) -> Vec<Blocker> {
+    fn check(
+        version: &ModelVersionRecord,
+        items: &[DiffItemRecord],
+        days: i64,
+        over: bool,
+    ) -> Vec<Blocker> {
         clear_for_production(PromotionInput {
             version,
             diff_items: items,
@@ -161,7 +170,10 @@ mod tests {
             check(&v, &[item(false)], 1, false),
             vec![
                 Blocker::NotCertified,
-                Blocker::Staging { days: 3, hours_left: 48 },
+                Blocker::Staging {
+                    days: 3,
+                    hours_left: 48
+                },
                 Blocker::UnacknowledgedDiff(vec!["#7 edge 10.0.0.1 -> 10.0.0.5:4444/tcp".into()]),
             ]
         );
@@ -170,11 +182,17 @@ mod tests {
     #[test]
     fn a_failed_or_foreign_certification_blocks() {
         let failed = version(ModelStage::Staging, Some(false), SHA);
-        assert_eq!(check(&failed, &[], 5, false), vec![Blocker::CertificationFailed]);
+        assert_eq!(
+            check(&failed, &[], 5, false),
+            vec![Blocker::CertificationFailed]
+        );
         let foreign = version(ModelStage::Staging, Some(true), "cd");
         assert_eq!(
             check(&foreign, &[], 5, false),
-            vec![Blocker::OtherArtifact { certified: "cd".into(), actual: SHA.into() }]
+            vec![Blocker::OtherArtifact {
+                certified: "cd".into(),
+                actual: SHA.into()
+            }]
         );
     }
 
@@ -188,6 +206,9 @@ mod tests {
     #[test]
     fn a_candidate_cannot_be_promoted() {
         let v = version(ModelStage::Candidate, Some(true), SHA);
-        assert_eq!(check(&v, &[], 9, false), vec![Blocker::NotStaging(ModelStage::Candidate)]);
+        assert_eq!(
+            check(&v, &[], 9, false),
+            vec![Blocker::NotStaging(ModelStage::Candidate)]
+        );
     }
 }

@@ -88,7 +88,11 @@ mod tests {
     use super::*;
 
     fn check(transition: Transition, from: ModelStage, expected: Option<ModelStage>) {
-        assert_eq!(transition.apply(from).ok(), expected, "{transition:?} from {from}");
+        assert_eq!(
+            transition.apply(from).ok(),
+            expected,
+            "{transition:?} from {from}"
+        );
     }
 
     #[test]

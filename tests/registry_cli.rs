@@ -237,3 +237,117 @@ fn certify_reports_every_field_and_a_failed_model_is_not_promoted() {
     let versions: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
     assert_eq!(versions[0]["stage"], "staging");
 }
+
+mod common;
+
+/// The simulator-style poisoning: an attacker polls and writes a PLC from day 1 of the new
+/// window. Production never saw it; the candidate learnt it, and the baseline diff names it.
+#[test]
+fn a_poisoned_window_shows_up_in_the_baseline_diff() {
+    use otsentry::governance::{Actor, StagingOverride};
+    use otsentry::store::NewModelVersion;
+
+    let dir = tempfile::tempdir().unwrap();
+    let clean = trained(dir.path());
+    let poisoned_logs = dir.path().join("poisoned");
+    let mut polls = plant(START, 15.0, 300.0);
+    let mut ts = START;
+    let mut idx = 0;
+    while ts < START + 15.0 * 86_400.0 {
+        polls.push(Poll {
+            ts: ts + 17.0,
+            uid: format!("Cattacker{idx:06}"),
+            orig: "10.0.0.101",
+            resp: "10.0.1.2",
+            func: "WRITE_SINGLE_REGISTER",
+            orig_bytes: 12,
+        });
+        idx += 1;
+        ts += 3_600.0;
+    }
+    polls.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+    write_logs(&poisoned_logs, &polls);
+    let candidate = dir.path().join("poisoned.otm");
+    train(&poisoned_logs, &candidate, &[]);
+
+    let db = dir.path().join("otsentry.db");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        // Production: the clean model, put there through the registry's own checks.
+        let governance = common::governance(&db, None).await;
+        common::enrolled(&governance, "root", &["admin"]).await;
+        let admin = governance
+            .console_login("root", &common::passphrase_of("root"))
+            .await
+            .unwrap();
+        let loaded = ModelFile::load(&clean).unwrap();
+        let version = governance
+            .register_model(
+                Actor::Local,
+                NewModelVersion {
+                    sha256: loaded.sha256.clone(),
+                    parent_id: None,
+                    path: clean.display().to_string(),
+                    provenance: serde_json::to_value(&loaded.file.manifest).unwrap(),
+                    registered_by: String::new(),
+                    at: 0,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        governance
+            .stage_model(Actor::Local, version.id)
+            .await
+            .unwrap();
+        // A stand-in for a passing certification: the drift test fails every model today.
+        let report = serde_json::json!({ "model_sha256": loaded.sha256 });
+        governance
+            .record_certification(Actor::Local, version.id, &report, true)
+            .await
+            .unwrap();
+        let over = StagingOverride {
+            admin: &admin,
+            justification: "test fixture",
+        };
+        governance
+            .promote_model(Actor::Local, version.id, Some(over))
+            .await
+            .unwrap();
+        governance.close().await;
+    });
+
+    let policy = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/ai_governance_policy.yaml"
+    );
+    let gov = ["--db", db.to_str().unwrap(), "--policy", policy];
+    let register = otsentry(
+        &[
+            &["model", "register", candidate.to_str().unwrap()][..],
+            &gov,
+        ]
+        .concat(),
+    );
+    assert!(register.status.success(), "{}", stderr(&register));
+    assert!(
+        stdout(&register).contains("baseline diff against version 1"),
+        "{}",
+        stdout(&register)
+    );
+    let card = otsentry(&[&["model", "card", "2"][..], &gov].concat());
+    let card = stdout(&card);
+    assert!(
+        card.contains("host `10.0.0.101`: **not acknowledged**"),
+        "{card}"
+    );
+    assert!(
+        card.contains("edge `10.0.0.101 -> 10.0.1.2:502/tcp modbus`"),
+        "{card}"
+    );
+    assert!(card.contains("function `WRITE_SINGLE_REGISTER`"), "{card}");
+    assert!(
+        !card.contains("10.0.0.5 -> 10.0.1.1"),
+        "known edges are not items: {card}"
+    );
+}

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use comfy_table::Table;
 
-use super::common::{DbArgs, Format, GovArgs, open_governance, runtime};
+use super::common::{Format, open_governance, runtime};
 use crate::governance::Actor;
 use crate::model::ModelFile;
 use crate::redteam::{Certification, DriftConfig};
@@ -68,16 +68,7 @@ fn record(
     policies: &[PathBuf],
     certification: &Certification,
 ) -> anyhow::Result<()> {
-    let gov = GovArgs {
-        db: DbArgs {
-            db: db.to_path_buf(),
-        },
-        policies: policies.to_vec(),
-        shift_hours: 8,
-        signing_key: std::env::var_os("OTSENTRY_SIGNING_KEY").map(PathBuf::from),
-        ticket_key: None,
-        request_ttl_hours: 72,
-    };
+    let gov = super::registry::gov_args(db, policies);
     runtime()?.block_on(async {
         let governance = open_governance(&gov).await?;
         let outcome = async {

@@ -291,9 +291,10 @@ async fn register(args: RegisterArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The governance service for `model show --db`.
-async fn open_for_show(db: &Path, policies: &[PathBuf]) -> anyhow::Result<Governance<SqliteStore>> {
-    let gov = GovArgs {
+/// The governance arguments of a command whose database is optional (`model show --db`,
+/// `certify --db`): the defaults of [`GovArgs`], the audit signing key from the environment.
+pub fn gov_args(db: &Path, policies: &[PathBuf]) -> GovArgs {
+    GovArgs {
         db: DbArgs {
             db: db.to_path_buf(),
         },
@@ -302,8 +303,11 @@ async fn open_for_show(db: &Path, policies: &[PathBuf]) -> anyhow::Result<Govern
         signing_key: std::env::var_os("OTSENTRY_SIGNING_KEY").map(PathBuf::from),
         ticket_key: None,
         request_ttl_hours: 72,
-    };
-    open_governance(&gov).await
+    }
+}
+
+async fn open_for_show(db: &Path, policies: &[PathBuf]) -> anyhow::Result<Governance<SqliteStore>> {
+    open_governance(&gov_args(db, policies)).await
 }
 
 /// The registry record of the artifact with this SHA-256, if registered.

@@ -158,7 +158,7 @@ impl<S: Store> Governance<S> {
             }
             tx.set_model_certification(&permit, id, report, passed)
                 .await?;
-            Ok(tx.model_version(id).await?.ok_or_else(|| not_found(id))?)
+            tx.model_version(id).await?.ok_or_else(|| not_found(id))
         }
         .await;
         self.finish(tx, pending, outcome, |record| {
@@ -188,7 +188,7 @@ impl<S: Store> Governance<S> {
                 .map_err(wrong_stage)?;
             tx.set_model_stage(&permit, id, stage, &actor.audit_name(), now_micros())
                 .await?;
-            Ok(tx.model_version(id).await?.ok_or_else(|| not_found(id))?)
+            tx.model_version(id).await?.ok_or_else(|| not_found(id))
         }
         .await;
         self.finish(tx, pending, outcome, |record| {

@@ -18,6 +18,8 @@ pub mod metrics;
 pub mod model;
 pub mod ot;
 pub mod pipeline;
+pub mod redteam;
+pub mod registry;
 pub mod score;
 pub mod simulate;
 pub mod sinks;

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod alert;
 pub mod assets;
 pub mod audit;
+pub mod certify;
 pub mod common;
 pub mod demo;
 pub mod eval;
@@ -14,6 +15,7 @@ pub mod inspect;
 pub mod inventory;
 pub mod model;
 pub mod policy;
+pub mod registry;
 pub mod score;
 pub mod selection;
 pub mod serve;
@@ -51,6 +53,7 @@ pub enum Command {
     Score(score::ScoreArgs),
     Watch(watch::WatchArgs),
     Model(model::ModelArgs),
+    Certify(certify::CertifyArgs),
     Eval(eval::EvalArgs),
     /// Validate and explain governance policy files.
     Policy(policy::PolicyArgs),
@@ -91,6 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Score(args) => score::run(args),
         Command::Watch(args) => watch::run(args),
         Command::Model(args) => model::run(args),
+        Command::Certify(args) => certify::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Inspect(args) => inspect::run(args),

@@ -1,4 +1,6 @@
-//! `otsentry model show`: print a model file's manifest after verifying it.
+//! `otsentry model`: a model file's manifest (`show`), its signature (`sign`, `verify`), and its
+//! life in the registry (`register`, `list`, `stage`, `ack`, `promote`, `rollback`, `card`); the
+//! registry commands are governed changes, audited as `local:cli` or as the person named.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -20,8 +22,34 @@ pub struct ModelArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
-    /// Verify a model file and print its manifest: window, sources, parameters, thresholds.
+    /// Verify a model file and print its manifest: window, sources, parameters, thresholds;
+    /// with --db, also its registry record (stage, certification, baseline diff).
     Show(ShowArgs),
+    /// Sign a model file with the site key: writes MODEL.sig, a detached ed25519 signature over
+    /// its digests.
+    Sign(SignArgs),
+    /// Verify a model file and its signature against the site's public key.
+    Verify(VerifyArgs),
+    #[command(flatten)]
+    Registry(super::registry::RegistryCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// The site's ed25519 key file (64 hex digits; `otsentry audit keygen` makes one).
+    #[arg(long, env = "OTSENTRY_MODEL_KEY")]
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// The site's ed25519 public key file (64 hex digits).
+    #[arg(long, env = "OTSENTRY_MODEL_PUBLIC_KEY")]
+    pub public_key: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -32,17 +60,55 @@ pub struct ShowArgs {
     /// `table` for people, `json` for scripts.
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
+    /// Also show the model's registry record from this database.
+    #[arg(long, requires = "policies")]
+    pub db: Option<PathBuf>,
+    /// The policy files in force (with --db).
+    #[arg(long = "policy", value_delimiter = ',')]
+    pub policies: Vec<PathBuf>,
 }
 
 pub fn run(args: ModelArgs) -> anyhow::Result<()> {
     match args.command {
         ModelCommand::Show(show) => run_show(show),
+        ModelCommand::Sign(sign) => {
+            let loaded = ModelFile::load(&sign.model)
+                .with_context(|| format!("cannot load model {}", sign.model.display()))?;
+            let key = crate::audit::load_signing_key(&sign.key)?;
+            let path = crate::model::signature::sign(&loaded, &sign.model, &key)?;
+            writeln!(
+                std::io::stdout(),
+                "signed {} ({}) with key {}: {}",
+                sign.model.display(),
+                loaded.sha256,
+                hex::encode(key.verifying_key().to_bytes()),
+                path.display()
+            )?;
+            Ok(())
+        }
+        ModelCommand::Verify(verify) => {
+            let key = crate::audit::load_verifying_key(&verify.public_key)?;
+            let loaded = crate::model::load_verified(&verify.model, &key)?;
+            writeln!(
+                std::io::stdout(),
+                "{} ({}) is whole and signed by {}",
+                verify.model.display(),
+                loaded.sha256,
+                hex::encode(key.to_bytes())
+            )?;
+            Ok(())
+        }
+        ModelCommand::Registry(command) => super::registry::run(command),
     }
 }
 
 fn run_show(args: ShowArgs) -> anyhow::Result<()> {
     let loaded = ModelFile::load(&args.model)
         .with_context(|| format!("cannot load model {}", args.model.display()))?;
+    let record = match &args.db {
+        Some(db) => super::registry::record_of(db, &args.policies, &loaded.sha256)?,
+        None => None,
+    };
     let manifest = &loaded.file.manifest;
     let schemas: Vec<_> = loaded
         .file
@@ -69,6 +135,7 @@ fn run_show(args: ShowArgs) -> anyhow::Result<()> {
             "format_version": crate::model::FORMAT_VERSION,
             "manifest": manifest,
             "schemas": schemas,
+            "registry": record,
         });
         // `writeln!`, not `println!`: a reader that stops early (`| head`) is an error `main`
         // ends quietly, where `println!` would panic.
@@ -156,6 +223,11 @@ fn run_show(args: ShowArgs) -> anyhow::Result<()> {
         table.add_row(["warning", warning]);
     }
     table.add_row(["threshold", &manifest.threshold_semantics]);
+    if let Some(detail) = &record {
+        super::registry::add_record_rows(&mut table, detail);
+    } else if args.db.is_some() {
+        table.add_row(["registry", "not registered"]);
+    }
     writeln!(std::io::stdout(), "{table}")?;
     Ok(())
 }

@@ -66,6 +66,20 @@ pub enum Action {
     ChangePolicy,
     /// A pending change request ran out of time (a consequence governance records).
     ExpireChange,
+    /// List and inspect registered model versions.
+    ReadModels,
+    /// Register a trained model as a candidate, or stage one.
+    RegisterModel,
+    /// Record the adversarial certification of a registered model.
+    CertifyModel,
+    /// Acknowledge a baseline-diff item, with a justification.
+    AcknowledgeBaselineDiff,
+    /// Promote a staging model to production.
+    PromoteModel,
+    /// Put an earlier model back into production.
+    RollbackModel,
+    /// Skip a candidate's staging period (an admin's override, audited).
+    OverrideStagingPeriod,
 }
 
 impl Action {
@@ -100,6 +114,13 @@ impl Action {
             Action::WithdrawChange => "withdraw_change",
             Action::ChangePolicy => "change_policy",
             Action::ExpireChange => "expire_change",
+            Action::ReadModels => "read_models",
+            Action::RegisterModel => "register_model",
+            Action::CertifyModel => "certify_model",
+            Action::AcknowledgeBaselineDiff => "acknowledge_baseline_diff",
+            Action::PromoteModel => "promote_model",
+            Action::RollbackModel => "rollback_model",
+            Action::OverrideStagingPeriod => "override_staging_period",
         }
     }
 
@@ -213,6 +234,10 @@ pub enum Resource {
     AuditLog,
     Review,
     Api,
+    /// A registered model version (0 while it is being registered).
+    ModelVersion(i64),
+    /// A baseline-diff item.
+    DiffItem(i64),
 }
 
 impl fmt::Display for Resource {
@@ -229,6 +254,8 @@ impl fmt::Display for Resource {
             Resource::AuditLog => f.write_str("audit_log"),
             Resource::Review => f.write_str("reviews"),
             Resource::Api => f.write_str("api"),
+            Resource::ModelVersion(id) => write!(f, "model_version:{id}"),
+            Resource::DiffItem(id) => write!(f, "baseline_diff_item:{id}"),
         }
     }
 }

@@ -35,6 +35,12 @@ pub const HUMAN_OPERATOR_ACTIONS: &[Action] = &[
     Action::ReportReconfiguration,
     Action::RequestChange,
     Action::WithdrawChange,
+    Action::ReadModels,
+    Action::RegisterModel,
+    Action::CertifyModel,
+    Action::AcknowledgeBaselineDiff,
+    Action::PromoteModel,
+    Action::RollbackModel,
 ];
 
 /// The outcome of a decision.
@@ -131,7 +137,7 @@ fn decide_human(
 ) -> Decision {
     let held = |name: &str| roles.iter().any(|role| role.as_str() == name);
     match action {
-        Action::ManagePrincipals | Action::ReadAudit => {
+        Action::ManagePrincipals | Action::ReadAudit | Action::OverrideStagingPeriod => {
             if held(Role::ADMIN) {
                 Decision::allow(format!("role admin may {action}"))
             } else {

@@ -16,6 +16,7 @@ mod changes;
 pub mod channel;
 mod error;
 pub mod gate;
+mod models;
 pub mod policy;
 mod policy_change;
 pub mod principal;
@@ -33,6 +34,7 @@ pub use changes::{
 pub use channel::Channel;
 pub use error::GovernanceError;
 pub use gate::{Decision, Verdict, decide};
+pub use models::{ModelDetail, StagingOverride};
 pub use policy::{Policy, PolicyError, PolicyKind, PolicySet, load_policy, parse_policy};
 pub use principal::{AiComponent, Principal, PrincipalKind, Role};
 pub use service::{

@@ -22,6 +22,8 @@
 
 pub mod artifact;
 pub mod manifest;
+pub mod signature;
 
 pub use artifact::{FORMAT_VERSION, LoadedModel, MAGIC, ModelError, ModelFile, SchemaModel};
 pub use manifest::{Manifest, Scope, SourceFile, TrainParams, Window};
+pub use signature::{DigestManifest, SignatureError, load_verified, signature_path};

@@ -248,6 +248,14 @@ impl Pipeline {
         &self.model
     }
 
+    /// The names of the detectors this pipeline runs, the forest last (certification reports
+    /// on each of them).
+    pub fn detector_names(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = self.detectors.iter().map(|d| d.name()).collect();
+        names.push(forest::NAME);
+        names
+    }
+
     /// Alerts open in the builder (waiting for their window to pass).
     pub fn open_alerts(&self) -> usize {
         self.builder.open_alerts()

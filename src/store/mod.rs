@@ -297,6 +297,61 @@ pub trait StoreTx: Send + Sized {
         policy: &PolicyCopy<'_>,
     ) -> impl Future<Output = R<()>> + Send;
 
+    fn model_version(
+        &mut self,
+        id: i64,
+    ) -> impl Future<Output = R<Option<ModelVersionRecord>>> + Send;
+    fn model_version_by_sha(
+        &mut self,
+        sha256: &str,
+    ) -> impl Future<Output = R<Option<ModelVersionRecord>>> + Send;
+    fn list_model_versions(&mut self) -> impl Future<Output = R<Vec<ModelVersionRecord>>> + Send;
+    /// `Conflict` when a version with the same SHA-256 is registered.
+    fn insert_model_version(
+        &mut self,
+        permit: &Permit,
+        version: &NewModelVersion,
+    ) -> impl Future<Output = R<ModelVersionRecord>> + Send;
+    /// Moves a version to `stage`; `Conflict` when a second production model would result.
+    fn set_model_stage(
+        &mut self,
+        permit: &Permit,
+        id: i64,
+        stage: ModelStage,
+        by: &str,
+        at: i64,
+    ) -> impl Future<Output = R<()>> + Send;
+    fn set_model_certification(
+        &mut self,
+        permit: &Permit,
+        id: i64,
+        report: &serde_json::Value,
+        passed: bool,
+    ) -> impl Future<Output = R<()>> + Send;
+    /// The baseline-diff items of a version, in id order.
+    fn diff_items(
+        &mut self,
+        version_id: i64,
+    ) -> impl Future<Output = R<Vec<DiffItemRecord>>> + Send;
+    /// Adds an item unless the same one is already recorded.
+    fn insert_diff_item(
+        &mut self,
+        permit: &Permit,
+        version_id: i64,
+        against_id: i64,
+        kind: &str,
+        item: &str,
+    ) -> impl Future<Output = R<()>> + Send;
+    /// Records a person's acknowledgement; false if the item does not exist or was acknowledged.
+    fn acknowledge_diff_item(
+        &mut self,
+        permit: &Permit,
+        id: i64,
+        by: &str,
+        justification: &str,
+        at: i64,
+    ) -> impl Future<Output = R<bool>> + Send;
+
     /// Appends the entry `seal` builds, after the newest one, with the rows this transaction
     /// wrote, and commits; then moves the anchored head forward.
     fn commit(

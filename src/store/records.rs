@@ -349,3 +349,56 @@ pub struct PolicyCopy<'a> {
     pub text: &'a str,
     pub at: i64,
 }
+
+text_enum!(
+    /// Where a model version is in its life; the registry decides which moves are allowed.
+    ModelStage {
+        Candidate => "candidate",
+        Staging => "staging",
+        Production => "production",
+        Archived => "archived",
+    }
+);
+
+/// One registered model version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelVersionRecord {
+    pub id: i64,
+    pub sha256: String,
+    pub parent_id: Option<i64>,
+    pub path: String,
+    /// The training provenance, as JSON.
+    pub provenance: serde_json::Value,
+    pub stage: ModelStage,
+    pub stage_since: i64,
+    /// The certification report of this artifact, as JSON.
+    pub certification: Option<serde_json::Value>,
+    pub certified: Option<bool>,
+    pub registered_by: String,
+    pub registered_at: i64,
+    pub stage_changed_by: String,
+}
+
+/// A model version to register.
+#[derive(Debug, Clone)]
+pub struct NewModelVersion {
+    pub sha256: String,
+    pub parent_id: Option<i64>,
+    pub path: String,
+    pub provenance: serde_json::Value,
+    pub registered_by: String,
+    pub at: i64,
+}
+
+/// One thing a candidate would treat as normal that the model it is compared with did not know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiffItemRecord {
+    pub id: i64,
+    pub version_id: i64,
+    pub against_id: i64,
+    pub kind: String,
+    pub item: String,
+    pub acknowledged_by: Option<String>,
+    pub justification: Option<String>,
+    pub acknowledged_at: Option<i64>,
+}

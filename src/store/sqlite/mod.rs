@@ -356,6 +356,155 @@ impl StoreTx for SqliteTx {
         self.touched("settings", name).await
     }
 
+    async fn model_version(&mut self, id: i64) -> R<Option<ModelVersionRecord>> {
+        let row = sqlx::query("SELECT * FROM model_versions WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(rows::model_version).transpose()
+    }
+
+    async fn model_version_by_sha(&mut self, sha256: &str) -> R<Option<ModelVersionRecord>> {
+        let row = sqlx::query("SELECT * FROM model_versions WHERE sha256 = ?")
+            .bind(sha256)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(rows::model_version).transpose()
+    }
+
+    async fn list_model_versions(&mut self) -> R<Vec<ModelVersionRecord>> {
+        let all = sqlx::query("SELECT * FROM model_versions ORDER BY id")
+            .fetch_all(&mut *self.tx)
+            .await?;
+        all.iter().map(rows::model_version).collect()
+    }
+
+    async fn insert_model_version(
+        &mut self,
+        _permit: &Permit,
+        version: &NewModelVersion,
+    ) -> R<ModelVersionRecord> {
+        let result = sqlx::query(
+            "INSERT INTO model_versions (sha256, parent_id, path, provenance, stage, stage_since, \
+             registered_by, registered_at, stage_changed_by) VALUES (?, ?, ?, ?, 'candidate', ?, ?, ?, ?)",
+        )
+        .bind(&version.sha256)
+        .bind(version.parent_id)
+        .bind(&version.path)
+        .bind(version.provenance.to_string())
+        .bind(version.at)
+        .bind(&version.registered_by)
+        .bind(version.at)
+        .bind(&version.registered_by)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|error| {
+            conflict_on_unique(
+                error,
+                &format!("model {} is already registered", version.sha256),
+            )
+        })?;
+        let id = result.last_insert_rowid();
+        self.touched_id("model_versions", id).await?;
+        self.model_version(id)
+            .await?
+            .ok_or_else(|| StoreError::Conflict("the new model version vanished".into()))
+    }
+
+    async fn set_model_stage(
+        &mut self,
+        _permit: &Permit,
+        id: i64,
+        stage: ModelStage,
+        by: &str,
+        at: i64,
+    ) -> R<()> {
+        sqlx::query(
+            "UPDATE model_versions SET stage = ?, stage_since = ?, stage_changed_by = ? WHERE id = ?",
+        )
+        .bind(stage.as_str())
+        .bind(at)
+        .bind(by)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|error| conflict_on_unique(error, "another model is in production"))?;
+        self.touched_id("model_versions", id).await
+    }
+
+    async fn set_model_certification(
+        &mut self,
+        _permit: &Permit,
+        id: i64,
+        report: &serde_json::Value,
+        passed: bool,
+    ) -> R<()> {
+        sqlx::query("UPDATE model_versions SET certification = ?, certified = ? WHERE id = ?")
+            .bind(report.to_string())
+            .bind(i64::from(passed))
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        self.touched_id("model_versions", id).await
+    }
+
+    async fn diff_items(&mut self, version_id: i64) -> R<Vec<DiffItemRecord>> {
+        let all = sqlx::query("SELECT * FROM model_diff_items WHERE version_id = ? ORDER BY id")
+            .bind(version_id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        all.iter().map(rows::diff_item).collect()
+    }
+
+    async fn insert_diff_item(
+        &mut self,
+        _permit: &Permit,
+        version_id: i64,
+        against_id: i64,
+        kind: &str,
+        item: &str,
+    ) -> R<()> {
+        let result = sqlx::query(
+            "INSERT OR IGNORE INTO model_diff_items (version_id, against_id, kind, item) VALUES (?, ?, ?, ?)",
+        )
+        .bind(version_id)
+        .bind(against_id)
+        .bind(kind)
+        .bind(item)
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() == 1 {
+            self.touched_id("model_diff_items", result.last_insert_rowid())
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn acknowledge_diff_item(
+        &mut self,
+        _permit: &Permit,
+        id: i64,
+        by: &str,
+        justification: &str,
+        at: i64,
+    ) -> R<bool> {
+        let result = sqlx::query(
+            "UPDATE model_diff_items SET acknowledged_by = ?, justification = ?, acknowledged_at = ? \
+             WHERE id = ? AND acknowledged_by IS NULL",
+        )
+        .bind(by)
+        .bind(justification)
+        .bind(at)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Ok(false);
+        }
+        self.touched_id("model_diff_items", id).await?;
+        Ok(true)
+    }
+
     async fn create_principal(
         &mut self,
         _permit: &Permit,

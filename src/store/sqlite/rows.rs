@@ -210,3 +210,44 @@ pub fn approval_code(row: &SqliteRow) -> R<ApprovalCodeRecord> {
         used_by: row.try_get("used_by")?,
     })
 }
+
+fn json_column(row: &SqliteRow, table: &'static str, column: &str) -> R<Option<serde_json::Value>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|text| {
+        serde_json::from_str(&text).map_err(|error| corrupt(table, format!("{column}: {error}")))
+    })
+    .transpose()
+}
+
+pub fn model_version(row: &SqliteRow) -> R<ModelVersionRecord> {
+    let stage: String = row.try_get("stage")?;
+    let certified: Option<i64> = row.try_get("certified")?;
+    Ok(ModelVersionRecord {
+        id: row.try_get("id")?,
+        sha256: row.try_get("sha256")?,
+        parent_id: row.try_get("parent_id")?,
+        path: row.try_get("path")?,
+        provenance: json_column(row, "model_versions", "provenance")?.unwrap_or_default(),
+        stage: ModelStage::parse(&stage)
+            .ok_or_else(|| corrupt("model_versions", format!("unknown stage `{stage}`")))?,
+        stage_since: row.try_get("stage_since")?,
+        certification: json_column(row, "model_versions", "certification")?,
+        certified: certified.map(|value| value != 0),
+        registered_by: row.try_get("registered_by")?,
+        registered_at: row.try_get("registered_at")?,
+        stage_changed_by: row.try_get("stage_changed_by")?,
+    })
+}
+
+pub fn diff_item(row: &SqliteRow) -> R<DiffItemRecord> {
+    Ok(DiffItemRecord {
+        id: row.try_get("id")?,
+        version_id: row.try_get("version_id")?,
+        against_id: row.try_get("against_id")?,
+        kind: row.try_get("kind")?,
+        item: row.try_get("item")?,
+        acknowledged_by: row.try_get("acknowledged_by")?,
+        justification: row.try_get("justification")?,
+        acknowledged_at: row.try_get("acknowledged_at")?,
+    })
+}

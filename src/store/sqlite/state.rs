@@ -25,6 +25,8 @@ const STATE_TABLES: &[(&str, &str, bool)] = &[
     ("settings", "name", false),
     ("reviews", "id", true),
     ("policies", "sha256", false),
+    ("model_versions", "id", true),
+    ("model_diff_items", "id", true),
 ];
 
 /// Columns recorded as a fingerprint: an Argon2id hash of a passphrase would let anyone who

@@ -1,0 +1,179 @@
+//! `otsentry certify MODEL`: the adversarial certification of a model file (the slow-drift
+//! test, every parameter a flag), printed as a table or JSON and, with --db, recorded with the
+//! artifact's registry version (a governed change, audited).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use comfy_table::Table;
+
+use super::common::{Format, open_governance, runtime};
+use crate::governance::Actor;
+use crate::model::ModelFile;
+use crate::redteam::{Certification, DriftConfig};
+
+/// Run the adversarial certification of a model.
+#[derive(Debug, Args)]
+pub struct CertifyArgs {
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Days the drift lasts.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub drift_days: u32,
+    /// Polls per day (172,800: one every 500 ms).
+    #[arg(long, default_value_t = 172_800, value_parser = clap::value_parser!(u64).range(2..=10_000_000))]
+    pub polls_per_day: u64,
+    /// orig_bytes of the first poll.
+    #[arg(long, default_value_t = 250.0)]
+    pub initial: f64,
+    /// orig_bytes of the last poll.
+    #[arg(long, default_value_t = 450.0)]
+    pub target: f64,
+    /// The forest's threshold on the decision value (0: the model's own boundary).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub threshold: f64,
+    /// Record the result with the model's registry version in this database.
+    #[arg(long, requires = "policies")]
+    pub db: Option<PathBuf>,
+    /// The policy files in force (with --db).
+    #[arg(long = "policy", value_delimiter = ',')]
+    pub policies: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+pub fn run(args: CertifyArgs) -> anyhow::Result<()> {
+    let loaded = ModelFile::load(&args.model)
+        .with_context(|| format!("cannot load model {}", args.model.display()))?;
+    let config = DriftConfig {
+        drift_days: args.drift_days,
+        polls_per_day: args.polls_per_day,
+        initial: args.initial,
+        target: args.target,
+        threshold: args.threshold,
+        ..DriftConfig::default()
+    };
+    let certification = crate::redteam::certify(Arc::new(loaded), &config)?;
+    if let Some(db) = &args.db {
+        record(db, &args.policies, &certification)?;
+    }
+    print(&certification, args.format)
+}
+
+fn record(
+    db: &std::path::Path,
+    policies: &[PathBuf],
+    certification: &Certification,
+) -> anyhow::Result<()> {
+    let gov = super::registry::gov_args(db, policies);
+    runtime()?.block_on(async {
+        let governance = open_governance(&gov).await?;
+        let outcome = async {
+            let version = governance
+                .list_models(Actor::Local)
+                .await?
+                .into_iter()
+                .find(|v| v.sha256 == certification.model_sha256)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "model {} is not registered in {}; run `otsentry model register` first",
+                        certification.model_sha256,
+                        db.display()
+                    )
+                })?;
+            governance
+                .record_certification(
+                    Actor::Local,
+                    version.id,
+                    &serde_json::to_value(certification)?,
+                    certification.passed,
+                )
+                .await?;
+            anyhow::Ok(())
+        }
+        .await;
+        governance.close().await;
+        outcome
+    })
+}
+
+fn print(certification: &Certification, format: Format) -> anyhow::Result<()> {
+    if format == Format::Json {
+        writeln!(
+            std::io::stdout(),
+            "{}",
+            serde_json::to_string_pretty(certification)?
+        )?;
+        return Ok(());
+    }
+    let drift = &certification.drift;
+    let poll = &drift.poll;
+    writeln!(
+        std::io::stdout(),
+        "slow drift of orig_bytes {} -> {} over {} day(s) on {} -> {}:{} ({}), {} polls per day",
+        drift.config.initial,
+        drift.config.target,
+        drift.config.drift_days,
+        poll.orig_h,
+        poll.resp_h,
+        poll.resp_p,
+        poll.service,
+        drift.config.polls_per_day
+    )?;
+    let mut table = Table::new();
+    table.set_header([
+        "detector",
+        "drift days",
+        "initial",
+        "target",
+        "polls",
+        "detected",
+        "rate",
+        "first day",
+        "control rate",
+        "meets requirement",
+    ]);
+    for result in drift
+        .detectors
+        .iter()
+        .chain(std::iter::once(&drift.combined))
+    {
+        table.add_row([
+            result.detector.clone(),
+            result.drift_days.to_string(),
+            result.initial_value.to_string(),
+            result.target_value.to_string(),
+            result.total_polls.to_string(),
+            result.detected.to_string(),
+            format!("{:.4}", result.detection_rate),
+            result
+                .first_detection_day
+                .map_or("never".to_string(), |day| day.to_string()),
+            format!("{:.4}", result.control_rate),
+            if result.meets_requirement {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_string(),
+        ]);
+    }
+    writeln!(std::io::stdout(), "{table}")?;
+    writeln!(
+        std::io::stdout(),
+        "certification of {}: {} (requirement: rate >= {}, first detection on or before day {}, control rate <= {})",
+        certification.model_sha256,
+        if certification.passed {
+            "passed"
+        } else {
+            "FAILED: not deployable"
+        },
+        drift.config.required_rate,
+        drift.config.required_first_day,
+        drift.config.max_control_rate
+    )?;
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! The registry's promotion rules on a real SQLite file through the governance service:
+//! promotion refused without a passed certification of this exact artifact, during the staging
+//! period, and with an unacknowledged baseline-diff item; the admin override audited; rollback;
+//! and every change explained by the audit log.
+
+mod common;
+
+use otsentry::governance::{
+    Actor, ConsolePerson, Governance, GovernanceError, StagingOverride, verify_store,
+};
+use otsentry::registry::DiffItem;
+use otsentry::store::{ModelStage, NewModelVersion, SqliteStore, Store};
+
+fn version(sha: &str) -> NewModelVersion {
+    NewModelVersion {
+        sha256: sha.to_string(),
+        parent_id: None,
+        path: format!("/models/{sha}.otm"),
+        provenance: serde_json::json!({
+            "window": { "start_utc": "2026-10-01T00:00:00Z", "end_utc": "2026-10-31T00:00:00Z" },
+            "dataset_sha256": "d".repeat(64),
+        }),
+        registered_by: String::new(),
+        at: 0,
+    }
+}
+
+fn report(sha: &str) -> serde_json::Value {
+    serde_json::json!({ "model_sha256": sha, "passed": true })
+}
+
+async fn person(governance: &Governance<SqliteStore>, name: &str, role: &str) -> ConsolePerson {
+    common::enrolled(governance, name, &[role]).await;
+    governance
+        .console_login(name, &common::passphrase_of(name))
+        .await
+        .expect("console login")
+}
+
+fn refusal(result: Result<impl std::fmt::Debug, GovernanceError>) -> String {
+    result.expect_err("refused").to_string()
+}
+
+/// The newest audit entries as (action, decision, reason).
+async fn last_entries(governance_db: &std::path::Path, n: usize) -> Vec<(String, String, String)> {
+    let store = SqliteStore::open(governance_db).await.expect("opens");
+    let rows = store.audit_entries().await.expect("reads");
+    rows.iter()
+        .rev()
+        .take(n)
+        .map(|row| {
+            let entry: serde_json::Value = serde_json::from_str(&row.json).expect("json");
+            (
+                entry["action"].as_str().unwrap_or_default().to_string(),
+                entry["decision"].as_str().unwrap_or_default().to_string(),
+                entry["reason"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_model_reaches_production_only_through_every_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("otsentry.db");
+    let governance = common::governance(&db, None).await;
+    let analyst = person(&governance, "ana", "analyst").await;
+    let admin = person(&governance, "root", "admin").await;
+    let sha1 = "1".repeat(64);
+
+    let v1 = governance
+        .register_model(Actor::Local, version(&sha1), None)
+        .await
+        .expect("registered");
+    assert_eq!(v1.stage, ModelStage::Candidate);
+    // A candidate cannot skip staging, whatever else it has.
+    let message = refusal(governance.promote_model(Actor::Local, v1.id, None).await);
+    assert!(
+        message.contains("only a staging model can be promoted"),
+        "{message}"
+    );
+    governance
+        .stage_model(Actor::Local, v1.id)
+        .await
+        .expect("staged");
+
+    // Not certified, and inside the staging period.
+    let message = refusal(governance.promote_model(Actor::Local, v1.id, None).await);
+    assert!(message.contains("has no certification"), "{message}");
+    assert!(
+        message.contains("staging period of 3 day(s) is not over"),
+        "{message}"
+    );
+    let refused = last_entries(&db, 1).await;
+    assert_eq!(refused[0].0, "promote_model");
+    assert_eq!(refused[0].1, "refuse");
+
+    // A certification of another artifact is not accepted for this one.
+    let other = "f".repeat(64);
+    let message = refusal(
+        governance
+            .record_certification(Actor::Local, v1.id, &report(&other), true)
+            .await,
+    );
+    assert!(message.contains("not version 1"), "{message}");
+
+    // A failed certification blocks even with the override.
+    governance
+        .record_certification(Actor::Local, v1.id, &report(&sha1), false)
+        .await
+        .expect("recorded");
+    let over = StagingOverride {
+        admin: &admin,
+        justification: "emergency replacement of a broken model, ticket CHG-17",
+    };
+    let message = refusal(
+        governance
+            .promote_model(Actor::Local, v1.id, Some(over))
+            .await,
+    );
+    assert!(
+        message.contains("failed its adversarial certification"),
+        "{message}"
+    );
+
+    governance
+        .record_certification(Actor::Local, v1.id, &report(&sha1), true)
+        .await
+        .expect("recorded");
+    // Still in staging: refused without an override.
+    let message = refusal(governance.promote_model(Actor::Local, v1.id, None).await);
+    assert!(message.contains("staging period"), "{message}");
+    // Only an admin can override the staging period, and the refusal is audited.
+    let not_admin = StagingOverride {
+        admin: &analyst,
+        justification: "I am in a hurry",
+    };
+    let message = refusal(
+        governance
+            .promote_model(Actor::Local, v1.id, Some(not_admin))
+            .await,
+    );
+    assert!(message.contains("needs the admin role"), "{message}");
+    let denied = last_entries(&db, 1).await;
+    assert_eq!(denied[0].0, "override_staging_period");
+    assert_eq!(denied[0].1, "deny");
+
+    let promoted = governance
+        .promote_model(Actor::Local, v1.id, Some(over))
+        .await
+        .expect("promoted with the admin's override");
+    assert_eq!(promoted.stage, ModelStage::Production);
+    let entries = last_entries(&db, 2).await;
+    assert_eq!(entries[0].0, "promote_model");
+    assert_eq!(entries[0].1, "applied");
+    assert!(
+        entries[0]
+            .2
+            .contains("staging period skipped by human:root"),
+        "{}",
+        entries[0].2
+    );
+    assert_eq!(entries[1].0, "override_staging_period");
+    assert!(entries[1].2.contains("ticket CHG-17"), "{}", entries[1].2);
+
+    // A second version learnt an edge production alerted on: it must be acknowledged.
+    let sha2 = "2".repeat(64);
+    let learnt = [DiffItem {
+        kind: "edge",
+        item: "10.0.0.101 -> 10.0.0.105:4444/tcp -".to_string(),
+    }];
+    // A diff computed against the wrong production is refused.
+    let message = refusal(
+        governance
+            .register_model(Actor::Local, version(&sha2), Some((99, &learnt)))
+            .await,
+    );
+    assert!(message.contains("compute it again"), "{message}");
+    let v2 = governance
+        .register_model(Actor::Local, version(&sha2), Some((v1.id, &learnt)))
+        .await
+        .expect("registered");
+    assert_eq!(v2.parent_id, Some(v1.id));
+    governance
+        .stage_model(Actor::Local, v2.id)
+        .await
+        .expect("staged");
+    governance
+        .record_certification(Actor::Local, v2.id, &report(&sha2), true)
+        .await
+        .expect("recorded");
+    let message = refusal(
+        governance
+            .promote_model(Actor::Local, v2.id, Some(over))
+            .await,
+    );
+    assert!(
+        message.contains("1 baseline-diff item(s) are not acknowledged"),
+        "{message}"
+    );
+    assert!(
+        message.contains("10.0.0.101 -> 10.0.0.105:4444/tcp"),
+        "{message}"
+    );
+
+    let detail = governance
+        .model_detail(Actor::Local, v2.id)
+        .await
+        .expect("detail");
+    let item = detail.diff_items[0].id;
+    let message = refusal(governance.acknowledge_diff_item(&analyst, item, "  ").await);
+    assert!(message.contains("needs a justification"), "{message}");
+    let acknowledged = governance
+        .acknowledge_diff_item(&analyst, item, "the new historian, ticket CHG-18")
+        .await
+        .expect("acknowledged");
+    assert_eq!(acknowledged.acknowledged_by.as_deref(), Some("human:ana"));
+    let promoted = governance
+        .promote_model(Actor::Local, v2.id, Some(over))
+        .await
+        .expect("promoted");
+    assert_eq!(promoted.stage, ModelStage::Production);
+    let versions = governance.list_models(Actor::Local).await.expect("list");
+    assert_eq!(versions[0].stage, ModelStage::Archived);
+
+    // Rollback puts the parent back and retires the current one.
+    let restored = governance
+        .rollback_model(Actor::Local, None)
+        .await
+        .expect("rolled back");
+    assert_eq!(restored.id, v1.id);
+    assert_eq!(restored.stage, ModelStage::Production);
+    let versions = governance.list_models(Actor::Local).await.expect("list");
+    assert_eq!(versions[1].stage, ModelStage::Archived);
+
+    let card = otsentry::registry::card::model_card(&detail.version, &detail.diff_items, |t| {
+        t.to_string()
+    });
+    assert!(card.contains("# Model card: version 2"), "{card}");
+
+    governance.close().await;
+    let store = SqliteStore::open(&db).await.expect("opens");
+    verify_store(&store, &Default::default())
+        .await
+        .expect("reads")
+        .expect("every registry row is explained by the audit log");
+}
+
+#[tokio::test]
+async fn an_ai_principal_cannot_promote_a_model() {
+    use otsentry::governance::{AiComponent, PrincipalKind};
+    let dir = tempfile::tempdir().unwrap();
+    let governance = common::governance(&dir.path().join("otsentry.db"), None).await;
+    let scorer = governance
+        .create_principal(
+            Actor::Local,
+            "scorer",
+            PrincipalKind::Ai {
+                component: AiComponent::Scorer,
+            },
+        )
+        .await
+        .expect("created");
+    let v1 = governance
+        .register_model(Actor::Local, version(&"3".repeat(64)), None)
+        .await
+        .expect("registered");
+    let message = refusal(
+        governance
+            .promote_model(Actor::Principal(&scorer), v1.id, None)
+            .await,
+    );
+    assert!(message.starts_with("refused:"), "{message}");
+}

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::selection::SelectionArgs;
 use crate::alerts::DEFAULT_WINDOW_SECS;
+use crate::inventory::load_inventory;
 use crate::model::ModelFile;
 use crate::pipeline::{PipelineConfig, RowOutput};
 use crate::score::{BATCH_ROWS, ScoreConfig, ScoreSummary, score};
@@ -81,6 +82,11 @@ pub struct ScoreArgs {
     /// later run with --resume continues as if there had been one run.
     #[arg(long, value_name = "FILE")]
     pub checkpoint: Option<PathBuf>,
+    /// Asset inventory files (YAML, as `otsentry inventory check` reads them): alerts carry both
+    /// ends' asset context and open maintenance windows, and the conduit detector reports flows
+    /// between zones that no conduit allows.
+    #[arg(long = "inventory", num_args = 1.., value_name = "FILE")]
+    pub inventory: Vec<PathBuf>,
     #[command(flatten)]
     pub selection: SelectionArgs,
 }
@@ -111,6 +117,13 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
             );
         }
     }
+    let inventory = if args.inventory.is_empty() {
+        None
+    } else {
+        Some(Arc::new(
+            load_inventory(&args.inventory).context("the inventory is not valid")?,
+        ))
+    };
     let model = Arc::new(model);
     let mut config = ScoreConfig::new(args.logs, &model);
     config.source = args.selection.source(ot);
@@ -125,6 +138,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
             (true, false) => RowOutput::Flagged,
             (true, true) => RowOutput::All,
         },
+        inventory,
     };
     config.resume_from = args.resume;
     config.checkpoint_to = args.checkpoint;
@@ -168,6 +182,9 @@ fn report(summary: &ScoreSummary, format: OutputFormat, windowed: bool) {
     let (source, pipeline) = (&summary.source, &summary.pipeline);
     for error in &source.errors {
         eprintln!("skipped: {}", crate::text::escape_terminal(error));
+    }
+    for warning in &pipeline.detector_warnings {
+        eprintln!("warning: {warning}");
     }
     let emitted = pipeline.rows - pipeline.rows_before_since;
     if emitted == 0 {

@@ -12,8 +12,9 @@ use crate::features::{FeatureRanges, Schema, Vocab};
 
 /// The first 16 bytes of every model file.
 pub const MAGIC: &[u8; 16] = b"\x89OTSENTRY-MODEL\n";
-/// The format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this build writes and the newest it reads. Version 2 added the detectors'
+/// baseline sections to the body; a version 1 file loads with none.
+pub const FORMAT_VERSION: u32 = 2;
 
 const HEADER_LEN: usize = 16 + 4 + 8 + 8;
 const TRAILER_LEN: usize = 32;
@@ -33,11 +34,39 @@ pub struct SchemaModel {
     pub n_records: u64,
 }
 
-/// A model file's content: the manifest (stored as JSON) and the schema models (postcard).
+/// One detector's baseline learnt in training, stored as its own section of the body: the model
+/// file knows its name and bytes, the detector that wrote it knows what they mean
+/// (`crate::detect::baseline`). A section a build does not know is kept and ignored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineSection {
+    /// The detector's name (`rhythm`, `schedule`).
+    pub name: String,
+    /// The section's own format version, checked by the detector that reads it.
+    pub version: u32,
+    /// postcard bytes of the detector's baseline type.
+    pub body: Vec<u8>,
+}
+
+/// A model file's content: the manifest (stored as JSON), the schema models and the detectors'
+/// baseline sections (postcard).
 #[derive(Clone, Debug)]
 pub struct ModelFile {
     pub manifest: Manifest,
     pub schemas: Vec<SchemaModel>,
+    pub baselines: Vec<BaselineSection>,
+}
+
+/// The body of a version 2 file.
+#[derive(Serialize)]
+struct BodyRef<'a> {
+    schemas: &'a [SchemaModel],
+    baselines: &'a [BaselineSection],
+}
+
+#[derive(Deserialize)]
+struct Body {
+    schemas: Vec<SchemaModel>,
+    baselines: Vec<BaselineSection>,
 }
 
 /// A model read from disk, with the SHA-256 of the whole file.
@@ -126,7 +155,11 @@ impl ModelFile {
     /// Serialises the model into the sealed layout.
     pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
         let manifest = serde_json::to_vec(&self.manifest).map_err(ModelError::EncodeManifest)?;
-        let body = postcard::to_allocvec(&self.schemas).map_err(ModelError::EncodeBody)?;
+        let body = postcard::to_allocvec(&BodyRef {
+            schemas: &self.schemas,
+            baselines: &self.baselines,
+        })
+        .map_err(ModelError::EncodeBody)?;
         let mut bytes = Vec::with_capacity(HEADER_LEN + manifest.len() + body.len() + TRAILER_LEN);
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -241,12 +274,24 @@ impl ModelFile {
                     source,
                 }
             })?;
-        let schemas: Vec<SchemaModel> = postcard::from_bytes(&bytes[manifest_end..sealed_len])
-            .map_err(|source| ModelError::DecodeBody {
-                path: path_buf(),
-                source,
-            })?;
-        let file = ModelFile { manifest, schemas };
+        let body = &bytes[manifest_end..sealed_len];
+        let decoded = if version >= 2 {
+            postcard::from_bytes::<Body>(body)
+        } else {
+            postcard::from_bytes::<Vec<SchemaModel>>(body).map(|schemas| Body {
+                schemas,
+                baselines: Vec::new(),
+            })
+        };
+        let Body { schemas, baselines } = decoded.map_err(|source| ModelError::DecodeBody {
+            path: path_buf(),
+            source,
+        })?;
+        let file = ModelFile {
+            manifest,
+            schemas,
+            baselines,
+        };
         for schema_model in &file.schemas {
             let expected = schema_model.schema.feature_names();
             if schema_model.feature_names != expected {
@@ -275,6 +320,14 @@ impl LoadedModel {
             .as_ref()
             .and_then(|config| config.check().ok())
             .unwrap_or_default()
+    }
+
+    /// The baseline section a detector wrote under `name`, if the model has one.
+    pub fn baseline(&self, name: &str) -> Option<&BaselineSection> {
+        self.file
+            .baselines
+            .iter()
+            .find(|section| section.name == name)
     }
 
     /// The model of a schema, if the training data had any records of it.

@@ -5,7 +5,7 @@
 //! It needs no training: the inventory says how the plant should be, so the first record of a
 //! violating flow is reported, whatever training saw (a violation learnt as normal is still a
 //! violation). A flow is reported once, then again at most every [`REPEAT_SECS`] of log time
-//! while it goes on, so a standing violation is one alert an hour, not one per record.
+//! while it goes on, so a standing violation is one alert a day, not one per record.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -21,8 +21,9 @@ use crate::inventory::{ConduitVerdict, Inventory};
 /// The detector's name in findings and metrics.
 pub const NAME: &str = "conduit";
 
-/// A violating flow is reported again at most this often (log time).
-pub const REPEAT_SECS: f64 = 3600.0;
+/// A violating flow is reported again at most this often (log time): a standing violation is
+/// one alert a day.
+pub const REPEAT_SECS: f64 = 86_400.0;
 
 /// A flow as the conduit rules see it: initiator, responder, port, transport.
 type FlowKey = (IpAddr, IpAddr, u16, Proto);
@@ -71,7 +72,13 @@ impl Detector for ConduitDetector {
     fn observe(&mut self, observation: &Observation<'_>, findings: &mut Vec<Finding>) {
         let event = observation.event;
         let edge = &event.edge;
-        let service = if edge.service == "-" { "" } else { edge.service };
+        // A protocol log names its own protocol (`cip` for CIP over EtherNet/IP), not the
+        // connection's service; its flow is judged by port and transport, as conn.log judges
+        // the same flow by its service too.
+        let service = match &event.kind {
+            EventKind::Conn(_) if edge.service != "-" => edge.service,
+            _ => "",
+        };
         let verdict = self.inventory.conduit_allows(
             edge.orig_h,
             edge.resp_h,

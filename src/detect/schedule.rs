@@ -27,8 +27,12 @@ use crate::model::{BaselineSection, LoadedModel};
 pub const NAME: &str = "schedule";
 const VERSION: u32 = 1;
 
-/// Distinct active days before a schedule is trusted.
+/// Distinct active days before a weekly schedule on one weekday is trusted (two weeks running);
+/// a schedule on two weekdays needs twice as many, since two random days always share two.
 pub const MIN_DAYS: u32 = 2;
+/// Distinct active days before the hours of a daily schedule are trusted: a few sessions at
+/// random hours would otherwise make every new hour look unusual.
+pub const MIN_DAILY_DAYS: u32 = 7;
 /// A daily schedule covers at most this many hours of the day.
 pub const MAX_DAILY_HOURS: u32 = 16;
 /// A weekly schedule uses at most this many weekdays.
@@ -58,11 +62,13 @@ pub struct Activity {
 
 impl Activity {
     fn weekly(&self) -> bool {
-        self.days >= MIN_DAYS && self.weekdays.count_ones() <= MAX_WEEKLY_DAYS
+        let weekdays = self.weekdays.count_ones();
+        (weekdays == 1 && self.days >= MIN_DAYS)
+            || (weekdays <= MAX_WEEKLY_DAYS && self.days >= 2 * MIN_DAYS)
     }
 
     fn daily(&self) -> bool {
-        self.days >= MIN_DAYS && self.hours.count_ones() <= MAX_DAILY_HOURS
+        self.days >= MIN_DAILY_DAYS && self.hours.count_ones() <= MAX_DAILY_HOURS
     }
 
     /// Whether hour `hour` is within an hour of an active one.
@@ -150,6 +156,20 @@ struct Learning {
 }
 
 impl Learning {
+    /// Marks every hour from `start` to `end` (a connection is active for its whole duration,
+    /// though conn.log writes it once, at its start), at most a week of hours.
+    fn add_span(&mut self, start: f64, end: f64) {
+        let mut at = start;
+        for _ in 0..168 {
+            let (day, weekday, hour) = calendar(at);
+            self.add(day, weekday, hour);
+            at = ((at / 3600.0).floor() + 1.0) * 3600.0;
+            if at > end {
+                break;
+            }
+        }
+    }
+
     fn add(&mut self, day: i64, weekday: usize, hour: u32) {
         self.activity.weekdays |= 1 << weekday;
         self.activity.hours |= 1 << hour;
@@ -192,10 +212,14 @@ impl Learner for ScheduleLearner {
             self.coverage.weekday_days[weekday] += 1;
         }
         self.coverage.hours |= 1 << hour;
+        let end = match &event.kind {
+            EventKind::Conn(conn) => event.ts + conn.duration.unwrap_or(0.0).clamp(0.0, 7.0 * 86_400.0),
+            EventKind::Request(_) => event.ts,
+        };
         self.clients
             .entry(event.edge.orig_h)
             .or_default()
-            .add(day, weekday, hour);
+            .add_span(event.ts, end);
         if record.raw.edge != OVERFLOW {
             let edges = &mut self.edges[slot(record.schema)];
             let idx = record.raw.edge as usize;
@@ -204,7 +228,7 @@ impl Learner for ScheduleLearner {
             }
             edges[idx]
                 .get_or_insert_with(Learning::default)
-                .add(day, weekday, hour);
+                .add_span(event.ts, end);
         }
     }
 

@@ -115,3 +115,68 @@ pub fn decode<T: DeserializeOwned>(
         .map(Some)
         .map_err(|source| BaselineError::Decode { name, source })
 }
+
+/// Helpers for the detectors' unit tests: connection events, and a training pass and a scoring
+/// pass through the real feature state machine.
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+    use crate::detect::{Detector, Finding, Observation};
+    use crate::features::{ConnFields, EdgeRef, EventKind, Extractor, Proto};
+
+    /// A connection `src -> dst:port/tcp service` at `ts` lasting `duration` seconds.
+    pub fn conn(ts: f64, src: &str, dst: &str, port: u16, service: &'static str, duration: f64) -> FlowEvent<'static> {
+        FlowEvent {
+            ts,
+            uid: "Ctest",
+            orig_p: 40000,
+            edge: EdgeRef {
+                orig_h: src.parse().unwrap(),
+                resp_h: dst.parse().unwrap(),
+                resp_p: port,
+                proto: Proto::Tcp,
+                service,
+            },
+            ot: port == 502,
+            kind: EventKind::Conn(ConnFields {
+                duration: Some(duration),
+                orig_bytes: Some(100),
+                resp_bytes: Some(100),
+                orig_pkts: Some(5),
+                resp_pkts: Some(5),
+                conn_state: "SF",
+            }),
+        }
+    }
+
+    /// Trains `learner` on `training` and returns its section and the frozen vocabulary.
+    pub fn learn(mut learner: Box<dyn Learner>, training: &[FlowEvent<'_>]) -> (BaselineSection, Extractor) {
+        let mut extractor = Extractor::fit(Schema::Conn, 1 << 16);
+        for event in training {
+            let raw = extractor.push(event).unwrap();
+            learner.observe(&TrainingRecord {
+                event,
+                schema: Schema::Conn,
+                raw: &raw,
+            });
+        }
+        extractor.freeze();
+        (learner.finish().unwrap(), Extractor::score(extractor.into_vocab()))
+    }
+
+    /// Scores `events` with `detector` over `extractor`'s vocabulary.
+    pub fn score(detector: &mut dyn Detector, extractor: &mut Extractor, events: &[FlowEvent<'_>]) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for event in events {
+            let raw = extractor.push(event).unwrap();
+            let observation = Observation {
+                event,
+                schema: Schema::Conn,
+                raw: &raw,
+                vocab: extractor.vocab(),
+            };
+            detector.observe(&observation, &mut findings);
+        }
+        findings
+    }
+}

@@ -47,7 +47,12 @@ fn plant(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (logs, model)
 }
 
-fn score(logs: &Path, model: &Path, inventory: &Path, since: Option<&str>) -> Vec<serde_json::Value> {
+fn score(
+    logs: &Path,
+    model: &Path,
+    inventory: &Path,
+    since: Option<&str>,
+) -> Vec<serde_json::Value> {
     let mut args = vec![
         "score",
         "--log",
@@ -69,16 +74,19 @@ fn score(logs: &Path, model: &Path, inventory: &Path, since: Option<&str>) -> Ve
 
 /// The header lines and the `ts` and `id.orig_h` columns of a Zeek TSV log.
 fn split_log(text: &str) -> (Vec<&str>, Vec<&str>, usize) {
-    let header: Vec<&str> = text.lines().take_while(|line| line.starts_with('#')).collect();
+    let header: Vec<&str> = text
+        .lines()
+        .take_while(|line| line.starts_with('#'))
+        .collect();
     let fields = header
         .iter()
         .find_map(|line| line.strip_prefix("#fields\t"))
         .unwrap();
-    let orig = fields.split('\t').position(|name| name == "id.orig_h").unwrap();
-    let body = text
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .collect();
+    let orig = fields
+        .split('\t')
+        .position(|name| name == "id.orig_h")
+        .unwrap();
+    let body = text.lines().filter(|line| !line.starts_with('#')).collect();
     (header, body, orig)
 }
 
@@ -130,7 +138,10 @@ fn a_held_out_week_is_quiet_and_a_sunday_night_maintenance_and_a_conduit_breach_
         .iter()
         .filter(|alert| alert["event"]["action"] == "alert_opened")
         .count();
-    assert!(opened <= 7 * 3, "{opened} alerts in a benign week: {week:#?}");
+    assert!(
+        opened <= 7 * 3,
+        "{opened} alerts in a benign week: {week:#?}"
+    );
     for alert in &week {
         let source = &alert["source"]["asset"];
         assert!(source.is_object(), "no asset context: {alert:#}");
@@ -144,7 +155,10 @@ fn a_held_out_week_is_quiet_and_a_sunday_night_maintenance_and_a_conduit_breach_
             let fields: Vec<&str> = line.split('\t').collect();
             fields[2] == EWS && fields[0].parse::<f64>().unwrap() >= HELD_OUT
         });
-    assert!(maintenance_seen, "the held-out week has no maintenance session");
+    assert!(
+        maintenance_seen,
+        "the held-out week has no maintenance session"
+    );
 
     // The held-out Wednesday's maintenance session, moved to a Sunday night.
     let moved = dir.path().join("sunday");
@@ -223,7 +237,11 @@ fn a_bad_inventory_is_refused_with_its_line() {
     let model = dir.path().join("plant.model");
     assert!(train(&logs, &model, &[]).status.success());
     let inventory = dir.path().join("bad.yaml");
-    std::fs::write(&inventory, "zones:\n  - name: control\n    cidrs: [10.0.0.0/33]\n    security_level_target: 3\n").unwrap();
+    std::fs::write(
+        &inventory,
+        "zones:\n  - name: control\n    cidrs: [10.0.0.0/33]\n    security_level_target: 3\n",
+    )
+    .unwrap();
     let output = otsentry(&[
         "score",
         "--log",

@@ -208,7 +208,10 @@ impl<'a> EcsAlert<'a> {
             destination: Endpoint {
                 ip: seen.dst.to_string(),
                 port: seen.dst_port,
-                asset: alert.assets.as_ref().map(|ends| Asset::of(&ends.destination)),
+                asset: alert
+                    .assets
+                    .as_ref()
+                    .map(|ends| Asset::of(&ends.destination)),
             },
             network: Network {
                 transport: &seen.transport,

@@ -51,10 +51,11 @@ pub fn observe_all(learners: &mut [Box<dyn Learner>], record: &TrainingRecord<'_
 }
 
 /// Ends the pass: every learner's section.
-pub fn finish_all(
-    learners: Vec<Box<dyn Learner>>,
-) -> Result<Vec<BaselineSection>, BaselineError> {
-    learners.into_iter().map(|learner| learner.finish()).collect()
+pub fn finish_all(learners: Vec<Box<dyn Learner>>) -> Result<Vec<BaselineSection>, BaselineError> {
+    learners
+        .into_iter()
+        .map(|learner| learner.finish())
+        .collect()
 }
 
 /// Why a baseline section could not be written or read.
@@ -125,7 +126,14 @@ pub mod testing {
     use crate::features::{ConnFields, EdgeRef, EventKind, Extractor, Proto};
 
     /// A connection `src -> dst:port/tcp service` at `ts` lasting `duration` seconds.
-    pub fn conn(ts: f64, src: &str, dst: &str, port: u16, service: &'static str, duration: f64) -> FlowEvent<'static> {
+    pub fn conn(
+        ts: f64,
+        src: &str,
+        dst: &str,
+        port: u16,
+        service: &'static str,
+        duration: f64,
+    ) -> FlowEvent<'static> {
         FlowEvent {
             ts,
             uid: "Ctest",
@@ -150,7 +158,10 @@ pub mod testing {
     }
 
     /// Trains `learner` on `training` and returns its section and the frozen vocabulary.
-    pub fn learn(mut learner: Box<dyn Learner>, training: &[FlowEvent<'_>]) -> (BaselineSection, Extractor) {
+    pub fn learn(
+        mut learner: Box<dyn Learner>,
+        training: &[FlowEvent<'_>],
+    ) -> (BaselineSection, Extractor) {
         let mut extractor = Extractor::fit(Schema::Conn, 1 << 16);
         for event in training {
             let raw = extractor.push(event).unwrap();
@@ -161,11 +172,18 @@ pub mod testing {
             });
         }
         extractor.freeze();
-        (learner.finish().unwrap(), Extractor::score(extractor.into_vocab()))
+        (
+            learner.finish().unwrap(),
+            Extractor::score(extractor.into_vocab()),
+        )
     }
 
     /// Scores `events` with `detector` over `extractor`'s vocabulary.
-    pub fn score(detector: &mut dyn Detector, extractor: &mut Extractor, events: &[FlowEvent<'_>]) -> Vec<Finding> {
+    pub fn score(
+        detector: &mut dyn Detector,
+        extractor: &mut Extractor,
+        events: &[FlowEvent<'_>],
+    ) -> Vec<Finding> {
         let mut findings = Vec::new();
         for event in events {
             let raw = extractor.push(event).unwrap();

@@ -48,10 +48,9 @@ impl ConduitDetector {
 /// The rule of a violating verdict.
 fn rule_of(verdict: &ConduitVerdict<'_>) -> Option<(&'static str, &'static str)> {
     Some(match verdict {
-        ConduitVerdict::NoConduit { .. } => (
-            "no_conduit",
-            "Flow between zones that no conduit joins",
-        ),
+        ConduitVerdict::NoConduit { .. } => {
+            ("no_conduit", "Flow between zones that no conduit joins")
+        }
         ConduitVerdict::WrongDirection { .. } => (
             "wrong_direction",
             "Flow against the direction of a one-way conduit",
@@ -159,7 +158,8 @@ impl Detector for ConduitDetector {
                 ts,
             })
             .collect();
-        reported.sort_by(|a, b| (a.src, a.dst, a.port, a.proto).cmp(&(b.src, b.dst, b.port, b.proto)));
+        reported
+            .sort_by(|a, b| (a.src, a.dst, a.port, a.proto).cmp(&(b.src, b.dst, b.port, b.proto)));
         serde_json::to_value(reported).unwrap_or(serde_json::Value::Null)
     }
 

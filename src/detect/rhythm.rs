@@ -54,7 +54,9 @@ impl Hist {
         if !value.is_finite() || value < 0.0 {
             return;
         }
-        let bin = (value.ln_1p() * BINS_PER_UNIT).round().min(f64::from(u16::MAX)) as u16;
+        let bin = (value.ln_1p() * BINS_PER_UNIT)
+            .round()
+            .min(f64::from(u16::MAX)) as u16;
         *self.bins.entry(bin).or_default() += 1;
         self.n += 1;
         self.max = self.max.max(value);
@@ -469,7 +471,10 @@ impl Detector for RhythmDetector {
                     },
                     both,
                     vec![Reason::new(
-                        format!("{in_minute} records within one minute on {}", edge_text(observation)),
+                        format!(
+                            "{in_minute} records within one minute on {}",
+                            edge_text(observation)
+                        ),
                         format!(
                             "at most {} in any minute of training (typical interval {})",
                             learnt.max_per_minute,
@@ -519,7 +524,11 @@ impl Detector for RhythmDetector {
                     .max(60.0);
                 if duration > limit {
                     reasons.push(Reason::new(
-                        format!("session of {} on {}", seconds_text(duration), edge_text(observation)),
+                        format!(
+                            "session of {} on {}",
+                            seconds_text(duration),
+                            edge_text(observation)
+                        ),
                         format!(
                             "at most {} in training (median {})",
                             seconds_text(learnt.duration.max),
@@ -534,7 +543,10 @@ impl Detector for RhythmDetector {
                 .max(100.0);
             if packets > limit {
                 reasons.push(Reason::new(
-                    format!("{packets:.0} packets in one session on {}", edge_text(observation)),
+                    format!(
+                        "{packets:.0} packets in one session on {}",
+                        edge_text(observation)
+                    ),
                     format!(
                         "at most {:.0} in training (median {:.0})",
                         learnt.packets.max,

@@ -80,7 +80,9 @@ impl Activity {
 
     /// What is outside about a record at (weekday, hour), if anything.
     fn outside(&self, weekday: usize, hour: u32, coverage: &Coverage) -> Option<&'static str> {
-        if self.weekly() && self.weekdays & (1 << weekday) == 0 && coverage.weekday_days[weekday] >= 1
+        if self.weekly()
+            && self.weekdays & (1 << weekday) == 0
+            && coverage.weekday_days[weekday] >= 1
         {
             return Some("weekday");
         }
@@ -213,7 +215,9 @@ impl Learner for ScheduleLearner {
         }
         self.coverage.hours |= 1 << hour;
         let end = match &event.kind {
-            EventKind::Conn(conn) => event.ts + conn.duration.unwrap_or(0.0).clamp(0.0, 7.0 * 86_400.0),
+            EventKind::Conn(conn) => {
+                event.ts + conn.duration.unwrap_or(0.0).clamp(0.0, 7.0 * 86_400.0)
+            }
             EventKind::Request(_) => event.ts,
         };
         self.clients
@@ -350,7 +354,10 @@ impl Detector for ScheduleDetector {
                 dst: Some(event.edge.resp_h),
             },
             reasons: vec![Reason::new(
-                format!("{edge_text} on {} (its {what} is outside)", when_text(weekday, hour)),
+                format!(
+                    "{edge_text} on {} (its {what} is outside)",
+                    when_text(weekday, hour)
+                ),
                 format!("{whose}: {}", activity.describe()),
             )],
             techniques,

@@ -70,7 +70,6 @@ struct BodyRef<'a> {
     baselines: &'a [BaselineSection],
 }
 
-
 /// A model read from disk, with the SHA-256 of the whole file.
 #[derive(Clone, Debug)]
 pub struct LoadedModel {
@@ -306,8 +305,12 @@ impl ModelFile {
                     source,
                 }
             })?;
-        let (schemas, baselines) =
-            decode_body(&bytes[manifest_end..sealed_len], manifest_end, version, path)?;
+        let (schemas, baselines) = decode_body(
+            &bytes[manifest_end..sealed_len],
+            manifest_end,
+            version,
+            path,
+        )?;
         let file = ModelFile {
             manifest,
             schemas,

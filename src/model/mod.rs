@@ -25,5 +25,6 @@ pub mod artifact;
 pub mod manifest;
 
 pub use artifact::{
-    BaselineSection, FORMAT_VERSION, LoadedModel, MAGIC, ModelError, ModelFile, SchemaModel};
+    BaselineSection, FORMAT_VERSION, LoadedModel, MAGIC, ModelError, ModelFile, SchemaModel,
+};
 pub use manifest::{Manifest, Scope, SourceFile, TrainParams, Window};

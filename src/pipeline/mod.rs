@@ -25,12 +25,12 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::alerts::{Alert, AlertBuilder, AlertState, DEFAULT_WINDOW_SECS};
-use crate::detect::forest::{self, ForestDetector};
 use crate::detect::conduit::ConduitDetector;
+use crate::detect::forest::{self, ForestDetector};
 use crate::detect::novelty::NoveltyDetector;
 use crate::detect::rhythm::RhythmDetector;
-use crate::detect::schedule::ScheduleDetector;
 use crate::detect::roles::Roles;
+use crate::detect::schedule::ScheduleDetector;
 use crate::detect::{Detector, Finding, Observation, Seen, Severity};
 use crate::features::event_block::EventBlock;
 use crate::features::{Extractor, FlowEvent, MAX_WIDTH, RawRow, Schema, schema_of};

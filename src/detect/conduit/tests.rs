@@ -66,11 +66,23 @@ fn violations_name_both_zones_and_a_standing_one_is_reported_once() {
     ]);
     let rules: Vec<&str> = found.iter().map(|finding| finding.rule.as_str()).collect();
     assert_eq!(rules, ["no_conduit", "wrong_direction", "port_not_allowed"]);
-    assert_eq!(found[0].severity, Severity::Critical, "OT traffic into an SL-T 3 zone");
+    assert_eq!(
+        found[0].severity,
+        Severity::Critical,
+        "OT traffic into an SL-T 3 zone"
+    );
     assert!(found[0].reasons[0].observed.contains("(zone dmz)"));
     assert!(found[0].reasons[0].observed.contains("(zone control)"));
-    assert!(found[0].reasons[0].baseline.contains("no conduit joins zone dmz and zone control"));
+    assert!(
+        found[0].reasons[0]
+            .baseline
+            .contains("no conduit joins zone dmz and zone control")
+    );
     assert_eq!(found[1].severity, Severity::High);
     assert_eq!(found[1].techniques, ["T0886"]);
-    assert!(found[2].reasons[0].baseline.contains("allows only modbus tcp/502"));
+    assert!(
+        found[2].reasons[0]
+            .baseline
+            .contains("allows only modbus tcp/502")
+    );
 }

@@ -11,7 +11,14 @@ fn training() -> Vec<FlowEvent<'static>> {
     let mut events = Vec::new();
     for n in 0..5760 {
         let ts = f64::from(n) * 30.0 + f64::from(n % 7) * 0.1;
-        events.push(conn(ts, "10.0.3.20", "10.0.1.1", 502, "modbus", 1.0 + f64::from(n % 2)));
+        events.push(conn(
+            ts,
+            "10.0.3.20",
+            "10.0.1.1",
+            502,
+            "modbus",
+            1.0 + f64::from(n % 2),
+        ));
     }
     events
 }
@@ -42,7 +49,16 @@ fn the_summary_is_robust() {
 fn the_learnt_rhythm_is_quiet() {
     let (mut detector, mut extractor) = detector();
     let events: Vec<_> = (0..200)
-        .map(|n| conn(LATER + f64::from(n) * 30.0, "10.0.3.20", "10.0.1.1", 502, "modbus", 1.5))
+        .map(|n| {
+            conn(
+                LATER + f64::from(n) * 30.0,
+                "10.0.3.20",
+                "10.0.1.1",
+                502,
+                "modbus",
+                1.5,
+            )
+        })
         .collect();
     let found = score(&mut detector, &mut extractor, &events);
     assert!(found.is_empty(), "{found:#?}");
@@ -52,17 +68,44 @@ fn the_learnt_rhythm_is_quiet() {
 fn a_burst_a_new_rhythm_and_a_long_session_are_findings() {
     let (mut detector, mut extractor) = detector();
     let mut events: Vec<_> = (0..40)
-        .map(|n| conn(LATER + f64::from(n) * 0.5, "10.0.3.20", "10.0.1.1", 502, "modbus", 1.0))
+        .map(|n| {
+            conn(
+                LATER + f64::from(n) * 0.5,
+                "10.0.3.20",
+                "10.0.1.1",
+                502,
+                "modbus",
+                1.0,
+            )
+        })
         .collect();
-    events.push(conn(LATER + 7200.0, "10.0.3.20", "10.0.1.1", 502, "modbus", 5.0 * 3600.0));
+    events.push(conn(
+        LATER + 7200.0,
+        "10.0.3.20",
+        "10.0.1.1",
+        502,
+        "modbus",
+        5.0 * 3600.0,
+    ));
     let found = score(&mut detector, &mut extractor, &events);
     let rules: Vec<&str> = found.iter().map(|finding| finding.rule.as_str()).collect();
     assert!(rules.contains(&"burst"), "{rules:?}");
     assert!(rules.contains(&"rhythm_changed"), "{rules:?}");
     assert!(rules.contains(&"long_session"), "{rules:?}");
-    assert_eq!(rules.iter().filter(|rule| **rule == "burst").count(), 1, "once per episode");
-    let changed = found.iter().find(|finding| finding.rule == "rhythm_changed").unwrap();
-    assert!(changed.reasons[0].baseline.contains("median 30"), "{:?}", changed.reasons);
+    assert_eq!(
+        rules.iter().filter(|rule| **rule == "burst").count(),
+        1,
+        "once per episode"
+    );
+    let changed = found
+        .iter()
+        .find(|finding| finding.rule == "rhythm_changed")
+        .unwrap();
+    assert!(
+        changed.reasons[0].baseline.contains("median 30"),
+        "{:?}",
+        changed.reasons
+    );
 }
 
 #[test]
@@ -75,7 +118,10 @@ fn a_scan_is_a_finding_of_its_source() {
         .map(|(n, host)| conn(LATER + n as f64, "10.0.3.20", host, 502, "modbus", 0.0))
         .collect();
     let found = score(&mut detector, &mut extractor, &events);
-    let scans: Vec<_> = found.iter().filter(|finding| finding.rule == "scan").collect();
+    let scans: Vec<_> = found
+        .iter()
+        .filter(|finding| finding.rule == "scan")
+        .collect();
     assert_eq!(scans.len(), 1, "{found:#?}");
     assert_eq!(scans[0].subject.dst, None);
     assert_eq!(scans[0].techniques[0], "T0846");
@@ -84,7 +130,16 @@ fn a_scan_is_a_finding_of_its_source() {
 #[test]
 fn a_split_run_equals_one_run() {
     let events: Vec<_> = (0..60)
-        .map(|n| conn(LATER + f64::from(n) * 0.5, "10.0.3.20", "10.0.1.1", 502, "modbus", 1.0))
+        .map(|n| {
+            conn(
+                LATER + f64::from(n) * 0.5,
+                "10.0.3.20",
+                "10.0.1.1",
+                502,
+                "modbus",
+                1.0,
+            )
+        })
         .collect();
     let (mut whole, mut extractor) = detector();
     let one_run = score(&mut whole, &mut extractor, &events);

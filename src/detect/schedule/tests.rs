@@ -45,7 +45,14 @@ fn the_weekly_session_is_quiet_in_its_window_and_reported_on_a_sunday_night() {
     let inside = score(
         &mut detector,
         &mut extractor,
-        &[conn(next_wednesday, "10.0.3.30", "10.0.1.1", 502, "modbus", 1800.0)],
+        &[conn(
+            next_wednesday,
+            "10.0.3.30",
+            "10.0.1.1",
+            502,
+            "modbus",
+            1800.0,
+        )],
     );
     assert!(inside.is_empty(), "{inside:#?}");
     // Sunday 2026-10-11 02:00 UTC plus three weeks.
@@ -55,7 +62,14 @@ fn the_weekly_session_is_quiet_in_its_window_and_reported_on_a_sunday_night() {
         &mut extractor,
         &[
             conn(sunday, "10.0.3.30", "10.0.1.1", 502, "modbus", 1800.0),
-            conn(sunday + 60.0, "10.0.3.30", "10.0.1.1", 502, "modbus", 1800.0),
+            conn(
+                sunday + 60.0,
+                "10.0.3.30",
+                "10.0.1.1",
+                502,
+                "modbus",
+                1800.0,
+            ),
         ],
     );
     assert_eq!(outside.len(), 1, "reported once per episode: {outside:#?}");
@@ -63,12 +77,23 @@ fn the_weekly_session_is_quiet_in_its_window_and_reported_on_a_sunday_night() {
     assert_eq!(finding.rule, "outside_schedule");
     assert_eq!(finding.severity, Severity::High);
     assert!(finding.reasons[0].observed.contains("sunday 02:00 UTC"));
-    assert!(finding.reasons[0].baseline.contains("wednesday"), "{}", finding.reasons[0].baseline);
+    assert!(
+        finding.reasons[0].baseline.contains("wednesday"),
+        "{}",
+        finding.reasons[0].baseline
+    );
     // The HMI keeps no schedule: any hour is its own.
     let hmi = score(
         &mut detector,
         &mut extractor,
-        &[conn(sunday + 3.0 * HOUR, "10.0.2.10", "10.0.1.1", 502, "modbus", 10.0)],
+        &[conn(
+            sunday + 3.0 * HOUR,
+            "10.0.2.10",
+            "10.0.1.1",
+            502,
+            "modbus",
+            10.0,
+        )],
     );
     assert!(hmi.is_empty());
 }
@@ -77,7 +102,16 @@ fn the_weekly_session_is_quiet_in_its_window_and_reported_on_a_sunday_night() {
 fn a_split_run_equals_one_run() {
     let sunday = WEDNESDAY + 25.0 * DAY + 2.0 * HOUR;
     let events: Vec<_> = (0..4)
-        .map(|n| conn(sunday + f64::from(n) * 1200.0, "10.0.3.30", "10.0.1.1", 502, "modbus", 60.0))
+        .map(|n| {
+            conn(
+                sunday + f64::from(n) * 1200.0,
+                "10.0.3.30",
+                "10.0.1.1",
+                502,
+                "modbus",
+                60.0,
+            )
+        })
         .collect();
     let (mut whole, mut extractor) = detector();
     let one_run = score(&mut whole, &mut extractor, &events);

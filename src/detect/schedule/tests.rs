@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::detect::baseline::testing::{conn, learn, score};
+use crate::features::FlowEvent;
 
 /// 2026-10-07T00:00:00Z, a Wednesday.
 const WEDNESDAY: f64 = 1_791_331_200.0;

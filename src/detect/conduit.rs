@@ -158,8 +158,7 @@ impl Detector for ConduitDetector {
                 ts,
             })
             .collect();
-        reported
-            .sort_by(|a, b| (a.src, a.dst, a.port, a.proto).cmp(&(b.src, b.dst, b.port, b.proto)));
+        reported.sort_by_key(|flow| (flow.src, flow.dst, flow.port, flow.proto));
         serde_json::to_value(reported).unwrap_or(serde_json::Value::Null)
     }
 

@@ -200,6 +200,7 @@ pub fn inspect<P: AsRef<Path>>(
         strict: options.strict,
         fields: options.fields.clone(),
         max_problems_kept: options.max_problems_listed,
+        ..ReadOptions::default()
     };
     let mut tally = Tally {
         options,

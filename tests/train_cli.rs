@@ -211,3 +211,84 @@ fn bad_parameters_are_refused_before_reading() {
     assert!(stderr(&output).contains("contamination must be in (0, 0.5], got 0.9"));
     assert!(!dir.path().join("m").exists());
 }
+
+/// The manifest's source digests are computed from the bytes the training pass reads (each file
+/// is read once); they must be the SHA-256 and size of each file as stored, gzip or plain.
+#[test]
+fn source_digests_are_the_sha_256_of_each_file_as_stored() {
+    use sha2::{Digest, Sha256};
+    use std::io::Write as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    write_logs(&logs, &plant(START, 15.0, 3600.0));
+    // The Modbus log gzipped: the digest is of the compressed bytes, as on disk.
+    let modbus = std::fs::read(logs.join("modbus.log")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&modbus).unwrap();
+    std::fs::write(logs.join("modbus.log.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::remove_file(logs.join("modbus.log")).unwrap();
+    let model = dir.path().join("plant.model");
+    train(&logs, &model, &[]);
+    let shown: serde_json::Value = serde_json::from_slice(
+        &otsentry(&["model", "show", model.to_str().unwrap(), "--format", "json"]).stdout,
+    )
+    .unwrap();
+    let sources = shown["manifest"]["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 2);
+    for source in sources {
+        let path = source["path"].as_str().unwrap();
+        let bytes = std::fs::read(path).unwrap();
+        assert_eq!(
+            source["sha256"].as_str().unwrap(),
+            hex::encode(Sha256::digest(&bytes)),
+            "{path}"
+        );
+        assert_eq!(source["bytes"].as_u64().unwrap(), bytes.len() as u64);
+    }
+}
+
+/// A scoring path forced through the environment that names no path, or that this CPU lacks, is
+/// refused with the variable's name; an available one trains.
+#[test]
+fn a_forced_scoring_path_is_used_or_refused_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    write_logs(&logs, &plant(START, 15.0, 3600.0));
+    let model = dir.path().join("forced.model");
+    let run = |path: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_otsentry"))
+            .args(["train", "--log", logs.to_str().unwrap(), "--out"])
+            .arg(&model)
+            .args(["--n-estimators", "20"])
+            .env("OTSENTRY_FOREST_PATH", path)
+            .output()
+            .unwrap()
+    };
+    let refused = run("sse9");
+    assert!(!refused.status.success());
+    let message = stderr(&refused);
+    assert!(
+        message.contains("OTSENTRY_FOREST_PATH=\"sse9\" is not a scoring setting"),
+        "{message}"
+    );
+    for path in iforest::ScoringPath::ALL {
+        let output = run(path.as_str());
+        if path.available() {
+            assert!(output.status.success(), "{path}: {}", stderr(&output));
+            let text = stdout(&output);
+            let line = text.lines().find(|line| line.contains("scoring path"));
+            assert!(
+                line.is_some_and(|line| line.contains(&format!(" {path} (cell cache auto)"))),
+                "{text}"
+            );
+        } else {
+            let message = stderr(&output);
+            assert!(!output.status.success());
+            assert!(
+                message.contains("which this CPU does not have"),
+                "{message}"
+            );
+        }
+    }
+}

@@ -19,6 +19,7 @@ pub mod selection;
 pub mod serve;
 pub mod simulate;
 pub mod train;
+pub mod watch;
 
 /// Explainable, governed anomaly detection for OT/ICS networks, from Zeek logs.
 ///
@@ -47,6 +48,7 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     Train(train::TrainArgs),
     Score(score::ScoreArgs),
+    Watch(watch::WatchArgs),
     Model(model::ModelArgs),
     Eval(eval::EvalArgs),
     /// Validate and explain governance policy files.
@@ -83,6 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::Train(args) => train::run(args),
         Command::Score(args) => score::run(args),
+        Command::Watch(args) => watch::run(args),
         Command::Model(args) => model::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Simulate(args) => simulate::run(args),

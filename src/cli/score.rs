@@ -1,7 +1,7 @@
 //! `otsentry score`: score Zeek logs against a trained model and print the alerts.
 
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -10,11 +10,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::selection::SelectionArgs;
 use crate::alerts::DEFAULT_WINDOW_SECS;
-use crate::inventory::load_inventory;
-use crate::model::ModelFile;
+use crate::model::{LoadedModel, ModelFile};
 use crate::pipeline::{PipelineConfig, RowOutput};
 use crate::score::{BATCH_ROWS, ScoreConfig, ScoreSummary, score};
 use crate::sinks::console::{Console, ConsoleFormat};
+use crate::sources::SourceOptions;
 
 /// How results are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -92,41 +92,17 @@ pub struct ScoreArgs {
 }
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
-    if !args.model.exists() {
-        anyhow::bail!(
-            "model {} does not exist; train one with `otsentry train --log PATH --out {}`",
-            args.model.display(),
-            args.model.display()
-        );
-    }
-    if !(args.window.is_finite() && args.window >= 0.0) {
-        anyhow::bail!(
-            "--window must be a number of seconds, 0 or more (got {})",
-            args.window
-        );
-    }
-    let model = ModelFile::load(&args.model)
-        .with_context(|| format!("cannot load model {}", args.model.display()))?;
-    let ot = model.ot_selector();
-    if args.selection.names_ot_selection() {
-        let asked = args.selection.selector()?;
-        if asked != ot {
-            anyhow::bail!(
-                "the OT selection given (--ot-services, --ot-ports) differs from the one the model was trained with ({:?}); scoring must select what training learnt: retrain with these flags, or leave them out",
-                ot.config()
-            );
-        }
-    }
+    let (model, source) = load_model(&args.model, args.window, &args.selection)?;
     let inventory = if args.inventory.is_empty() {
         None
     } else {
         Some(Arc::new(
-            load_inventory(&args.inventory).context("the inventory is not valid")?,
+            crate::inventory::load_inventory(&args.inventory)
+                .context("the inventory is not valid")?,
         ))
     };
-    let model = Arc::new(model);
     let mut config = ScoreConfig::new(args.logs, &model);
-    config.source = args.selection.source(ot);
+    config.source = source;
     config.pipeline = PipelineConfig {
         threshold: args.threshold,
         window_secs: args.window,
@@ -175,6 +151,41 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     }
     report(&summary, args.format, args.since.is_some());
     Ok(())
+}
+
+/// What the two drivers (`score`, `watch`) check before anything is read: the model exists and
+/// verifies (its SHA-256 trailer and sidecar), the grouping window is sane, and an OT selection
+/// given on the command line is the one the model was trained with. Returns the verified model
+/// and the source options to read with.
+pub(super) fn load_model(
+    path: &Path,
+    window: f64,
+    selection: &SelectionArgs,
+) -> anyhow::Result<(Arc<LoadedModel>, SourceOptions)> {
+    if !path.exists() {
+        anyhow::bail!(
+            "model {} does not exist; train one with `otsentry train --log PATH --out {}`",
+            path.display(),
+            path.display()
+        );
+    }
+    if !(window.is_finite() && window >= 0.0) {
+        anyhow::bail!("--window must be a number of seconds, 0 or more (got {window})");
+    }
+    let model =
+        ModelFile::load(path).with_context(|| format!("cannot load model {}", path.display()))?;
+    let ot = model.ot_selector();
+    if selection.names_ot_selection() {
+        let asked = selection.selector()?;
+        if asked != ot {
+            anyhow::bail!(
+                "the OT selection given (--ot-services, --ot-ports) differs from the one the model was trained with ({:?}); scoring must select what training learnt: retrain with these flags, or leave them out",
+                ot.config()
+            );
+        }
+    }
+    let source = selection.source(ot);
+    Ok((Arc::new(model), source))
 }
 
 /// The run's totals and warnings on stderr, so stdout stays data.

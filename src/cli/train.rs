@@ -149,6 +149,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         table.add_row(["overrides", &manifest.overrides.join(", ")]);
     }
     table.add_row(["dataset sha256", &manifest.dataset_sha256]);
+    // Which walk scored here (the offset sample), so that benchmark output names it.
+    if let Ok(options) = iforest::ScoringOptions::from_env()
+        && let Ok(path) = options.resolve()
+    {
+        table.add_row([
+            "scoring path",
+            &format!("{path} (cell cache {})", options.cache),
+        ]);
+    }
     // `writeln!`, not `println!`: a closed pipe is an error `main` ends quietly, not a panic.
     let mut out = std::io::stdout().lock();
     writeln!(out, "{table}")?;

@@ -129,36 +129,44 @@ impl PipelineState {
 
     /// Writes the checkpoint atomically: temporary file, fsync, rename, fsync of the directory.
     pub fn write(&self, path: &Path) -> Result<(), CheckpointError> {
-        let write_error = |source| CheckpointError::Write {
+        let json = serde_json::to_vec(self).map_err(|error| CheckpointError::Write {
+            path: path.to_path_buf(),
+            source: error.into(),
+        })?;
+        write_atomic(path, &json).map_err(|source| CheckpointError::Write {
             path: path.to_path_buf(),
             source,
-        };
-        let json = serde_json::to_vec(self).map_err(|error| write_error(error.into()))?;
-        let dir = path
-            .parent()
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "checkpoint".to_string());
-        let temporary = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        let result = (|| {
-            let mut file = std::fs::File::create(&temporary)?;
-            file.write_all(&json)?;
-            file.sync_all()?;
-            std::fs::rename(&temporary, path)?;
-            // The rename is durable once the directory entry is.
-            if let Ok(dir) = std::fs::File::open(dir) {
-                dir.sync_all()?;
-            }
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&temporary);
-        }
-        result.map_err(write_error)
+        })
     }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync of the
+/// directory, so a crash or power loss leaves the old file or the new one, never half of one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "checkpoint".to_string());
+    let temporary = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)?;
+        // The rename is durable once the directory entry is.
+        if let Ok(dir) = std::fs::File::open(dir) {
+            dir.sync_all()?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
 }
 
 impl Pipeline {

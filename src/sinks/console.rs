@@ -135,6 +135,11 @@ impl<W: Write> Sink for Console<W> {
             _ => Ok(()),
         }
     }
+
+    /// Writes out what is buffered; the table still waits for [`Console::finish`].
+    fn flush(&mut self) -> Result<(), SinkError> {
+        self.out.flush().map_err(io)
+    }
 }
 
 fn write_alert_csv(out: &mut impl Write, alert: &Alert) -> std::io::Result<()> {

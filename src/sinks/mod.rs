@@ -1,5 +1,6 @@
 //! Sinks: where alerts go. The console (a table for people, ECS JSON lines, CSV, or per-row
-//! output) and the governance alert queue; the SIEM outputs follow the same trait.
+//! output) and the governance alert queue; the SIEM outputs (`tcp`, `syslog`, `hec`, `file`, one
+//! folder each with the same files) are driven by `crate::delivery` from its durable spool.
 //!
 //! A sink receives every alert event the pipeline emits, in order: an alert when it opens, and
 //! again under the same id when it closes with more than one finding. Row output (`--format
@@ -9,6 +10,11 @@
 //! driver, which decides (the console stops; a SIEM sink spools).
 
 pub mod console;
+pub mod file;
+pub mod hec;
+pub mod sample;
+pub mod syslog;
+pub mod tcp;
 
 use std::net::IpAddr;
 
@@ -75,6 +81,12 @@ pub trait Sink {
     fn row(&mut self, _row: &RowRecord) -> Result<(), SinkError> {
         Ok(())
     }
+
+    /// Makes everything taken so far durable (written out and synced, or in the spool): after
+    /// it returns, a checkpoint that covers those alerts may be written.
+    fn flush(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// A sink that keeps everything in memory (the demo, tests, certification).
@@ -106,5 +118,9 @@ impl Sink for Fanout<'_> {
 
     fn row(&mut self, row: &RowRecord) -> Result<(), SinkError> {
         self.0.iter_mut().try_for_each(|sink| sink.row(row))
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        self.0.iter_mut().try_for_each(|sink| sink.flush())
     }
 }

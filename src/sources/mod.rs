@@ -1,5 +1,6 @@
 //! Sources: where records come from. Today the Zeek file source (batch over files and
-//! directories, `zeek_file`); the live tail follows Zeek as it writes.
+//! directories, `zeek_file`); `otsentry watch` follows Zeek as it writes with `zeek::follow` and
+//! adapts its records with the same [`RecordAdapter`].
 //!
 //! A source yields every record it can read as a [`crate::features::FlowEvent`], tagged by the
 //! OT selection: OT is a tag, not a deletion, because attacks on OT networks often arrive in IT
@@ -14,7 +15,7 @@ pub mod zeek_file;
 use zeek::ReadOptions;
 
 use crate::ot::OtSelector;
-pub use zeek_file::{SourceStats, walk, walk_files};
+pub use zeek_file::{RecordAdapter, SourceStats, walk, walk_files};
 
 /// How a source reads: the reader's options (strictness, `--fields` for header-less logs) and
 /// the OT selection that tags each record.

@@ -18,6 +18,7 @@ use super::SourceOptions;
 use crate::features::FlowEvent;
 use crate::features::event_block::EventBlock;
 use crate::features::from_zeek::{LogKind, Skip, ZeekAdapter};
+use crate::ot::OtSelector;
 
 /// How many unreadable records are kept with their message; the rest are counted.
 const MAX_KEPT: usize = 20;
@@ -44,7 +45,7 @@ pub struct SourceStats {
 }
 
 impl SourceStats {
-    fn note_error(&mut self, message: String) {
+    pub(crate) fn note_error(&mut self, message: String) {
         self.parse_errors += 1;
         self.keep(message);
     }
@@ -107,8 +108,7 @@ pub fn walk_files<E: From<ZeekError>>(
         &options.read,
         Parallelism::available(),
         || Decoding {
-            adapter: ZeekAdapter::with_selector(options.ot.clone()),
-            current: None,
+            records: RecordAdapter::new(options.ot.clone()),
             spares: &spares,
         },
         Decoding::decode,
@@ -136,12 +136,80 @@ pub fn walk_files<E: From<ZeekError>>(
     Ok(stats)
 }
 
-/// What a decoding thread keeps between records: the typed views, the log kind of the current
-/// header, and where to find emptied blocks.
+/// What a decoding thread keeps between records: the record adapter, and where to find emptied
+/// blocks.
 struct Decoding<'s> {
+    records: RecordAdapter,
+    spares: &'s Mutex<Vec<WalkBlock>>,
+}
+
+/// Turns records into events, counting what it does with each: the typed views and the log kind
+/// of the current header. The batch walk and the live source (`crate::watch`) share it, so both
+/// count and adapt a record the same way.
+#[derive(Debug)]
+pub struct RecordAdapter {
     adapter: ZeekAdapter,
     current: Option<(Arc<Header>, LogKind)>,
-    spares: &'s Mutex<Vec<WalkBlock>>,
+}
+
+impl RecordAdapter {
+    pub fn new(ot: OtSelector) -> RecordAdapter {
+        RecordAdapter {
+            adapter: ZeekAdapter::with_selector(ot),
+            current: None,
+        }
+    }
+
+    /// Adapts `record`, counting it in `stats`, and hands its event (if it makes one) to
+    /// `visit`, whose value is returned.
+    pub fn adapt<R>(
+        &mut self,
+        record: &Record<'_>,
+        stats: &mut SourceStats,
+        visit: impl FnOnce(&FlowEvent<'_>) -> R,
+    ) -> Option<R> {
+        stats.records_read += 1;
+        let header = record.header();
+        let kind = match &self.current {
+            Some((cached, kind)) if Arc::ptr_eq(cached, header) => *kind,
+            _ => {
+                let path = header
+                    .path()
+                    .map(str::to_owned)
+                    .or_else(|| record.source().and_then(zeek::log_path_of))
+                    .unwrap_or_default();
+                let kind = LogKind::of_path(&path);
+                self.current = Some((Arc::clone(header), kind));
+                kind
+            }
+        };
+        match self.adapter.with_event(kind, record, |event| {
+            let ot = event.ot;
+            (visit(event), ot)
+        }) {
+            Ok(Ok((value, ot))) => {
+                stats.events += 1;
+                stats.not_ot += u64::from(!ot);
+                Some(value)
+            }
+            Ok(Err(Skip::OtherLog)) => {
+                stats.skipped_other_logs += 1;
+                None
+            }
+            Ok(Err(Skip::MaskedTime)) => {
+                stats.masked_time += 1;
+                None
+            }
+            Err(error) => {
+                let location = match record.source() {
+                    Some(file) => format!("{}:{}", file.display(), record.line_number()),
+                    None => format!("line {}", record.line_number()),
+                };
+                stats.note_error(format!("{location}: {error}"));
+                None
+            }
+        }
+    }
 }
 
 /// One block's events and counts, as the decoding thread hands them over.
@@ -165,40 +233,8 @@ impl Decoding<'_> {
         {
             *block = spare;
         }
-        let stats = &mut block.counts;
-        stats.records_read += 1;
-        let header = record.header();
-        let kind = match &self.current {
-            Some((cached, kind)) if Arc::ptr_eq(cached, header) => *kind,
-            _ => {
-                let path = header
-                    .path()
-                    .map(str::to_owned)
-                    .or_else(|| record.source().and_then(zeek::log_path_of))
-                    .unwrap_or_default();
-                let kind = LogKind::of_path(&path);
-                self.current = Some((Arc::clone(header), kind));
-                kind
-            }
-        };
         let events = &mut block.events;
-        match self.adapter.with_event(kind, record, |event| {
-            events.push(event);
-            event.ot
-        }) {
-            Ok(Ok(ot)) => {
-                stats.events += 1;
-                stats.not_ot += u64::from(!ot);
-            }
-            Ok(Err(Skip::OtherLog)) => stats.skipped_other_logs += 1,
-            Ok(Err(Skip::MaskedTime)) => stats.masked_time += 1,
-            Err(error) => {
-                let location = match record.source() {
-                    Some(file) => format!("{}:{}", file.display(), record.line_number()),
-                    None => format!("line {}", record.line_number()),
-                };
-                stats.note_error(format!("{location}: {error}"));
-            }
-        }
+        self.records
+            .adapt(record, &mut block.counts, |event| events.push(event));
     }
 }

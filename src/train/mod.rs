@@ -4,10 +4,12 @@
 //! Memory is bounded whatever the baseline's size: the vocabularies are capped (see
 //! `features::intern`), and each schema keeps two reservoirs of raw rows: a small one the trees
 //! draw their `max_samples` rows from, and a larger one the offset (the contamination percentile
-//! of the training scores) is computed on. The source files are hashed on a second thread while
-//! the pass runs.
+//! of the training scores) is computed on. The source files are hashed from the bytes the reader
+//! reads (`sources`), and the dataset digest runs on a thread of its own (`dataset`), so neither
+//! reads a file again nor slows the pass.
 
 pub mod dataset;
+pub mod digests;
 pub mod window;
 
 use std::collections::{BTreeMap, HashSet};
@@ -16,7 +18,8 @@ use std::path::{Path, PathBuf};
 
 use iforest::{
     Contamination, DataError, FitError, ForestParams, Matrix, MaxSamples, Model, Moments,
-    ParamError, Reservoir, ValidForestParams, ValidZScoreParams, ZAggregate, ZScoreParams,
+    ParamError, PathError, Reservoir, ScoringOptions, ValidForestParams, ValidZScoreParams,
+    ZAggregate, ZScoreParams,
 };
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -26,9 +29,10 @@ use zeek::ZeekError;
 
 use crate::detect::baseline::{self, BaselineError, TrainingRecord};
 use crate::features::{Extractor, FeatureRanges, RawRow, Schema, schema_of};
-use crate::model::{Manifest, ModelFile, SchemaModel, Scope, SourceFile, TrainParams};
+use crate::model::{Manifest, ModelFile, SchemaModel, Scope, TrainParams};
 use crate::sources::{SourceOptions, SourceStats, walk_files};
-use dataset::DatasetHasher;
+use dataset::{DatasetHasher, DigestError};
+use digests::SourceDigests;
 use window::{MIN_DAYS, RECOMMENDED_DAYS, WindowTracker};
 
 /// The kind of model to fit.
@@ -91,11 +95,10 @@ impl TrainConfig {
 pub enum TrainError {
     #[error(transparent)]
     Read(#[from] ZeekError),
-    #[error("cannot hash source file {path}: {source}")]
-    Hash {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot hash source file {0}: the reader did not read it once from start to end")]
+    Hash(PathBuf),
+    #[error(transparent)]
+    Digest(#[from] DigestError),
     #[error(
         "no OT records to train on: read {records_read} records in {n_files} file(s), {not_ot} conn.log records were not OT traffic (no OT service, no OT port) and touched no OT asset, and {other_logs} were from logs the features do not use; give conn.log and/or modbus/dnp3/enip/cip logs of the OT network, or name the site's OT services and ports with --ot-services and --ot-ports"
     )]
@@ -121,6 +124,8 @@ pub enum TrainError {
     Baseline(#[from] BaselineError),
     #[error("invalid model parameters: {0}")]
     Params(#[from] ParamError),
+    #[error("cannot score with the forest: {0}")]
+    Scoring(#[from] PathError),
     #[error("cannot fit the {schema} model: {source}")]
     Fit {
         schema: &'static str,
@@ -172,7 +177,7 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         SchemaFit::new(Schema::Request, config),
     ];
     let mut tracker = WindowTracker::default();
-    let mut dataset = DatasetHasher::default();
+    let mut dataset = DatasetHasher::on_thread();
     let mut per_service: BTreeMap<String, u64> = BTreeMap::new();
     // Hosts seen in OT traffic so far: records that are not OT traffic join the baseline when
     // they touch one (an engineering workstation's RDP to an HMI is part of normal).
@@ -182,58 +187,48 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
     // The event detectors' own baselines, learnt from the same records (`detect::baseline`).
     let mut learners = baseline::learners();
 
-    let (stats, sources) = std::thread::scope(|scope| {
-        let hashing = scope.spawn(|| hash_sources(&files));
-        let until = config.until.unwrap_or(f64::INFINITY);
-        let stats = walk_files(files.clone(), &config.source, progress, |event| {
-            if event.ts >= until {
-                return Ok::<(), TrainError>(());
+    let digests = SourceDigests::default();
+    let mut source = config.source.clone();
+    source.read.source_tap = Some(digests.tap());
+    let until = config.until.unwrap_or(f64::INFINITY);
+    let stats = walk_files(files.clone(), &source, progress, |event| {
+        if event.ts >= until {
+            return Ok::<(), TrainError>(());
+        }
+        if event.ot {
+            ot_hosts.insert(event.edge.orig_h);
+            ot_hosts.insert(event.edge.resp_h);
+        } else if !ot_hosts.contains(&event.edge.orig_h) && !ot_hosts.contains(&event.edge.resp_h) {
+            out_of_scope += 1;
+            return Ok(());
+        }
+        in_scope += 1;
+        tracker.add(event.ts);
+        dataset.add(event);
+        match per_service.get_mut(event.edge.service) {
+            Some(count) => *count += 1,
+            None => {
+                per_service.insert(event.edge.service.to_string(), 1);
             }
-            if event.ot {
-                ot_hosts.insert(event.edge.orig_h);
-                ot_hosts.insert(event.edge.resp_h);
-            } else if !ot_hosts.contains(&event.edge.orig_h)
-                && !ot_hosts.contains(&event.edge.resp_h)
-            {
-                out_of_scope += 1;
-                return Ok(());
-            }
-            in_scope += 1;
-            tracker.add(event.ts);
-            dataset.add(event);
-            match per_service.get_mut(event.edge.service) {
-                Some(count) => *count += 1,
-                None => {
-                    per_service.insert(event.edge.service.to_string(), 1);
-                }
-            }
-            let schema = schema_of(event);
-            let fit = match schema {
-                Schema::Conn => &mut fits[0],
-                Schema::Request => &mut fits[1],
+        }
+        let schema = schema_of(event);
+        let fit = match schema {
+            Schema::Conn => &mut fits[0],
+            Schema::Request => &mut fits[1],
+        };
+        if let Some(raw) = fit.extractor.push(event) {
+            let record = TrainingRecord {
+                event,
+                schema,
+                raw: &raw,
             };
-            if let Some(raw) = fit.extractor.push(event) {
-                let record = TrainingRecord {
-                    event,
-                    schema,
-                    raw: &raw,
-                };
-                baseline::observe_all(&mut learners, &record);
-                fit.trees.offer(raw);
-                fit.offset.offer(raw);
-            }
-            Ok(())
-        });
-        let sources = hashing.join().unwrap_or_else(|_| {
-            Err(TrainError::Read(ZeekError::Io {
-                path: None,
-                source: std::io::Error::other("the hashing thread panicked"),
-            }))
-        });
-        (stats, sources)
-    });
-    let stats = stats?;
-    let sources = sources?;
+            baseline::observe_all(&mut learners, &record);
+            fit.trees.offer(raw);
+            fit.offset.offer(raw);
+        }
+        Ok(())
+    })?;
+    let sources = digests.finish(&files).map_err(TrainError::Hash)?;
 
     if in_scope == 0 {
         if stats.masked_time > 0 {
@@ -302,6 +297,8 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         schemas.push(fit_schema(fit, params)?);
     }
 
+    // The digest thread hashed alongside the pass and the fits; only its last buffers remain.
+    let dataset_sha256 = dataset.finish()?;
     let manifest = Manifest {
         tool: format!("otsentry {}", env!("CARGO_PKG_VERSION")),
         trained_at: OffsetDateTime::now_utc()
@@ -318,7 +315,7 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         },
         window,
         sources,
-        dataset_sha256: dataset.finish(),
+        dataset_sha256,
         records_read: stats.records_read,
         records_per_schema: per_schema,
         records_per_service: per_service,
@@ -352,6 +349,8 @@ enum ValidParams {
 
 /// The model parameters of `config`, checked.
 fn check_params(config: &TrainConfig) -> Result<ValidParams, TrainError> {
+    // Fitting a forest scores its offset sample on the path the environment forces, if any.
+    ScoringOptions::from_env()?.resolve()?;
     let contamination = match config.contamination {
         Some(fraction) => Contamination::Fraction(fraction),
         None => Contamination::Auto,
@@ -439,24 +438,6 @@ fn fit_schema(mut fit: SchemaFit, params: ValidParams) -> Result<SchemaModel, Tr
         ranges,
         model,
     })
-}
-
-/// SHA-256 and size of every source file.
-fn hash_sources(files: &[zeek::LogFile]) -> Result<Vec<SourceFile>, TrainError> {
-    files
-        .iter()
-        .map(|file| {
-            let (sha256, bytes) = sha256_file(&file.path).map_err(|source| TrainError::Hash {
-                path: file.path.clone(),
-                source,
-            })?;
-            Ok(SourceFile {
-                path: file.path.display().to_string(),
-                sha256,
-                bytes,
-            })
-        })
-        .collect()
 }
 
 /// Streams a file through SHA-256.

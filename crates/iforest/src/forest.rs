@@ -16,7 +16,8 @@ use thiserror::Error;
 use crate::matrix::Matrix;
 use crate::metrics::percentile;
 use crate::params::{Contamination, ForestParams, ValidForestParams};
-use crate::scoring::Scorer;
+use crate::path::{PathError, ScoringOptions};
+use crate::scoring::{Plan, Scorer};
 use crate::tree::{self, GrowInput, Tree, average_path_length};
 
 /// Rows scored per rayon task; each task walks every tree over its block, so a block's features
@@ -45,6 +46,8 @@ pub enum FitError {
     TooDeep(usize),
     #[error("a tree sample of {0} rows is more than this implementation indexes (2^32 - 1)")]
     TooManyRows(usize),
+    #[error("cannot score the offset sample: {0}")]
+    Scoring(#[from] PathError),
 }
 
 /// Why rows could not be scored.
@@ -52,6 +55,8 @@ pub enum FitError {
 pub enum ScoreError {
     #[error("the model was fitted on {expected} features but the rows have {found}")]
     FeatureMismatch { expected: usize, found: usize },
+    #[error(transparent)]
+    Path(#[from] PathError),
 }
 
 /// A fitted Isolation Forest.
@@ -229,7 +234,7 @@ impl ValidForestParams {
             scorer,
         };
         if let Contamination::Fraction(contamination) = params.contamination {
-            let scores = forest.scores_unchecked(offset_sample);
+            let scores = forest.scores_unchecked(offset_sample, &ScoringOptions::from_env()?)?;
             forest.offset = percentile(&scores, 100.0 * contamination);
         }
         Ok(forest)
@@ -264,9 +269,32 @@ fn feature_medians(data: &Matrix) -> Vec<f32> {
 impl Forest {
     /// scikit-learn's `score_samples`: `-2^(-E[h(x)] / c(max_samples))`, in [-1, 0]; lower is
     /// more anomalous, ordinary rows score about -0.5.
+    ///
+    /// The walk and the cell cache are [`ScoringOptions::from_env`]'s: the fastest the CPU runs
+    /// unless `OTSENTRY_FOREST_PATH` or `OTSENTRY_FOREST_CACHE` say otherwise. Every choice gives
+    /// the same scores bit for bit.
     pub fn score_samples(&self, data: &Matrix) -> Result<Vec<f64>, ScoreError> {
+        self.score_samples_with(data, &ScoringOptions::from_env()?)
+    }
+
+    /// [`Forest::score_samples`] with the walk and the cell cache `options` choose; an error
+    /// when they force a path this CPU does not run.
+    pub fn score_samples_with(
+        &self,
+        data: &Matrix,
+        options: &ScoringOptions,
+    ) -> Result<Vec<f64>, ScoreError> {
         self.check_features(data.n_features())?;
-        Ok(self.scores_unchecked(data))
+        Ok(self.scores_unchecked(data, options)?)
+    }
+
+    /// How many distinct cells of the forest's partition the rows of `data` fall in: rows of
+    /// one cell land in the same leaf of every tree, so the cell cache walks each cell once
+    /// while it stays in the table. `None` when a feature has more distinct thresholds than the
+    /// cache keys hold (then it is not used).
+    pub fn distinct_cells(&self, data: &Matrix) -> Result<Option<usize>, ScoreError> {
+        self.check_features(data.n_features())?;
+        Ok(self.scorer.distinct_cells(data.as_slice()))
     }
 
     /// scikit-learn's `decision_function`: `score_samples - offset`; negative means anomalous.
@@ -363,18 +391,24 @@ impl Forest {
     }
 
     /// Scores rows that the caller has checked are `self.n_features` wide.
-    fn scores_unchecked(&self, data: &Matrix) -> Vec<f64> {
+    fn scores_unchecked(
+        &self,
+        data: &Matrix,
+        options: &ScoringOptions,
+    ) -> Result<Vec<f64>, PathError> {
+        let plan = Plan::new(options.resolve()?, options.cache);
         let n_features = self.n_features;
         debug_assert_eq!(data.n_features(), n_features);
         let mut sums = vec![0.0f64; data.n_rows()];
         sums.par_chunks_mut(SCORE_BLOCK_ROWS)
             .zip(data.as_slice().par_chunks(SCORE_BLOCK_ROWS * n_features))
             .for_each(|(block_sums, block_rows)| {
-                self.scorer.accumulate(block_rows, block_sums);
+                self.scorer.score_block(block_rows, block_sums, plan);
             });
-        sums.into_iter()
+        Ok(sums
+            .into_iter()
             .map(|sum| self.score_from_sum(sum))
-            .collect()
+            .collect())
     }
 
     fn score_from_sum(&self, sum: f64) -> f64 {

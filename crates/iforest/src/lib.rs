@@ -13,6 +13,9 @@
 //!   on every row.
 //! - [`ZScoreModel`] is a simpler alternative with the same conventions; [`Model`] holds either.
 //! - [`metrics`] has ROC AUC and Spearman correlation for evaluation.
+//! - Scoring picks the fastest walk the CPU runs and caches the sums of repeated cells;
+//!   [`ScoringOptions`] (or the variables [`PATH_VAR`] and [`CACHE_VAR`]) force a path, and every
+//!   path gives the same scores bit for bit.
 //!
 //! Fitting and scoring use rayon; results do not depend on the number of threads.
 //!
@@ -33,11 +36,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod cells;
 mod forest;
 mod matrix;
 pub mod metrics;
 mod model;
 mod params;
+mod path;
 mod reservoir;
 mod scoring;
 #[cfg(target_arch = "x86_64")]
@@ -49,6 +54,7 @@ pub use forest::{FitError, Forest, ScoreError, UncheckedForest};
 pub use matrix::{DataError, Matrix};
 pub use model::Model;
 pub use params::{Contamination, ForestParams, MaxSamples, ParamError, ValidForestParams};
+pub use path::{CACHE_VAR, CacheMode, PATH_VAR, PathError, ScoringOptions, ScoringPath};
 pub use reservoir::Reservoir;
 pub use tree::average_path_length;
 pub use zscore::{

@@ -24,6 +24,10 @@
 //! the sums are bit-identical to the simple walk. docs/isolation-forest.md ("Scoring speed") has
 //! the measurements, including why walking every level with SIMD gathers lost.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::cells::{CellIndex, Found, with_cache};
+use crate::path::{CacheMode, ScoringPath};
 use crate::tree::Tree;
 
 #[cfg(target_arch = "x86_64")]
@@ -40,7 +44,7 @@ pub(crate) enum TopWalk {}
 
 #[cfg(not(target_arch = "x86_64"))]
 impl TopWalk {
-    pub(crate) fn detect() -> Option<TopWalk> {
+    pub(crate) fn for_path(_path: ScoringPath) -> Option<TopWalk> {
         None
     }
 
@@ -84,12 +88,32 @@ pub(crate) fn order_key(value: f32) -> u32 {
     }
 }
 
+/// How a block is scored: the vector walk of the top levels, if any, and the cell cache's mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Plan {
+    pub(crate) top: Option<TopWalk>,
+    pub(crate) cache: CacheMode,
+}
+
+impl Plan {
+    /// The plan of a path this CPU runs (checked by the caller; an unavailable one walks plain).
+    pub(crate) fn new(path: ScoringPath, cache: CacheMode) -> Plan {
+        Plan {
+            top: TopWalk::for_path(path),
+            cache,
+        }
+    }
+}
+
+/// Scorers made so far: each gets its own id, which names its tables in the cell caches.
+static SCORERS: AtomicU64 = AtomicU64::new(0);
+
 /// The forest's trees in scoring layout (see the module docs).
 ///
 /// Invariants, established by [`Scorer::new`] and relied on by the unchecked walk: `1 <= depth <=
 /// 24`; `nodes` holds `2^depth - 1` nodes per tree in complete-tree order, each with a byte offset
 /// of at most `(n_features - 1) * LANES * 4`; `leaves` holds `2^depth` values per tree.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub(crate) struct Scorer {
     n_features: usize,
     depth: u32,
@@ -97,6 +121,21 @@ pub(crate) struct Scorer {
     /// Per node: the threshold key in the low half, the feature column's byte offset in the high.
     nodes: Vec<u64>,
     leaves: Vec<f64>,
+    /// The thresholds that key the cell cache; `None` when a feature has too many for a key.
+    /// Boxed: a forest is held by value in enums of models.
+    cells: Option<Box<CellIndex>>,
+    /// Names this scorer's tables in the cell caches; a clone shares them, having the same trees.
+    id: u64,
+}
+
+/// Equal trees make equal scorers, whatever their ids.
+impl PartialEq for Scorer {
+    fn eq(&self, other: &Scorer) -> bool {
+        (self.n_features, self.depth, self.n_trees)
+            == (other.n_features, other.depth, other.n_trees)
+            && self.nodes == other.nodes
+            && self.leaves == other.leaves
+    }
 }
 
 /// A summary: the arrays are derived from the trees, which a forest's `Debug` already shows.
@@ -109,6 +148,10 @@ impl std::fmt::Debug for Scorer {
             .field("n_trees", &self.n_trees)
             .field("nodes", &self.nodes.len())
             .field("leaves", &self.leaves.len())
+            .field(
+                "cell_key_words",
+                &self.cells.as_ref().map(|cells| cells.words()),
+            )
             .finish()
     }
 }
@@ -141,19 +184,112 @@ impl Scorer {
             }));
             leaves.extend_from_slice(&tree.leaves);
         }
+        let splits = trees.iter().flat_map(|tree| {
+            tree.nodes
+                .iter()
+                .map(|node| (node.feature as usize, order_key(node.threshold)))
+        });
         Ok(Scorer {
             n_features,
             depth,
             n_trees: trees.len(),
             nodes,
             leaves,
+            cells: CellIndex::new(n_features, splits).map(Box::new),
+            id: SCORERS.fetch_add(1, Ordering::Relaxed),
         })
     }
 
-    /// Adds every tree's path length, in tree order, to each row's entry of `sums`: `rows` holds
-    /// `sums.len()` rows, row-major and `n_features` wide.
-    pub(crate) fn accumulate(&self, rows: &[f32], sums: &mut [f64]) {
-        self.accumulate_with::<true>(rows, sums, TopWalk::detect());
+    /// Sets each row's entry of `sums` to the sum of every tree's path length, added in tree
+    /// order from zero: `rows` holds `sums.len()` rows, row-major and `n_features` wide. Rows in
+    /// a cell this thread has walked before take its sum from the cell cache (see `cells`).
+    pub(crate) fn score_block(&self, rows: &[f32], sums: &mut [f64], plan: Plan) {
+        sums.fill(0.0);
+        let cells = match &self.cells {
+            Some(cells) if plan.cache != CacheMode::Off => cells,
+            _ => return self.accumulate_with::<true>(rows, sums, plan.top),
+        };
+        let (n_features, words) = (self.n_features, cells.words());
+        assert_eq!(
+            rows.len(),
+            sums.len() * n_features,
+            "rows do not match the sums"
+        );
+        with_cache(self.id, words, |cache| {
+            if plan.cache == CacheMode::Auto && cache.skipping() {
+                return self.accumulate_with::<true>(rows, sums, plan.top);
+            }
+            let mut keys = std::mem::take(&mut cache.keys);
+            let mut misses = std::mem::take(&mut cache.misses);
+            let mut followers = std::mem::take(&mut cache.followers);
+            keys.clear();
+            keys.resize(sums.len() * words, 0);
+            misses.clear();
+            followers.clear();
+            let mut hits = 0;
+            for (row_idx, row) in rows.chunks_exact(n_features).enumerate() {
+                let (earlier, rest) = keys.split_at_mut(row_idx * words);
+                let key = &mut rest[..words];
+                cells.key(row, key);
+                let found = match cache.lookup(key) {
+                    // A mark left by a block that did not finish (a panic) is not this block's.
+                    Found::Pending(miss)
+                        if misses.get(miss).is_none_or(|&first| {
+                            keys_of(earlier, words, first as usize) != &key[..]
+                        }) =>
+                    {
+                        Found::Missing
+                    }
+                    found => found,
+                };
+                match found {
+                    Found::Sum(sum) => {
+                        sums[row_idx] = sum;
+                        hits += 1;
+                    }
+                    Found::Pending(miss) => {
+                        followers.push((row_idx as u32, miss as u32));
+                        hits += 1;
+                    }
+                    Found::Missing => {
+                        cache.insert_pending(key, misses.len());
+                        misses.push(row_idx as u32);
+                    }
+                }
+            }
+            if !misses.is_empty() {
+                let mut miss_rows = std::mem::take(&mut cache.miss_rows);
+                let mut miss_sums = std::mem::take(&mut cache.miss_sums);
+                miss_rows.clear();
+                for &row_idx in &misses {
+                    miss_rows
+                        .extend_from_slice(&rows[row_idx as usize * n_features..][..n_features]);
+                }
+                miss_sums.clear();
+                miss_sums.resize(misses.len(), 0.0);
+                self.accumulate_with::<true>(&miss_rows, &mut miss_sums, plan.top);
+                for (&row_idx, &sum) in misses.iter().zip(&miss_sums) {
+                    sums[row_idx as usize] = sum;
+                    cache.insert(keys_of(&keys, words, row_idx as usize), sum);
+                }
+                for &(row_idx, miss) in &followers {
+                    sums[row_idx as usize] = miss_sums[miss as usize];
+                }
+                cache.miss_rows = miss_rows;
+                cache.miss_sums = miss_sums;
+            }
+            cache.record(sums.len(), hits, plan.cache == CacheMode::Auto);
+            cache.keys = keys;
+            cache.misses = misses;
+            cache.followers = followers;
+        });
+    }
+
+    /// How many distinct cells of the forest's partition the rows fall in (`None` when the
+    /// forest has no cell index).
+    pub(crate) fn distinct_cells(&self, rows: &[f32]) -> Option<usize> {
+        let cells = self.cells.as_ref()?;
+        Some(cells.distinct_cells(rows, self.n_features))
     }
 
     /// [`Scorer::accumulate`], with the assembly step (`ASM`, on x86-64) or the Rust one.
@@ -295,6 +431,12 @@ impl Scorer {
             }
         }
     }
+}
+
+/// The key of row `row_idx` in a block's keys of `words` words each.
+#[inline]
+fn keys_of(keys: &[u64], words: usize, row_idx: usize) -> &[u64] {
+    &keys[row_idx * words..][..words]
 }
 
 /// Walks lanes `first_lane..first_lane + WALK_LANES` of one group through `levels` of one tree,
@@ -521,6 +663,97 @@ mod tests {
                 prop_assert_eq!(bits, expected_bits, "the {} walk differs", name);
             }
         }
+
+        #[test]
+        fn every_plan_with_and_without_the_cell_cache_equals_the_single_row_walk(
+            seed in any::<u64>(),
+            depth in 1u32..=9,
+            n_features in 1usize..=13,
+            n_trees in 1usize..=4,
+            n_rows in 0usize..=70,
+        ) {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let trees = random_trees(&mut rng, n_trees, depth, n_features);
+            let pool: Vec<f32> = trees[0].nodes.iter().map(|node| node.threshold).collect();
+            let mut rows: Vec<f32> =
+                (0..n_rows * n_features).map(|_| value(&mut rng, &pool)).collect();
+            // Every row again, in another order, so that cells repeat within a block and across
+            // blocks; values drawn from the thresholds and the special values repeat cells too.
+            let copy: Vec<f32> = rows.chunks_exact(n_features).rev().flatten().copied().collect();
+            rows.extend(copy);
+            let scorer = Scorer::new(&trees, depth, n_features).expect("valid trees");
+            let expected: Vec<u64> = reference(&trees, &rows, n_features, &vec![0.0; 2 * n_rows])
+                .iter()
+                .map(|sum| sum.to_bits())
+                .collect();
+            let tops = std::iter::once(None).chain(TopWalk::available().into_iter().map(Some));
+            for top in tops {
+                for cache in [CacheMode::Off, CacheMode::On, CacheMode::Auto] {
+                    // The second time, the cells are in this thread's table.
+                    for time in ["first", "second"] {
+                        let mut sums = vec![f64::NAN; 2 * n_rows];
+                        scorer.score_block(&rows, &mut sums, Plan { top, cache });
+                        let bits: Vec<u64> = sums.iter().map(|sum| sum.to_bits()).collect();
+                        prop_assert_eq!(&bits, &expected, "{:?} cache {}, {} time", top, cache, time);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rows_of_one_cell_are_walked_once_and_others_are_not_mixed_up() {
+        // 4,000 rows of 50 distinct rows: after the first block, every row is in the table.
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let trees = random_trees(&mut rng, 30, 8, 11);
+        let pool: Vec<f32> = trees[1].nodes.iter().map(|node| node.threshold).collect();
+        let distinct: Vec<f32> = (0..50 * 11).map(|_| value(&mut rng, &pool)).collect();
+        let rows: Vec<f32> = (0..4_000)
+            .flat_map(|idx| distinct[(idx * 7 % 50) * 11..][..11].to_vec())
+            .collect();
+        let scorer = Scorer::new(&trees, 8, 11).expect("valid trees");
+        let cells = scorer.distinct_cells(&rows).expect("a cell index");
+        assert!(cells <= 50, "{cells}");
+        let expected = reference(&trees, &rows, 11, &[0.0; 4_000]);
+        for cache in [CacheMode::On, CacheMode::Auto] {
+            let mut sums = vec![0.0; 4_000];
+            for (block_rows, block_sums) in rows.chunks(2048 * 11).zip(sums.chunks_mut(2048)) {
+                let plan = Plan {
+                    top: TopWalk::for_path(ScoringPath::fastest()),
+                    cache,
+                };
+                scorer.score_block(block_rows, block_sums, plan);
+            }
+            assert_eq!(sums, expected, "cache {cache}");
+        }
+        // 8,000 rows looked up, of which at most 50 walked (the first time each cell was seen).
+        let (looked_up, found) = crate::cells::counts(scorer.id).expect("a table on this thread");
+        assert_eq!(looked_up, 8_000);
+        assert!(found >= 8_000 - 50, "{found}");
+    }
+
+    #[test]
+    fn auto_mode_stops_looking_up_rows_that_do_not_repeat_and_tries_again() {
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let trees = random_trees(&mut rng, 10, 8, 4);
+        let scorer = Scorer::new(&trees, 8, 4).expect("valid trees");
+        let plan = Plan {
+            top: None,
+            cache: CacheMode::Auto,
+        };
+        let mut sums = vec![0.0; 64];
+        // Waits of 1, 2 and 4 blocks after the misses: 3 lookups in the first 10 blocks.
+        for _ in 0..10 {
+            // Fresh uniform values: hardly a cell twice.
+            let rows: Vec<f32> = (0..64 * 4)
+                .map(|_| rng.random_range(-10.0f32..10.0))
+                .collect();
+            scorer.score_block(&rows, &mut sums, plan);
+            assert_eq!(sums, reference(&trees, &rows, 4, &[0.0; 64]));
+        }
+        let (looked_up, found) = crate::cells::counts(scorer.id).expect("a table on this thread");
+        assert_eq!(looked_up, 3 * 64);
+        assert!(found < 16, "{found}");
     }
 
     #[test]

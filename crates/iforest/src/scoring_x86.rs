@@ -12,10 +12,11 @@
 
 use std::arch::x86_64::*;
 
+use crate::path::ScoringPath;
 use crate::scoring::{LANES, TOP_LEVELS};
 
 /// A vector walk of the top levels the CPU runs. The private field keeps other modules from
-/// making one: only `TopWalk::detect` and (in tests) `TopWalk::available` do, after checking the
+/// making one: only `TopWalk::for_path` and (in tests) `TopWalk::available` do, after checking the
 /// CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TopWalk(Isa);
@@ -27,28 +28,24 @@ enum Isa {
 }
 
 impl TopWalk {
-    /// The fastest vector walk this CPU runs, if any.
-    pub(crate) fn detect() -> Option<TopWalk> {
-        if is_x86_feature_detected!("avx512f") {
-            Some(TopWalk(Isa::Avx512))
-        } else if is_x86_feature_detected!("avx2") {
-            Some(TopWalk(Isa::Avx2))
-        } else {
-            None
+    /// The vector walk of `path`, if it has one and the CPU runs it.
+    pub(crate) fn for_path(path: ScoringPath) -> Option<TopWalk> {
+        match path {
+            ScoringPath::Avx512 if is_x86_feature_detected!("avx512f") => {
+                Some(TopWalk(Isa::Avx512))
+            }
+            ScoringPath::Avx2 if is_x86_feature_detected!("avx2") => Some(TopWalk(Isa::Avx2)),
+            _ => None,
         }
     }
 
     /// Every vector walk this CPU runs, for tests that compare them.
     #[cfg(test)]
     pub(crate) fn available() -> Vec<TopWalk> {
-        let mut walks = Vec::new();
-        if is_x86_feature_detected!("avx512f") {
-            walks.push(TopWalk(Isa::Avx512));
-        }
-        if is_x86_feature_detected!("avx2") {
-            walks.push(TopWalk(Isa::Avx2));
-        }
-        walks
+        [ScoringPath::Avx512, ScoringPath::Avx2]
+            .into_iter()
+            .filter_map(TopWalk::for_path)
+            .collect()
     }
 
     /// Walks all 16 lanes of every group of `pass` (whole groups of `group_len` values) through

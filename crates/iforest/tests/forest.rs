@@ -3,7 +3,8 @@
 
 use iforest::metrics::{roc_auc, spearman};
 use iforest::{
-    Contamination, FitError, Forest, ForestParams, Matrix, MaxSamples, Model, Reservoir,
+    CacheMode, Contamination, FitError, Forest, ForestParams, Matrix, MaxSamples, Model, PathError,
+    Reservoir, ScoreError, ScoringOptions, ScoringPath,
 };
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -339,4 +340,68 @@ fn max_features_below_one_restricts_each_tree() {
     );
     let scores = forest.score_samples(&data).expect("score");
     assert!(scores.iter().all(|score| (-1.0..=0.0).contains(score)));
+}
+
+/// Every scoring path the CPU runs, with the cell cache on, off and automatic, gives the scores
+/// `score_row` gives bit for bit (`score_row` walks each tree with `Tree::leaf_of`, the reference).
+/// A path the CPU lacks must be refused with an error naming it, and is reported on the test's
+/// stderr as not run (written past the test harness's capture, so `cargo test` shows it), so a
+/// machine without AVX-512 never counts the AVX-512 path as passed.
+#[test]
+fn every_scoring_path_scores_bit_for_bit_alike_and_says_which_ran() {
+    use std::io::Write as _;
+
+    // Rows that repeat (few distinct values per feature) and rows that do not, 5,000 in all:
+    // several scoring blocks, so cached cells are found across blocks.
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let rows: Vec<Vec<f32>> = (0..5_000)
+        .map(|idx| {
+            (0..6)
+                .map(|feature| match (idx % 3, feature % 2) {
+                    (0, _) => rng.random::<f32>() * 10.0,
+                    (_, 0) => (rng.random_range(0..5u8)) as f32,
+                    _ => (idx % 7) as f32 * 0.5,
+                })
+                .collect()
+        })
+        .collect();
+    let data = matrix(6, &rows);
+    let forest = fit(params(60), &data);
+    let reference: Vec<u64> = rows
+        .iter()
+        .map(|row| forest.score_row(row).expect("row").to_bits())
+        .collect();
+    let mut report = Vec::new();
+    for path in ScoringPath::ALL {
+        for cache in [CacheMode::Off, CacheMode::On, CacheMode::Auto] {
+            let options = ScoringOptions {
+                path: Some(path),
+                cache,
+            };
+            match forest.score_samples_with(&data, &options) {
+                Ok(scores) => {
+                    assert!(path.available(), "{path} ran on a CPU without it");
+                    let bits: Vec<u64> = scores.iter().map(|score| score.to_bits()).collect();
+                    assert!(bits == reference, "path {path}, cache {cache} differs");
+                }
+                Err(ScoreError::Path(PathError::Unavailable { path: refused, .. })) => {
+                    assert!(!path.available() && refused == path);
+                }
+                Err(error) => panic!("path {path}, cache {cache}: {error}"),
+            }
+        }
+        report.push(if path.available() {
+            format!("{path} ran")
+        } else {
+            format!("{path} NOT RUN (this CPU lacks it)")
+        });
+    }
+    let mut stderr = std::io::stderr();
+    let _ = writeln!(stderr, "iforest scoring paths: {}", report.join(", "));
+    assert!(
+        forest
+            .distinct_cells(&data)
+            .expect("width")
+            .is_some_and(|cells| cells < rows.len())
+    );
 }

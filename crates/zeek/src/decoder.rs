@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::error::ZeekError;
 use crate::header::{Directive, Format, Header, HeaderBuilder, parse_directive};
+use crate::input::SourceTap;
 use crate::json::JsonLines;
 use crate::problem::{Problem, ProblemKind};
 use crate::record::{Record, Span};
@@ -25,6 +26,8 @@ pub struct ReadOptions {
     pub fields: Option<Vec<String>>,
     /// How many problems to keep with their locations; the rest are only counted.
     pub max_problems_kept: usize,
+    /// Sees every opened file's bytes as they are read (see [`SourceTap`]).
+    pub source_tap: Option<SourceTap>,
 }
 
 impl Default for ReadOptions {
@@ -33,6 +36,7 @@ impl Default for ReadOptions {
             strict: false,
             fields: None,
             max_problems_kept: 100,
+            source_tap: None,
         }
     }
 }

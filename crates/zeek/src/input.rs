@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use flate2::bufread::MultiGzDecoder;
 
@@ -64,8 +65,61 @@ pub(crate) fn decompressing(
     }
 }
 
-/// Opens a file for reading, decompressing if needed.
-pub(crate) fn open(path: &Path) -> Result<(Box<dyn Read + Send>, Compression), ZeekError> {
+/// Sees the bytes of every file a reader opens, as they come from the file (before any
+/// decompression), so that a caller can digest or count them without reading the file again.
+///
+/// It is called once with no bytes when a file is opened, then with each run of bytes read, in
+/// order, on the thread that reads the file. A reader that reaches the end of a file has passed
+/// every byte of it; one that stops early (an error, a strict-mode stop) has passed a prefix.
+#[derive(Clone)]
+pub struct SourceTap(Arc<TapFn>);
+
+/// The callback a [`SourceTap`] holds: the file's path and the bytes just read.
+type TapFn = dyn Fn(&Path, &[u8]) + Send + Sync;
+
+impl SourceTap {
+    pub fn new(tap: impl Fn(&Path, &[u8]) + Send + Sync + 'static) -> SourceTap {
+        SourceTap(Arc::new(tap))
+    }
+}
+
+impl std::fmt::Debug for SourceTap {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("SourceTap")
+    }
+}
+
+/// Two taps are equal when they are the same callback.
+impl PartialEq for SourceTap {
+    fn eq(&self, other: &SourceTap) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SourceTap {}
+
+/// A file whose bytes pass through a [`SourceTap`] as they are read.
+struct Tapped {
+    file: File,
+    path: PathBuf,
+    tap: SourceTap,
+}
+
+impl Read for Tapped {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let count = self.file.read(buffer)?;
+        if count > 0 {
+            (self.tap.0)(&self.path, &buffer[..count]);
+        }
+        Ok(count)
+    }
+}
+
+/// Opens a file for reading, decompressing if needed; `tap` sees its bytes as they are read.
+pub(crate) fn open(
+    path: &Path,
+    tap: Option<&SourceTap>,
+) -> Result<(Box<dyn Read + Send>, Compression), ZeekError> {
     let file = File::open(path).map_err(|source| match source.kind() {
         io::ErrorKind::NotFound => ZeekError::NotFound {
             path: path.to_path_buf(),
@@ -75,7 +129,18 @@ pub(crate) fn open(path: &Path) -> Result<(Box<dyn Read + Send>, Compression), Z
             source,
         },
     })?;
-    decompressing(file, Some(path))
+    match tap {
+        Some(tap) => {
+            (tap.0)(path, &[]);
+            let tapped = Tapped {
+                file,
+                path: path.to_path_buf(),
+                tap: tap.clone(),
+            };
+            decompressing(tapped, Some(path))
+        }
+        None => decompressing(file, Some(path)),
+    }
 }
 
 /// Whole lines cut from a stream for decoding elsewhere: see [`Lines::next_block`].

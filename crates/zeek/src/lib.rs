@@ -84,7 +84,7 @@ pub use discover::{LogFile, LogReader, discover, is_log_name, log_path_of};
 pub use error::ZeekError;
 pub use field::{Field, SetItems};
 pub use header::{Format, Header};
-pub use input::{Compression, MAX_LINE_BYTES};
+pub use input::{Compression, MAX_LINE_BYTES, SourceTap};
 pub use parallel::{BLOCK_BYTES, Parallelism, ReadSummary, read_files};
 pub use problem::{Problem, ProblemKind, Problems};
 pub use reader::FileReader;

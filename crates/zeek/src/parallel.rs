@@ -301,7 +301,7 @@ where
 
     /// Reads one file; false when reading must stop (the consumer is gone or will stop).
     fn read_file(&mut self, index: usize, file: &LogFile) -> Result<bool, ZeekError> {
-        let (input, compression) = input::open(&file.path)?;
+        let (input, compression) = input::open(&file.path, self.options.source_tap.as_ref())?;
         let mut lines = Lines::new(input, compression, Some(file.path.clone()));
         let mut decoder = Decoder::new(Some(&file.path), self.options);
         let mut own_spare = None;

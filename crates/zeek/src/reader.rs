@@ -29,7 +29,7 @@ pub struct FileReader {
 impl FileReader {
     /// Opens `path`; gzip is detected from the content.
     pub fn open(path: &Path, options: &ReadOptions) -> Result<FileReader, ZeekError> {
-        let (reader, compression) = input::open(path)?;
+        let (reader, compression) = input::open(path, options.source_tap.as_ref())?;
         Ok(FileReader::with_input(
             reader,
             compression,

@@ -319,3 +319,68 @@ fn a_consumer_error_stops_the_read_and_is_returned() {
     assert_eq!(result.err(), Some(Stop::Enough));
     assert_eq!(blocks, 3);
 }
+
+/// A `SourceTap` sees every byte of every file as stored (gzip still compressed), in order, with
+/// a call of no bytes at each open, in the sequential and the parallel reader alike.
+#[test]
+fn a_source_tap_sees_every_file_as_stored_once_in_order() {
+    use std::sync::{Arc, Mutex};
+    use zeek::SourceTap;
+
+    // The fixtures that read to the end (some stop at a fatal error by design).
+    let files: Vec<LogFile> = discover(&[repo_path("tests/data/zeek")])
+        .expect("fixtures are found")
+        .into_iter()
+        .filter(|file| sequential(std::slice::from_ref(file), &ReadOptions::default()).is_ok())
+        .collect();
+    assert!(files.len() > 5);
+    assert!(
+        files
+            .iter()
+            .any(|file| file.path.extension().is_some_and(|ext| ext == "gz")),
+        "the fixtures include gzip"
+    );
+    // A file's path and the bytes the tap saw of it.
+    type Seen = (PathBuf, Vec<u8>);
+    let expected: Vec<Seen> = files
+        .iter()
+        .map(|file| {
+            (
+                file.path.clone(),
+                std::fs::read(&file.path).expect("readable"),
+            )
+        })
+        .collect();
+    let tapped = |read: &dyn Fn(&ReadOptions)| {
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let sink = Arc::clone(&seen);
+        let options = ReadOptions {
+            source_tap: Some(SourceTap::new(move |path: &Path, bytes: &[u8]| {
+                let mut seen = sink.lock().expect("not poisoned");
+                if bytes.is_empty() {
+                    seen.push((path.to_path_buf(), Vec::new()));
+                } else {
+                    let last = seen.last_mut().expect("an open before the bytes");
+                    assert_eq!(last.0, path);
+                    last.1.extend_from_slice(bytes);
+                }
+            })),
+            ..ReadOptions::default()
+        };
+        read(&options);
+        seen.lock().expect("not poisoned").clone()
+    };
+    let sequential_seen = tapped(&|options| {
+        sequential(&files, options).expect("the fixtures read");
+    });
+    assert!(sequential_seen == expected, "the sequential reader's tap");
+    for (workers, block_bytes) in [(1, 64), (2, 1 << 20)] {
+        let parallel_seen = tapped(&|options| {
+            parallel(&files, options, workers, block_bytes).expect("the fixtures read");
+        });
+        assert!(
+            parallel_seen == expected,
+            "{workers} workers, {block_bytes}-byte blocks"
+        );
+    }
+}

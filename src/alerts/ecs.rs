@@ -20,8 +20,8 @@ pub struct EcsAlert<'a> {
     pub timestamp: String,
     pub message: String,
     pub event: Event<'a>,
-    pub source: Endpoint,
-    pub destination: Endpoint,
+    pub source: Endpoint<'a>,
+    pub destination: Endpoint<'a>,
     pub network: Network<'a>,
     pub rule: Rule<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,9 +47,49 @@ pub struct Event<'a> {
 }
 
 #[derive(Serialize)]
-pub struct Endpoint {
+pub struct Endpoint<'a> {
     pub ip: String,
     pub port: u16,
+    /// The inventory's entry for the address, when an inventory was given and lists it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset: Option<Asset<'a>>,
+}
+
+/// An end's asset context: ECS has no asset fields on `source`/`destination`, so they follow
+/// ECS's `host.*` naming under `source.asset` and `destination.asset`.
+#[derive(Serialize)]
+pub struct Asset<'a> {
+    /// False for an address the inventory does not list (its zone may still be known).
+    pub known: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub asset_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub criticality: Option<&'static str>,
+    /// True when one of the asset's maintenance windows was open at the first record's time.
+    pub maintenance_active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maintenance_window: Option<&'a str>,
+}
+
+impl<'a> Asset<'a> {
+    fn of(context: &'a crate::inventory::AssetContext) -> Asset<'a> {
+        Asset {
+            known: context.known,
+            name: context.name.as_deref(),
+            asset_type: context.asset_type.map(|kind| kind.name()),
+            owner: context.owner.as_deref(),
+            zone: context.zone.as_deref(),
+            criticality: context.criticality.map(|level| level.name()),
+            maintenance_active: context.maintenance_active(),
+            maintenance_window: context.maintenance.as_deref(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -163,10 +203,15 @@ impl<'a> EcsAlert<'a> {
             source: Endpoint {
                 ip: seen.src.to_string(),
                 port: seen.src_port,
+                asset: alert.assets.as_ref().map(|ends| Asset::of(&ends.source)),
             },
             destination: Endpoint {
                 ip: seen.dst.to_string(),
                 port: seen.dst_port,
+                asset: alert
+                    .assets
+                    .as_ref()
+                    .map(|ends| Asset::of(&ends.destination)),
             },
             network: Network {
                 transport: &seen.transport,

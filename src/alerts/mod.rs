@@ -12,15 +12,19 @@
 //! **Architecture invariant:** the builder's output depends only on the findings and their log
 //! times, in order: never on batch sizes, threads or the wall clock.
 
+pub mod context;
 pub mod ecs;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::detect::{Finding, Reason, Scores, Seen, Severity, Subject};
 use crate::features::Schema;
+use crate::inventory::Inventory;
+pub use context::Ends;
 
 /// The grouping window when none is configured: 10 minutes.
 pub const DEFAULT_WINDOW_SECS: f64 = 600.0;
@@ -77,12 +81,16 @@ pub struct Alert {
     pub scores: Option<Scores>,
     /// SHA-256 of the model file that scored the records.
     pub model_sha256: String,
+    /// Both ends' asset context at the first record's log time, when an inventory was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assets: Option<Ends>,
 }
 
 impl Alert {
-    fn open(finding: Finding, model_sha256: &str) -> Alert {
+    fn open(finding: Finding, model_sha256: &str, assets: Option<Ends>) -> Alert {
         let id = alert_id(&finding);
         Alert {
+            assets,
             id,
             state: AlertState::Open,
             uids: vec![finding.seen.uid.clone()],
@@ -173,6 +181,8 @@ fn key_of(detector: &str, rule: &str, subject: Subject, schema: Schema) -> Group
 #[derive(Clone, Debug)]
 pub struct AlertBuilder {
     window: f64,
+    /// The asset inventory that enriches alerts, if one was given.
+    inventory: Option<Arc<Inventory>>,
     model_sha256: String,
     open: HashMap<GroupKey, (u64, Alert)>,
     /// Open alerts per stream by (window end in order-preserving bits, opening sequence).
@@ -206,12 +216,20 @@ impl AlertBuilder {
     pub fn new(window_secs: f64, model_sha256: &str) -> AlertBuilder {
         AlertBuilder {
             window: window_secs.max(0.0),
+            inventory: None,
             model_sha256: model_sha256.to_string(),
             open: HashMap::new(),
             closing: [BTreeMap::new(), BTreeMap::new()],
             next_seq: 0,
             watermark: [f64::NEG_INFINITY; 2],
         }
+    }
+
+    /// Enriches every alert with both ends' asset context from `inventory`, and applies its
+    /// maintenance windows to severity (`context`).
+    pub fn with_inventory(mut self, inventory: Option<Arc<Inventory>>) -> AlertBuilder {
+        self.inventory = inventory;
+        self
     }
 
     /// Log time of a stream moves on to `ts`: its alerts whose window ended before it are closed.
@@ -242,15 +260,20 @@ impl AlertBuilder {
 
     /// Adds a finding: a new alert is emitted at once; a finding within an open alert's window
     /// joins it.
-    pub fn add(&mut self, finding: Finding, out: &mut Vec<Alert>) {
+    pub fn add(&mut self, mut finding: Finding, out: &mut Vec<Alert>) {
         let schema = finding.seen.record;
+        let ends = self.inventory.as_deref().map(|inventory| {
+            let ends = Ends::of(inventory, &finding);
+            context::apply_maintenance(&ends, &mut finding);
+            ends
+        });
         self.advance(schema, finding.seen.ts, out);
         let key = key_of(&finding.detector, &finding.rule, finding.subject, schema);
         if let Some((_, alert)) = self.open.get_mut(&key) {
             alert.absorb(finding);
             return;
         }
-        let alert = Alert::open(finding, &self.model_sha256);
+        let alert = Alert::open(finding, &self.model_sha256, ends);
         let seq = self.next_seq;
         self.next_seq += 1;
         self.closing[stream(schema)].insert(

@@ -36,6 +36,9 @@ pub struct DemoArgs {
     /// Trees in the forest.
     #[arg(long, hide = true, default_value_t = 200)]
     pub n_estimators: usize,
+    /// Score with these inventory files instead of the simulator's own inventory.yaml.
+    #[arg(long = "inventory", num_args = 1.., value_name = "FILE")]
+    pub inventory: Vec<PathBuf>,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -56,6 +59,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         out_dir: args.out.clone(),
         plant: plant.clone(),
         n_estimators: args.n_estimators,
+        inventory: args.inventory.clone(),
     };
     eprintln!(
         "otsentry demo: a {}-day plant with {} PLCs, attacks in the last {} days, written to {}",

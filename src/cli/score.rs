@@ -82,12 +82,25 @@ pub struct ScoreArgs {
     /// later run with --resume continues as if there had been one run.
     #[arg(long, value_name = "FILE")]
     pub checkpoint: Option<PathBuf>,
+    /// Asset inventory files (YAML, as `otsentry inventory check` reads them): alerts carry both
+    /// ends' asset context and open maintenance windows, and the conduit detector reports flows
+    /// between zones that no conduit allows.
+    #[arg(long = "inventory", num_args = 1.., value_name = "FILE")]
+    pub inventory: Vec<PathBuf>,
     #[command(flatten)]
     pub selection: SelectionArgs,
 }
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     let (model, source) = load_model(&args.model, args.window, &args.selection)?;
+    let inventory = if args.inventory.is_empty() {
+        None
+    } else {
+        Some(Arc::new(
+            crate::inventory::load_inventory(&args.inventory)
+                .context("the inventory is not valid")?,
+        ))
+    };
     let mut config = ScoreConfig::new(args.logs, &model);
     config.source = source;
     config.pipeline = PipelineConfig {
@@ -101,6 +114,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
             (true, false) => RowOutput::Flagged,
             (true, true) => RowOutput::All,
         },
+        inventory,
     };
     config.resume_from = args.resume;
     config.checkpoint_to = args.checkpoint;
@@ -179,6 +193,9 @@ fn report(summary: &ScoreSummary, format: OutputFormat, windowed: bool) {
     let (source, pipeline) = (&summary.source, &summary.pipeline);
     for error in &source.errors {
         eprintln!("skipped: {}", crate::text::escape_terminal(error));
+    }
+    for warning in &pipeline.detector_warnings {
+        eprintln!("warning: {warning}");
     }
     let emitted = pipeline.rows - pipeline.rows_before_since;
     if emitted == 0 {

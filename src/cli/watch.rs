@@ -131,6 +131,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
             max_latency: Some(Duration::from_millis(args.poll_ms)),
             emit_from: None,
             rows: RowOutput::None,
+            inventory: None,
         },
         state_dir: args.state_dir,
         poll: Duration::from_millis(args.poll_ms),

@@ -28,6 +28,8 @@ pub struct DemoConfig {
     pub out_dir: PathBuf,
     pub plant: PlantConfig,
     pub n_estimators: usize,
+    /// Inventory files to score with instead of the simulator's own `inventory.yaml`.
+    pub inventory: Vec<PathBuf>,
 }
 
 /// Why the demo failed.
@@ -43,6 +45,8 @@ pub enum DemoError {
     Model(#[from] ModelError),
     #[error("scoring failed: {0}")]
     Score(#[from] ScoreError),
+    #[error("the inventory is not valid: {0}")]
+    Inventory(#[from] crate::inventory::InventoryErrors),
 }
 
 /// How one attack was detected.
@@ -134,6 +138,14 @@ pub fn run(
     let mut score_config = ScoreConfig::new(vec![logs_dir.clone()], &model);
     score_config.pipeline.emit_from = Some(attack_start);
     score_config.pipeline.rows = RowOutput::Flagged;
+    let inventory_files = if config.inventory.is_empty() {
+        vec![logs_dir.join("inventory.yaml")]
+    } else {
+        config.inventory.clone()
+    };
+    score_config.pipeline.inventory = Some(Arc::new(crate::inventory::load_inventory(
+        &inventory_files,
+    )?));
     let summary = score(
         model,
         &score_config,

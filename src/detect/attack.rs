@@ -98,6 +98,8 @@ pub mod ids {
     pub const INTERNET_ACCESSIBLE_DEVICE: &str = "T0883";
     /// Manipulation of Control.
     pub const MANIPULATION_OF_CONTROL: &str = "T0831";
+    /// Brute Force I/O: the same point commanded over and over.
+    pub const BRUTE_FORCE_IO: &str = "T0806";
 
     /// Every id above, for the test that checks them against the shipped list.
     pub const CITED: &[&str] = &[
@@ -116,6 +118,7 @@ pub mod ids {
         LATERAL_TOOL_TRANSFER,
         INTERNET_ACCESSIBLE_DEVICE,
         MANIPULATION_OF_CONTROL,
+        BRUTE_FORCE_IO,
     ];
 }
 

@@ -12,10 +12,14 @@
 //! and the alert builder (`crate::alerts`) turns findings into alerts.
 
 pub mod attack;
+pub mod baseline;
+pub mod conduit;
 pub mod forest;
 pub mod novelty;
 pub mod reasons;
+pub mod rhythm;
 pub mod roles;
+pub mod schedule;
 
 use std::net::IpAddr;
 

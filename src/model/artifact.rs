@@ -12,8 +12,9 @@ use crate::features::{FeatureRanges, Schema, Vocab};
 
 /// The first 16 bytes of every model file.
 pub const MAGIC: &[u8; 16] = b"\x89OTSENTRY-MODEL\n";
-/// The format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this build writes and the newest it reads. Version 2 added the detectors'
+/// baseline sections to the body; a version 1 file loads with none.
+pub const FORMAT_VERSION: u32 = 2;
 
 const HEADER_LEN: usize = 16 + 4 + 8 + 8;
 const TRAILER_LEN: usize = 32;
@@ -39,11 +40,34 @@ pub struct SchemaModel {
     pub n_records: u64,
 }
 
-/// A model file's content: the manifest (stored as JSON) and the schema models (postcard).
+/// One detector's baseline learnt in training, stored as its own section of the body: the model
+/// file knows its name and bytes, the detector that wrote it knows what they mean
+/// (`crate::detect::baseline`). A section a build does not know is kept and ignored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineSection {
+    /// The detector's name (`rhythm`, `schedule`).
+    pub name: String,
+    /// The section's own format version, checked by the detector that reads it.
+    pub version: u32,
+    /// postcard bytes of the detector's baseline type.
+    pub body: Vec<u8>,
+}
+
+/// A model file's content: the manifest (stored as JSON), the schema models and the detectors'
+/// baseline sections (postcard).
 #[derive(Clone, Debug)]
 pub struct ModelFile {
     pub manifest: Manifest,
     pub schemas: Vec<SchemaModel>,
+    pub baselines: Vec<BaselineSection>,
+}
+
+/// The body of a version 2 file: the schema models, then the sections (read back part by part
+/// in `decode_body`).
+#[derive(Serialize)]
+struct BodyRef<'a> {
+    schemas: &'a [SchemaModel],
+    baselines: &'a [BaselineSection],
 }
 
 /// A model read from disk, with the SHA-256 of the whole file.
@@ -142,7 +166,11 @@ impl ModelFile {
     /// Serialises the model into the sealed layout.
     pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
         let manifest = serde_json::to_vec(&self.manifest).map_err(ModelError::EncodeManifest)?;
-        let body = postcard::to_allocvec(&self.schemas).map_err(ModelError::EncodeBody)?;
+        let body = postcard::to_allocvec(&BodyRef {
+            schemas: &self.schemas,
+            baselines: &self.baselines,
+        })
+        .map_err(ModelError::EncodeBody)?;
         let mut bytes = Vec::with_capacity(HEADER_LEN + manifest.len() + body.len() + TRAILER_LEN);
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -277,8 +305,17 @@ impl ModelFile {
                     source,
                 }
             })?;
-        let schemas = decode_body(&bytes[manifest_end..sealed_len], manifest_end, path)?;
-        let file = ModelFile { manifest, schemas };
+        let (schemas, baselines) = decode_body(
+            &bytes[manifest_end..sealed_len],
+            manifest_end,
+            version,
+            path,
+        )?;
+        let file = ModelFile {
+            manifest,
+            schemas,
+            baselines,
+        };
         Ok(LoadedModel {
             file,
             sha256: hex::encode(Sha256::digest(bytes)),
@@ -296,6 +333,14 @@ impl LoadedModel {
             .as_ref()
             .and_then(|config| config.check().ok())
             .unwrap_or_default()
+    }
+
+    /// The baseline section a detector wrote under `name`, if the model has one.
+    pub fn baseline(&self, name: &str) -> Option<&BaselineSection> {
+        self.file
+            .baselines
+            .iter()
+            .find(|section| section.name == name)
     }
 
     /// The model of a schema, if the training data had any records of it.
@@ -318,8 +363,9 @@ impl LoadedModel {
 fn decode_body(
     body: &[u8],
     body_start: usize,
+    version: u32,
     path: &Path,
-) -> Result<Vec<SchemaModel>, ModelError> {
+) -> Result<(Vec<SchemaModel>, Vec<BaselineSection>), ModelError> {
     let mut reader = BodyReader {
         body,
         position: 0,
@@ -380,17 +426,23 @@ fn decode_body(
             n_records,
         });
     }
+    // Version 2 bodies end with the detectors' sections; a version 1 body has none.
+    let baselines: Vec<BaselineSection> = if version >= 2 {
+        reader.take("the detectors' baseline sections")?
+    } else {
+        Vec::new()
+    };
     if reader.position != body.len() {
         return Err(reader.damaged(
             "the end of the body",
             reader.position,
             format!(
-                "{} bytes follow the last schema model",
+                "{} bytes follow the last part",
                 body.len() - reader.position
             ),
         ));
     }
-    Ok(schemas)
+    Ok((schemas, baselines))
 }
 
 /// A cursor over the postcard body that names the part it failed on.

@@ -249,7 +249,8 @@ impl Pipeline {
                 })?;
         }
         self.slots = slots;
-        self.builder = AlertBuilder::restore(state.alerts, &self.model.sha256);
+        self.builder = AlertBuilder::restore(state.alerts, &self.model.sha256)
+            .with_inventory(self.config.inventory.clone());
         Ok(())
     }
 }

@@ -25,12 +25,16 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::alerts::{Alert, AlertBuilder, AlertState, DEFAULT_WINDOW_SECS};
+use crate::detect::conduit::ConduitDetector;
 use crate::detect::forest::{self, ForestDetector};
 use crate::detect::novelty::NoveltyDetector;
+use crate::detect::rhythm::RhythmDetector;
 use crate::detect::roles::Roles;
+use crate::detect::schedule::ScheduleDetector;
 use crate::detect::{Detector, Finding, Observation, Seen, Severity};
 use crate::features::event_block::EventBlock;
 use crate::features::{Extractor, FlowEvent, MAX_WIDTH, RawRow, Schema, schema_of};
+use crate::inventory::Inventory;
 use crate::model::LoadedModel;
 use crate::sinks::{RowRecord, Sink, SinkError};
 pub use checkpoint::{CheckpointError, PipelineState};
@@ -63,6 +67,8 @@ pub struct PipelineConfig {
     /// Records before this `ts` feed the state but emit nothing (`--since`).
     pub emit_from: Option<f64>,
     pub rows: RowOutput,
+    /// The asset inventory: the conduit detector and the alerts' asset context need it.
+    pub inventory: Option<Arc<Inventory>>,
 }
 
 impl Default for PipelineConfig {
@@ -74,6 +80,7 @@ impl Default for PipelineConfig {
             max_latency: None,
             emit_from: None,
             rows: RowOutput::None,
+            inventory: None,
         }
     }
 }
@@ -125,6 +132,8 @@ pub struct PipelineStats {
     pub alerts_closed: u64,
     /// Opened alerts by severity.
     pub alerts_by_severity: BTreeMap<Severity, u64>,
+    /// Detectors that could not run, and why (a model without their baseline, a damaged one).
+    pub detector_warnings: Vec<String>,
 }
 
 impl PipelineStats {
@@ -217,9 +226,24 @@ impl Pipeline {
                 extractor: Extractor::score(schema_model.vocab.clone()),
             })
         });
-        let detectors: Vec<Box<dyn Detector>> =
+        let mut stats = PipelineStats::default();
+        let mut detectors: Vec<Box<dyn Detector>> =
             vec![Box::new(NoveltyDetector::new(Arc::clone(&roles)))];
-        let builder = AlertBuilder::new(config.window_secs, &model.sha256);
+        match RhythmDetector::from_model(&model) {
+            Ok(Some(detector)) => detectors.push(Box::new(detector)),
+            Ok(None) => stats.detector_warnings.push(no_baseline("rhythm")),
+            Err(error) => stats.detector_warnings.push(error.to_string()),
+        }
+        match ScheduleDetector::from_model(&model) {
+            Ok(Some(detector)) => detectors.push(Box::new(detector)),
+            Ok(None) => stats.detector_warnings.push(no_baseline("schedule")),
+            Err(error) => stats.detector_warnings.push(error.to_string()),
+        }
+        if let Some(inventory) = &config.inventory {
+            detectors.push(Box::new(ConduitDetector::new(Arc::clone(inventory))));
+        }
+        let builder = AlertBuilder::new(config.window_secs, &model.sha256)
+            .with_inventory(config.inventory.clone());
         Pipeline {
             wide_scope: model.file.manifest.scope.includes_ot_assets(),
             scoring: ScoringThread::start(Arc::clone(&model)),
@@ -233,7 +257,7 @@ impl Pipeline {
             builder,
             batch: Batch::default(),
             in_flight: false,
-            stats: PipelineStats::default(),
+            stats,
             findings: Vec::new(),
             alerts: Vec::new(),
             config,
@@ -441,6 +465,13 @@ impl Pipeline {
         self.alerts = alerts;
         result
     }
+}
+
+/// The warning for a model trained before a detector existed.
+fn no_baseline(detector: &str) -> String {
+    format!(
+        "the model has no {detector} baseline (trained by an older otsentry): the {detector} detector is off; retrain to use it"
+    )
 }
 
 /// Adds the forest's finding on a row: when another detector already found something on the

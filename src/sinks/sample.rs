@@ -49,5 +49,6 @@ pub fn alert(n: u64) -> Alert {
             score_samples: -0.625,
         }),
         model_sha256: "ab".repeat(32),
+        assets: None,
     }
 }

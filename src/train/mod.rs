@@ -27,6 +27,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeek::ZeekError;
 
+use crate::detect::baseline::{self, BaselineError, TrainingRecord};
 use crate::features::{Extractor, FeatureRanges, RawRow, Schema, schema_of};
 use crate::model::{Manifest, ModelFile, SchemaModel, Scope, TrainParams};
 use crate::sources::{SourceOptions, SourceStats, walk_files};
@@ -119,6 +120,8 @@ pub enum TrainError {
         start: String,
         end: String,
     },
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
     #[error("invalid model parameters: {0}")]
     Params(#[from] ParamError),
     #[error("cannot score with the forest: {0}")]
@@ -181,6 +184,8 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
     let mut ot_hosts: HashSet<IpAddr> = HashSet::new();
     let mut in_scope = 0u64;
     let mut out_of_scope = 0u64;
+    // The event detectors' own baselines, learnt from the same records (`detect::baseline`).
+    let mut learners = baseline::learners();
 
     let digests = SourceDigests::default();
     let mut source = config.source.clone();
@@ -206,11 +211,18 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
                 per_service.insert(event.edge.service.to_string(), 1);
             }
         }
-        let fit = match schema_of(event) {
+        let schema = schema_of(event);
+        let fit = match schema {
             Schema::Conn => &mut fits[0],
             Schema::Request => &mut fits[1],
         };
         if let Some(raw) = fit.extractor.push(event) {
+            let record = TrainingRecord {
+                event,
+                schema,
+                raw: &raw,
+            };
+            baseline::observe_all(&mut learners, &record);
             fit.trees.offer(raw);
             fit.offset.offer(raw);
         }
@@ -316,7 +328,11 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         threshold_semantics: THRESHOLD_SEMANTICS.to_string(),
     };
     Ok(TrainOutcome {
-        model: ModelFile { manifest, schemas },
+        model: ModelFile {
+            manifest,
+            schemas,
+            baselines: baseline::finish_all(learners)?,
+        },
         stats,
     })
 }

@@ -1,0 +1,608 @@
+//! The polling-rhythm detector: per edge, how often records come (the interval distribution as
+//! robust quantiles, and the most records in any one minute) and, for connections, how long and
+//! how large a session is; per source, how many distinct destinations it reaches in one minute.
+//!
+//! Rules: `rhythm_changed` (the median of an edge's last intervals left its training band: a
+//! poller on a new rhythm), `burst` (an edge carries far more records in a minute than it ever did:
+//! injected requests on an operator's own session), `long_session` (a connection far longer or
+//! larger than the edge's own), and `scan` (a source reaching far more destinations in a minute
+//! than it ever did). Minutes are fixed buckets of log time, the same in training and scoring, so
+//! a split run equals one run. Each rule reports a departure once and then stays quiet on that edge
+//! or source for [`REPEAT_SECS`] of log time while it lasts: one alert per episode, not per record.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::attack::ids;
+use super::baseline::{self, BaselineError, Learner, TrainingRecord};
+use super::{Detector, Finding, Observation, Reason, Seen, Severity, Subject};
+use crate::features::intern::OVERFLOW;
+use crate::features::{Direction, EventKind, Schema};
+use crate::model::{BaselineSection, LoadedModel};
+
+/// The detector's name in findings, metrics and the model's baseline section.
+pub const NAME: &str = "rhythm";
+const VERSION: u32 = 1;
+
+/// Seconds of one counting bucket.
+const BUCKET_SECS: f64 = 60.0;
+/// Intervals in the window whose median is compared with the training band.
+const WINDOW: usize = 8;
+/// Training intervals an edge needs before its rhythm is judged.
+const MIN_INTERVALS: u64 = 30;
+/// Training sessions an edge needs before its session shape is judged.
+const MIN_SESSIONS: u64 = 5;
+/// A departure is reported again at most this often (log time) while it lasts.
+pub const REPEAT_SECS: f64 = 3600.0;
+/// Fewest distinct destinations in a minute that make a scan, whatever the baseline.
+const MIN_SCAN: u32 = 10;
+/// Histogram resolution: bins of 1/20 in ln(1 + x), about 5 %.
+const BINS_PER_UNIT: f64 = 20.0;
+
+/// A sparse histogram of ln(1 + x).
+#[derive(Clone, Debug, Default)]
+struct Hist {
+    bins: BTreeMap<u16, u64>,
+    n: u64,
+    max: f64,
+}
+
+impl Hist {
+    fn add(&mut self, value: f64) {
+        if !value.is_finite() || value < 0.0 {
+            return;
+        }
+        let bin = (value.ln_1p() * BINS_PER_UNIT)
+            .round()
+            .min(f64::from(u16::MAX)) as u16;
+        *self.bins.entry(bin).or_default() += 1;
+        self.n += 1;
+        self.max = self.max.max(value);
+    }
+
+    /// The q-quantile in ln(1 + x) units.
+    fn quantile_ln(&self, q: f64) -> f64 {
+        let rank = ((self.n as f64 - 1.0) * q).round() as u64;
+        let mut seen = 0;
+        for (&bin, &count) in &self.bins {
+            seen += count;
+            if seen > rank {
+                return f64::from(bin) / BINS_PER_UNIT;
+            }
+        }
+        self.bins
+            .keys()
+            .next_back()
+            .map_or(0.0, |&bin| f64::from(bin) / BINS_PER_UNIT)
+    }
+
+    fn summary(&self) -> Dist {
+        let median = self.quantile_ln(0.5);
+        // The median absolute deviation, read from the same bins.
+        let mut deviations: Vec<(f64, u64)> = self
+            .bins
+            .iter()
+            .map(|(&bin, &count)| ((f64::from(bin) / BINS_PER_UNIT - median).abs(), count))
+            .collect();
+        deviations.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let rank = (self.n.saturating_sub(1)) / 2;
+        let mut seen = 0;
+        let mut mad = 0.0;
+        for (deviation, count) in deviations {
+            seen += count;
+            if seen > rank {
+                mad = deviation;
+                break;
+            }
+        }
+        Dist {
+            n: self.n,
+            q01: self.quantile_ln(0.01),
+            median,
+            q99: self.quantile_ln(0.99),
+            mad,
+            max: self.max,
+        }
+    }
+}
+
+/// A learnt distribution, in ln(1 + x) units except `max` (plain units).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Dist {
+    pub n: u64,
+    pub q01: f64,
+    pub median: f64,
+    pub q99: f64,
+    pub mad: f64,
+    pub max: f64,
+}
+
+/// `ln(1 + x)` back to x.
+fn plain(ln: f64) -> f64 {
+    ln.exp_m1()
+}
+
+/// One edge's learnt rhythm.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EdgeRhythm {
+    /// Seconds between successive requests (or connections) on the edge.
+    pub interval: Dist,
+    /// The most records in any one minute.
+    pub max_per_minute: u32,
+    /// Connection duration in seconds and packets (both directions); conn.log edges only.
+    pub duration: Dist,
+    pub packets: Dist,
+}
+
+/// The rhythm baseline: per schema, per edge id of the training vocabulary; per source, the most
+/// distinct destinations it reached in one minute.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RhythmBaseline {
+    /// Indexed by schema (conn, request), then by edge id.
+    pub edges: [Vec<Option<EdgeRhythm>>; 2],
+    pub sources: Vec<(IpAddr, u32)>,
+}
+
+fn slot(schema: Schema) -> usize {
+    match schema {
+        Schema::Conn => 0,
+        Schema::Request => 1,
+    }
+}
+
+/// True for records that start an exchange: responses follow their request's rhythm.
+fn counts(observation_kind: &EventKind<'_>) -> bool {
+    match observation_kind {
+        EventKind::Request(request) => request.direction != Direction::Response,
+        EventKind::Conn(_) => true,
+    }
+}
+
+/// Per-edge counting state shared by training and scoring.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Minute {
+    bucket: i64,
+    count: u32,
+}
+
+impl Minute {
+    /// Counts a record at `ts`; returns the count of its minute (0 for a record that arrived
+    /// after its minute had passed: conn.log is written when connections end).
+    fn add(&mut self, ts: f64) -> u32 {
+        let bucket = (ts / BUCKET_SECS).floor() as i64;
+        if bucket > self.bucket || self.count == 0 {
+            self.bucket = bucket;
+            self.count = 0;
+        } else if bucket < self.bucket {
+            return 0;
+        }
+        self.count += 1;
+        self.count
+    }
+}
+
+/// A source's distinct destinations in the current minute.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Reach {
+    bucket: i64,
+    seen: Vec<(IpAddr, u16)>,
+}
+
+impl Reach {
+    /// Adds a destination at `ts`; the distinct count of its minute.
+    fn add(&mut self, ts: f64, dst: IpAddr, port: u16) -> u32 {
+        let bucket = (ts / BUCKET_SECS).floor() as i64;
+        if bucket > self.bucket || self.seen.is_empty() {
+            self.bucket = bucket;
+            self.seen.clear();
+        } else if bucket < self.bucket {
+            return 0;
+        }
+        // Bounded: past a few thousand the answer is already "a scan".
+        if self.seen.len() < 4096 && !self.seen.contains(&(dst, port)) {
+            self.seen.push((dst, port));
+        }
+        self.seen.len() as u32
+    }
+}
+
+#[derive(Default)]
+struct EdgeLearning {
+    last_ts: Option<f64>,
+    interval: Hist,
+    minute: Minute,
+    max_per_minute: u32,
+    duration: Hist,
+    packets: Hist,
+}
+
+/// Learns the rhythm baseline in training.
+#[derive(Default)]
+pub struct RhythmLearner {
+    edges: [Vec<Option<EdgeLearning>>; 2],
+    sources: HashMap<IpAddr, (Reach, u32)>,
+}
+
+impl Learner for RhythmLearner {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn observe(&mut self, record: &TrainingRecord<'_>) {
+        let (event, raw) = (record.event, record.raw);
+        if raw.edge == OVERFLOW || !event.ts.is_finite() {
+            return;
+        }
+        let edges = &mut self.edges[slot(record.schema)];
+        let idx = raw.edge as usize;
+        if edges.len() <= idx {
+            edges.resize_with(idx + 1, || None);
+        }
+        let edge = edges[idx].get_or_insert_with(EdgeLearning::default);
+        if counts(&event.kind) {
+            if let Some(last) = edge.last_ts.replace(event.ts) {
+                edge.interval.add((event.ts - last).max(0.0));
+            }
+            edge.max_per_minute = edge.max_per_minute.max(edge.minute.add(event.ts));
+        }
+        if let EventKind::Conn(conn) = &event.kind {
+            if let Some(duration) = conn.duration {
+                edge.duration.add(duration);
+            }
+            edge.packets
+                .add((conn.orig_pkts.unwrap_or(0) + conn.resp_pkts.unwrap_or(0)) as f64);
+            let (reach, max) = self.sources.entry(event.edge.orig_h).or_default();
+            *max = (*max).max(reach.add(event.ts, event.edge.resp_h, event.edge.resp_p));
+        }
+    }
+
+    fn finish(self: Box<Self>) -> Result<BaselineSection, BaselineError> {
+        let edges = self.edges.map(|edges| {
+            edges
+                .into_iter()
+                .map(|edge| {
+                    edge.map(|edge| EdgeRhythm {
+                        interval: edge.interval.summary(),
+                        max_per_minute: edge.max_per_minute,
+                        duration: edge.duration.summary(),
+                        packets: edge.packets.summary(),
+                    })
+                })
+                .collect()
+        });
+        let mut sources: Vec<(IpAddr, u32)> = self
+            .sources
+            .into_iter()
+            .map(|(ip, (_, max))| (ip, max))
+            .collect();
+        sources.sort();
+        baseline::encode(NAME, VERSION, &RhythmBaseline { edges, sources })
+    }
+}
+
+/// One edge's live state in scoring.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct EdgeLive {
+    last_ts: Option<f64>,
+    /// The last intervals, ln(1 + seconds), oldest first.
+    window: Vec<f64>,
+    minute: Minute,
+    /// Log time of the last report per rule (changed, burst, long session).
+    reported: [Option<f64>; 3],
+}
+
+/// The detector's checkpointed state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct RhythmState {
+    edges: [Vec<(u32, EdgeLive)>; 2],
+    sources: Vec<(IpAddr, Reach, Option<f64>)>,
+}
+
+/// The polling-rhythm detector.
+#[derive(Debug)]
+pub struct RhythmDetector {
+    baseline: RhythmBaseline,
+    source_max: HashMap<IpAddr, u32>,
+    edges: [HashMap<u32, EdgeLive>; 2],
+    sources: HashMap<IpAddr, (Reach, Option<f64>)>,
+}
+
+/// A report is due when none was made in the last [`REPEAT_SECS`].
+fn due(reported: &mut Option<f64>, ts: f64) -> bool {
+    if reported.is_some_and(|last| ts - last < REPEAT_SECS && ts >= last) {
+        return false;
+    }
+    *reported = Some(ts);
+    true
+}
+
+/// Seconds in words: `0.01 s`, `5.2 s`, `3.5 min`, `2.4 h`.
+pub fn seconds_text(seconds: f64) -> String {
+    if seconds < 100.0 {
+        format!("{seconds:.2} s")
+    } else if seconds < 3600.0 * 2.0 {
+        format!("{:.1} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
+impl RhythmDetector {
+    /// The detector over the model's rhythm baseline; `None` when the model has none.
+    pub fn from_model(model: &LoadedModel) -> Result<Option<RhythmDetector>, BaselineError> {
+        Ok(baseline::decode::<RhythmBaseline>(model, NAME, VERSION)?.map(RhythmDetector::new))
+    }
+
+    pub fn new(baseline: RhythmBaseline) -> RhythmDetector {
+        RhythmDetector {
+            source_max: baseline.sources.iter().copied().collect(),
+            baseline,
+            edges: [HashMap::new(), HashMap::new()],
+            sources: HashMap::new(),
+        }
+    }
+
+    fn learnt(&self, schema: Schema, edge: u32) -> Option<&EdgeRhythm> {
+        self.baseline.edges[slot(schema)]
+            .get(edge as usize)
+            .and_then(Option::as_ref)
+    }
+}
+
+fn finding(
+    observation: &Observation<'_>,
+    rule: &str,
+    title: &str,
+    severity: Severity,
+    subject: Subject,
+    reasons: Vec<Reason>,
+    techniques: &[&str],
+) -> Finding {
+    Finding {
+        detector: NAME.to_string(),
+        rule: rule.to_string(),
+        title: title.to_string(),
+        severity,
+        subject,
+        reasons,
+        techniques: techniques.iter().map(|id| id.to_string()).collect(),
+        seen: Seen::of(observation.event, observation.schema),
+        scores: None,
+    }
+}
+
+fn edge_text(observation: &Observation<'_>) -> String {
+    let edge = &observation.event.edge;
+    format!(
+        "{} -> {}:{}/{} {}",
+        edge.orig_h,
+        edge.resp_h,
+        edge.resp_p,
+        edge.proto.as_str(),
+        edge.service
+    )
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+impl Detector for RhythmDetector {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn observe(&mut self, observation: &Observation<'_>, findings: &mut Vec<Finding>) {
+        let (event, raw) = (observation.event, observation.raw);
+        if !event.ts.is_finite() {
+            return;
+        }
+        let both = Subject {
+            src: Some(event.edge.orig_h),
+            dst: Some(event.edge.resp_h),
+        };
+        if let EventKind::Conn(_) = &event.kind {
+            let src = event.edge.orig_h;
+            let learnt_max = self.source_max.get(&src).copied().unwrap_or(0);
+            let (reach, reported) = self.sources.entry(src).or_default();
+            let reached = reach.add(event.ts, event.edge.resp_h, event.edge.resp_p);
+            let limit = (2 * learnt_max).max(learnt_max + 8).max(MIN_SCAN);
+            if reached > limit && due(reported, event.ts) {
+                findings.push(finding(
+                    observation,
+                    "scan",
+                    "Host reaching far more destinations than it ever did",
+                    if event.ot {
+                        Severity::High
+                    } else {
+                        Severity::Medium
+                    },
+                    Subject {
+                        src: Some(src),
+                        dst: None,
+                    },
+                    vec![Reason::new(
+                        format!("{src} reached {reached} distinct destinations (host and port) within one minute"),
+                        if learnt_max == 0 {
+                            "never originated connections in training".to_string()
+                        } else {
+                            format!("at most {learnt_max} in any minute of training")
+                        },
+                    )],
+                    &[ids::REMOTE_SYSTEM_DISCOVERY, ids::NETWORK_CONNECTION_ENUMERATION],
+                ));
+            }
+        }
+        if raw.edge == OVERFLOW {
+            return;
+        }
+        let Some(learnt) = self.learnt(observation.schema, raw.edge).cloned() else {
+            // An edge never seen in training is the new-communication detector's to report.
+            return;
+        };
+        let live = self.edges[slot(observation.schema)]
+            .entry(raw.edge)
+            .or_default();
+        if counts(&event.kind) {
+            if let Some(last) = live.last_ts.replace(event.ts) {
+                live.window.push((event.ts - last).max(0.0).ln_1p());
+                if live.window.len() > WINDOW {
+                    live.window.remove(0);
+                }
+            }
+            let in_minute = live.minute.add(event.ts);
+            let burst_limit = (2 * learnt.max_per_minute).max(learnt.max_per_minute + 10);
+            if learnt.interval.n >= MIN_INTERVALS
+                && in_minute > burst_limit
+                && due(&mut live.reported[1], event.ts)
+            {
+                findings.push(finding(
+                    observation,
+                    "burst",
+                    "Burst of records on an edge far above its own rate",
+                    if event.ot {
+                        Severity::High
+                    } else {
+                        Severity::Medium
+                    },
+                    both,
+                    vec![Reason::new(
+                        format!(
+                            "{in_minute} records within one minute on {}",
+                            edge_text(observation)
+                        ),
+                        format!(
+                            "at most {} in any minute of training (typical interval {})",
+                            learnt.max_per_minute,
+                            seconds_text(plain(learnt.interval.median))
+                        ),
+                    )],
+                    &[ids::UNAUTHORIZED_COMMAND, ids::BRUTE_FORCE_IO],
+                ));
+            }
+            let interval = learnt.interval;
+            if interval.n >= MIN_INTERVALS && live.window.len() == WINDOW {
+                let now = median(&live.window);
+                let margin = (3.0 * 1.4826 * interval.mad).max(std::f64::consts::LN_2);
+                let outside = now < interval.q01 - margin || now > interval.q99 + margin;
+                if outside && due(&mut live.reported[0], event.ts) {
+                    findings.push(finding(
+                        observation,
+                        "rhythm_changed",
+                        "Polling rhythm of an edge changed",
+                        Severity::Medium,
+                        both,
+                        vec![Reason::new(
+                            format!(
+                                "median interval {} over the last {WINDOW} records on {}",
+                                seconds_text(plain(now)),
+                                edge_text(observation)
+                            ),
+                            format!(
+                                "median {} in training, 1st to 99th percentile {} to {}",
+                                seconds_text(plain(interval.median)),
+                                seconds_text(plain(interval.q01)),
+                                seconds_text(plain(interval.q99))
+                            ),
+                        )],
+                        &[ids::MANIPULATION_OF_CONTROL],
+                    ));
+                }
+            }
+        }
+        if let EventKind::Conn(conn) = &event.kind
+            && learnt.duration.n >= MIN_SESSIONS
+        {
+            let mut reasons = Vec::new();
+            if let Some(duration) = conn.duration {
+                let limit = (2.0 * learnt.duration.max)
+                    .max(4.0 * plain(learnt.duration.q99))
+                    .max(60.0);
+                if duration > limit {
+                    reasons.push(Reason::new(
+                        format!(
+                            "session of {} on {}",
+                            seconds_text(duration),
+                            edge_text(observation)
+                        ),
+                        format!(
+                            "at most {} in training (median {})",
+                            seconds_text(learnt.duration.max),
+                            seconds_text(plain(learnt.duration.median))
+                        ),
+                    ));
+                }
+            }
+            let packets = (conn.orig_pkts.unwrap_or(0) + conn.resp_pkts.unwrap_or(0)) as f64;
+            let limit = (2.0 * learnt.packets.max)
+                .max(4.0 * plain(learnt.packets.q99))
+                .max(100.0);
+            if packets > limit {
+                reasons.push(Reason::new(
+                    format!(
+                        "{packets:.0} packets in one session on {}",
+                        edge_text(observation)
+                    ),
+                    format!(
+                        "at most {:.0} in training (median {:.0})",
+                        learnt.packets.max,
+                        plain(learnt.packets.median)
+                    ),
+                ));
+            }
+            if !reasons.is_empty() && due(&mut live.reported[2], event.ts) {
+                findings.push(finding(
+                    observation,
+                    "long_session",
+                    "Session far longer or larger than the edge's own",
+                    Severity::Medium,
+                    both,
+                    reasons,
+                    &[ids::REMOTE_SERVICES],
+                ));
+            }
+        }
+    }
+
+    fn checkpoint(&self) -> serde_json::Value {
+        let mut state = RhythmState::default();
+        for (slot, edges) in self.edges.iter().enumerate() {
+            let mut list: Vec<(u32, EdgeLive)> =
+                edges.iter().map(|(id, live)| (*id, live.clone())).collect();
+            list.sort_by_key(|(id, _)| *id);
+            state.edges[slot] = list;
+        }
+        let mut sources: Vec<(IpAddr, Reach, Option<f64>)> = self
+            .sources
+            .iter()
+            .map(|(ip, (reach, reported))| (*ip, reach.clone(), *reported))
+            .collect();
+        sources.sort_by_key(|(ip, _, _)| *ip);
+        state.sources = sources;
+        serde_json::to_value(state).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn restore(&mut self, state: serde_json::Value) -> Result<(), String> {
+        if state.is_null() {
+            return Ok(());
+        }
+        let state: RhythmState = serde_json::from_value(state)
+            .map_err(|error| format!("the rhythm state is not valid: {error}"))?;
+        for (slot, edges) in state.edges.into_iter().enumerate() {
+            self.edges[slot] = edges.into_iter().collect();
+        }
+        self.sources = state
+            .sources
+            .into_iter()
+            .map(|(ip, reach, reported)| (ip, (reach, reported)))
+            .collect();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -8,12 +8,14 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::manifest::Manifest;
+use crate::detect::baseline::Baselines;
 use crate::features::{FeatureRanges, Schema, Vocab};
 
 /// The first 16 bytes of every model file.
 pub const MAGIC: &[u8; 16] = b"\x89OTSENTRY-MODEL\n";
-/// The format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this build writes and the newest it reads. Version 2 adds the detectors'
+/// baselines after the schema models; a version 1 file loads with none.
+pub const FORMAT_VERSION: u32 = 2;
 
 const HEADER_LEN: usize = 16 + 4 + 8 + 8;
 const TRAILER_LEN: usize = 32;
@@ -38,6 +40,8 @@ pub struct SchemaModel {
 pub struct ModelFile {
     pub manifest: Manifest,
     pub schemas: Vec<SchemaModel>,
+    /// What the deterministic detectors learnt from the same window, one section each.
+    pub baselines: Baselines,
 }
 
 /// A model read from disk, with the SHA-256 of the whole file.
@@ -126,7 +130,8 @@ impl ModelFile {
     /// Serialises the model into the sealed layout.
     pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
         let manifest = serde_json::to_vec(&self.manifest).map_err(ModelError::EncodeManifest)?;
-        let body = postcard::to_allocvec(&self.schemas).map_err(ModelError::EncodeBody)?;
+        let body = postcard::to_allocvec(&(&self.schemas, &self.baselines))
+            .map_err(ModelError::EncodeBody)?;
         let mut bytes = Vec::with_capacity(HEADER_LEN + manifest.len() + body.len() + TRAILER_LEN);
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -241,12 +246,24 @@ impl ModelFile {
                     source,
                 }
             })?;
-        let schemas: Vec<SchemaModel> = postcard::from_bytes(&bytes[manifest_end..sealed_len])
-            .map_err(|source| ModelError::DecodeBody {
-                path: path_buf(),
-                source,
-            })?;
-        let file = ModelFile { manifest, schemas };
+        let body = &bytes[manifest_end..sealed_len];
+        let decode_error = |source| ModelError::DecodeBody {
+            path: path_buf(),
+            source,
+        };
+        let (schemas, baselines): (Vec<SchemaModel>, Baselines) = if version < 2 {
+            (
+                postcard::from_bytes(body).map_err(decode_error)?,
+                Baselines::default(),
+            )
+        } else {
+            postcard::from_bytes(body).map_err(decode_error)?
+        };
+        let file = ModelFile {
+            manifest,
+            schemas,
+            baselines,
+        };
         for schema_model in &file.schemas {
             let expected = schema_model.schema.feature_names();
             if schema_model.feature_names != expected {

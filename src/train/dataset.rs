@@ -53,6 +53,14 @@ impl DatasetHasher {
                 buffer.push(u8::from(request.is_error));
                 buffer.push(request.direction as u8);
             }
+            EventKind::Values(values) => {
+                buffer.push(b'V');
+                push_opt(buffer, values.unit);
+                push_str(buffer, values.function);
+                push_opt(buffer, values.address);
+                push_str(buffer, values.values);
+                buffer.push(values.direction as u8);
+            }
         }
         if buffer.len() >= FLUSH_AT {
             self.hasher.update(&*buffer);

@@ -128,6 +128,8 @@ pub enum TrainError {
         schema: &'static str,
         source: DataError,
     },
+    #[error(transparent)]
+    Baseline(#[from] crate::detect::baseline::BaselineError),
 }
 
 /// A trained model and what the pass saw.
@@ -176,6 +178,7 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
     let mut ot_hosts: HashSet<IpAddr> = HashSet::new();
     let mut in_scope = 0u64;
     let mut out_of_scope = 0u64;
+    let mut learners = crate::detect::baseline::learners();
 
     let (stats, sources) = std::thread::scope(|scope| {
         let hashing = scope.spawn(|| hash_sources(&files));
@@ -193,16 +196,24 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
                 out_of_scope += 1;
                 return Ok(());
             }
+            dataset.add(event);
+            for learner in &mut learners {
+                learner.observe(event);
+            }
+            // Value records feed only the detectors' baselines: the request they belong to is
+            // counted once, from its protocol log.
+            let Some(schema) = schema_of(event) else {
+                return Ok(());
+            };
             in_scope += 1;
             tracker.add(event.ts);
-            dataset.add(event);
             match per_service.get_mut(event.edge.service) {
                 Some(count) => *count += 1,
                 None => {
                     per_service.insert(event.edge.service.to_string(), 1);
                 }
             }
-            let fit = match schema_of(event) {
+            let fit = match schema {
                 Schema::Conn => &mut fits[0],
                 Schema::Request => &mut fits[1],
             };
@@ -290,6 +301,7 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         schemas.push(fit_schema(fit, params)?);
     }
 
+    let baselines = crate::detect::baseline::Baselines::finish(learners)?;
     let manifest = Manifest {
         tool: format!("otsentry {}", env!("CARGO_PKG_VERSION")),
         trained_at: OffsetDateTime::now_utc()
@@ -319,7 +331,11 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         threshold_semantics: THRESHOLD_SEMANTICS.to_string(),
     };
     Ok(TrainOutcome {
-        model: ModelFile { manifest, schemas },
+        model: ModelFile {
+            manifest,
+            schemas,
+            baselines,
+        },
         stats,
     })
 }

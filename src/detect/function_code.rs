@@ -37,6 +37,8 @@ pub const NAME: &str = "function_code";
 pub const WINDOW_SECS: f64 = 60.0;
 /// Fewer exceptions than this in a window are never a burst.
 pub const MIN_BURST: u64 = 10;
+/// The weight, in records, of the network's pooled exception rate in an edge's rate.
+const PRIOR_RECORDS: f64 = 100.0;
 
 /// An edge without its service: the OT port names the protocol, and a key without text needs no
 /// allocation per record.
@@ -129,6 +131,8 @@ pub struct FunctionCodeDetector {
     trained: bool,
     sources: HashMap<IpAddr, u8, KeyHashState>,
     edges: HashMap<EdgeKey, EdgeCounts, KeyHashState>,
+    /// The exception rate of all training edges together: the prior of every edge's rate.
+    pooled_rate: f64,
     windows: HashMap<EdgeKey, Window, KeyHashState>,
 }
 
@@ -138,8 +142,17 @@ impl FunctionCodeDetector {
     pub fn new(baseline: Option<FunctionBaseline>) -> FunctionCodeDetector {
         let trained = baseline.is_some();
         let baseline = baseline.unwrap_or_default();
+        let (errors, records) = baseline
+            .edges
+            .iter()
+            .fold((0u64, 0u64), |(errors, records), (_, _, _, counts)| {
+                (errors + counts.errors, records + counts.records)
+            });
+        // Half an exception of prior, so a network that never answered with one has a rate.
+        let pooled_rate = (errors as f64 + 0.5) / (records as f64 + 1.0);
         FunctionCodeDetector {
             trained,
+            pooled_rate,
             sources: baseline.sources.into_iter().collect(),
             edges: baseline
                 .edges
@@ -188,7 +201,7 @@ impl FunctionCodeDetector {
             return None;
         }
         let trained = self.edges.get(&key).copied().unwrap_or_default();
-        let limit = burst_limit(trained, window.records);
+        let limit = burst_limit(trained, self.pooled_rate, window.records);
         if window.errors < limit {
             return None;
         }
@@ -227,9 +240,12 @@ impl FunctionCodeDetector {
 /// The fewest exceptions that make a window of `records` records a burst: three times the
 /// training rate's expectation plus six Poisson deviations (exceptions come in clusters: one
 /// unsupported request polled every cycle fails every cycle), never under [`MIN_BURST`].
-fn burst_limit(trained: EdgeCounts, records: u64) -> u64 {
-    // Half an exception of prior, so an edge that never answered with one still has a rate.
-    let rate = (trained.errors as f64 + 0.5) / (trained.records as f64 + 1.0);
+///
+/// The edge's rate is its training rate shrunk towards the network's pooled rate with the weight
+/// of [`PRIOR_RECORDS`] records: an edge seen a few times, or never, takes the network's rate.
+fn burst_limit(trained: EdgeCounts, pooled_rate: f64, records: u64) -> u64 {
+    let rate = (trained.errors as f64 + pooled_rate * PRIOR_RECORDS)
+        / (trained.records as f64 + PRIOR_RECORDS);
     let expected = rate * records as f64;
     let limit = (3.0 * expected + 6.0 * expected.sqrt() + 1.0).ceil() as u64;
     limit.max(MIN_BURST)

@@ -1,19 +1,32 @@
-//! Text that came from outside (off the network, from an AI principal, from a log) made safe for
-//! a terminal: control characters are shown as escapes, never sent to the terminal, so a crafted
-//! hostname or reason cannot clear or redraw an analyst's screen.
+//! Text from outside (what an AI principal stores, what comes off the network, what a Zeek log
+//! holds) made safe to print on an analyst's terminal. Such text is stored exactly as received;
+//! only its terminal form is escaped, so that a scorer cannot clear, redraw or retitle the screen
+//! of the person reading `alert list`, nor reorder what they read with bidirectional overrides.
+//!
+//! Two views: [`escape_terminal`] for text printed as it is (table cells, status lines), and
+//! [`json_for_terminal`] for JSON printed to a terminal, which stays valid JSON with the same
+//! value.
 
 use std::borrow::Cow;
 use std::fmt::Write;
 
-/// `text` with every control character (C0, DEL, C1, and the bidirectional overrides that can
-/// reorder what is shown) written as `\u{..}`; tabs and newlines too, so one value stays one line.
+/// Whether a character can change how a terminal shows what follows it: the C0 and C1 control
+/// characters and DEL (escape sequences, carriage return, backspace, bell), and the Unicode
+/// bidirectional embeddings, overrides and isolates (which reorder the text around them).
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every character that could steer a terminal written as `\u{..}`; tabs and
+/// newlines too, so one value stays one line. Text without such characters is returned as it
+/// is, without copying.
 pub fn escape_terminal(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
+    if !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for ch in text.chars() {
-        if needs_escape(ch) {
+        if is_unsafe(ch) {
             let _ = write!(out, "\\u{{{:x}}}", ch as u32);
         } else {
             out.push(ch);
@@ -22,21 +35,72 @@ pub fn escape_terminal(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-fn needs_escape(ch: char) -> bool {
-    ch.is_control() || matches!(ch, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+/// A JSON document (as serde_json writes it) with the characters serde_json leaves raw but a
+/// terminal acts on (DEL, the C1 controls, bidirectional controls) written as `\uXXXX` escapes.
+/// Those characters can only occur inside JSON strings, where the escape means the same
+/// character, so the document keeps its value. serde_json already escapes the C0 controls.
+pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
+    if !json.chars().any(is_unsafe) {
+        return Cow::Borrowed(json);
+    }
+    let mut escaped = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        // Newlines and indentation between tokens are layout, not content.
+        if is_unsafe(c) && !matches!(c, '\n' | '\t' | '\r') {
+            let _ = write!(escaped, "\\u{:04x}", u32::from(c));
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::escape_terminal;
+    use super::*;
+
+    fn check(input: &str, expected: &str) {
+        assert_eq!(escape_terminal(input), expected, "{input:?}");
+    }
 
     #[test]
-    fn control_characters_are_shown_not_sent() {
-        assert_eq!(escape_terminal("plc-7.local"), "plc-7.local");
-        assert_eq!(escape_terminal("a\x1b[2Jb"), "a\\u{1b}[2Jb");
-        assert_eq!(escape_terminal("x\ny\tz\u{7f}"), "x\\u{a}y\\u{9}z\\u{7f}");
-        assert_eq!(escape_terminal("\u{9b}31m"), "\\u{9b}31m");
-        assert_eq!(escape_terminal("abc\u{202e}fed"), "abc\\u{202e}fed");
-        assert!(!escape_terminal("\x07\x08\r").chars().any(char::is_control));
+    fn controls_become_visible_escapes_and_other_text_is_untouched() {
+        check("plc-7.local 10.0.0.5", "plc-7.local 10.0.0.5");
+        check("Ünïcödé ✓", "Ünïcödé ✓");
+        check("a\x1b[2Jb", "a\\u{1b}[2Jb");
+        check("x\ny\tz\u{7f}", "x\\u{a}y\\u{9}z\\u{7f}");
+        check("bell\u{7}\r", "bell\\u{7}\\u{d}");
+        check("\u{9b}31m", "\\u{9b}31m");
+        check("abc\u{202e}fed", "abc\\u{202e}fed");
+        check("\u{2066}x\u{2069}", "\\u{2066}x\\u{2069}");
+        assert!(matches!(escape_terminal("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_keeps_its_value() {
+        let value = serde_json::json!({"src": "\u{1b}[2J\u{9b}2J\u{7f}\u{202e}x", "n": 1});
+        let pretty = serde_json::to_string_pretty(&value).unwrap();
+        let safe = json_for_terminal(&pretty);
+        assert!(!safe.chars().any(|c| is_unsafe(c) && c != '\n'), "{safe}");
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, value);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn terminal_text_never_holds_a_control(text in "\\PC*|[\\x00-\\x{a0}\\x{202a}-\\x{202e}]*") {
+            let safe = escape_terminal(&text);
+            proptest::prop_assert!(!safe.chars().any(is_unsafe));
+        }
+
+        #[test]
+        fn json_for_the_terminal_parses_to_the_same_value(text in ".*|[\\x00-\\x{a0}\\x{2066}-\\x{2069}]*") {
+            let value = serde_json::json!({"text": text});
+            let json = serde_json::to_string(&value).unwrap();
+            let safe = json_for_terminal(&json);
+            proptest::prop_assert!(!safe.chars().any(is_unsafe));
+            let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+            proptest::prop_assert_eq!(back, value);
+        }
     }
 }

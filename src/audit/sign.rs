@@ -21,6 +21,10 @@ pub enum KeyError {
     Format { path: PathBuf },
     #[error("key file {path} does not hold a valid ed25519 public key")]
     Invalid { path: PathBuf },
+    #[error(
+        "key file {path} already exists; refusing to overwrite it (entries signed with it would no longer verify): move it away first to replace it"
+    )]
+    Exists { path: PathBuf },
 }
 
 fn read_32(path: &Path) -> Result<[u8; 32], KeyError> {
@@ -48,20 +52,26 @@ pub fn load_verifying_key(path: &Path) -> Result<VerifyingKey, KeyError> {
 
 /// Creates a new signing key from the operating system's randomness, writes the seed to
 /// `key_path` and the public key to `public_path`, and returns the key.
+///
+/// Neither file may exist already: replacing a key would leave the entries it signed without a
+/// key that verifies them. The private key is created readable by its owner only (mode 0600).
 pub fn write_new_signing_key(key_path: &Path, public_path: &Path) -> Result<SigningKey, KeyError> {
+    for path in [key_path, public_path] {
+        if path.exists() {
+            return Err(KeyError::Exists {
+                path: path.to_path_buf(),
+            });
+        }
+    }
     let mut seed = [0u8; 32];
     rand::fill(&mut seed);
     let key = SigningKey::from_bytes(&seed);
-    std::fs::write(key_path, hex::encode(seed)).map_err(|source| KeyError::Write {
-        path: key_path.to_path_buf(),
-        source,
-    })?;
-    std::fs::write(public_path, hex::encode(key.verifying_key().to_bytes())).map_err(|source| {
-        KeyError::Write {
-            path: public_path.to_path_buf(),
-            source,
-        }
-    })?;
+    write_new_file(key_path, hex::encode(seed).as_bytes(), 0o600)?;
+    write_new_file(
+        public_path,
+        hex::encode(key.verifying_key().to_bytes()).as_bytes(),
+        0o644,
+    )?;
     Ok(key)
 }
 
@@ -81,4 +91,31 @@ pub fn adopted_key_hex(resource: &str) -> Option<String> {
         .strip_prefix("signing_key:")
         .filter(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_string)
+}
+
+/// Creates `path` with `mode` (on Unix) and writes `bytes`; fails if the file exists, so a race
+/// with another writer cannot overwrite a key either.
+fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
+    use std::io::Write;
+    let write_error = |source| KeyError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut file = options.open(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
+            KeyError::Exists {
+                path: path.to_path_buf(),
+            }
+        } else {
+            write_error(source)
+        }
+    })?;
+    file.write_all(bytes).map_err(write_error)?;
+    file.sync_all().map_err(write_error)
 }

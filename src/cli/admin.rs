@@ -4,6 +4,8 @@
 //! credentials are set by that person: `principal add` and `principal enroll` print a one-time
 //! code, which the person redeems with `principal redeem`, choosing their own passphrase.
 
+use std::io::Write;
+
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use comfy_table::Table;
@@ -11,7 +13,9 @@ use comfy_table::Table;
 use super::common::{
     DbArgs, Format, GovArgs, open_governance, open_store, read_passphrase, runtime,
 };
-use crate::governance::{Actor, AiComponent, IssuedEnrollment, PrincipalKind, Role};
+use crate::governance::{
+    Actor, AiComponent, IssuedEnrollment, MAX_TOKEN_VALID_DAYS, PrincipalKind, Role,
+};
 use crate::store::Store;
 
 #[derive(Debug, Args)]
@@ -195,8 +199,8 @@ pub enum TokenCommand {
     Create {
         /// The principal's name.
         principal: String,
-        /// Days until the token expires (no expiry when omitted).
-        #[arg(long)]
+        /// Days until the token expires, 1 to 3650 (no expiry when omitted).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_TOKEN_VALID_DAYS)))]
         days: Option<u32>,
         #[command(flatten)]
         gov: GovArgs,
@@ -237,21 +241,27 @@ pub fn run_token(args: TokenArgs) -> anyhow::Result<()> {
                         .issue_token(Actor::Local, &principal, days)
                         .await?
                 };
+                // The token exists now: a reader that stops early (`| head -1`) is no failure, so
+                // output goes through `writeln!`, whose broken pipe `main` treats as success,
+                // rather than `println!`, which panics.
+                let mut out = std::io::stdout().lock();
                 if format == Format::Json {
-                    println!("{}", serde_json::to_string_pretty(&issued)?);
+                    writeln!(out, "{}", serde_json::to_string_pretty(&issued)?)?;
                 } else {
-                    println!(
+                    writeln!(
+                        out,
                         "token for {} (id {}); it is shown only this once:",
                         issued.principal, issued.id
-                    );
-                    println!("{}", issued.token);
+                    )?;
+                    writeln!(out, "{}", issued.token)?;
                 }
+                out.flush()?;
                 Ok(())
             }
             TokenCommand::Revoke { id, gov } => {
                 let governance = open_governance(&gov).await?;
                 governance.revoke_token(Actor::Local, &id).await?;
-                println!("token {id} revoked");
+                writeln!(std::io::stdout(), "token {id} revoked")?;
                 Ok(())
             }
         }

@@ -6,6 +6,7 @@ use comfy_table::Table;
 use super::common::{Format, GovArgs, open_governance, runtime};
 use crate::governance::{Actor, format_micros};
 use crate::store::AlertStatus;
+use crate::text::{escape_terminal, json_for_terminal};
 
 #[derive(Debug, Args)]
 pub struct AlertArgs {
@@ -47,7 +48,10 @@ pub fn run(args: AlertArgs) -> anyhow::Result<()> {
         let governance = open_governance(&gov).await?;
         let alerts = governance.list_alerts(Actor::Local, status, limit).await?;
         if format == Format::Json {
-            println!("{}", serde_json::to_string_pretty(&alerts)?);
+            println!(
+                "{}",
+                json_for_terminal(&serde_json::to_string_pretty(&alerts)?)
+            );
             return Ok(());
         }
         let mut table = Table::new();
@@ -65,17 +69,19 @@ pub fn run(args: AlertArgs) -> anyhow::Result<()> {
         ]);
         for alert in alerts {
             let a = &alert.alert;
+            // Every text field may come from an AI principal or the network.
+            let text = |value: &str| escape_terminal(value).into_owned();
             table.add_row([
                 alert.id.to_string(),
                 format_micros(a.ts),
-                a.src.clone(),
-                a.dst.clone(),
+                text(&a.src),
+                text(&a.dst),
                 a.port.map(|p| p.to_string()).unwrap_or_default(),
-                a.service.clone().unwrap_or_default(),
+                text(a.service.as_deref().unwrap_or_default()),
                 format!("{:.4}", a.score),
                 a.severity.to_string(),
                 alert.status.to_string(),
-                a.attack_technique.clone().unwrap_or_default(),
+                text(a.attack_technique.as_deref().unwrap_or_default()),
             ]);
         }
         println!("{table}");

@@ -12,6 +12,7 @@ use super::common::{DbArgs, Format, GovArgs, open_governance, open_store, runtim
 use crate::audit::{VerifyOptions, load_verifying_key, write_new_signing_key};
 use crate::governance::verify_store;
 use crate::store::Store;
+use crate::text::json_for_terminal;
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -89,7 +90,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
             let rows = open_store(&db).await?.audit_entries().await?;
             let mut out = std::io::stdout().lock();
             for row in rows {
-                writeln!(out, "{}", row.json)?;
+                // Reasons and resources quote what principals sent; the escape keeps each line
+                // the same JSON value.
+                writeln!(out, "{}", json_for_terminal(&row.json))?;
             }
             Ok(())
         }),

@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 
 use super::common::{Format, GovArgs, open_governance, read_passphrase, runtime};
 use crate::governance::{ApprovalEvidence, format_micros};
+use crate::text::{escape_terminal, json_for_terminal};
 
 #[derive(Debug, Args)]
 pub struct GovernanceArgs {
@@ -51,12 +52,16 @@ pub fn run(args: GovernanceArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let status = open_governance(&gov).await?.status().await?;
         if format == Format::Json {
-            println!("{}", serde_json::to_string_pretty(&status)?);
+            println!(
+                "{}",
+                json_for_terminal(&serde_json::to_string_pretty(&status)?)
+            );
             return Ok(());
         }
         println!(
             "system:              {} (policy version {})",
-            status.system_id, status.policy_version
+            escape_terminal(&status.system_id),
+            escape_terminal(&status.policy_version)
         );
         println!("policy sha256:       {}", status.policy_sha256);
         println!(
@@ -65,10 +70,12 @@ pub fn run(args: GovernanceArgs) -> anyhow::Result<()> {
         );
         println!(
             "detection threshold: {}",
-            status
-                .detection_threshold
-                .as_deref()
-                .unwrap_or("model default")
+            escape_terminal(
+                status
+                    .detection_threshold
+                    .as_deref()
+                    .unwrap_or("model default")
+            )
         );
         println!(
             "pending recommendations awaiting a person: {}",
@@ -84,12 +91,13 @@ pub fn run(args: GovernanceArgs) -> anyhow::Result<()> {
             let mut table = comfy_table::Table::new();
             table.set_header(["review", "trigger", "opened", "by", "detail"]);
             for review in &status.open_reviews {
+                // A review's detail is written by whoever reported it, an AI principal included.
                 table.add_row([
                     review.id.to_string(),
-                    review.trigger_event.clone(),
+                    escape_terminal(&review.trigger_event).into_owned(),
                     format_micros(review.opened_at),
-                    review.opened_by.clone(),
-                    review.detail.clone(),
+                    escape_terminal(&review.opened_by).into_owned(),
+                    escape_terminal(&review.detail).into_owned(),
                 ]);
             }
             println!("open reviews:\n{table}");

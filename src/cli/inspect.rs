@@ -10,6 +10,7 @@ use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::inspect::{InspectOptions, Summary, inspect};
+use crate::text::{escape_terminal, json_for_terminal};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -72,7 +73,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
             // Serialised to memory first so a closed pipe surfaces as an io::Error, which `main`
             // treats as success.
             let json = serde_json::to_string_pretty(&summary).context("serialising the summary")?;
-            writeln!(stdout, "{json}")?;
+            writeln!(stdout, "{}", json_for_terminal(&json))?;
         }
         OutputFormat::Table => print_tables(&summary, &mut stdout)?,
     }
@@ -94,7 +95,7 @@ fn count_table(title: &str, counts: &std::collections::BTreeMap<String, u64>) ->
     let mut table = table(&[title, "records"]);
     for (name, count) in counts {
         table.add_row(vec![
-            Cell::new(name),
+            Cell::new(escape_terminal(name)),
             Cell::new(count).set_alignment(CellAlignment::Right),
         ]);
     }
@@ -113,7 +114,7 @@ fn print_tables(summary: &Summary, out: &mut impl Write) -> anyhow::Result<()> {
     ]);
     for file in &summary.files {
         files.add_row(vec![
-            Cell::new(file.path.display()),
+            Cell::new(escape_terminal(&file.path.display().to_string())),
             Cell::new(
                 file.format
                     .map_or("?".to_owned(), |format| format.to_string()),
@@ -122,10 +123,10 @@ fn print_tables(summary: &Summary, out: &mut impl Write) -> anyhow::Result<()> {
                 file.compression
                     .map_or("?".to_owned(), |compression| compression.to_string()),
             ),
-            Cell::new(&file.log_path),
+            Cell::new(escape_terminal(&file.log_path)),
             Cell::new(file.records).set_alignment(CellAlignment::Right),
             Cell::new(file.problems).set_alignment(CellAlignment::Right),
-            Cell::new(file.error.as_deref().unwrap_or("ok")),
+            Cell::new(escape_terminal(file.error.as_deref().unwrap_or("ok"))),
         ]);
     }
     writeln!(out, "{files}")?;
@@ -166,7 +167,7 @@ fn print_tables(summary: &Summary, out: &mut impl Write) -> anyhow::Result<()> {
         summary.problem_count
     )?;
     for problem in &summary.problems {
-        writeln!(out, "  {problem}")?;
+        writeln!(out, "  {}", escape_terminal(&problem.to_string()))?;
     }
     if summary.problem_count > summary.problems.len() as u64 {
         writeln!(

@@ -1,34 +1,45 @@
-//! The deterministic detectors' baselines: what each learnt from the training window, saved in
-//! the model artifact beside the forests, one named section per detector.
+//! Baselines the event detectors learn in training and keep in the model file, each as its own
+//! named section ([`BaselineSection`]): the list of learners, and the encoding and decoding of a
+//! section.
 //!
-//! Each detector that needs a baseline has a [`Learner`] that sees every in-scope training record
-//! (value records included) in reading order, and a section type of its own, kept in the
-//! detector's file. A section is stored as its own postcard bytes under the detector's name, so
-//! adding a detector adds a section without changing the others or the artifact's layout, and a
-//! model trained before a detector existed loads with that section missing (the detector then
-//! has no baseline and says so in its findings' absence, never by guessing one).
+//! A learner sees every training record the feature state machine sees, in reading order, with
+//! the record's interned ids, so a baseline can be keyed by the same edge ids scoring finds on
+//! each row. The model file stores sections by name and knows nothing of what they hold; a
+//! detector reads its own section back, checks its version, and says plainly when a model has
+//! none (a model trained before the detector existed): it then stays silent rather than guess.
 
-use std::collections::BTreeMap;
-
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
-use crate::features::FlowEvent;
+use crate::features::{FlowEvent, RawRow, Schema};
+use crate::model::{BaselineSection, LoadedModel};
 
-/// A detector's training pass: it sees every in-scope record before the training window's end.
-pub trait Learner: Send {
-    /// The detector's name: the section the baseline is saved under.
-    fn name(&self) -> &'static str;
-
-    /// Learns from one record, in reading order.
-    fn observe(&mut self, event: &FlowEvent<'_>);
-
-    /// The finished baseline, encoded for the artifact.
-    fn finish(self: Box<Self>) -> Result<Vec<u8>, postcard::Error>;
+/// What a learner sees of one training record.
+#[derive(Clone, Copy, Debug)]
+pub struct TrainingRecord<'a> {
+    pub event: &'a FlowEvent<'a>,
+    pub schema: Schema,
+    /// The record's interned ids in the training vocabulary (the ids scoring will see).
+    pub raw: &'a RawRow,
 }
 
-/// Every detector's learner, in a fixed order.
+/// A detector's training half: it watches the training pass and writes one section.
+pub trait Learner: Send {
+    /// The section's name: the detector's name.
+    fn name(&self) -> &'static str;
+
+    /// Sees one training record, in reading order.
+    fn observe(&mut self, record: &TrainingRecord<'_>);
+
+    /// Sees one training value record (`modbus_detailed`: register values, no schema, no
+    /// interned ids), in reading order; most learners ignore them.
+    fn observe_values(&mut self, _event: &FlowEvent<'_>) {}
+
+    /// The learnt baseline, at the end of the pass.
+    fn finish(self: Box<Self>) -> Result<BaselineSection, BaselineError>;
+}
+
+/// Every detector that learns a baseline of its own, in a fixed order (one line each).
 pub fn learners() -> Vec<Box<dyn Learner>> {
     vec![
         Box::new(super::function_code::Learner::default()),
@@ -36,59 +47,84 @@ pub fn learners() -> Vec<Box<dyn Learner>> {
     ]
 }
 
-/// The baselines of a model: each detector's section, by name.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Baselines {
-    pub sections: BTreeMap<String, Vec<u8>>,
+/// Feeds one training record to every learner.
+pub fn observe_all(learners: &mut [Box<dyn Learner>], record: &TrainingRecord<'_>) {
+    for learner in learners {
+        learner.observe(record);
+    }
 }
 
-/// Why a baseline could not be made or read.
-#[derive(Debug, Error)]
+/// Feeds one training value record to every learner.
+pub fn observe_values_all(learners: &mut [Box<dyn Learner>], event: &FlowEvent<'_>) {
+    for learner in learners {
+        learner.observe_values(event);
+    }
+}
+
+/// Ends the pass: every learner's section.
+pub fn finish_all(
+    learners: Vec<Box<dyn Learner>>,
+) -> Result<Vec<BaselineSection>, BaselineError> {
+    learners.into_iter().map(|learner| learner.finish()).collect()
+}
+
+/// Why a baseline section could not be written or read.
+#[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
-    #[error("cannot encode the {section} baseline: {source}")]
+    #[error("cannot encode the {name} baseline: {source}")]
     Encode {
-        section: String,
+        name: &'static str,
+        source: postcard::Error,
+    },
+    #[error("the model's {name} baseline cannot be decoded: {source}")]
+    Decode {
+        name: &'static str,
         source: postcard::Error,
     },
     #[error(
-        "the model's {section} baseline does not fit this otsentry ({source}); retrain the model with this version"
+        "the model's {name} baseline is version {found}, this otsentry reads version {expected}; retrain the model with this otsentry"
     )]
-    Decode {
-        section: String,
-        source: postcard::Error,
+    Version {
+        name: &'static str,
+        found: u32,
+        expected: u32,
     },
 }
 
-impl Baselines {
-    /// Finishes every learner into its section.
-    pub fn finish(learners: Vec<Box<dyn Learner>>) -> Result<Baselines, BaselineError> {
-        let mut sections = BTreeMap::new();
-        for learner in learners {
-            let section = learner.name().to_string();
-            let bytes = learner
-                .finish()
-                .map_err(|source| BaselineError::Encode {
-                    section: section.clone(),
-                    source,
-                })?;
-            sections.insert(section, bytes);
-        }
-        Ok(Baselines { sections })
-    }
+/// A baseline as a section.
+pub fn encode<T: Serialize>(
+    name: &'static str,
+    version: u32,
+    baseline: &T,
+) -> Result<BaselineSection, BaselineError> {
+    let body =
+        postcard::to_allocvec(baseline).map_err(|source| BaselineError::Encode { name, source })?;
+    Ok(BaselineSection {
+        name: name.to_string(),
+        version,
+        body,
+    })
+}
 
-    /// The section of detector `name`, decoded; `None` when the model has none (it was trained
-    /// before the detector existed).
-    pub fn section<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, BaselineError> {
-        let Some(bytes) = self.sections.get(name) else {
-            return Ok(None);
-        };
-        postcard::from_bytes(bytes)
-            .map(Some)
-            .map_err(|source| BaselineError::Decode {
-                section: name.to_string(),
-                source,
-            })
+/// The baseline a model holds under `name`, `None` when it has no such section.
+pub fn decode<T: DeserializeOwned>(
+    model: &LoadedModel,
+    name: &'static str,
+    version: u32,
+) -> Result<Option<T>, BaselineError> {
+    let Some(section) = model.baseline(name) else {
+        return Ok(None);
+    };
+    if section.version != version {
+        return Err(BaselineError::Version {
+            name,
+            found: section.version,
+            expected: version,
+        });
     }
+    postcard::from_bytes(&section.body)
+        .map(Some)
+        .map_err(|source| BaselineError::Decode { name, source })
 }
 
 #[cfg(test)]
@@ -96,29 +132,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_section_round_trips_and_a_missing_one_is_none() {
-        let mut baselines = Baselines::default();
+    fn a_section_round_trips_and_names_its_errors() {
         let value: Vec<(String, u64)> = vec![("edge".to_string(), 7)];
-        baselines.sections.insert(
-            "example".to_string(),
-            postcard::to_allocvec(&value).unwrap(),
-        );
-        let back: Option<Vec<(String, u64)>> = baselines.section("example").unwrap();
-        assert_eq!(back, Some(value));
-        assert!(baselines.section::<Vec<u64>>("absent").unwrap().is_none());
-    }
-
-    #[test]
-    fn a_section_of_another_shape_is_a_clear_error() {
-        let mut baselines = Baselines::default();
-        baselines
-            .sections
-            .insert("example".to_string(), vec![0xff, 0xff]);
-        let error = baselines
-            .section::<Vec<String>>("example")
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("example baseline"), "{error}");
-        assert!(error.contains("retrain"), "{error}");
+        let section = encode("example", 3, &value).unwrap();
+        assert_eq!((section.name.as_str(), section.version), ("example", 3));
+        let back: Vec<(String, u64)> = postcard::from_bytes(&section.body).unwrap();
+        assert_eq!(back, value);
+        let error = BaselineError::Version {
+            name: "example",
+            found: 3,
+            expected: 4,
+        };
+        assert!(error.to_string().contains("retrain"), "{error}");
     }
 }

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::attack::ids;
 use super::baseline;
+use crate::model::{BaselineSection, LoadedModel};
 use super::{Detector, Finding, Observation, Reason, Seen, Severity, Subject};
 use crate::features::functions::{Operation, operation};
 use crate::features::intern::KeyHashState;
@@ -32,6 +33,8 @@ use crate::features::{Direction, EventKind, FlowEvent, Schema};
 
 /// The detector's name in findings, metrics and the model's baselines.
 pub const NAME: &str = "function_code";
+/// The version of the baseline section this build writes and reads.
+pub const BASELINE_VERSION: u32 = 1;
 
 /// The exception-burst window, in seconds of log time.
 pub const WINDOW_SECS: f64 = 60.0;
@@ -74,7 +77,8 @@ impl baseline::Learner for Learner {
         NAME
     }
 
-    fn observe(&mut self, event: &FlowEvent<'_>) {
+    fn observe(&mut self, record: &baseline::TrainingRecord<'_>) {
+        let event = record.event;
         let EventKind::Request(request) = &event.kind else {
             return;
         };
@@ -87,7 +91,7 @@ impl baseline::Learner for Learner {
         counts.errors += u64::from(request.is_error);
     }
 
-    fn finish(self: Box<Self>) -> Result<Vec<u8>, postcard::Error> {
+    fn finish(self: Box<Self>) -> Result<BaselineSection, baseline::BaselineError> {
         let baseline = FunctionBaseline {
             sources: self.sources.into_iter().collect(),
             edges: self
@@ -96,7 +100,7 @@ impl baseline::Learner for Learner {
                 .map(|((src, dst, port), counts)| (src, dst, port, counts))
                 .collect(),
         };
-        postcard::to_allocvec(&baseline)
+        baseline::encode(NAME, BASELINE_VERSION, &baseline)
     }
 }
 
@@ -161,6 +165,14 @@ impl FunctionCodeDetector {
                 .collect(),
             windows: HashMap::default(),
         }
+    }
+
+    /// The detector over a model's baseline section; `Ok(None)` when the model has none.
+    pub fn from_model(
+        model: &LoadedModel,
+    ) -> Result<Option<FunctionCodeDetector>, baseline::BaselineError> {
+        let section = baseline::decode(model, NAME, BASELINE_VERSION)?;
+        Ok(section.map(|section| FunctionCodeDetector::new(Some(section))))
     }
 
     /// The operations `source` issued in training, as a bit set.

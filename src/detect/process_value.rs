@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::attack::ids;
 use super::baseline;
+use crate::model::{BaselineSection, LoadedModel};
 use super::{Detector, Finding, Observation, Reason, Seen, Severity, Subject};
 use crate::features::intern::KeyHashState;
 use crate::features::{EventKind, FlowEvent, Schema, ValueFields};
@@ -36,6 +37,8 @@ use crate::inventory::Inventory;
 
 /// The detector's name in findings, metrics and the model's baselines.
 pub const NAME: &str = "process_value";
+/// The version of the baseline section this build writes and reads.
+pub const BASELINE_VERSION: u32 = 1;
 
 /// The CUSUM's bucket: one hour of log time.
 pub const BUCKET_SECS: f64 = 3600.0;
@@ -298,7 +301,9 @@ impl baseline::Learner for Learner {
         NAME
     }
 
-    fn observe(&mut self, event: &FlowEvent<'_>) {
+    fn observe(&mut self, _record: &baseline::TrainingRecord<'_>) {}
+
+    fn observe_values(&mut self, event: &FlowEvent<'_>) {
         let EventKind::Values(values) = &event.kind else {
             return;
         };
@@ -320,7 +325,7 @@ impl baseline::Learner for Learner {
         }
     }
 
-    fn finish(self: Box<Self>) -> Result<Vec<u8>, postcard::Error> {
+    fn finish(self: Box<Self>) -> Result<BaselineSection, baseline::BaselineError> {
         let baseline = ValueBaseline {
             registers: self
                 .registers
@@ -329,7 +334,7 @@ impl baseline::Learner for Learner {
                 .collect(),
             overflow: self.overflow,
         };
-        postcard::to_allocvec(&baseline)
+        baseline::encode(NAME, BASELINE_VERSION, &baseline)
     }
 }
 
@@ -385,6 +390,14 @@ impl ProcessValueDetector {
             inventory: None,
             states: HashMap::default(),
         }
+    }
+
+    /// The detector over a model's baseline section; `Ok(None)` when the model has none.
+    pub fn from_model(
+        model: &LoadedModel,
+    ) -> Result<Option<ProcessValueDetector>, baseline::BaselineError> {
+        let section = baseline::decode(model, NAME, BASELINE_VERSION)?;
+        Ok(section.map(|section| ProcessValueDetector::new(Some(section))))
     }
 
     /// Judges values against the inventory's safe limits as well.

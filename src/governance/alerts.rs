@@ -86,6 +86,18 @@ pub fn substantive(text: Option<&str>, what: &str) -> Result<String, String> {
     }
 }
 
+/// What kind of JSON value `value` is, for messages.
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
 impl<S: Store> Governance<S> {
     pub(super) async fn create_alert_as(
         &self,
@@ -104,6 +116,14 @@ impl<S: Store> Governance<S> {
             return Err(GovernanceError::Invalid(
                 "an alert's score must be a finite number".into(),
             ));
+        }
+        // Documented as a JSON object (asset, zone, criticality); anything else would reach the
+        // SIEM and the console as something they cannot read.
+        if !alert.asset_context.is_object() {
+            return Err(GovernanceError::Invalid(format!(
+                "asset_context must be a JSON object, not {}",
+                json_kind(&alert.asset_context)
+            )));
         }
         let (mut tx, permit, pending) = self
             .begin_change(
@@ -153,6 +173,13 @@ impl<S: Store> Governance<S> {
                 return Err(GovernanceError::Invalid(
                     "a triage annotation needs a summary".into(),
                 ));
+            }
+            if let Some(confidence) = triage.confidence
+                && !(0.0..=1.0).contains(&confidence)
+            {
+                return Err(GovernanceError::Invalid(format!(
+                    "confidence must be a number from 0 to 1, not {confidence}"
+                )));
             }
             existing_alert(&mut tx, alert_id).await?;
             Ok(tx

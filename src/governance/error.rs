@@ -30,6 +30,7 @@ impl From<StoreError> for GovernanceError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict(message) => GovernanceError::Conflict(message),
+            missing @ StoreError::Missing(_) => GovernanceError::Invalid(missing.to_string()),
             other => GovernanceError::Store(other),
         }
     }

@@ -36,6 +36,6 @@ pub use gate::{Decision, Verdict, decide};
 pub use policy::{Policy, PolicyError, PolicyKind, PolicySet, load_policy, parse_policy};
 pub use principal::{AiComponent, Principal, PrincipalKind, Role};
 pub use service::{
-    Actor, ConsolePerson, Governance, GovernanceConfig, IssuedEnrollment, IssuedToken, Permit,
-    Scribe, format_micros, now_micros, verify_store,
+    Actor, ConsolePerson, Governance, GovernanceConfig, IssuedEnrollment, IssuedToken,
+    MAX_TOKEN_VALID_DAYS, Permit, Scribe, format_micros, now_micros, verify_store,
 };

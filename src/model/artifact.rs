@@ -8,17 +8,22 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::manifest::Manifest;
-use crate::detect::baseline::Baselines;
 use crate::features::{FeatureRanges, Schema, Vocab};
 
 /// The first 16 bytes of every model file.
 pub const MAGIC: &[u8; 16] = b"\x89OTSENTRY-MODEL\n";
-/// The format this build writes and the newest it reads. Version 2 adds the detectors'
-/// baselines after the schema models; a version 1 file loads with none.
+/// The format this build writes and the newest it reads. Version 2 added the detectors'
+/// baseline sections to the body; a version 1 file loads with none.
 pub const FORMAT_VERSION: u32 = 2;
 
 const HEADER_LEN: usize = 16 + 4 + 8 + 8;
 const TRAILER_LEN: usize = 32;
+
+/// The largest model file loaded. A default forest is well under a megabyte and one with
+/// `max_samples` of 65,536 rows about 100 MB; the limit bounds what a crafted file can make the
+/// decoder hold (serde's containers allocate as elements arrive, at most a few dozen bytes of
+/// memory per byte of file).
+pub const MAX_MODEL_BYTES: u64 = 256 << 20;
 
 /// One schema's model: its vocabulary, feature spec and fitted model.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -40,8 +45,20 @@ pub struct SchemaModel {
 pub struct ModelFile {
     pub manifest: Manifest,
     pub schemas: Vec<SchemaModel>,
-    /// What the deterministic detectors learnt from the same window, one section each.
-    pub baselines: Baselines,
+    pub baselines: Vec<BaselineSection>,
+}
+
+/// One detector's baseline learnt in training, stored as its own section of the body: the model
+/// file knows its name and bytes, the detector that wrote it knows what they mean
+/// (`crate::detect::baseline`). A section a build does not know is kept and ignored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineSection {
+    /// The detector's name (`function_code`, `process_value`).
+    pub name: String,
+    /// The section's own format version, checked by the detector that reads it.
+    pub version: u32,
+    /// postcard bytes of the detector's baseline type.
+    pub body: Vec<u8>,
 }
 
 /// A model read from disk, with the SHA-256 of the whole file.
@@ -99,10 +116,20 @@ pub enum ModelError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("{path}: cannot decode the model body: {source}")]
+    #[error("{path}: the model body is damaged at byte {offset} ({part}): {reason}")]
     DecodeBody {
         path: PathBuf,
-        source: postcard::Error,
+        /// Which part of the body: `the conn model's vocabulary`, `the schema count`, ...
+        part: String,
+        /// Byte offset in the file where that part starts.
+        offset: u64,
+        reason: String,
+    },
+    #[error("{path} is {found} bytes, more than the {limit} bytes a model file may have")]
+    TooLarge {
+        path: PathBuf,
+        found: u64,
+        limit: u64,
     },
     #[error(
         "{path}: the {schema} model has features [{found}] but this otsentry computes [{expected}]"
@@ -172,10 +199,30 @@ impl ModelFile {
     /// Loads and verifies a model file (see [`ModelFile::from_bytes`]) and, when a `.sha256`
     /// sidecar exists beside it, checks the file against it too.
     pub fn load(path: &Path) -> Result<LoadedModel, ModelError> {
-        let bytes = std::fs::read(path).map_err(|source| ModelError::Read {
+        let read_error = |source| ModelError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        // The size is checked before reading, and the read is bounded too, in case the file grows.
+        let found = file.metadata().map_err(read_error)?.len();
+        let too_large = |found| ModelError::TooLarge {
+            path: path.to_path_buf(),
+            found,
+            limit: MAX_MODEL_BYTES,
+        };
+        if found > MAX_MODEL_BYTES {
+            return Err(too_large(found));
+        }
+        let mut bytes = Vec::with_capacity(found as usize);
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(file, MAX_MODEL_BYTES + 1),
+            &mut bytes,
+        )
+        .map_err(read_error)?;
+        if bytes.len() as u64 > MAX_MODEL_BYTES {
+            return Err(too_large(bytes.len() as u64));
+        }
         let loaded = ModelFile::from_bytes(&bytes, path)?;
         let sidecar = sidecar_path(path);
         if let Ok(text) = std::fs::read_to_string(&sidecar) {
@@ -246,35 +293,13 @@ impl ModelFile {
                     source,
                 }
             })?;
-        let body = &bytes[manifest_end..sealed_len];
-        let decode_error = |source| ModelError::DecodeBody {
-            path: path_buf(),
-            source,
-        };
-        let (schemas, baselines): (Vec<SchemaModel>, Baselines) = if version < 2 {
-            (
-                postcard::from_bytes(body).map_err(decode_error)?,
-                Baselines::default(),
-            )
-        } else {
-            postcard::from_bytes(body).map_err(decode_error)?
-        };
+        let (schemas, baselines) =
+            decode_body(&bytes[manifest_end..sealed_len], manifest_end, version, path)?;
         let file = ModelFile {
             manifest,
             schemas,
             baselines,
         };
-        for schema_model in &file.schemas {
-            let expected = schema_model.schema.feature_names();
-            if schema_model.feature_names != expected {
-                return Err(ModelError::FeatureMismatch {
-                    path: path_buf(),
-                    schema: schema_model.schema.as_str(),
-                    found: schema_model.feature_names.join(", "),
-                    expected: expected.join(", "),
-                });
-            }
-        }
         Ok(LoadedModel {
             file,
             sha256: hex::encode(Sha256::digest(bytes)),
@@ -284,6 +309,14 @@ impl ModelFile {
 }
 
 impl LoadedModel {
+    /// The baseline section a detector wrote under `name`, if the model has one.
+    pub fn baseline(&self, name: &str) -> Option<&BaselineSection> {
+        self.file
+            .baselines
+            .iter()
+            .find(|section| section.name == name)
+    }
+
     /// The OT selection the model was trained with (the defaults for models that predate it).
     pub fn ot_selector(&self) -> crate::ot::OtSelector {
         self.file
@@ -303,6 +336,142 @@ impl LoadedModel {
     }
 }
 
+/// Decodes the body part by part, so that an error names the part and its offset, and checks
+/// each part before the next is read: the schema count against the schemas there are, the
+/// feature list against this build's, the fitted model's own invariants (`iforest`'s
+/// `Unchecked*` forms keep the reason, which postcard would replace with a generic message).
+///
+/// The parts are read in the order `SchemaModel` declares its fields, the order its derived
+/// `Serialize` writes them; the struct literal at the end fails to compile if a field is added
+/// without being decoded here.
+fn decode_body(
+    body: &[u8],
+    body_start: usize,
+    version: u32,
+    path: &Path,
+) -> Result<(Vec<SchemaModel>, Vec<BaselineSection>), ModelError> {
+    let mut reader = BodyReader {
+        body,
+        position: 0,
+        body_start,
+        path,
+    };
+    let n_schemas: u64 = reader.take("the schema count")?;
+    if n_schemas > Schema::ALL.len() as u64 {
+        return Err(reader.damaged(
+            "the schema count",
+            0,
+            format!(
+                "it says {n_schemas} schema models but there are only {} schemas",
+                Schema::ALL.len()
+            ),
+        ));
+    }
+    let mut schemas = Vec::with_capacity(n_schemas as usize);
+    for index in 0..n_schemas {
+        let schema: Schema = reader.take(&format!("the schema of model {index}"))?;
+        let name = schema.as_str();
+        let part = |what: &str| format!("the {name} model's {what}");
+        let feature_names: Vec<String> = reader.take(&part("feature names"))?;
+        let expected = schema.feature_names();
+        if feature_names != expected {
+            return Err(ModelError::FeatureMismatch {
+                path: path.to_path_buf(),
+                schema: name,
+                found: feature_names.join(", "),
+                expected: expected.join(", "),
+            });
+        }
+        let vocab: Vocab = reader.take(&part("vocabulary"))?;
+        let ranges: FeatureRanges = reader.take(&part("feature ranges"))?;
+        let start = reader.position;
+        let stored: stored_model::Unchecked = reader.take(&part("fitted model"))?;
+        let model = stored
+            .check()
+            .map_err(|reason| reader.damaged(&part("fitted model"), start, reason))?;
+        if model.n_features() != expected.len() {
+            return Err(reader.damaged(
+                &part("fitted model"),
+                start,
+                format!(
+                    "it was fitted on {} features but the schema has {}",
+                    model.n_features(),
+                    expected.len()
+                ),
+            ));
+        }
+        let n_records: u64 = reader.take(&part("record count"))?;
+        schemas.push(SchemaModel {
+            schema,
+            feature_names,
+            vocab,
+            ranges,
+            model,
+            n_records,
+        });
+    }
+    let baselines: Vec<BaselineSection> = if version >= 2 {
+        reader.take("the detectors' baselines")?
+    } else {
+        Vec::new()
+    };
+    if reader.position != body.len() {
+        return Err(reader.damaged(
+            "the end of the body",
+            reader.position,
+            format!(
+                "{} bytes follow the last part of the body",
+                body.len() - reader.position
+            ),
+        ));
+    }
+    Ok((schemas, baselines))
+}
+
+/// A cursor over the postcard body that names the part it failed on.
+struct BodyReader<'a> {
+    body: &'a [u8],
+    position: usize,
+    body_start: usize,
+    path: &'a Path,
+}
+
+impl BodyReader<'_> {
+    fn take<T: serde::de::DeserializeOwned>(&mut self, part: &str) -> Result<T, ModelError> {
+        let rest = &self.body[self.position..];
+        let (value, unread) = postcard::take_from_bytes::<T>(rest)
+            .map_err(|error| self.damaged(part, self.position, describe(&error)))?;
+        self.position += rest.len() - unread.len();
+        Ok(value)
+    }
+
+    fn damaged(&self, part: &str, position: usize, reason: impl Into<String>) -> ModelError {
+        ModelError::DecodeBody {
+            path: self.path.to_path_buf(),
+            part: part.to_string(),
+            offset: (self.body_start + position) as u64,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// postcard's errors in words that say what is wrong with the file.
+fn describe(error: &postcard::Error) -> String {
+    use postcard::Error as E;
+    match error {
+        E::DeserializeUnexpectedEnd => "the body ends in the middle of it".to_string(),
+        E::DeserializeBadVarint => "a length or number is not a valid varint".to_string(),
+        E::DeserializeBadBool => "a flag is neither 0 nor 1".to_string(),
+        E::DeserializeBadChar | E::DeserializeBadUtf8 => "a text is not valid UTF-8".to_string(),
+        E::DeserializeBadOption => "an optional value has a tag other than 0 or 1".to_string(),
+        E::DeserializeBadEnum => "a variant tag names no known variant".to_string(),
+        E::DeserializeBadEncoding | E::SerdeDeCustom => {
+            "a value is out of range for its type".to_string()
+        }
+        other => other.to_string().to_lowercase(),
+    }
+}
+
 fn read_u64(bytes: &[u8]) -> u64 {
     let mut buffer = [0u8; 8];
     buffer.copy_from_slice(&bytes[..8]);
@@ -312,7 +481,7 @@ fn read_u64(bytes: &[u8]) -> u64 {
 /// Stores `iforest::Model` as an externally tagged enum: its own adjacently tagged form needs a
 /// self-describing format, which postcard is not.
 mod stored_model {
-    use iforest::{Forest, Model, ZScoreModel};
+    use iforest::{Forest, Model, UncheckedForest, UncheckedZScoreModel, ZScoreModel};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     #[derive(Serialize)]
@@ -325,6 +494,29 @@ mod stored_model {
     enum Stored {
         Forest(Forest),
         ZScore(ZScoreModel),
+    }
+
+    /// The stored form before the model's own checks, which the loader runs outside serde so
+    /// that their message survives (see `decode_body`).
+    #[derive(Deserialize)]
+    #[serde(rename = "Stored")]
+    pub(super) enum Unchecked {
+        Forest(UncheckedForest),
+        ZScore(UncheckedZScoreModel),
+    }
+
+    impl Unchecked {
+        pub(super) fn check(self) -> Result<Model, String> {
+            Ok(match self {
+                Unchecked::Forest(forest) => Model::Forest(
+                    Forest::try_from(forest).map_err(|reason| format!("forest: {reason}"))?,
+                ),
+                Unchecked::ZScore(zscore) => Model::ZScore(
+                    ZScoreModel::try_from(zscore)
+                        .map_err(|reason| format!("z-score model: {reason}"))?,
+                ),
+            })
+        }
     }
 
     pub fn serialize<S: Serializer>(model: &Model, serializer: S) -> Result<S::Ok, S::Error> {

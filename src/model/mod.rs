@@ -9,7 +9,8 @@
 //! manifest_len   8 bytes
 //! body_len       8 bytes
 //! manifest        …       JSON: provenance, parameters, threshold semantics
-//! body            …       postcard: the schema models (vocabularies, ranges, fitted models)
+//! body            …       postcard: the schema models (vocabularies, ranges, fitted models) and
+//!                         the detectors' baseline sections (version 2; a version 1 body has none)
 //! trailer       32 bytes  SHA-256 of everything before it
 //! ```
 //!
@@ -23,5 +24,7 @@
 pub mod artifact;
 pub mod manifest;
 
-pub use artifact::{FORMAT_VERSION, LoadedModel, MAGIC, ModelError, ModelFile, SchemaModel};
+pub use artifact::{
+    BaselineSection, FORMAT_VERSION, LoadedModel, MAGIC, ModelError, ModelFile, SchemaModel,
+};
 pub use manifest::{Manifest, Scope, SourceFile, TrainParams, Window};

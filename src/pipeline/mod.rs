@@ -129,6 +129,8 @@ pub struct PipelineStats {
     pub alerts_closed: u64,
     /// Opened alerts by severity.
     pub alerts_by_severity: BTreeMap<Severity, u64>,
+    /// Detectors that could not run, and why (a model without their baseline, a damaged one).
+    pub detector_warnings: Vec<String>,
 }
 
 impl PipelineStats {
@@ -232,18 +234,30 @@ impl Pipeline {
                 extractor: Extractor::score(schema_model.vocab.clone()),
             })
         });
-        // A baseline that does not decode (a model from another build) leaves its detector
-        // without one, as for a model trained before the detector existed.
-        let baselines = &model.file.baselines;
-        let detectors: Vec<Box<dyn Detector>> = vec![
-            Box::new(NoveltyDetector::new(Arc::clone(&roles))),
-            Box::new(FunctionCodeDetector::new(
-                baselines.section(function_code::NAME).ok().flatten(),
-            )),
-            Box::new(ProcessValueDetector::new(
-                baselines.section(process_value::NAME).ok().flatten(),
-            )),
-        ];
+        let mut stats = PipelineStats::default();
+        let mut detectors: Vec<Box<dyn Detector>> =
+            vec![Box::new(NoveltyDetector::new(Arc::clone(&roles)))];
+        // Without its baseline the function-code detector still judges new functions on an
+        // edge (the vocabulary's); the process-value detector has nothing to judge against.
+        match FunctionCodeDetector::from_model(&model) {
+            Ok(Some(detector)) => detectors.push(Box::new(detector)),
+            Ok(None) => {
+                stats.detector_warnings.push(format!(
+                    "the model has no {} baseline (trained by an older otsentry): only functions new on an edge are judged; retrain to judge operations and exception bursts",
+                    function_code::NAME
+                ));
+                detectors.push(Box::new(FunctionCodeDetector::new(None)));
+            }
+            Err(error) => {
+                stats.detector_warnings.push(error.to_string());
+                detectors.push(Box::new(FunctionCodeDetector::new(None)));
+            }
+        }
+        match ProcessValueDetector::from_model(&model) {
+            Ok(Some(detector)) => detectors.push(Box::new(detector)),
+            Ok(None) => stats.detector_warnings.push(no_baseline(process_value::NAME)),
+            Err(error) => stats.detector_warnings.push(error.to_string()),
+        }
         let builder = AlertBuilder::new(config.window_secs, &model.sha256);
         Pipeline {
             wide_scope: model.file.manifest.scope.includes_ot_assets(),
@@ -258,7 +272,7 @@ impl Pipeline {
             builder,
             batch: Batch::default(),
             in_flight: false,
-            stats: PipelineStats::default(),
+            stats,
             findings: Vec::new(),
             alerts: Vec::new(),
             config,
@@ -502,6 +516,13 @@ impl Pipeline {
         self.alerts = alerts;
         result
     }
+}
+
+/// The warning for a model trained before a detector existed.
+fn no_baseline(detector: &str) -> String {
+    format!(
+        "the model has no {detector} baseline (trained by an older otsentry): the {detector} detector is off; retrain to use it"
+    )
 }
 
 /// Adds the forest's finding on a row: when another detector already found something on the

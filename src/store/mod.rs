@@ -28,7 +28,13 @@ use crate::governance::{Permit, Scribe};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// A write named a row that does not exist (a foreign key refused it): a recommendation for
+    /// an alert that is not there. The caller's mistake, not the database's.
+    #[error("the request refers to a record that does not exist ({0})")]
+    Missing(String),
+    #[error("cannot create the database file: {0}")]
+    Io(std::io::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A uniqueness or version constraint refused the write.
@@ -46,6 +52,17 @@ pub enum StoreError {
         table: &'static str,
         message: String,
     },
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StoreError::Missing(db.message().to_lowercase())
+            }
+            _ => StoreError::Database(error),
+        }
+    }
 }
 
 type R<T> = Result<T, StoreError>;

@@ -24,6 +24,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeek::ZeekError;
 
+use crate::detect::baseline::{self, BaselineError, TrainingRecord};
 use crate::features::{Extractor, FeatureRanges, RawRow, Schema, schema_of};
 use crate::model::{Manifest, ModelFile, SchemaModel, Scope, SourceFile, TrainParams};
 use crate::sources::{SourceOptions, SourceStats, walk_files};
@@ -116,6 +117,8 @@ pub enum TrainError {
         start: String,
         end: String,
     },
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
     #[error("invalid model parameters: {0}")]
     Params(#[from] ParamError),
     #[error("cannot fit the {schema} model: {source}")]
@@ -128,8 +131,6 @@ pub enum TrainError {
         schema: &'static str,
         source: DataError,
     },
-    #[error(transparent)]
-    Baseline(#[from] crate::detect::baseline::BaselineError),
 }
 
 /// A trained model and what the pass saw.
@@ -178,7 +179,8 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
     let mut ot_hosts: HashSet<IpAddr> = HashSet::new();
     let mut in_scope = 0u64;
     let mut out_of_scope = 0u64;
-    let mut learners = crate::detect::baseline::learners();
+    // The event detectors' own baselines, learnt from the same records (`detect::baseline`).
+    let mut learners = baseline::learners();
 
     let (stats, sources) = std::thread::scope(|scope| {
         let hashing = scope.spawn(|| hash_sources(&files));
@@ -197,12 +199,10 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
                 return Ok(());
             }
             dataset.add(event);
-            for learner in &mut learners {
-                learner.observe(event);
-            }
             // Value records feed only the detectors' baselines: the request they belong to is
             // counted once, from its protocol log.
             let Some(schema) = schema_of(event) else {
+                baseline::observe_values_all(&mut learners, event);
                 return Ok(());
             };
             in_scope += 1;
@@ -218,6 +218,12 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
                 Schema::Request => &mut fits[1],
             };
             if let Some(raw) = fit.extractor.push(event) {
+                let record = TrainingRecord {
+                    event,
+                    schema,
+                    raw: &raw,
+                };
+                baseline::observe_all(&mut learners, &record);
                 fit.trees.offer(raw);
                 fit.offset.offer(raw);
             }
@@ -301,7 +307,6 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         schemas.push(fit_schema(fit, params)?);
     }
 
-    let baselines = crate::detect::baseline::Baselines::finish(learners)?;
     let manifest = Manifest {
         tool: format!("otsentry {}", env!("CARGO_PKG_VERSION")),
         trained_at: OffsetDateTime::now_utc()
@@ -334,7 +339,7 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         model: ModelFile {
             manifest,
             schemas,
-            baselines,
+            baselines: baseline::finish_all(learners)?,
         },
         stats,
     })

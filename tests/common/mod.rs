@@ -134,3 +134,4 @@ pub fn otsentry_with_input(args: &[&str], input: &str) -> (Option<i32>, String, 
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+pub mod site;

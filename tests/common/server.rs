@@ -14,11 +14,17 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &Path, policy: &Path) -> Server {
+        Server::start_with(db, policy, &[])
+    }
+
+    /// Starts the server with `extra` arguments (limits, TLS files).
+    pub fn start_with(db: &Path, policy: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_otsentry"))
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
             .arg(db)
             .arg("--policy")
             .arg(policy)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -29,7 +35,10 @@ impl Server {
         let address = loop {
             match lines.next() {
                 Some(Ok(line)) => {
-                    if let Some(address) = line.strip_prefix("listening on http://") {
+                    if let Some(address) = line
+                        .strip_prefix("listening on http://")
+                        .or_else(|| line.strip_prefix("listening on https://"))
+                    {
                         break address.trim().to_string();
                     }
                 }
@@ -96,6 +105,16 @@ impl Server {
 }
 
 impl Server {
+    /// Sends `raw` bytes as they are on a new connection and returns everything the server
+    /// answers until it closes (the request should say `Connection: close`).
+    pub fn exchange(&self, raw: &[u8]) -> String {
+        let mut stream = TcpStream::connect(&self.address).expect("connects");
+        stream.write_all(raw).expect("sends");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).expect("reads");
+        String::from_utf8_lossy(&response).into_owned()
+    }
+
     /// Sends SIGTERM to the server (a process this test started) and returns its exit code.
     pub fn terminate(mut self) -> Option<i32> {
         let pid = self.child.id().to_string();

@@ -77,9 +77,11 @@ pub struct Forest {
     scorer: Scorer,
 }
 
-/// The serialised shape of a [`Forest`], checked before it becomes one.
+/// The serialised shape of a [`Forest`], checked before it becomes one (`Forest::try_from`).
+/// Deserialise this rather than a `Forest` to keep the reason a stored forest is refused: formats
+/// such as postcard replace a custom deserialisation message with a generic one.
 #[derive(Deserialize)]
-struct UncheckedForest {
+pub struct UncheckedForest {
     params: ForestParams,
     n_features: usize,
     max_samples: usize,

@@ -45,10 +45,12 @@ mod scoring_x86;
 mod tree;
 mod zscore;
 
-pub use forest::{FitError, Forest, ScoreError};
+pub use forest::{FitError, Forest, ScoreError, UncheckedForest};
 pub use matrix::{DataError, Matrix};
 pub use model::Model;
 pub use params::{Contamination, ForestParams, MaxSamples, ParamError, ValidForestParams};
 pub use reservoir::Reservoir;
 pub use tree::average_path_length;
-pub use zscore::{Moments, ValidZScoreParams, ZAggregate, ZScoreModel, ZScoreParams};
+pub use zscore::{
+    Moments, UncheckedZScoreModel, ValidZScoreParams, ZAggregate, ZScoreModel, ZScoreParams,
+};

@@ -123,11 +123,17 @@ impl Scorer {
         if n_features == 0 || n_features > u32::MAX as usize / (LANES * 4) {
             return Err(format!("{n_features} features are out of range"));
         }
-        let mut nodes = Vec::with_capacity(trees.len() << depth);
-        let mut leaves = Vec::with_capacity(trees.len() << depth);
+        // Every tree is checked before anything is allocated: the capacity below comes from the
+        // depth and the tree count, and a loaded file states both, so unchecked they could ask for
+        // terabytes (a million empty trees of depth 24). Checked, it is the size of the trees
+        // already held.
         for (tree_idx, tree) in trees.iter().enumerate() {
             tree.validate(depth, n_features)
                 .map_err(|reason| format!("tree {tree_idx}: {reason}"))?;
+        }
+        let mut nodes = Vec::with_capacity(trees.len() << depth);
+        let mut leaves = Vec::with_capacity(trees.len() << depth);
+        for tree in trees {
             nodes.extend(tree.nodes.iter().map(|node| {
                 // `feature < n_features` (validated), so the offset fits in u32 (checked above).
                 let offset = u64::from(node.feature) * (LANES * 4) as u64;

@@ -133,8 +133,10 @@ pub struct ZScoreModel {
     offset: f64,
 }
 
+/// The serialised shape of a [`ZScoreModel`], checked before it becomes one (see
+/// [`crate::UncheckedForest`] for why it is public).
 #[derive(Deserialize)]
-struct UncheckedZScoreModel {
+pub struct UncheckedZScoreModel {
     params: ZScoreParams,
     n_seen: u64,
     mean: Vec<f64>,

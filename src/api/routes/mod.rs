@@ -14,11 +14,17 @@ pub async fn not_found() -> ApiError {
     ApiError::not_found("route")
 }
 
-/// Unwraps a JSON body, turning axum's rejection into a 422 with the parser's message.
+/// Unwraps a JSON body, turning axum's rejection into a 422 with the parser's message, or a 413
+/// when the body was over the limit (a body without a length is only found to be too large
+/// while it is read).
 pub fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    payload
-        .map(|Json(value)| value)
-        .map_err(|rejection| ApiError::invalid(format!("request body: {}", rejection.body_text())))
+    payload.map(|Json(value)| value).map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!("request body: {}", rejection.body_text()))
+        } else {
+            ApiError::invalid(format!("request body: {}", rejection.body_text()))
+        }
+    })
 }
 
 /// A path parameter whose parse failure answers in the API's JSON error shape.

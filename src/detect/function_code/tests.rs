@@ -69,13 +69,17 @@ fn trained() -> Trained {
     let mut extractor = Extractor::fit(Schema::Request, DEFAULT_CAP);
     let mut learner = Box::new(Learner::default());
     for event in training() {
-        extractor.push(&event);
-        learner.observe(&event);
+        let raw = extractor.push(&event).unwrap();
+        learner.observe(&crate::detect::baseline::TrainingRecord {
+            event: &event,
+            schema: Schema::Request,
+            raw: &raw,
+        });
     }
     extractor.freeze();
     Trained {
         vocab: extractor.into_vocab(),
-        baseline: postcard::from_bytes(&learner.finish().unwrap()).unwrap(),
+        baseline: postcard::from_bytes(&learner.finish().unwrap().body).unwrap(),
     }
 }
 

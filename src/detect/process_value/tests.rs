@@ -58,10 +58,10 @@ fn plant_values(start: f64, days: f64, setpoint: impl Fn(f64) -> f64) -> Vec<(f6
 fn learn(events: &[(f64, String)]) -> ValueBaseline {
     let mut learner = Box::new(Learner::default());
     for (ts, values) in events {
-        learner.observe(&values_event(*ts, "READ_HOLDING_REGISTERS", 0, values));
-        learner.observe(&values_event(*ts, "READ_COILS", 0, "F,T"));
+        learner.observe_values(&values_event(*ts, "READ_HOLDING_REGISTERS", 0, values));
+        learner.observe_values(&values_event(*ts, "READ_COILS", 0, "F,T"));
     }
-    postcard::from_bytes(&learner.finish().unwrap()).unwrap()
+    postcard::from_bytes(&learner.finish().unwrap().body).unwrap()
 }
 
 fn score(detector: &mut ProcessValueDetector, events: &[(f64, String)]) -> Vec<Finding> {

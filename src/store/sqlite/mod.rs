@@ -46,13 +46,14 @@ fn conflict_on_unique(error: sqlx::Error, message: &str) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(message.to_string())
         }
-        _ => StoreError::Database(error),
+        _ => error.into(),
     }
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub async fn open(path: &Path) -> R<Self> {
+        create_private(path)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -74,6 +75,21 @@ impl SqliteStore {
     /// Where the chain head is anchored outside the database.
     pub fn anchor_path(&self) -> &Path {
         &self.anchor
+    }
+}
+
+/// Creates a missing database file readable and writable by its owner only (0600): it holds the
+/// token digests and the audit log. SQLite gives the `-wal` and `-shm` files it creates beside it
+/// the database file's mode, so they are private too. An existing file keeps its mode.
+fn create_private(path: &Path) -> R<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::Io(error)),
     }
 }
 

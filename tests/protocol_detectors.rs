@@ -36,8 +36,14 @@ fn select(sim: &Path, dir: &Path, days: &[u32], current: bool) {
         if !name.ends_with(".log") {
             continue;
         }
-        let wanted = match name.split('.').nth(1).filter(|part| part.starts_with("2026-")) {
-            Some(date) => days.iter().any(|day| date.starts_with(&format!("2026-10-{day:02}"))),
+        let wanted = match name
+            .split('.')
+            .nth(1)
+            .filter(|part| part.starts_with("2026-"))
+        {
+            Some(date) => days
+                .iter()
+                .any(|day| date.starts_with(&format!("2026-10-{day:02}"))),
             None => current,
         };
         if wanted {
@@ -103,17 +109,15 @@ fn a_seven_day_setpoint_drift_is_caught_early_and_a_benign_day_is_quiet() {
     select(&sim, &held, &[14], false);
     select(&sim, &attack, &(15..=21).collect::<Vec<_>>(), true);
     let model: PathBuf = dir.path().join("plant.model");
-    let output = train(
-        &train_dir,
-        &model,
-        &["--allow-short-baseline", "--n-estimators", "50"],
-    );
+    let output = train(&train_dir, &model, &["--allow-short-baseline"]);
     assert!(output.status.success(), "{}", stderr(&output));
 
     let benign = score(&held, &model);
     let protocol: Vec<_> = benign
         .iter()
-        .filter(|alert| rule(alert).starts_with("function_code") || rule(alert).starts_with("process_value"))
+        .filter(|alert| {
+            rule(alert).starts_with("function_code") || rule(alert).starts_with("process_value")
+        })
         .collect();
     assert!(protocol.is_empty(), "benign day: {protocol:#?}");
 
@@ -123,12 +127,10 @@ fn a_seven_day_setpoint_drift_is_caught_early_and_a_benign_day_is_quiet() {
         .find(|alert| rule(alert) == "process_value.drift")
         .unwrap_or_else(|| panic!("the drift is not caught: {alerts:#?}"));
     let first_seen = drift["otsentry"]["first_seen"].as_str().unwrap();
-    let first_ts = time::OffsetDateTime::parse(
-        first_seen,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap()
-    .unix_timestamp() as f64;
+    let first_ts =
+        time::OffsetDateTime::parse(first_seen, &time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .unix_timestamp() as f64;
     assert!(
         first_ts - attack_start <= 4.0 * DAY,
         "caught {:.1} days into the drift",

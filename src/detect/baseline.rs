@@ -62,10 +62,11 @@ pub fn observe_values_all(learners: &mut [Box<dyn Learner>], event: &FlowEvent<'
 }
 
 /// Ends the pass: every learner's section.
-pub fn finish_all(
-    learners: Vec<Box<dyn Learner>>,
-) -> Result<Vec<BaselineSection>, BaselineError> {
-    learners.into_iter().map(|learner| learner.finish()).collect()
+pub fn finish_all(learners: Vec<Box<dyn Learner>>) -> Result<Vec<BaselineSection>, BaselineError> {
+    learners
+        .into_iter()
+        .map(|learner| learner.finish())
+        .collect()
 }
 
 /// Why a baseline section could not be written or read.

@@ -24,12 +24,12 @@ use serde::{Deserialize, Serialize};
 
 use super::attack::ids;
 use super::baseline;
-use crate::model::{BaselineSection, LoadedModel};
 use super::{Detector, Finding, Observation, Reason, Seen, Severity, Subject};
 use crate::features::functions::{Operation, operation};
 use crate::features::intern::KeyHashState;
 use crate::features::vocab::count;
 use crate::features::{Direction, EventKind, FlowEvent, Schema};
+use crate::model::{BaselineSection, LoadedModel};
 
 /// The detector's name in findings, metrics and the model's baselines.
 pub const NAME: &str = "function_code";
@@ -146,12 +146,13 @@ impl FunctionCodeDetector {
     pub fn new(baseline: Option<FunctionBaseline>) -> FunctionCodeDetector {
         let trained = baseline.is_some();
         let baseline = baseline.unwrap_or_default();
-        let (errors, records) = baseline
-            .edges
-            .iter()
-            .fold((0u64, 0u64), |(errors, records), (_, _, _, counts)| {
-                (errors + counts.errors, records + counts.records)
-            });
+        let (errors, records) =
+            baseline
+                .edges
+                .iter()
+                .fold((0u64, 0u64), |(errors, records), (_, _, _, counts)| {
+                    (errors + counts.errors, records + counts.records)
+                });
         // Half an exception of prior, so a network that never answered with one has a rate.
         let pooled_rate = (errors as f64 + 0.5) / (records as f64 + 1.0);
         FunctionCodeDetector {
@@ -224,12 +225,14 @@ impl FunctionCodeDetector {
             .map(|(name, count)| format!("{count} {name}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let enumeration = window
-            .names
-            .keys()
-            .any(|name| name.contains("ILLEGAL") || name.contains("UNKNOWN") || name.contains("NO_FUNC"));
+        let enumeration = window.names.keys().any(|name| {
+            name.contains("ILLEGAL") || name.contains("UNKNOWN") || name.contains("NO_FUNC")
+        });
         let baseline = if trained.records == 0 {
-            format!("no answers on this edge in training; at most {} expected", limit - 1)
+            format!(
+                "no answers on this edge in training; at most {} expected",
+                limit - 1
+            )
         } else {
             format!(
                 "{} exceptions in {} records on this edge in training; at most {} expected in this minute",
@@ -311,7 +314,8 @@ impl Detector for FunctionCodeDetector {
                     )
                 },
             ));
-            let severity = if never_changed || matches!(op, Operation::Restart | Operation::Program) {
+            let severity = if never_changed || matches!(op, Operation::Restart | Operation::Program)
+            {
                 Severity::Critical
             } else {
                 Severity::High
@@ -341,7 +345,10 @@ impl Detector for FunctionCodeDetector {
             )
         } else if let Some((burst_reasons, enumeration)) = &burst {
             let techniques = if *enumeration {
-                vec![ids::POINT_AND_TAG_IDENTIFICATION, ids::REMOTE_SYSTEM_INFORMATION_DISCOVERY]
+                vec![
+                    ids::POINT_AND_TAG_IDENTIFICATION,
+                    ids::REMOTE_SYSTEM_INFORMATION_DISCOVERY,
+                ]
             } else {
                 vec![ids::REMOTE_SYSTEM_INFORMATION_DISCOVERY]
             };

@@ -10,8 +10,8 @@
 use super::attack::ids;
 use super::roles::Roles;
 use super::{Detector, Finding, Observation, Reason, Seen, Severity, Subject};
-use crate::features::vocab::count;
 use crate::features::EventKind;
+use crate::features::vocab::count;
 
 /// The detector's name in findings and metrics.
 pub const NAME: &str = "novelty";

@@ -29,11 +29,11 @@ use serde::{Deserialize, Serialize};
 
 use super::attack::ids;
 use super::baseline;
-use crate::model::{BaselineSection, LoadedModel};
 use super::{Detector, Finding, Observation, Reason, Seen, Severity, Subject};
 use crate::features::intern::KeyHashState;
 use crate::features::{EventKind, FlowEvent, Schema, ValueFields};
 use crate::inventory::Inventory;
+use crate::model::{BaselineSection, LoadedModel};
 
 /// The detector's name in findings, metrics and the model's baselines.
 pub const NAME: &str = "process_value";
@@ -163,26 +163,21 @@ fn registers<'a>(
         .unit
         .and_then(|unit| u16::try_from(unit).ok())
         .unwrap_or(0);
-    Some(
-        values
-            .numbers()
-            .enumerate()
-            .map(move |(offset, value)| {
-                let key = RegisterKey {
-                    device,
-                    unit,
-                    table,
-                    address: start.saturating_add(offset as u32),
-                };
-                // A single-coil write is written as 1 or as 0xFF00 (65280).
-                let value = if table.is_bit() && value != 0.0 {
-                    1.0
-                } else {
-                    value
-                };
-                (key, value)
-            }),
-    )
+    Some(values.numbers().enumerate().map(move |(offset, value)| {
+        let key = RegisterKey {
+            device,
+            unit,
+            table,
+            address: start.saturating_add(offset as u32),
+        };
+        // A single-coil write is written as 1 or as 0xFF00 (65280).
+        let value = if table.is_bit() && value != 0.0 {
+            1.0
+        } else {
+            value
+        };
+        (key, value)
+    }))
 }
 
 /// One register's training state.
@@ -382,11 +377,7 @@ impl ProcessValueDetector {
     /// A detector over the model's baseline (none for a model trained before this detector).
     pub fn new(baseline: Option<ValueBaseline>) -> ProcessValueDetector {
         ProcessValueDetector {
-            baseline: baseline
-                .unwrap_or_default()
-                .registers
-                .into_iter()
-                .collect(),
+            baseline: baseline.unwrap_or_default().registers.into_iter().collect(),
             inventory: None,
             states: HashMap::default(),
         }

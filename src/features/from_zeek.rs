@@ -148,14 +148,7 @@ impl ZeekAdapter {
                         ""
                     }
                 });
-                request(
-                    &row.common,
-                    "modbus",
-                    function,
-                    error,
-                    row.direction,
-                    visit,
-                )
+                request(&row.common, "modbus", function, error, row.direction, visit)
             }
             LogKind::ModbusDetailed => {
                 let row = self.modbus_detailed.read(record)?;

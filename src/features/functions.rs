@@ -134,7 +134,12 @@ mod tests {
             assert_eq!(operation(function), expected, "{function}");
         }
         // Every write is a changing operation.
-        for function in ["WRITE_FILE_RECORD", "IMMED_FREEZE", "SAVE_CONFIG", "ASSIGN_CLASS"] {
+        for function in [
+            "WRITE_FILE_RECORD",
+            "IMMED_FREEZE",
+            "SAVE_CONFIG",
+            "ASSIGN_CLASS",
+        ] {
             assert!(is_write(function));
             assert_ne!(operation(function), Operation::Read, "{function}");
         }

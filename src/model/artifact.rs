@@ -293,8 +293,12 @@ impl ModelFile {
                     source,
                 }
             })?;
-        let (schemas, baselines) =
-            decode_body(&bytes[manifest_end..sealed_len], manifest_end, version, path)?;
+        let (schemas, baselines) = decode_body(
+            &bytes[manifest_end..sealed_len],
+            manifest_end,
+            version,
+            path,
+        )?;
         let file = ModelFile {
             manifest,
             schemas,

@@ -255,7 +255,9 @@ impl Pipeline {
         }
         match ProcessValueDetector::from_model(&model) {
             Ok(Some(detector)) => detectors.push(Box::new(detector)),
-            Ok(None) => stats.detector_warnings.push(no_baseline(process_value::NAME)),
+            Ok(None) => stats
+                .detector_warnings
+                .push(no_baseline(process_value::NAME)),
             Err(error) => stats.detector_warnings.push(error.to_string()),
         }
         let builder = AlertBuilder::new(config.window_secs, &model.sha256);

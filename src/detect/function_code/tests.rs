@@ -50,10 +50,28 @@ fn training() -> Vec<FlowEvent<'static>> {
         } else {
             ""
         };
-        events.push(request(ts, HMI, "READ_HOLDING_REGISTERS", "", Direction::Request));
-        events.push(request(ts, HMI, "READ_HOLDING_REGISTERS", error, Direction::Response));
+        events.push(request(
+            ts,
+            HMI,
+            "READ_HOLDING_REGISTERS",
+            "",
+            Direction::Request,
+        ));
+        events.push(request(
+            ts,
+            HMI,
+            "READ_HOLDING_REGISTERS",
+            error,
+            Direction::Response,
+        ));
         if step % 100 == 0 {
-            events.push(request(ts, EWS, "WRITE_MULTIPLE_REGISTERS", "", Direction::Request));
+            events.push(request(
+                ts,
+                EWS,
+                "WRITE_MULTIPLE_REGISTERS",
+                "",
+                Direction::Request,
+            ));
             events.push(request(ts, EWS, "READ_COILS", "", Direction::Request));
         }
     }
@@ -127,16 +145,33 @@ fn a_reader_that_writes_is_critical_and_new_functions_on_an_edge_are_graded() {
         &mut detector,
         &[
             request(5000.0, HMI, "WRITE_SINGLE_REGISTER", "", Direction::Request),
-            request(5000.1, HMI, "WRITE_SINGLE_REGISTER", "", Direction::Response),
+            request(
+                5000.1,
+                HMI,
+                "WRITE_SINGLE_REGISTER",
+                "",
+                Direction::Response,
+            ),
         ],
     );
-    assert_eq!(findings.len(), 1, "the answer repeats nothing: {findings:#?}");
+    assert_eq!(
+        findings.len(),
+        1,
+        "the answer repeats nothing: {findings:#?}"
+    );
     let write = &findings[0];
     assert_eq!(write.rule, "new_operation");
     assert_eq!(write.severity, Severity::Critical);
     assert_eq!(write.techniques, vec!["T0855", "T0836"]);
-    assert!(write.reasons[0].observed.starts_with("write operation from 10.10.2.10"));
-    assert_eq!(write.reasons[0].baseline, "this source only ever read in training");
+    assert!(
+        write.reasons[0]
+            .observed
+            .starts_with("write operation from 10.10.2.10")
+    );
+    assert_eq!(
+        write.reasons[0].baseline,
+        "this source only ever read in training"
+    );
     assert!(
         write.reasons[1].observed.contains("WRITE_SINGLE_REGISTER"),
         "the new function is a reason too: {write:#?}"
@@ -149,7 +184,13 @@ fn a_reader_that_writes_is_critical_and_new_functions_on_an_edge_are_graded() {
         &mut detector,
         &[
             request(5001.0, EWS, "WRITE_SINGLE_COIL", "", Direction::Request),
-            request(5002.0, EWS, "READ_DEVICE_IDENTIFICATION", "", Direction::Request),
+            request(
+                5002.0,
+                EWS,
+                "READ_DEVICE_IDENTIFICATION",
+                "",
+                Direction::Request,
+            ),
         ],
     );
     let rules: Vec<_> = findings
@@ -173,7 +214,13 @@ fn an_enumeration_answered_by_exceptions_is_one_burst() {
     let mut events = Vec::new();
     for step in 0..40 {
         let ts = 6000.0 + step as f64 * 0.5;
-        events.push(request(ts, HMI, "READ_HOLDING_REGISTERS", "", Direction::Request));
+        events.push(request(
+            ts,
+            HMI,
+            "READ_HOLDING_REGISTERS",
+            "",
+            Direction::Request,
+        ));
         events.push(request(
             ts + 0.01,
             HMI,
@@ -205,8 +252,18 @@ fn exceptions_at_the_training_rate_are_no_burst() {
     let mut events = Vec::new();
     for step in 0..600 {
         let ts = 7000.0 + step as f64 * 0.1;
-        let error = if step % 200 == 0 { "SLAVE_DEVICE_BUSY" } else { "" };
-        events.push(request(ts, HMI, "READ_HOLDING_REGISTERS", error, Direction::Response));
+        let error = if step % 200 == 0 {
+            "SLAVE_DEVICE_BUSY"
+        } else {
+            ""
+        };
+        events.push(request(
+            ts,
+            HMI,
+            "READ_HOLDING_REGISTERS",
+            error,
+            Direction::Response,
+        ));
     }
     assert!(run(&trained, &mut detector, &events).is_empty());
 }
@@ -218,7 +275,13 @@ fn without_a_baseline_only_the_vocabulary_rule_runs() {
     let findings = run(
         &trained,
         &mut detector,
-        &[request(5000.0, HMI, "WRITE_SINGLE_REGISTER", "", Direction::Request)],
+        &[request(
+            5000.0,
+            HMI,
+            "WRITE_SINGLE_REGISTER",
+            "",
+            Direction::Request,
+        )],
     );
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].rule, "new_function");

@@ -99,7 +99,10 @@ fn training_learns_ranges_counters_and_drift_parameters() {
     let level = baseline_of(&baseline, key(0, Table::HoldingRegister));
     assert!(level.min >= 340.0 && level.max <= 660.0, "{level:?}");
     let drift = level.drift.unwrap();
-    assert!(drift.unit > 50.0, "the daily wave is the level's noise: {drift:?}");
+    assert!(
+        drift.unit > 50.0,
+        "the daily wave is the level's noise: {drift:?}"
+    );
     assert!(drift.alarm >= MIN_ALARM);
     let setpoint = baseline_of(&baseline, key(1, Table::HoldingRegister));
     assert_eq!((setpoint.min, setpoint.max), (750.0, 750.0));
@@ -135,8 +138,16 @@ fn a_slow_drift_is_caught_by_the_cumulative_sum_within_a_day() {
     assert!(first_drift.seen.ts - start < DAY, "{first_drift:#?}");
     assert_eq!(first_drift.severity, Severity::High);
     assert!(first_drift.techniques.contains(&"T0836".to_string()));
-    assert!(first_drift.reasons[0].observed.contains("holding register 1"));
-    assert!(first_drift.reasons[0].baseline.contains("training level 750.0"));
+    assert!(
+        first_drift.reasons[0]
+            .observed
+            .contains("holding register 1")
+    );
+    assert!(
+        first_drift.reasons[0]
+            .baseline
+            .contains("training level 750.0")
+    );
     // One finding per excursion, whatever the number of values past the range.
     let drifts = findings.iter().filter(|f| f.rule == "drift").count();
     let ranges = findings.iter().filter(|f| f.rule == "out_of_range").count();
@@ -157,7 +168,8 @@ fn safe_limits_from_the_inventory_are_judged_for_writes_and_reads() {
     )])
     .unwrap();
     let baseline = learn(&plant_values(0.0, 2.0, |_| 750.0));
-    let mut detector = ProcessValueDetector::new(Some(baseline)).with_inventory(Arc::new(inventory));
+    let mut detector =
+        ProcessValueDetector::new(Some(baseline)).with_inventory(Arc::new(inventory));
     let mut findings = Vec::new();
     detector.observe_values(
         &values_event(3.0 * DAY, "WRITE_SINGLE_REGISTER", 1, "950"),

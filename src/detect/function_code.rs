@@ -408,7 +408,7 @@ impl Detector for FunctionCodeDetector {
             .map(|(&(src, dst, port), window)| (src, dst, port, window.clone()))
             .collect();
         // Map order is random; a checkpoint of the same state is the same file.
-        windows.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+        windows.sort_by_key(|window| (window.0, window.1, window.2));
         serde_json::to_value(State { windows }).unwrap_or(serde_json::Value::Null)
     }
 

@@ -147,10 +147,7 @@ fn sigterm_flushes_the_alerts_and_a_restart_repeats_none() {
     let (status, stdout, stderr) = watch.terminate();
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("watch stopped"), "{stderr}");
-    let alerts: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let alerts = alerts_from_stdout(&stdout);
     assert_eq!(intruders_opened(&alerts).len(), 4, "{stdout}");
     // A restart finds nothing new: no alert is opened again.
     let mut again = args.clone();
@@ -311,13 +308,6 @@ fn with_a_public_key_only_a_model_signed_by_it_runs() {
         1,
         "{stdout}"
     );
-}
-
-fn alerts_from_stdout(stdout: &str) -> Vec<serde_json::Value> {
-    stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
 }
 
 #[test]
@@ -539,9 +529,11 @@ fn bad_arguments_are_named() {
     assert!(stderr.contains("gopher://siem"), "{stderr}");
 }
 
-/// Runs `watch` with `args` and the environment changes `env` (`None` removes a variable);
-/// returns the exit code and stderr.
-fn watch_with_env(args: &[&str], env: &[(&str, Option<&str>)]) -> (Option<i32>, String) {
+/// Environment changes: a variable's new value, or `None` to remove it.
+type Env<'a> = [(&'a str, Option<&'a str>)];
+
+/// Runs `watch` with `args` and the environment changes `env`; returns the exit code and stderr.
+fn watch_with_env(args: &[&str], env: &Env) -> (Option<i32>, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_otsentry"));
     command.arg("watch").args(args).stdin(Stdio::null());
     for (name, value) in env {
@@ -580,7 +572,7 @@ fn delivery_flags_are_checked_before_the_model_is_read() {
     let tls = ["--siem", "tcp+tls://127.0.0.1:5044"];
     let hec = ["--siem", "https://127.0.0.1:8088"];
     let token_unset = [("OTSENTRY_HEC_TOKEN", None)];
-    let cases: Vec<(Vec<&str>, &[(&str, Option<&str>)], Vec<&str>)> = vec![
+    let cases: Vec<(Vec<&str>, &Env, Vec<&str>)> = vec![
         (
             [&tcp[..], &["--spool-cap", "12parsecs"]].concat(),
             &[],

@@ -65,7 +65,7 @@ pub fn parse_size(text: &str) -> Result<u64, SizeError> {
 pub fn format_size(bytes: u64) -> String {
     let (name, factor) = UNITS
         .iter()
-        .find(|(_, factor)| bytes != 0 && bytes % factor == 0)
+        .find(|(_, factor)| bytes != 0 && bytes.is_multiple_of(*factor))
         .copied()
         .unwrap_or(("B", 1));
     format!("{} {name}", bytes / factor)

@@ -165,9 +165,14 @@ impl Drop for Watch {
     }
 }
 
-/// The alert events in a JSON lines file.
+/// The alert events in a JSON lines file (a last line still being written left out).
 pub fn alerts_in(path: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
+    alerts_from_stdout(&text)
+}
+
+/// The alert events in JSON lines.
+pub fn alerts_from_stdout(text: &str) -> Vec<serde_json::Value> {
     text.lines()
         .filter(|line| line.ends_with('}'))
         .map(|line| serde_json::from_str(line).unwrap())

@@ -397,6 +397,16 @@ fn a_closed_or_broken_stderr_does_not_stop_watch() {
             "stderr {how}: the alerts were delivered"
         );
     }
+    // A failure with nowhere to say so is still exit code 2, not a panic.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otsentry"))
+        .args(["watch", "--log", "x", "--model", "missing.model"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(2));
 }
 
 /// The plant's zones and assets: the HMI's zone may poll the PLCs' zone over Modbus, and the

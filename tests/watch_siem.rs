@@ -1,9 +1,13 @@
-//! `otsentry watch` end to end into a real collector: the binary follows live logs and delivers
+//! `otsentry watch` end to end into real collectors: the binary follows live logs and delivers
 //! over TLS with a client certificate (given by `--tls-ca-file`, `--tls-client-cert` and
 //! `--tls-client-key`) to a line collector on loopback standing in for Logstash; the collector is
 //! killed mid-stream while lines keep coming and started again, and every alert event `score`
-//! finds in the same logs arrives at least once.
+//! finds in the same logs arrives at least once. A HEC server with indexer acknowledgement
+//! standing in for Splunk gets the token from the variable `--hec-token-env` names.
 
+#[allow(dead_code)]
+#[path = "delivery/hec_server.rs"]
+mod hec_server;
 mod plant_logs;
 #[allow(dead_code)]
 #[path = "delivery/receivers.rs"]
@@ -11,10 +15,12 @@ mod receivers;
 mod watch_live;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use plant_logs::*;
-use receivers::{Received, Server, line_collector, make_certs, tls_server};
+use receivers::{Received, Server, line_collector, make_certs, plain, tls_server};
 use watch_live::*;
 
 /// The (id, action) of every alert event in ECS JSON lines.
@@ -34,6 +40,62 @@ fn events<'a>(lines: impl Iterator<Item = &'a str>) -> BTreeMap<(String, String)
 fn received_events(received: &Received) -> BTreeMap<(String, String), usize> {
     let lines = received.lock().unwrap().clone();
     events(lines.iter().map(|(_, line)| line.as_str()))
+}
+
+/// The alert events `score` finds in `logs`, by (id, action).
+fn scored_events(logs: &std::path::Path, model: &std::path::Path) -> BTreeSet<(String, String)> {
+    let scored = otsentry(&[
+        "score",
+        "--log",
+        logs.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(scored.status.success(), "{}", plant_logs::stderr(&scored));
+    events(plant_logs::stdout(&scored).lines())
+        .into_keys()
+        .collect()
+}
+
+#[test]
+fn splunk_hec_gets_the_token_from_the_variable_hec_token_env_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = trained(dir.path());
+    let logs = dir.path().join("day16");
+    write_logs(&logs, &day_with_intruders(2));
+    let hec = Arc::new(hec_server::HecState::default());
+    hec.acks_enabled.store(true, Ordering::Release);
+    let server = Server::start(0, plain(), hec_server::handler(Arc::clone(&hec)));
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let state = dir.path().join("state");
+    let output = Command::new(env!("CARGO_BIN_EXE_otsentry"))
+        .args(["watch", "--log", logs.to_str().unwrap()])
+        .args(["--model", model.to_str().unwrap(), "--siem", &url])
+        .args(["--state-dir", state.to_str().unwrap(), "--exit-when-idle"])
+        .args(["--hec-token-env", "SITE_SPLUNK_TOKEN", "--drain-secs", "20"])
+        .env("SITE_SPLUNK_TOKEN", hec_server::TOKEN)
+        .env_remove("OTSENTRY_HEC_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", plant_logs::stderr(&output));
+    assert_eq!(hec.bad_token.load(Ordering::Relaxed), 0);
+    let expected: BTreeSet<String> = scored_events(&logs, &model)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert!(expected.len() >= 2, "{expected:?}");
+    let indexed: BTreeSet<String> = hec
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(indexed, expected, "every alert indexed before watch exited");
+    drop(server);
 }
 
 #[test]
@@ -111,19 +173,7 @@ fn a_collector_killed_mid_stream_and_restarted_gets_every_alert() {
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("resumed from a checkpoint"), "{stderr}");
 
-    let scored = otsentry(&[
-        "score",
-        "--log",
-        live.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert!(scored.status.success(), "{}", plant_logs::stderr(&scored));
-    let expected: BTreeSet<_> = events(plant_logs::stdout(&scored).lines())
-        .into_keys()
-        .collect();
+    let expected = scored_events(&live, &model);
     assert!(
         expected
             .iter()

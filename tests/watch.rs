@@ -163,24 +163,7 @@ fn a_replay_through_watch_gives_scores_alerts_byte_for_byte() {
     let model = trained(dir.path());
     let day = dir.path().join("day16");
     write_logs(&day, &day_with_intruders(5));
-    let model = model.to_str().unwrap();
-    let logs = day.to_str().unwrap();
-    let scored = otsentry(&["score", "--log", logs, "--model", model, "--format", "json"]);
-    assert!(scored.status.success(), "{}", stderr(&scored));
-    let (status, watched, stderr) = Watch::start(&[
-        "--log",
-        logs,
-        "--model",
-        model,
-        "--siem",
-        "-",
-        "--exit-when-idle",
-        "--poll-ms",
-        "20",
-    ])
-    .finish();
-    assert!(status.success(), "{stderr}");
-    let scored = stdout(&scored);
+    let (scored, watched) = replay(&day, &model, &[]);
     assert!(scored.lines().count() >= 10, "{scored}");
     assert_eq!(watched, scored);
 }
@@ -448,41 +431,8 @@ fn with_an_inventory_watch_gives_scores_asset_context_and_conduit_alerts() {
     write_logs(&day, &day_with_intruders(1));
     let inventory = dir.path().join("plant.yaml");
     std::fs::write(&inventory, INVENTORY).unwrap();
-    let (model, logs, inventory) = (
-        model.to_str().unwrap(),
-        day.to_str().unwrap(),
-        inventory.to_str().unwrap(),
-    );
-    let scored = otsentry(&[
-        "score",
-        "--log",
-        logs,
-        "--model",
-        model,
-        "--inventory",
-        inventory,
-        "--format",
-        "json",
-    ]);
-    assert!(scored.status.success(), "{}", stderr(&scored));
-    let (status, watched, stderr) = Watch::start(&[
-        "--log",
-        logs,
-        "--model",
-        model,
-        "--inventory",
-        inventory,
-        "--exit-when-idle",
-        "--poll-ms",
-        "20",
-    ])
-    .finish();
-    assert!(status.success(), "{stderr}");
-    assert_eq!(
-        watched,
-        stdout(&scored),
-        "one pipeline, with the inventory too"
-    );
+    let (scored, watched) = replay(&day, &model, &["--inventory", inventory.to_str().unwrap()]);
+    assert_eq!(watched, scored, "one pipeline, with the inventory too");
     let alerts = alerts_from_stdout(&watched);
     let intruder: Vec<_> = alerts
         .iter()
@@ -510,7 +460,7 @@ fn with_an_inventory_watch_gives_scores_asset_context_and_conduit_alerts() {
     .unwrap();
     let (status, _, stderr) = Watch::start(&[
         "--log",
-        logs,
+        day.to_str().unwrap(),
         "--model",
         "missing.model",
         "--inventory",

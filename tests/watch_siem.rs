@@ -44,17 +44,7 @@ fn received_events(received: &Received) -> BTreeMap<(String, String), usize> {
 
 /// The alert events `score` finds in `logs`, by (id, action).
 fn scored_events(logs: &std::path::Path, model: &std::path::Path) -> BTreeSet<(String, String)> {
-    let scored = otsentry(&[
-        "score",
-        "--log",
-        logs.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert!(scored.status.success(), "{}", plant_logs::stderr(&scored));
-    events(plant_logs::stdout(&scored).lines())
+    events(score_json(logs, model, &[]).lines())
         .into_keys()
         .collect()
 }

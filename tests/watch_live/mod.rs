@@ -326,3 +326,26 @@ pub fn spool_delivered(text: &str) -> bool {
     let spooled = sum_of(text, "otsentry_alerts_total", "sink=\"spool\"");
     spooled > 0.0 && spooled == sum_of(text, "otsentry_delivered_total", "")
 }
+
+/// `score --format json` over `logs` with `extra` flags: its stdout, asserting success.
+pub fn score_json(logs: &Path, model: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["score", "--log", logs.to_str().unwrap()];
+    args.extend(["--model", model.to_str().unwrap(), "--format", "json"]);
+    args.extend(extra);
+    let scored = otsentry(&args);
+    assert!(scored.status.success(), "{}", stderr(&scored));
+    stdout(&scored)
+}
+
+/// The same logs through `score --format json` and through `watch --siem - --exit-when-idle`,
+/// both with `extra` flags: the two stdouts, asserting both runs succeeded.
+pub fn replay(logs: &Path, model: &Path, extra: &[&str]) -> (String, String) {
+    let scored = score_json(logs, model, extra);
+    let mut args = vec!["--log", logs.to_str().unwrap()];
+    args.extend(["--model", model.to_str().unwrap(), "--siem", "-"]);
+    args.extend(["--exit-when-idle", "--poll-ms", "20"]);
+    args.extend(extra);
+    let (status, watched, stderr) = Watch::start(&args).finish();
+    assert!(status.success(), "{stderr}");
+    (scored, watched)
+}

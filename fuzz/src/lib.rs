@@ -1,5 +1,5 @@
 //! The properties the Zeek reader fuzz targets check, shared by the TSV and JSON targets; the
-//! syslog/CEF round trip's property is in `syslog_cef`.
+//! syslog/CEF round trip's property is in `syslog_cef`, the byte size parser's in `byte_size`.
 //!
 //! Beyond "never panics":
 //!
@@ -16,6 +16,7 @@
 //!   string is therefore a `(empty)` line, never a blank one. A record of no fields (the JSON
 //!   line `{}`) has no TSV form, a blank line being no record: the writer refuses it.
 
+pub mod byte_size;
 pub mod syslog_cef;
 
 use std::io::Cursor;

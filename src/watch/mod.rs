@@ -15,6 +15,8 @@
 //! one run. With `exit_when_idle` the end of the input is the first poll that finds nothing new:
 //! open alerts are closed as `score` closes them, which makes a replay give `score`'s alerts.
 
+pub mod diag;
+pub mod lock;
 pub mod siem;
 pub mod state;
 
@@ -36,6 +38,7 @@ use crate::model::LoadedModel;
 use crate::pipeline::{Pipeline, PipelineConfig, PipelineError, PipelineStats};
 use crate::sinks::{RowRecord, Sink, SinkError};
 use crate::sources::{RecordAdapter, SourceOptions, SourceStats};
+use diag::diag;
 use state::{StateError, WatchState};
 
 /// The default pause between polls: inside the one-second alerting target with room to spare.
@@ -301,7 +304,7 @@ pub fn watch(
         summary.polls += 1;
         for error in &report.errors {
             metrics.add(&names::FOLLOW_ERRORS, &[], 1.0);
-            eprintln!(
+            diag!(
                 "warning: {}",
                 crate::text::escape_terminal(&error.to_string())
             );
@@ -414,12 +417,12 @@ struct Reported {
 impl Reported {
     fn print_new(&mut self, stats: &SourceStats, problems: &zeek::Problems) {
         for message in &stats.errors[self.adapter.min(stats.errors.len())..] {
-            eprintln!("skipped: {}", crate::text::escape_terminal(message));
+            diag!("skipped: {}", crate::text::escape_terminal(message));
         }
         self.adapter = stats.errors.len();
         let kept = problems.kept();
         for problem in &kept[self.follower.min(kept.len())..] {
-            eprintln!(
+            diag!(
                 "skipped: {}",
                 crate::text::escape_terminal(&problem.to_string())
             );
@@ -457,7 +460,7 @@ impl Health {
             return;
         }
         let rate = self.records as f64 / elapsed.as_secs_f64().max(1e-9);
-        eprintln!(
+        diag!(
             "watch: {rate:.0} lines/s, {} alerts in the last {:.0} s ({} in all), backlog {backlog} bytes{}, spool {}",
             self.alerts,
             elapsed.as_secs_f64(),

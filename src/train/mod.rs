@@ -423,7 +423,7 @@ pub fn calibrate_threshold(
     rows_per_day: f64,
     span_days: f64,
 ) -> f64 {
-    if sample_decisions.is_empty() || n_seen == 0 || !(rows_per_day > 0.0) {
+    if sample_decisions.is_empty() || n_seen == 0 || rows_per_day.is_nan() || rows_per_day <= 0.0 {
         return 0.0;
     }
     let share = (rows_per_day * span_days.max(1.0) / n_seen as f64).min(1.0);

@@ -20,6 +20,7 @@ mod models;
 pub mod policy;
 mod policy_change;
 pub mod principal;
+pub mod retraining;
 pub mod review;
 mod service;
 pub mod token;
@@ -35,6 +36,7 @@ pub use channel::Channel;
 pub use error::GovernanceError;
 pub use gate::{Decision, Verdict, decide};
 pub use models::{ModelDetail, StagingOverride};
+pub use retraining::{RetrainPlan, RetrainResult};
 pub use policy::{Policy, PolicyError, PolicyKind, PolicySet, load_policy, parse_policy};
 pub use principal::{AiComponent, Principal, PrincipalKind, Role};
 pub use service::{

@@ -94,6 +94,17 @@ impl<S: Store> Governance<S> {
         Ok(self.store.read().await?.list_incidents().await?)
     }
 
+    /// Every retrain run recorded, oldest first.
+    pub async fn list_retrain_runs(
+        &self,
+        actor: Actor<'_>,
+    ) -> Result<Vec<RetrainRunRecord>, GovernanceError> {
+        let _permit = self
+            .authorize(actor, Action::ReadModels, &Resource::ModelVersion(0))
+            .await?;
+        Ok(self.store.read().await?.list_retrain_runs().await?)
+    }
+
     /// Opens an incident whose activity started at `started_ts` (log time, epoch microseconds),
     /// with the alerts that belong to it.
     pub async fn open_incident(

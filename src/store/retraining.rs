@@ -135,6 +135,7 @@ pub trait RetrainingTx: StoreTx {
         id: i64,
         canary: &CanarySet,
     ) -> impl Future<Output = R<()>> + Send;
+    fn list_retrain_runs(&mut self) -> impl Future<Output = R<Vec<RetrainRunRecord>>> + Send;
     fn retrain_run_of(
         &mut self,
         request_id: i64,

@@ -68,6 +68,9 @@ pub struct TrainConfig {
     pub source: SourceOptions,
     /// Only records with `ts` before this (epoch seconds) are used: the end of the window.
     pub until: Option<f64>,
+    /// Only records with `ts` at or after this (epoch seconds) are used: the window's start (a
+    /// governed retrain trains on its approved window only).
+    pub since: Option<f64>,
 }
 
 impl TrainConfig {
@@ -86,6 +89,7 @@ impl TrainConfig {
             vocab_cap: crate::features::intern::DEFAULT_CAP,
             source: SourceOptions::default(),
             until: None,
+            since: None,
         }
     }
 }
@@ -191,8 +195,9 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
     let mut source = config.source.clone();
     source.read.source_tap = Some(digests.tap());
     let until = config.until.unwrap_or(f64::INFINITY);
+    let since = config.since.unwrap_or(f64::NEG_INFINITY);
     let stats = walk_files(files.clone(), &source, progress, |event| {
-        if event.ts >= until {
+        if event.ts >= until || event.ts < since {
             return Ok::<(), TrainError>(());
         }
         if event.ot {

@@ -184,6 +184,13 @@ impl RetrainingTx for SqliteTx {
         self.touched_id("incidents", id).await
     }
 
+    async fn list_retrain_runs(&mut self) -> R<Vec<RetrainRunRecord>> {
+        let all = sqlx::query("SELECT * FROM retrain_runs ORDER BY id")
+            .fetch_all(&mut *self.tx)
+            .await?;
+        all.iter().map(retrain_run).collect()
+    }
+
     async fn retrain_run_of(&mut self, request_id: i64) -> R<Option<RetrainRunRecord>> {
         let row = sqlx::query("SELECT * FROM retrain_runs WHERE request_id = ?")
             .bind(request_id)

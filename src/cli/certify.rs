@@ -217,7 +217,14 @@ pub fn print_canaries(canaries: &[crate::redteam::CanaryResult]) -> anyhow::Resu
         return Ok(());
     }
     let mut table = Table::new();
-    table.set_header(["canary of incident", "files", "records", "alerts", "detectors", "caught"]);
+    table.set_header([
+        "canary of incident",
+        "files",
+        "records",
+        "alerts",
+        "detectors",
+        "caught",
+    ]);
     for canary in canaries {
         table.add_row([
             canary.incident.to_string(),
@@ -225,7 +232,12 @@ pub fn print_canaries(canaries: &[crate::redteam::CanaryResult]) -> anyhow::Resu
             canary.records.to_string(),
             canary.alerts.to_string(),
             canary.detectors.join(", "),
-            if canary.caught { "yes" } else { "NO: forgotten" }.to_string(),
+            if canary.caught {
+                "yes"
+            } else {
+                "NO: forgotten"
+            }
+            .to_string(),
         ]);
     }
     writeln!(std::io::stdout(), "{table}")?;

@@ -294,7 +294,14 @@ async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             let mut table = Table::new();
-            table.set_header(["incident", "status", "title", "activity", "data reviewed", "canary"]);
+            table.set_header([
+                "incident",
+                "status",
+                "title",
+                "activity",
+                "data reviewed",
+                "canary",
+            ]);
             for incident in incidents {
                 table.add_row([
                     incident.id.to_string(),
@@ -305,7 +312,10 @@ async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
                         format_micros(incident.started_ts),
                         incident.ended_ts.map(format_micros).unwrap_or_default()
                     ),
-                    incident.data_reviewed_by.clone().unwrap_or_else(|| "no".into()),
+                    incident
+                        .data_reviewed_by
+                        .clone()
+                        .unwrap_or_else(|| "no".into()),
                     incident
                         .canary
                         .as_ref()
@@ -332,11 +342,11 @@ fn keep_files(
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut files = Vec::new();
     for (idx, log) in logs.iter().enumerate() {
-        let bytes =
-            std::fs::read(log).with_context(|| format!("cannot read {}", log.display()))?;
-        let name = log
-            .file_name()
-            .map_or_else(|| "records".into(), |name| name.to_string_lossy().into_owned());
+        let bytes = std::fs::read(log).with_context(|| format!("cannot read {}", log.display()))?;
+        let name = log.file_name().map_or_else(
+            || "records".into(),
+            |name| name.to_string_lossy().into_owned(),
+        );
         let copy = dir.join(format!("{idx}-{name}"));
         std::fs::write(&copy, &bytes)
             .with_context(|| format!("cannot write {}", copy.display()))?;
@@ -497,7 +507,9 @@ fn retrain_run(
         crate::redteam::certify(Arc::clone(&loaded), &args.drift.config(), &canaries)?;
     super::certify::print(&certification, Format::Table)?;
     let report = serde_json::to_value(&certification)?;
-    let diff = runtime.block_on(super::registry::diff_against_production(governance, &loaded))?;
+    let diff = runtime.block_on(super::registry::diff_against_production(
+        governance, &loaded,
+    ))?;
     let result = RetrainResult {
         version: super::registry::new_version(&loaded, &args.out)?,
         diff: diff.as_ref().map(|(id, items)| (*id, items.as_slice())),

@@ -36,9 +36,9 @@ pub use channel::Channel;
 pub use error::GovernanceError;
 pub use gate::{Decision, Verdict, decide};
 pub use models::{ModelDetail, StagingOverride};
-pub use retraining::{RetrainPlan, RetrainResult};
 pub use policy::{Policy, PolicyError, PolicyKind, PolicySet, load_policy, parse_policy};
 pub use principal::{AiComponent, Principal, PrincipalKind, Role};
+pub use retraining::{RetrainPlan, RetrainResult};
 pub use service::{
     Actor, ConsolePerson, Governance, GovernanceConfig, IssuedEnrollment, IssuedToken,
     MAX_TOKEN_VALID_DAYS, Permit, Scribe, format_micros, now_micros, verify_store,

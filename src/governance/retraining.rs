@@ -67,7 +67,9 @@ fn not_found(id: i64) -> GovernanceError {
 fn required(text: &str, what: &str) -> Result<String, GovernanceError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(GovernanceError::Invalid(format!("{what} must not be empty")));
+        return Err(GovernanceError::Invalid(format!(
+            "{what} must not be empty"
+        )));
     }
     Ok(text.to_string())
 }
@@ -255,7 +257,10 @@ impl<S: Store> Governance<S> {
         }
         .await;
         self.finish(tx, pending, outcome, |incident| {
-            let files = incident.canary.as_ref().map_or(0, |canary| canary.files.len());
+            let files = incident
+                .canary
+                .as_ref()
+                .map_or(0, |canary| canary.files.len());
             format!("incident {} keeps {files} canary file(s)", incident.id)
         })
         .await
@@ -423,7 +428,9 @@ impl<S: Store> Governance<S> {
                 &Resource::ChangeRequest(id, Action::RetrainModel),
             )
             .await?;
-        let outcome = self.write_retrain(&mut tx, &permit, actor, id, result).await;
+        let outcome = self
+            .write_retrain(&mut tx, &permit, actor, id, result)
+            .await;
         self.finish(tx, pending, outcome, |record| {
             serde_json::to_string(&record.run).unwrap_or_default()
         })

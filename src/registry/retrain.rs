@@ -38,9 +38,8 @@ pub fn rfc3339(micros: i64) -> String {
 }
 
 fn parse_rfc3339(text: &str) -> Result<i64, String> {
-    let time = OffsetDateTime::parse(text.trim(), &Rfc3339).map_err(|_| {
-        format!("`{text}` is not an RFC 3339 time such as 2026-10-30T00:00:00Z")
-    })?;
+    let time = OffsetDateTime::parse(text.trim(), &Rfc3339)
+        .map_err(|_| format!("`{text}` is not an RFC 3339 time such as 2026-10-30T00:00:00Z"))?;
     i64::try_from(time.unix_timestamp_nanos() / 1_000)
         .map_err(|_| format!("`{text}` is out of range"))
 }
@@ -278,10 +277,7 @@ mod tests {
     #[test]
     fn incidents_block_while_open_and_for_thirty_days_after_unless_reviewed() {
         check(&[], &[]);
-        check(
-            &[incident(1, 0, None, false)],
-            &["active_incident_open"],
-        );
+        check(&[incident(1, 0, None, false)], &["active_incident_open"]);
         // Ended 75 days in: tainted until day 105, inside the window.
         check(
             &[incident(1, 70 * DAY_MICROS, Some(75 * DAY_MICROS), false)],

@@ -93,11 +93,7 @@ impl RetrainingTx for SqliteTx {
         all.iter().map(rows::alert).collect()
     }
 
-    async fn insert_incident(
-        &mut self,
-        _permit: &Permit,
-        new: &NewIncident,
-    ) -> R<IncidentRecord> {
+    async fn insert_incident(&mut self, _permit: &Permit, new: &NewIncident) -> R<IncidentRecord> {
         let alerts = serde_json::to_string(&new.alerts).unwrap_or_else(|_| "[]".into());
         let result = sqlx::query(
             "INSERT INTO incidents (title, status, started_ts, alerts, opened_by, opened_at) \
@@ -199,7 +195,11 @@ impl RetrainingTx for SqliteTx {
         row.as_ref().map(retrain_run).transpose()
     }
 
-    async fn insert_retrain_run(&mut self, _permit: &Permit, run: &RetrainRun) -> R<RetrainRunRecord> {
+    async fn insert_retrain_run(
+        &mut self,
+        _permit: &Permit,
+        run: &RetrainRun,
+    ) -> R<RetrainRunRecord> {
         let result = sqlx::query(
             "INSERT INTO retrain_runs (request_id, model_version_id, timestamp, requested_by, \
              approved_by, approval_ticket_id, training_window_start, training_window_end, \

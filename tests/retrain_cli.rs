@@ -565,6 +565,12 @@ fn a_retrain_that_learnt_the_attacker_forgets_the_canary_and_fails_certification
     assert_eq!(canaries[0]["incident"], 1, "{canaries}");
     assert_eq!(canaries[0]["caught"], false, "{canaries}");
     assert_eq!(versions[0]["certified"], false);
+    let (_, card, _) = site.run(&["model", "card", "1"]);
+    assert!(card.contains("| 1 | 2 |"), "{card}");
+    assert!(
+        card.contains("incident 1: the model no longer alerts on its records"),
+        "{card}"
+    );
 
     // The model that never saw the attacker alerts on the same records.
     let clean = site.dir.path().join("clean.otm");

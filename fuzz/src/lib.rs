@@ -312,11 +312,8 @@ pub fn check_model_signature(data: &[u8]) {
         "a signature the key never made verified: {text}"
     );
     let signed = signature_file(file.manifest.clone(), &key);
-    let again = parse_signature(
-        &serde_json::to_string_pretty(&signed).expect("prints"),
-        sig,
-    )
-    .expect("a signed file parses");
+    let again = parse_signature(&serde_json::to_string_pretty(&signed).expect("prints"), sig)
+        .expect("a signed file parses");
     verify_signature(&again, sig, &public).expect("a signed file verifies");
     assert_eq!(again.manifest, file.manifest);
 }

@@ -642,6 +642,26 @@ fn a_request_needs_a_permitted_person_a_window_and_the_retraining_policy() {
     );
     assert_eq!(code, Some(2));
     assert!(stderr.contains("no retraining_policy"), "{stderr}");
+    // The policy requires the dataset digest signed: no run without the site key.
+    let (code, _, stderr) = site.run(&["retrain", "run", "1", "--log", "logs", "--out", "m.otm"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("sign_training_dataset_hash"), "{stderr}");
+    // An incident names alerts that exist.
+    let (code, _, stderr) = site.run_as(
+        "sam",
+        &[
+            "incident",
+            "open",
+            "--title",
+            "t",
+            "--started",
+            "2026-11-05T00:00:00Z",
+            "--alert",
+            "42",
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("alert 42 not found"), "{stderr}");
     // A closure before the incident began, and a review of an open incident, are refused.
     let (code, _, stderr) = site.run_as(
         "sam",

@@ -262,7 +262,7 @@ mod tests {
 
     #[test]
     fn attack_lists_parse() {
-        assert_eq!("all".parse::<AttackSelection>().unwrap().0.len(), 6);
+        assert_eq!("all".parse::<AttackSelection>().unwrap().0.len(), 8);
         assert!("none".parse::<AttackSelection>().unwrap().0.is_empty());
         let list: AttackSelection = "network_scan,new_source".parse().unwrap();
         assert_eq!(list.0, vec![Scenario::NewSource, Scenario::NetworkScan]);

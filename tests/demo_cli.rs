@@ -39,6 +39,8 @@ fn a_reduced_demo_catches_the_attacks() {
         "network_scan",
         "write_from_reader",
         "dnp3_cold_restart",
+        "exception_enumeration",
+        "forged_write",
     ] {
         assert!(scenarios.contains(scenario), "{scenario} not simulated");
     }

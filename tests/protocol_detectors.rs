@@ -176,3 +176,80 @@ fn a_real_modbus_scan_answered_by_exceptions_is_a_burst() {
     let reasons = burst["otsentry"]["reasons"].to_string();
     assert!(reasons.contains("ILLEGAL_DATA_ADDRESS"), "{reasons}");
 }
+
+#[test]
+fn a_simulated_enumeration_is_a_burst_and_a_forged_write_is_a_role_reversal() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim");
+    // Four days of a two-PLC plant: three to train on, the attacks on the fourth.
+    let output = otsentry(&[
+        "simulate",
+        "--out",
+        sim.to_str().unwrap(),
+        "--days",
+        "4",
+        "--plcs",
+        "2",
+        "--attack-days",
+        "1",
+        "--attacks",
+        "exception_enumeration,forged_write",
+        "--poll-ms",
+        "20000",
+        "--rotate",
+        "daily",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let labels: Vec<serde_json::Value> = std::fs::read_to_string(sim.join("labels.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let label = |scenario: &str| {
+        labels
+            .iter()
+            .find(|label| label["scenario"] == scenario)
+            .unwrap_or_else(|| panic!("{scenario} not labelled: {labels:#?}"))
+            .clone()
+    };
+    let enumeration = label("exception_enumeration");
+    let forged = label("forged_write");
+    assert_eq!(enumeration["technique_id"], "T0861");
+    assert_eq!(forged["technique_id"], "T0855");
+
+    let (train_dir, attack) = (dir.path().join("train"), dir.path().join("attack"));
+    select(&sim, &train_dir, &[1, 2, 3], false);
+    select(&sim, &attack, &[4], true);
+    let model: PathBuf = dir.path().join("plant.model");
+    let output = train(&train_dir, &model, &["--allow-short-baseline"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let alerts = score(&attack, &model);
+    let host =
+        |label: &serde_json::Value, idx: usize| label["hosts"][idx].as_str().unwrap().to_owned();
+
+    let burst = alerts
+        .iter()
+        .find(|alert| rule(alert) == "function_code.exception_burst")
+        .unwrap_or_else(|| panic!("the enumeration is no burst: {alerts:#?}"));
+    let text = burst.to_string();
+    assert!(text.contains(&host(&enumeration, 0)), "{burst:#}");
+    assert!(text.contains(&host(&enumeration, 1)), "{burst:#}");
+    let reasons = burst["otsentry"]["reasons"].to_string();
+    // The burst is reported once, when the minute's exceptions reach the limit: during the
+    // function-code sweep, before the address sweep.
+    assert!(reasons.contains("ILLEGAL_FUNCTION"), "{reasons}");
+    assert_eq!(burst["otsentry"]["severity"], "high");
+    let techniques = burst["threat"]["technique"]["id"].as_array().unwrap();
+    assert!(techniques.contains(&"T0861".into()), "{burst:#}");
+
+    let reversal = alerts
+        .iter()
+        .find(|alert| {
+            rule(alert) == "novelty.role_reversal" && alert.to_string().contains(&host(&forged, 0))
+        })
+        .unwrap_or_else(|| panic!("the forged write is no role reversal: {alerts:#?}"));
+    assert!(
+        reversal.to_string().contains(&host(&forged, 1)),
+        "{reversal:#}"
+    );
+}

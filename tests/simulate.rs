@@ -244,6 +244,8 @@ fn binary_writes_consistent_zeek_logs_with_separate_labels() {
         scenarios,
         BTreeSet::from([
             "dnp3_cold_restart",
+            "exception_enumeration",
+            "forged_write",
             "lateral_movement",
             "network_scan",
             "new_source",

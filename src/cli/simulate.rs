@@ -44,7 +44,8 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub json: bool,
     /// Attacks to inject: all, none, or a comma-separated list of new_source, setpoint_drift,
-    /// lateral_movement, write_from_reader, network_scan, dnp3_cold_restart.
+    /// lateral_movement, write_from_reader, network_scan, dnp3_cold_restart,
+    /// exception_enumeration, forged_write.
     #[arg(long, default_value = "all")]
     pub attacks: AttackSelection,
     /// Attacks fall in the last N days, so the first days are clean for training.

@@ -8,7 +8,7 @@ use super::conn::{Attempt, Conn, Ending};
 use super::dnp3::{self, DNP3_PORT};
 use super::engine::{Entry, Generator};
 use super::enip::{self, ENIP_PORT, GET_IDENTITY, LIST_IDENTITY};
-use super::modbus::Target;
+use super::modbus::{Func, Refused, Request, Target, refused, transaction};
 use super::plant::{Plant, PlcKind};
 use super::poller::{Cadence, ModbusPoller, Plan, PollerSetup};
 use super::process::ProcessModel;
@@ -188,6 +188,53 @@ pub fn generators(
                     vec![uid],
                 )));
             }
+            Scenario::ExceptionEnumeration => {
+                let mut uids = UidSource::new(seed, &key);
+                let mut rng = stream(seed, &key);
+                let uid = uids.next_uid();
+                let plc = attack.target_plcs[0];
+                let target = Target {
+                    plc,
+                    unit: plant.plcs[plc].unit_id,
+                };
+                let mut conn = Conn::tcp(
+                    uid.clone(),
+                    Arc::clone(&attack.attacker),
+                    ephemeral_port(&mut rng),
+                    Arc::clone(&attack.targets[0]),
+                    502,
+                    "modbus",
+                    attack.start,
+                    between(&mut rng, 200, 900),
+                );
+                let gaps: Vec<i64> = (0..ENUMERATED_FUNCTIONS.len() + ENUMERATED_ADDRESSES)
+                    .map(|_| between(&mut rng, 20_000, 60_000))
+                    .collect();
+                let process = Arc::clone(process);
+                let script: Script = Box::new(move |sinks| {
+                    let mut t = conn.start + 1_000;
+                    // One read the PLC serves, then the sweep it refuses.
+                    let read = Request::read(Func::ReadHoldingRegisters, 0, 10);
+                    t = transaction(sinks, &process, &mut conn, target, 1, t, 1_500, &read)?;
+                    for (idx, gap) in gaps.iter().enumerate() {
+                        let refusal = enumeration_request(idx);
+                        let tid = idx as u16 + 2;
+                        t = refused(sinks, &mut conn, target.unit, tid, t + gap, 1_200, &refusal)?;
+                    }
+                    conn.write(&mut sinks.conn, Ending::Closed, t + 400)
+                });
+                generators.push(Box::new(Scripted::new(
+                    vec![(attack.start, script)],
+                    vec![uid],
+                )));
+            }
+            Scenario::ForgedWrite => {
+                generators.push(Box::new(ModbusPoller::new(
+                    setup(attack.target_plcs[0], Vec::new(), key),
+                    Plan::ForgedWrite,
+                    Cadence::At(vec![attack.start]),
+                )));
+            }
         }
         entries.extend(generators.into_iter().map(|generator| Entry {
             scenario: Some(attack.scenario),
@@ -195,6 +242,45 @@ pub fn generators(
         }));
     }
     entries
+}
+
+/// The function codes the enumeration tries that the plant's PLCs do not implement, as Zeek
+/// names them.
+const ENUMERATED_FUNCTIONS: [&str; 11] = [
+    "READ_EXCEPTION_STATUS",
+    "DIAGNOSTICS",
+    "GET_COMM_EVENT_COUNTER",
+    "GET_COMM_EVENT_LOG",
+    "REPORT_SLAVE_ID",
+    "READ_FILE_RECORD",
+    "WRITE_FILE_RECORD",
+    "MASK_WRITE_REGISTER",
+    "READ_WRITE_MULTIPLE_REGISTERS",
+    "READ_FIFO_QUEUE",
+    "READ_DISCRETE_INPUTS",
+];
+
+/// How many holding-register addresses past the PLC's map the enumeration reads.
+const ENUMERATED_ADDRESSES: usize = 24;
+
+/// The `idx`th refused request of the enumeration: the function-code sweep, then reads of
+/// holding registers every 400 addresses from 400 (the plant's map ends at 350).
+fn enumeration_request(idx: usize) -> Refused {
+    match ENUMERATED_FUNCTIONS.get(idx) {
+        Some(func) => Refused {
+            func,
+            exception: "ILLEGAL_FUNCTION",
+            range: None,
+        },
+        None => {
+            let k = (idx - ENUMERATED_FUNCTIONS.len()) as u16;
+            Refused {
+                func: Func::ReadHoldingRegisters.zeek_name(),
+                exception: "ILLEGAL_DATA_ADDRESS",
+                range: Some((400 + 400 * k, 10)),
+            }
+        }
+    }
 }
 
 /// An EtherNet/IP identification: list identity, register a session, read the identity object.

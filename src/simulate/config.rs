@@ -16,16 +16,20 @@ pub enum Scenario {
     WriteFromReader,
     NetworkScan,
     Dnp3ColdRestart,
+    ExceptionEnumeration,
+    ForgedWrite,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::NewSource,
         Scenario::SetpointDrift,
         Scenario::LateralMovement,
         Scenario::WriteFromReader,
         Scenario::NetworkScan,
         Scenario::Dnp3ColdRestart,
+        Scenario::ExceptionEnumeration,
+        Scenario::ForgedWrite,
     ];
 
     /// The name used on the command line and in labels.jsonl.
@@ -37,6 +41,8 @@ impl Scenario {
             Scenario::WriteFromReader => "write_from_reader",
             Scenario::NetworkScan => "network_scan",
             Scenario::Dnp3ColdRestart => "dnp3_cold_restart",
+            Scenario::ExceptionEnumeration => "exception_enumeration",
+            Scenario::ForgedWrite => "forged_write",
         }
     }
 
@@ -49,6 +55,8 @@ impl Scenario {
             Scenario::WriteFromReader => ("T0855", "Unauthorized Command Message"),
             Scenario::NetworkScan => ("T0846", "Remote System Discovery"),
             Scenario::Dnp3ColdRestart => ("T0816", "Device Restart/Shutdown"),
+            Scenario::ExceptionEnumeration => ("T0861", "Point & Tag Identification"),
+            Scenario::ForgedWrite => ("T0855", "Unauthorized Command Message"),
         }
     }
 }
@@ -243,7 +251,7 @@ pub enum ConfigError {
     #[error("the HMI poll period must be between 50 ms and 600000 ms, got {0} ms")]
     PollPeriod(u32),
     #[error(
-        "unknown attack scenario {0:?} (known: new_source, setpoint_drift, lateral_movement, write_from_reader, network_scan, dnp3_cold_restart, or all/none)"
+        "unknown attack scenario {0:?} (known: new_source, setpoint_drift, lateral_movement, write_from_reader, network_scan, dnp3_cold_restart, exception_enumeration, forged_write, or all/none)"
     )]
     UnknownScenario(String),
 }
@@ -254,7 +262,7 @@ mod tests {
 
     #[test]
     fn attack_lists_parse() {
-        assert_eq!("all".parse::<AttackSelection>().unwrap().0.len(), 6);
+        assert_eq!("all".parse::<AttackSelection>().unwrap().0.len(), 8);
         assert!("none".parse::<AttackSelection>().unwrap().0.is_empty());
         let list: AttackSelection = "network_scan,new_source".parse().unwrap();
         assert_eq!(list.0, vec![Scenario::NewSource, Scenario::NetworkScan]);

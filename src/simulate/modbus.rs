@@ -192,3 +192,70 @@ pub fn transaction(
     conn.exchange(request_bytes, response_bytes, t_response);
     Ok(t_response)
 }
+
+/// A request the PLC refuses: `func` as Zeek names the request, the exception it answers with,
+/// and the address and quantity asked for (`None` for a function the PLC does not implement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub func: &'static str,
+    pub exception: &'static str,
+    pub range: Option<(u16, u16)>,
+}
+
+/// Writes one refused transaction as Zeek and ICSNPP log it: the request under its function
+/// name, the answer as `<FUNC>_EXCEPTION` with the `exception` column set (modbus.log), one
+/// modbus_detailed line with `exception_code`, and the bytes of a 12-byte request and a 9-byte
+/// exception answer. Returns the response time.
+pub fn refused(
+    sinks: &mut Sinks,
+    conn: &mut Conn,
+    unit: u8,
+    tid: u16,
+    t_request: i64,
+    rtt: i64,
+    request: &Refused,
+) -> Result<i64, WriteError> {
+    let t_response = t_request + rtt;
+    let answer = format!("{}_EXCEPTION", request.func);
+    write_ids(&mut sinks.modbus, t_request, conn)
+        .count(u64::from(tid))
+        .count(u64::from(unit))
+        .string(request.func)
+        .string("REQ")
+        .unset();
+    sinks.modbus.end_row()?;
+    write_ids(&mut sinks.modbus, t_response, conn)
+        .count(u64::from(tid))
+        .count(u64::from(unit))
+        .string(&answer)
+        .string("RESP")
+        .string(request.exception);
+    sinks.modbus.end_row()?;
+
+    let detailed = &mut sinks.modbus_detailed;
+    write_ids(detailed, t_request, conn)
+        .count(u64::from(tid))
+        .count(u64::from(unit))
+        .string(request.func);
+    match request.range {
+        Some((address, quantity)) => detailed
+            .count(u64::from(address))
+            .count(u64::from(quantity)),
+        None => detailed.unset().unset(),
+    };
+    detailed
+        .unset()
+        .unset()
+        .unset()
+        .bool(true)
+        .unset()
+        .unset()
+        .unset()
+        .unset()
+        .string(request.exception)
+        .unset();
+    detailed.end_row()?;
+
+    conn.exchange(12, 9, t_response);
+    Ok(t_response)
+}

@@ -38,6 +38,8 @@ pub enum Plan {
     UnauthorizedWrite,
     /// Lateral movement probing: device identification and a maximal read.
     Probe,
+    /// A forged write from a field device: the operator HMI's setpoint write, value and all.
+    ForgedWrite,
 }
 
 /// When polls happen.
@@ -237,6 +239,13 @@ impl ModbusPoller {
             Plan::Probe => {
                 requests.push(Request::read(Func::ReadDeviceIdentification, 0, 0));
                 requests.push(Request::read(Func::ReadHoldingRegisters, 0, 125));
+            }
+            Plan::ForgedWrite => {
+                requests.push(Request::write(
+                    Func::WriteSingleRegister,
+                    SETPOINT_REGISTER,
+                    &[setpoint],
+                ));
             }
         }
     }

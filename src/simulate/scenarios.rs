@@ -10,6 +10,7 @@ use rand::Rng;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 
+use super::build::maintenance_windows;
 use super::config::{Scenario, ValidPlantConfig};
 use super::dnp3::DNP3_PORT;
 use super::engine::Entry;
@@ -23,6 +24,10 @@ const MINUTE: i64 = 60_000_000;
 
 /// The address of the rogue master: in the operations subnet, but no plant asset.
 pub const ROGUE_MASTER_IP: &str = "10.10.3.77";
+
+/// How long the exception enumeration's connection lasts, at most (its requests come 20 to 60 ms
+/// apart, as a scanning tool sends them).
+pub const ENUMERATION_SPAN: i64 = 5_000_000;
 
 /// One planned attack instance.
 #[derive(Debug, Clone)]
@@ -186,6 +191,67 @@ pub fn plan(config: &ValidPlantConfig, plant: &Plant) -> AttackPlan {
                     description: format!(
                         "a DNP3 cold restart is sent to {} from the SCADA server's address",
                         plant.name(outstation)
+                    ),
+                }
+            }
+            Scenario::ExceptionEnumeration => {
+                // The engineering workstation polls PLCs during maintenance; it enumerates one
+                // it already knows when there is one, so the edge itself is not new.
+                let maintained: Vec<usize> = maintenance_windows(config, plant)
+                    .into_iter()
+                    .filter(|(_, from, _)| *from < config.attack_start_us)
+                    .map(|(plc, _, _)| plc)
+                    .collect();
+                let candidates = if maintained.is_empty() {
+                    &modbus
+                } else {
+                    &maintained
+                };
+                let Some(&plc) = candidates.choose(&mut rng) else {
+                    continue;
+                };
+                let start = at_fraction(&mut rng, config, 0.2, 0.8);
+                PlannedAttack {
+                    scenario,
+                    start,
+                    end: start + ENUMERATION_SPAN,
+                    attacker: plant.ip(plant.engineering_workstation),
+                    targets: vec![plc_ip(plc)],
+                    target_plcs: vec![plc],
+                    description: format!(
+                        "the engineering workstation enumerates the Modbus function codes and holding register addresses of {}, which answers ILLEGAL_FUNCTION and ILLEGAL_DATA_ADDRESS exceptions",
+                        plant.name(plant.plcs[plc].host)
+                    ),
+                }
+            }
+            Scenario::ForgedWrite => {
+                let Some(&plc) = modbus.choose(&mut rng) else {
+                    continue;
+                };
+                // Field devices that only ever answer: the other Modbus PLCs and the DNP3
+                // outstations (an EtherNet/IP PLC originates cyclic I/O to its adapter).
+                let target_host = plant.plcs[plc].host;
+                let forgers: Vec<usize> = modbus
+                    .iter()
+                    .map(|other| plant.plcs[*other].host)
+                    .chain(plant.outstations.iter().copied())
+                    .filter(|host| *host != target_host)
+                    .collect();
+                let Some(&forger) = forgers.choose(&mut rng) else {
+                    continue;
+                };
+                let start = at_fraction(&mut rng, config, 0.3, 0.9);
+                PlannedAttack {
+                    scenario,
+                    start,
+                    end: start + 1_000_000,
+                    attacker: plant.ip(forger),
+                    targets: vec![plc_ip(plc)],
+                    target_plcs: vec![plc],
+                    description: format!(
+                        "{}, a field device only ever polled, writes the setpoint of {} with the operator HMI's own WRITE_SINGLE_REGISTER and value",
+                        plant.name(forger),
+                        plant.name(target_host)
                     ),
                 }
             }

@@ -926,8 +926,11 @@ fn advice_is_recorded_through_the_ai_principal_and_audited() {
         assert!(stored.rewrites.iter().any(|rewrite| rewrite.rule == rules::PROHIBITED_ACTION));
         let events = otsentry::triage::record::siem_events(alert_id, &advice, &recorded);
         assert_eq!(events.len(), 2);
-        assert_eq!(events[1]["otsentry"]["status"], "pending_human_approval");
-        assert_eq!(events[1]["otsentry"]["alert_id"], alert_id);
+        let draft = events[1].ecs();
+        assert_eq!(draft["otsentry"]["status"], "pending_human_approval");
+        assert_eq!(draft["otsentry"]["alert_id"], alert_id.to_string());
+        assert_eq!(draft["otsentry"]["store_alert_id"], alert_id);
+        assert_eq!(events[0].ecs()["event"]["id"], format!("{alert_id}.triage"));
         // The audit log carries the annotation's row with its rewrites, and verifies.
         let entries = governance.audit_export(Actor::Local).await.unwrap();
         assert!(entries.iter().any(|entry| entry.contains("prohibited_action_removed")), "the rewrite is in the audit log");

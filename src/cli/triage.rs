@@ -143,7 +143,7 @@ fn run_one(alert_id: i64, common: &TriageCommon) -> anyhow::Result<()> {
             .context("cannot record the advice")?;
         if common.format == Format::Json {
             for event in siem_events(alert_id, &advice, &recorded) {
-                println!("{event}");
+                println!("{}", event.to_json_line());
             }
             return Ok(());
         }

@@ -11,7 +11,7 @@ use clap::Args;
 use comfy_table::Table;
 
 use super::common::{Format, GovArgs, open_governance, runtime};
-use crate::governance::{Actor, AiComponent, Governance, PrincipalKind};
+use crate::governance::{Actor, AiAlertWriter, AiComponent, Governance, PrincipalKind};
 use crate::inventory::{Inventory, load_inventory};
 use crate::store::{AlertDecision, AlertRecord, SqliteStore};
 use crate::triage::backtest::{self, Case, Truth};
@@ -103,6 +103,40 @@ pub fn run(args: TriageArgs) -> anyhow::Result<()> {
     run_one(alert_id, &args.common)
 }
 
+/// The triage assistant's handle: principal `name`, which must be the AI component `triage`.
+pub async fn triage_writer(
+    governance: &Governance<SqliteStore>,
+    name: &str,
+) -> anyhow::Result<AiAlertWriter<SqliteStore>> {
+    let principal = governance
+        .list_principals(Actor::Local)
+        .await?
+        .into_iter()
+        .find(|principal| principal.name == name)
+        .with_context(|| {
+            format!("no principal `{name}`; create it with `otsentry principal add {name} --component triage`")
+        })?;
+    anyhow::ensure!(
+        principal.kind
+            == (PrincipalKind::Ai {
+                component: AiComponent::Triage
+            }),
+        "principal `{}` is not the triage assistant (an AI principal of component triage)",
+        principal.name
+    );
+    Ok(governance.ai_writer(principal)?)
+}
+
+/// The settings of `watch --triage [CONFIG]` and `serve --triage [CONFIG]`: the file's, or the
+/// offline rules without one.
+pub fn settings_from(config: Option<&std::path::Path>) -> anyhow::Result<TriageSettings> {
+    let section = match config {
+        Some(path) => config::load(path)?,
+        None => TriageSection::default(),
+    };
+    Ok(section.check()?)
+}
+
 async fn recent_alerts(governance: &Governance<SqliteStore>) -> anyhow::Result<Vec<AlertRecord>> {
     Ok(governance.list_alerts(Actor::Local, None, 10_000).await?)
 }
@@ -114,18 +148,7 @@ fn run_one(alert_id: i64, common: &TriageCommon) -> anyhow::Result<()> {
     let sla = settings.triager.sla;
     runtime()?.block_on(async {
         let governance = open_governance(&common.gov).await?;
-        let principal = governance
-            .list_principals(Actor::Local)
-            .await?
-            .into_iter()
-            .find(|principal| principal.name == common.principal)
-            .with_context(|| format!("no principal `{}`; create it with `otsentry principal add {} --component triage`", common.principal, common.principal))?;
-        anyhow::ensure!(
-            principal.kind == (PrincipalKind::Ai { component: AiComponent::Triage }),
-            "principal `{}` is not the triage assistant (an AI principal of component triage)",
-            principal.name
-        );
-        let writer = governance.ai_writer(principal)?;
+        let writer = triage_writer(&governance, &common.principal).await?;
         let detail = governance
             .alert_detail(Actor::Local, alert_id)
             .await
@@ -150,13 +173,28 @@ fn run_one(alert_id: i64, common: &TriageCommon) -> anyhow::Result<()> {
         let mut table = Table::new();
         table.set_header(["field", "value"]);
         table.add_row(["alert".to_string(), alert_id.to_string()]);
-        table.add_row(["classification".to_string(), advice.classification.name().to_string()]);
-        table.add_row(["confidence".to_string(), format!("{:.2}", advice.confidence)]);
+        table.add_row([
+            "classification".to_string(),
+            advice.classification.name().to_string(),
+        ]);
+        table.add_row([
+            "confidence".to_string(),
+            format!("{:.2}", advice.confidence),
+        ]);
         table.add_row(["reasoning".to_string(), advice.reasoning.clone()]);
-        table.add_row(["actions".to_string(), advice.recommended_analyst_actions.join("\n")]);
+        table.add_row([
+            "actions".to_string(),
+            advice.recommended_analyst_actions.join("\n"),
+        ]);
         table.add_row(["data gaps".to_string(), advice.data_gaps.join("\n")]);
-        table.add_row(["techniques".to_string(), advice.attack_techniques.join(", ")]);
-        table.add_row(["provider".to_string(), format!("{} ({})", advice.provider, advice.model)]);
+        table.add_row([
+            "techniques".to_string(),
+            advice.attack_techniques.join(", "),
+        ]);
+        table.add_row([
+            "provider".to_string(),
+            format!("{} ({})", advice.provider, advice.model),
+        ]);
         if let Some(reason) = advice.llm_triage_skipped {
             table.add_row(["llm_triage_skipped".to_string(), reason.name().to_string()]);
         }
@@ -166,11 +204,20 @@ fn run_one(alert_id: i64, common: &TriageCommon) -> anyhow::Result<()> {
         for draft in &recorded.drafts {
             table.add_row([
                 format!("draft {}", draft.id),
-                format!("{} {} -> {} ({})", draft.recommendation.kind, draft.recommendation.target, draft.recommendation.proposed_value, draft.status),
+                format!(
+                    "{} {} -> {} ({})",
+                    draft.recommendation.kind,
+                    draft.recommendation.target,
+                    draft.recommendation.proposed_value,
+                    draft.status
+                ),
             ]);
         }
         println!("{table}");
-        println!("advisory only: a person reviews this alert and decides; triage note {} recorded", recorded.annotation.id);
+        println!(
+            "advisory only: a person reviews this alert and decides; triage note {} recorded",
+            recorded.annotation.id
+        );
         Ok(())
     })
 }

@@ -19,6 +19,7 @@ pub mod contract;
 pub mod event;
 pub mod http;
 mod openai;
+pub mod pending;
 pub mod provider;
 pub mod record;
 pub mod rules;

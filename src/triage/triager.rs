@@ -307,6 +307,11 @@ impl Triager {
         }
     }
 
+    /// The provider's name and model.
+    pub fn provider(&self) -> (&str, &str) {
+        (self.shared.provider.name(), self.shared.provider.model())
+    }
+
     pub fn metrics(&self) -> TriageMetrics {
         let counters = &self.shared.counters;
         let skipped = |reason| counters.skipped[skip_index(reason)].load(Ordering::Relaxed);

@@ -33,6 +33,7 @@ fn requests(n: usize) -> Vec<FlowEvent<'static>> {
                 function: FUNCTIONS[idx % 3],
                 is_write: idx % 3 == 2,
                 is_error: false,
+                error: "",
                 direction: Direction::Both,
             }),
         })

@@ -37,7 +37,10 @@ fn main() -> anyhow::Result<()> {
         &SourceOptions::default(),
         |_| {},
         |event| {
-            let schema = schema_of(event);
+            // Value records are no forest row.
+            let Some(schema) = schema_of(event) else {
+                return Ok::<(), anyhow::Error>(());
+            };
             let Some((extractor, rows)) = extractors
                 .iter_mut()
                 .find(|(extractor, _)| extractor.schema() == schema)

@@ -111,9 +111,11 @@ fn main() -> anyhow::Result<()> {
             if !event.ot {
                 return Ok::<(), zeek::ZeekError>(());
             }
+            // Value records (modbus_detailed) are no forest row.
             let rows = match schema_of(event) {
-                Schema::Conn => &mut conn,
-                Schema::Request => &mut requests,
+                Some(Schema::Conn) => &mut conn,
+                Some(Schema::Request) => &mut requests,
+                None => return Ok(()),
             };
             if let Some(raw) = rows.extractor.push(event) {
                 rows.raw.push(raw);

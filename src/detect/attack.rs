@@ -90,6 +90,8 @@ pub mod ids {
     pub const STANDARD_APPLICATION_LAYER_PROTOCOL: &str = "T0869";
     /// Point & Tag Identification: reading many addresses to map a device.
     pub const POINT_AND_TAG_IDENTIFICATION: &str = "T0861";
+    /// Remote System Information Discovery: asking devices what they are and what they support.
+    pub const REMOTE_SYSTEM_INFORMATION_DISCOVERY: &str = "T0888";
     /// Network Connection Enumeration.
     pub const NETWORK_CONNECTION_ENUMERATION: &str = "T0840";
     /// Lateral Tool Transfer: files moved between assets.
@@ -114,6 +116,7 @@ pub mod ids {
         CONNECTION_PROXY,
         STANDARD_APPLICATION_LAYER_PROTOCOL,
         POINT_AND_TAG_IDENTIFICATION,
+        REMOTE_SYSTEM_INFORMATION_DISCOVERY,
         NETWORK_CONNECTION_ENUMERATION,
         LATERAL_TOOL_TRANSFER,
         INTERNET_ACCESSIBLE_DEVICE,

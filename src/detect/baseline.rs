@@ -31,6 +31,10 @@ pub trait Learner: Send {
     /// Sees one training record, in reading order.
     fn observe(&mut self, record: &TrainingRecord<'_>);
 
+    /// Sees one training value record (`modbus_detailed`: register values, no schema, no
+    /// interned ids), in reading order; most learners ignore them.
+    fn observe_values(&mut self, _event: &FlowEvent<'_>) {}
+
     /// The learnt baseline, at the end of the pass.
     fn finish(self: Box<Self>) -> Result<BaselineSection, BaselineError>;
 }
@@ -40,6 +44,8 @@ pub fn learners() -> Vec<Box<dyn Learner>> {
     vec![
         Box::new(super::rhythm::RhythmLearner::default()),
         Box::new(super::schedule::ScheduleLearner::default()),
+        Box::new(super::function_code::Learner::default()),
+        Box::new(super::process_value::Learner::default()),
     ]
 }
 
@@ -47,6 +53,13 @@ pub fn learners() -> Vec<Box<dyn Learner>> {
 pub fn observe_all(learners: &mut [Box<dyn Learner>], record: &TrainingRecord<'_>) {
     for learner in learners {
         learner.observe(record);
+    }
+}
+
+/// Feeds one training value record to every learner.
+pub fn observe_values_all(learners: &mut [Box<dyn Learner>], event: &FlowEvent<'_>) {
+    for learner in learners {
+        learner.observe_values(event);
     }
 }
 
@@ -196,5 +209,25 @@ pub mod testing {
             detector.observe(&observation, &mut findings);
         }
         findings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_section_round_trips_and_names_its_errors() {
+        let value: Vec<(String, u64)> = vec![("edge".to_string(), 7)];
+        let section = encode("example", 3, &value).unwrap();
+        assert_eq!((section.name.as_str(), section.version), ("example", 3));
+        let back: Vec<(String, u64)> = postcard::from_bytes(&section.body).unwrap();
+        assert_eq!(back, value);
+        let error = BaselineError::Version {
+            name: "example",
+            found: 3,
+            expected: 4,
+        };
+        assert!(error.to_string().contains("retrain"), "{error}");
     }
 }

@@ -3,7 +3,9 @@
 //! finding suggests.
 //!
 //! Two kinds exist. An event detector ([`Detector`]) sees every in-scope record in log order and
-//! may keep state (the new-communication detector looks the record up in the training baseline).
+//! may keep state (the new-communication detector looks the record up in the training baseline);
+//! what a detector learnt in training beyond the vocabularies is its section of the model's
+//! baselines (`baseline`).
 //! The forest ([`forest::ForestDetector`]) judges whole batches of rows, because the Isolation
 //! Forest scores many rows at once far faster than one at a time. A new kind of evidence is a new
 //! detector here, never a new bit in the feature encoder.
@@ -15,7 +17,9 @@ pub mod attack;
 pub mod baseline;
 pub mod conduit;
 pub mod forest;
+pub mod function_code;
 pub mod novelty;
+pub mod process_value;
 pub mod reasons;
 pub mod rhythm;
 pub mod roles;
@@ -191,6 +195,10 @@ pub trait Detector: Send {
 
     /// Looks at one record and appends what it found to `findings`.
     fn observe(&mut self, observation: &Observation<'_>, findings: &mut Vec<Finding>);
+
+    /// Looks at one value record (`modbus_detailed`: register values, no schema, no forest row),
+    /// in log order among the other records; most detectors ignore them.
+    fn observe_values(&mut self, _event: &FlowEvent<'_>, _findings: &mut Vec<Finding>) {}
 
     /// The detector's state for a checkpoint; a stateless detector keeps the default.
     fn checkpoint(&self) -> serde_json::Value {

@@ -1,5 +1,6 @@
-//! The new-communication detector: a source, destination, edge or function never seen in
-//! training, and a host that only ever answered now originating (a field device used as a pivot).
+//! The new-communication detector: a source, destination or edge never seen in training, and a
+//! host that only ever answered now originating (a field device used as a pivot). A function
+//! never used on a known edge is the function-code detector's (`function_code`).
 //!
 //! It reads the training vocabulary of the record's schema (counts are frozen at training) and
 //! the hosts' roles. A record gives at most one finding, under its strongest rule; every other
@@ -9,8 +10,8 @@
 use super::attack::ids;
 use super::roles::Roles;
 use super::{Detector, Finding, Observation, Reason, Seen, Severity, Subject};
+use crate::features::EventKind;
 use crate::features::vocab::count;
-use crate::features::{EventKind, Schema};
 
 /// The detector's name in findings and metrics.
 pub const NAME: &str = "novelty";
@@ -37,7 +38,6 @@ enum Rule {
     RoleReversal,
     NewDestination,
     NewEdge,
-    NewFunction,
 }
 
 impl Rule {
@@ -47,7 +47,6 @@ impl Rule {
             Rule::RoleReversal => "role_reversal",
             Rule::NewDestination => "new_destination",
             Rule::NewEdge => "new_edge",
-            Rule::NewFunction => "new_function",
         }
     }
 
@@ -59,7 +58,6 @@ impl Rule {
             }
             Rule::NewDestination => "Host never seen answering in training",
             Rule::NewEdge => "Communication never seen in training",
-            Rule::NewFunction => "Function never used on this edge in training",
         }
     }
 }
@@ -84,8 +82,9 @@ impl Detector for NoveltyDetector {
         let (function, is_write, conn_state) = match &event.kind {
             EventKind::Request(request) => (Some(request.function), request.is_write, None),
             EventKind::Conn(conn) => (None, false, Some(conn.conn_state)),
+            // Value records have no schema and never reach an event detector's `observe`.
+            EventKind::Values(_) => return,
         };
-        let new_function = new_pair && observation.schema == Schema::Request;
         // A host that only ever answered has, by definition, never originated: its first session
         // is a role reversal (a field device used as a pivot), which says more than "new source".
         let rule = if reversal {
@@ -96,8 +95,6 @@ impl Detector for NoveltyDetector {
             Rule::NewDestination
         } else if new_edge {
             Rule::NewEdge
-        } else if new_function {
-            Rule::NewFunction
         } else {
             return;
         };
@@ -123,16 +120,10 @@ impl Detector for NoveltyDetector {
             ));
         }
         if new_edge {
-            reasons.push(Reason::new(
-                format!("new edge {edge_text}"),
-                "never seen in training",
-            ));
-        }
-        if new_function && let Some(function) = function {
             let kind = if is_write { " (a write)" } else { "" };
             reasons.push(Reason::new(
-                format!("function {function}{kind} on {}", edge_text),
-                "never used on this edge in training",
+                format!("new edge {edge_text}{kind}"),
+                "never seen in training",
             ));
         }
         if let Some(state) = conn_state
@@ -225,8 +216,6 @@ fn severity(rule: Rule, ot: bool, is_write: bool, probe: bool) -> Severity {
         Rule::NewDestination | Rule::NewEdge if is_write => Severity::High,
         Rule::NewDestination | Rule::NewEdge if ot && !probe => Severity::High,
         Rule::NewDestination | Rule::NewEdge => Severity::Medium,
-        Rule::NewFunction if is_write => Severity::High,
-        Rule::NewFunction => Severity::Medium,
     }
 }
 
@@ -251,7 +240,7 @@ fn techniques(
             out.push(ids::CONNECTION_PROXY);
         }
         Rule::NewDestination | Rule::NewEdge if !ot => out.push(ids::REMOTE_SERVICES),
-        Rule::NewDestination | Rule::NewEdge | Rule::NewFunction => {}
+        Rule::NewDestination | Rule::NewEdge => {}
     }
     if is_write {
         let upper = function.unwrap_or("").to_ascii_uppercase();
@@ -262,8 +251,6 @@ fn techniques(
         } else {
             out.push(ids::UNAUTHORIZED_COMMAND);
         }
-    } else if rule == Rule::NewFunction {
-        out.push(ids::POINT_AND_TAG_IDENTIFICATION);
     }
     out.dedup();
     out

@@ -157,6 +157,8 @@ fn counts(observation_kind: &EventKind<'_>) -> bool {
     match observation_kind {
         EventKind::Request(request) => request.direction != Direction::Response,
         EventKind::Conn(_) => true,
+        // Value records repeat a request already counted from its protocol log.
+        EventKind::Values(_) => false,
     }
 }
 

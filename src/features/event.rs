@@ -83,7 +83,49 @@ pub struct RequestFields<'a> {
     pub is_write: bool,
     /// True when the device answered with an exception or an error status.
     pub is_error: bool,
+    /// The exception or error status as the log writes it (`ILLEGAL_DATA_ADDRESS`), empty when
+    /// there is none.
+    pub error: &'a str,
     pub direction: Direction,
+}
+
+/// What an ICSNPP detail log (`modbus_detailed`) says about the values one request wrote or one
+/// response returned. These records feed the process-value detector only: the request itself is
+/// counted once, from the protocol log (`modbus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValueFields<'a> {
+    /// The Modbus unit id, when logged.
+    pub unit: Option<u64>,
+    /// The function name (`READ_HOLDING_REGISTERS`, `WRITE_SINGLE_REGISTER`).
+    pub function: &'a str,
+    /// The first register or coil address, when logged.
+    pub address: Option<u64>,
+    /// The values as written in the log (`750,751` or `T,F`), unsplit; empty when none.
+    pub values: &'a str,
+    /// The separator between the values (the log's `#set_separator`).
+    pub separator: &'a str,
+    pub direction: Direction,
+}
+
+impl<'a> ValueFields<'a> {
+    /// The values as numbers, in address order (`T`/`F` coils as 1 and 0); an item that is not a
+    /// number ends the list, since the addresses after it would be misaligned.
+    pub fn numbers(&self) -> impl Iterator<Item = f64> + 'a {
+        let items = if self.values.is_empty() {
+            None
+        } else {
+            Some(self.values.split(if self.separator.is_empty() {
+                ","
+            } else {
+                self.separator
+            }))
+        };
+        items.into_iter().flatten().map_while(|item| match item {
+            "T" | "t" | "true" => Some(1.0),
+            "F" | "f" | "false" => Some(0.0),
+            number => number.parse::<f64>().ok().filter(|value| value.is_finite()),
+        })
+    }
 }
 
 /// What kind of record an event comes from, and its own fields.
@@ -93,6 +135,8 @@ pub enum EventKind<'a> {
     Conn(ConnFields<'a>),
     /// One protocol-log line: one request or response.
     Request(RequestFields<'a>),
+    /// One detail-log line: the values of a request or response.
+    Values(ValueFields<'a>),
 }
 
 /// One log record, as the feature state machine sees it.

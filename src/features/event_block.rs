@@ -9,7 +9,9 @@
 use std::net::IpAddr;
 use std::ops::Range;
 
-use super::event::{ConnFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields};
+use super::event::{
+    ConnFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields, ValueFields,
+};
 
 /// The events of one block, in reading order.
 #[derive(Debug, Default)]
@@ -46,6 +48,15 @@ enum StoredKind {
         function: Range<usize>,
         is_write: bool,
         is_error: bool,
+        error: Range<usize>,
+        direction: Direction,
+    },
+    Values {
+        unit: Option<u64>,
+        function: Range<usize>,
+        address: Option<u64>,
+        values: Range<usize>,
+        separator: Range<usize>,
         direction: Direction,
     },
 }
@@ -68,7 +79,16 @@ impl EventBlock {
                 function: self.keep(request.function),
                 is_write: request.is_write,
                 is_error: request.is_error,
+                error: self.keep(request.error),
                 direction: request.direction,
+            },
+            EventKind::Values(values) => StoredKind::Values {
+                unit: values.unit,
+                function: self.keep(values.function),
+                address: values.address,
+                values: self.keep(values.values),
+                separator: self.keep(values.separator),
+                direction: values.direction,
             },
         };
         self.events.push(StoredEvent {
@@ -135,11 +155,28 @@ impl EventBlock {
                 function,
                 is_write,
                 is_error,
+                error,
                 direction,
             } => EventKind::Request(RequestFields {
                 function: text(function),
                 is_write: *is_write,
                 is_error: *is_error,
+                error: text(error),
+                direction: *direction,
+            }),
+            StoredKind::Values {
+                unit,
+                function,
+                address,
+                values,
+                separator,
+                direction,
+            } => EventKind::Values(ValueFields {
+                unit: *unit,
+                function: text(function),
+                address: *address,
+                values: text(values),
+                separator: text(separator),
                 direction: *direction,
             }),
         };
@@ -200,16 +237,31 @@ mod tests {
             kind: EventKind::Request(RequestFields {
                 function: "COLD_RESTART",
                 is_write: true,
-                is_error: false,
+                is_error: true,
+                error: "NO_FUNC_CODE_SUPPORT",
                 direction: Direction::Request,
             }),
         };
+        let values = FlowEvent {
+            kind: EventKind::Values(ValueFields {
+                unit: Some(1),
+                function: "WRITE_SINGLE_REGISTER",
+                address: Some(5),
+                values: "751",
+                separator: ",",
+                direction: Direction::Both,
+            }),
+            ..conn
+        };
         let mut block = EventBlock::default();
         assert!(block.is_empty());
-        for event in [conn, request, conn] {
+        for event in [conn, request, values, conn] {
             block.push(&event);
         }
-        assert_eq!(block.len(), 3);
-        assert_eq!(block.iter().collect::<Vec<_>>(), vec![conn, request, conn]);
+        assert_eq!(block.len(), 4);
+        assert_eq!(
+            block.iter().collect::<Vec<_>>(),
+            vec![conn, request, values, conn]
+        );
     }
 }

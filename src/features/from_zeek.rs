@@ -4,16 +4,21 @@
 //! `service` naming an OT protocol or, because older sensors leave `service` unset for OT
 //! traffic, a well-known OT port): OT is a tag, not a deletion.
 //! One protocol log per protocol gives request events (`modbus`, `dnp3`, `enip`, `cip`): each has
-//! one line per request or request/reply pair, and taking their detail logs as well
-//! (`modbus_detailed`, `dnp3_control`, ...) would count the same request twice.
+//! one line per request or request/reply pair, and taking their detail logs as request events as
+//! well (`modbus_detailed`, `dnp3_control`, ...) would count the same request twice. The one
+//! detail log read, `modbus_detailed`, gives value events instead: the register values that
+//! only it carries, for the process-value detector and for no forest.
 
 use std::net::IpAddr;
 
 use zeek::{
-    CipColumns, Columns, ConnColumns, Dnp3Columns, EnipColumns, ModbusColumns, Record, ViewCache,
+    CipColumns, Columns, ConnColumns, Dnp3Columns, EnipColumns, ModbusColumns,
+    ModbusDetailedColumns, Record, ViewCache,
 };
 
-use super::event::{ConnFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields};
+use super::event::{
+    ConnFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields, ValueFields,
+};
 use super::functions::is_write;
 use crate::ot::{ConnMatch, OtSelector};
 
@@ -22,6 +27,8 @@ use crate::ot::{ConnMatch, OtSelector};
 pub enum LogKind {
     Conn,
     Modbus,
+    /// ICSNPP `modbus_detailed`: register values.
+    ModbusDetailed,
     Dnp3,
     Enip,
     Cip,
@@ -34,6 +41,7 @@ impl LogKind {
         match path {
             "conn" => LogKind::Conn,
             "modbus" => LogKind::Modbus,
+            "modbus_detailed" => LogKind::ModbusDetailed,
             "dnp3" => LogKind::Dnp3,
             "enip" => LogKind::Enip,
             "cip" => LogKind::Cip,
@@ -57,6 +65,7 @@ pub struct ZeekAdapter {
     ot: OtSelector,
     conn: ViewCache<ConnColumns>,
     modbus: ViewCache<ModbusColumns>,
+    modbus_detailed: ViewCache<ModbusDetailedColumns>,
     dnp3: ViewCache<Dnp3Columns>,
     enip: ViewCache<EnipColumns>,
     cip: ViewCache<CipColumns>,
@@ -130,14 +139,57 @@ impl ZeekAdapter {
             LogKind::Modbus => {
                 let row = self.modbus.read(record)?;
                 let function = row.func.as_deref().unwrap_or("-");
-                request(
-                    &row.common,
-                    "modbus",
-                    function,
-                    row.exception.is_some(),
-                    row.direction,
-                    visit,
-                )
+                // Older Zeek logs name an exception answer `READ_COILS_EXCEPTION`, often with
+                // the exception code unset.
+                let error = row.exception.as_deref().unwrap_or_else(|| {
+                    if function.ends_with("_EXCEPTION") {
+                        function
+                    } else {
+                        ""
+                    }
+                });
+                request(&row.common, "modbus", function, error, row.direction, visit)
+            }
+            LogKind::ModbusDetailed => {
+                let row = self.modbus_detailed.read(record)?;
+                let Some(ts) = row.common.ts.seconds() else {
+                    return Ok(Err(Skip::MaskedTime));
+                };
+                let function = row.func.as_deref().unwrap_or("-");
+                // A write's values are in the request, a read's in the response; the older
+                // schema has one `values` column and a line per direction.
+                let (request_values, separator) = row.request_values.raw();
+                let (response_values, _) = row.response_values.raw();
+                let (old_values, _) = row.values.raw();
+                let values = if is_write(function) {
+                    request_values.or(response_values)
+                } else {
+                    response_values.or(request_values)
+                }
+                .or(old_values)
+                .unwrap_or("");
+                let event = FlowEvent {
+                    ts,
+                    uid: row.common.uid,
+                    orig_p: row.common.id.orig_p,
+                    ot: true,
+                    edge: edge(
+                        row.common.id.orig_h,
+                        row.common.id.resp_h,
+                        row.common.id.resp_p,
+                        Proto::Tcp,
+                        "modbus",
+                    ),
+                    kind: EventKind::Values(ValueFields {
+                        unit: row.unit,
+                        function,
+                        address: row.address,
+                        values,
+                        separator,
+                        direction: direction_of(row.direction),
+                    }),
+                };
+                Ok(Ok(visit(&event)))
             }
             LogKind::Dnp3 => {
                 let row = self.dnp3.read(record)?;
@@ -148,33 +200,28 @@ impl ZeekAdapter {
                     .unwrap_or("-");
                 // IIN bits 0x0100..: "function code not supported", "object unknown",
                 // "parameter error" are the outstation's error flags.
-                let is_error = row.iin.is_some_and(|iin| iin & 0x0700 != 0);
-                request(&row.common, "dnp3", function, is_error, None, visit)
+                let error = row.iin.map_or("", iin_error);
+                request(&row.common, "dnp3", function, error, None, visit)
             }
             LogKind::Enip => {
                 let row = self.enip.read(record)?;
                 let function = row.command.as_deref().unwrap_or("-");
-                let is_error = row
+                let error = row
                     .status
                     .as_deref()
-                    .is_some_and(|status| !is_success(status));
-                request(
-                    &row.common,
-                    "enip",
-                    function,
-                    is_error,
-                    row.direction,
-                    visit,
-                )
+                    .filter(|status| !is_success(status))
+                    .unwrap_or("");
+                request(&row.common, "enip", function, error, row.direction, visit)
             }
             LogKind::Cip => {
                 let row = self.cip.read(record)?;
                 let function = row.service.as_deref().unwrap_or("-");
-                let is_error = row
+                let error = row
                     .status
                     .as_deref()
-                    .is_some_and(|status| !is_success(status));
-                request(&row.common, "cip", function, is_error, row.direction, visit)
+                    .filter(|status| !is_success(status))
+                    .unwrap_or("");
+                request(&row.common, "cip", function, error, row.direction, visit)
             }
             LogKind::Other => Ok(Err(Skip::OtherLog)),
         }
@@ -185,18 +232,14 @@ fn request<R>(
     common: &zeek::views::Common<'_>,
     service: &str,
     function: &str,
-    is_error: bool,
+    error: &str,
     direction: Option<zeek::views::Direction>,
     visit: impl FnOnce(&FlowEvent<'_>) -> R,
 ) -> Adapted<R> {
     let Some(ts) = common.ts.seconds() else {
         return Ok(Err(Skip::MaskedTime));
     };
-    let direction = match direction {
-        Some(zeek::views::Direction::Request) => Direction::Request,
-        Some(zeek::views::Direction::Response) => Direction::Response,
-        None => Direction::Both,
-    };
+    let direction = direction_of(direction);
     let event = FlowEvent {
         ts,
         uid: common.uid,
@@ -212,11 +255,34 @@ fn request<R>(
         kind: EventKind::Request(RequestFields {
             function,
             is_write: is_write(function),
-            is_error,
+            is_error: !error.is_empty(),
+            error,
             direction,
         }),
     };
     Ok(Ok(visit(&event)))
+}
+
+fn direction_of(direction: Option<zeek::views::Direction>) -> Direction {
+    match direction {
+        Some(zeek::views::Direction::Request) => Direction::Request,
+        Some(zeek::views::Direction::Response) => Direction::Response,
+        None => Direction::Both,
+    }
+}
+
+/// The outstation's error flags in DNP3's internal indications (IIN2 bits 0..2, Zeek's
+/// `iin` 0x0100..0x0400), named as the standard names them; empty when none is set.
+fn iin_error(iin: u64) -> &'static str {
+    if iin & 0x0100 != 0 {
+        "NO_FUNC_CODE_SUPPORT"
+    } else if iin & 0x0200 != 0 {
+        "OBJECT_UNKNOWN"
+    } else if iin & 0x0400 != 0 {
+        "PARAMETER_ERROR"
+    } else {
+        ""
+    }
 }
 
 fn edge(orig_h: IpAddr, resp_h: IpAddr, resp_p: u16, proto: Proto, service: &str) -> EdgeRef<'_> {
@@ -243,6 +309,7 @@ pub fn view_of(kind: LogKind) -> &'static str {
     match kind {
         LogKind::Conn => ConnColumns::VIEW,
         LogKind::Modbus => ModbusColumns::VIEW,
+        LogKind::ModbusDetailed => ModbusDetailedColumns::VIEW,
         LogKind::Dnp3 => Dnp3Columns::VIEW,
         LogKind::Enip => EnipColumns::VIEW,
         LogKind::Cip => CipColumns::VIEW,

@@ -47,6 +47,7 @@ fn request<'a>(ts: f64, orig: &str, resp: &str, function: &'a str) -> FlowEvent<
             function,
             is_write: functions::is_write(function),
             is_error: false,
+            error: "",
             direction: Direction::Both,
         }),
     }

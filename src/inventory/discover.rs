@@ -100,6 +100,10 @@ pub struct Observations {
 impl Observations {
     /// Adds one OT record.
     pub fn observe(&mut self, event: &FlowEvent<'_>) {
+        // Value records repeat requests the protocol log already gave.
+        if matches!(event.kind, EventKind::Values(_)) {
+            return;
+        }
         let edge = &event.edge;
         let (client, server) = (edge.orig_h.to_canonical(), edge.resp_h.to_canonical());
         if client == server {
@@ -125,7 +129,7 @@ impl Observations {
                 answer_of(conn)
             }
             // An analyzer only logs what a live session carried.
-            EventKind::Request(_) => (true, true),
+            EventKind::Request(_) | EventKind::Values(_) => (true, true),
         };
         let hosts: &[(IpAddr, IpAddr)] = if answered {
             &[(client, server), (server, client)]
@@ -165,6 +169,7 @@ impl Observations {
             .insert(server);
         match &event.kind {
             EventKind::Conn(_) => traffic.connections_started += 1,
+            EventKind::Values(_) => {}
             EventKind::Request(request) => {
                 if request.direction != crate::features::Direction::Response {
                     traffic.requests_sent += 1;

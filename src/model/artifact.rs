@@ -325,6 +325,14 @@ impl ModelFile {
 }
 
 impl LoadedModel {
+    /// The baseline section a detector wrote under `name`, if the model has one.
+    pub fn baseline(&self, name: &str) -> Option<&BaselineSection> {
+        self.file
+            .baselines
+            .iter()
+            .find(|section| section.name == name)
+    }
+
     /// The OT selection the model was trained with (the defaults for models that predate it).
     pub fn ot_selector(&self) -> crate::ot::OtSelector {
         self.file
@@ -333,14 +341,6 @@ impl LoadedModel {
             .as_ref()
             .and_then(|config| config.check().ok())
             .unwrap_or_default()
-    }
-
-    /// The baseline section a detector wrote under `name`, if the model has one.
-    pub fn baseline(&self, name: &str) -> Option<&BaselineSection> {
-        self.file
-            .baselines
-            .iter()
-            .find(|section| section.name == name)
     }
 
     /// The model of a schema, if the training data had any records of it.

@@ -27,7 +27,9 @@ use thiserror::Error;
 use crate::alerts::{Alert, AlertBuilder, AlertState, DEFAULT_WINDOW_SECS};
 use crate::detect::conduit::ConduitDetector;
 use crate::detect::forest::{self, ForestDetector};
+use crate::detect::function_code::{self, FunctionCodeDetector};
 use crate::detect::novelty::NoveltyDetector;
+use crate::detect::process_value::{self, ProcessValueDetector};
 use crate::detect::rhythm::RhythmDetector;
 use crate::detect::roles::Roles;
 use crate::detect::schedule::ScheduleDetector;
@@ -125,6 +127,8 @@ pub struct PipelineStats {
     pub rows_flagged: u64,
     /// Rows where something never seen in training appeared (a host, edge or function).
     pub rows_novel: u64,
+    /// Value records (`modbus_detailed`) seen by the process-value detector; no forest row.
+    pub value_records: u64,
     /// Findings by `detector` and by severity.
     pub findings_by_detector: BTreeMap<String, u64>,
     pub findings_by_severity: BTreeMap<Severity, u64>,
@@ -161,6 +165,17 @@ struct PendingRow {
 }
 
 const NOT_SCORED: u32 = u32::MAX;
+/// The slot of value records, past the schemas' slots.
+const VALUES_SLOT: u8 = 2;
+/// The raw row of a value record, which has none.
+const NO_ROW: RawRow = RawRow {
+    orig: 0,
+    resp: 0,
+    edge: 0,
+    pair: 0,
+    ln_interval: f64::NAN,
+    specific: [0.0; 5],
+};
 
 /// Rows in reading order, with the forest's input per schema.
 #[derive(Default)]
@@ -229,6 +244,33 @@ impl Pipeline {
         let mut stats = PipelineStats::default();
         let mut detectors: Vec<Box<dyn Detector>> =
             vec![Box::new(NoveltyDetector::new(Arc::clone(&roles)))];
+        // Without its baseline the function-code detector still judges new functions on an
+        // edge (the vocabulary's); the process-value detector has nothing to judge against.
+        match FunctionCodeDetector::from_model(&model) {
+            Ok(Some(detector)) => detectors.push(Box::new(detector)),
+            Ok(None) => {
+                stats.detector_warnings.push(format!(
+                    "the model has no {} baseline (trained by an older otsentry): only functions new on an edge are judged; retrain to judge operations and exception bursts",
+                    function_code::NAME
+                ));
+                detectors.push(Box::new(FunctionCodeDetector::new(None)));
+            }
+            Err(error) => {
+                stats.detector_warnings.push(error.to_string());
+                detectors.push(Box::new(FunctionCodeDetector::new(None)));
+            }
+        }
+        match ProcessValueDetector::from_model(&model) {
+            // The inventory's safe limits, where it has them, are judged beside the learnt ranges.
+            Ok(Some(detector)) => detectors.push(Box::new(match &config.inventory {
+                Some(inventory) => detector.with_inventory(Arc::clone(inventory)),
+                None => detector,
+            })),
+            Ok(None) => stats
+                .detector_warnings
+                .push(no_baseline(process_value::NAME)),
+            Err(error) => stats.detector_warnings.push(error.to_string()),
+        }
         match RhythmDetector::from_model(&model) {
             Ok(Some(detector)) => detectors.push(Box::new(detector)),
             Ok(None) => stats.detector_warnings.push(no_baseline("rhythm")),
@@ -305,7 +347,21 @@ impl Pipeline {
             self.stats.out_of_scope += 1;
             return Ok(());
         }
-        let slot_idx = slot_of(schema_of(event));
+        let emit = self.config.emit_from.is_none_or(|since| event.ts >= since);
+        let Some(schema) = schema_of(event) else {
+            // A value record: no forest row, but it lands in reading order with the others.
+            self.stats.value_records += 1;
+            return self.enqueue(
+                event,
+                PendingRow {
+                    slot: VALUES_SLOT,
+                    index: if emit { 0 } else { NOT_SCORED },
+                    raw: NO_ROW,
+                },
+                sink,
+            );
+        };
+        let slot_idx = slot_of(schema);
         let Some(slot) = self.slots[slot_idx].as_mut() else {
             self.stats.rows_without_model += 1;
             return Ok(());
@@ -314,7 +370,6 @@ impl Pipeline {
             return Ok(());
         };
         self.stats.rows += 1;
-        let emit = self.config.emit_from.is_none_or(|since| event.ts >= since);
         let index = if emit {
             let width = slot.schema.width();
             let mut row = [0.0; MAX_WIDTH];
@@ -327,15 +382,26 @@ impl Pipeline {
             self.stats.rows_before_since += 1;
             NOT_SCORED
         };
+        let row = PendingRow {
+            slot: slot_idx as u8,
+            index,
+            raw,
+        };
+        self.enqueue(event, row, sink)
+    }
+
+    /// Adds a row to the open batch, sealing it when full or late.
+    fn enqueue(
+        &mut self,
+        event: &FlowEvent<'_>,
+        row: PendingRow,
+        sink: &mut dyn Sink,
+    ) -> Result<(), PipelineError> {
         if self.batch.is_empty() && self.config.max_latency.is_some() {
             self.batch.started = Some(Instant::now());
         }
         self.batch.events.push(event);
-        self.batch.rows.push(PendingRow {
-            slot: slot_idx as u8,
-            index,
-            raw,
-        });
+        self.batch.rows.push(row);
         let full = self.batch.rows.len() >= self.config.batch_rows.max(1);
         let late = match (self.config.max_latency, self.batch.started) {
             (Some(bound), Some(started)) => started.elapsed() >= bound,
@@ -404,6 +470,26 @@ impl Pipeline {
         let mut alerts = std::mem::take(&mut self.alerts);
         let mut result = Ok(());
         for (row, event) in batch.rows.iter().zip(batch.events.iter()) {
+            if row.slot == VALUES_SLOT {
+                findings.clear();
+                for detector in &mut self.detectors {
+                    detector.observe_values(&event, &mut findings);
+                }
+                if row.index == NOT_SCORED {
+                    continue;
+                }
+                count_findings(&mut self.stats, &findings);
+                // Value records are protocol records: their log time is the protocol stream's.
+                self.builder.advance(Schema::Request, event.ts, &mut alerts);
+                for finding in findings.drain(..) {
+                    self.builder.add(finding, &mut alerts);
+                }
+                if let Err(error) = emit(&mut self.stats, &mut alerts, sink) {
+                    result = Err(error);
+                    break;
+                }
+                continue;
+            }
             let Some(slot) = self.slots[row.slot as usize].as_ref() else {
                 continue;
             };
@@ -516,10 +602,9 @@ fn count_findings(stats: &mut PipelineStats, findings: &[Finding]) {
         return;
     }
     stats.rows_flagged += 1;
-    if findings
-        .iter()
-        .any(|finding| finding.detector == crate::detect::novelty::NAME)
-    {
+    if findings.iter().any(|finding| {
+        finding.detector == crate::detect::novelty::NAME || finding.rule == "new_function"
+    }) {
         stats.rows_novel += 1;
     }
     for finding in findings {

@@ -157,6 +157,14 @@ fn encode(buffer: &mut Vec<u8>, event: &FlowEvent<'_>) {
             buffer.push(u8::from(request.is_error));
             buffer.push(request.direction as u8);
         }
+        EventKind::Values(values) => {
+            buffer.push(b'V');
+            push_opt(buffer, values.unit);
+            push_str(buffer, values.function);
+            push_opt(buffer, values.address);
+            push_str(buffer, values.values);
+            buffer.push(values.direction as u8);
+        }
     }
 }
 

@@ -202,16 +202,21 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
             out_of_scope += 1;
             return Ok(());
         }
+        dataset.add(event);
+        // Value records feed only the detectors' baselines: the request they belong to is
+        // counted once, from its protocol log.
+        let Some(schema) = schema_of(event) else {
+            baseline::observe_values_all(&mut learners, event);
+            return Ok(());
+        };
         in_scope += 1;
         tracker.add(event.ts);
-        dataset.add(event);
         match per_service.get_mut(event.edge.service) {
             Some(count) => *count += 1,
             None => {
                 per_service.insert(event.edge.service.to_string(), 1);
             }
         }
-        let schema = schema_of(event);
         let fit = match schema {
             Schema::Conn => &mut fits[0],
             Schema::Request => &mut fits[1],

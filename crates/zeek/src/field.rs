@@ -85,6 +85,12 @@ impl<'a> SetItems<'a> {
         }
     }
 
+    /// The field as written (before splitting and unescaping) and its separator: for callers
+    /// that keep the items as borrowed text and split them later.
+    pub fn raw(&self) -> (Option<&'a str>, &'a str) {
+        (self.rest, self.separator)
+    }
+
     /// True when any item equals `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.clone().any(|item| item == name)

@@ -18,6 +18,7 @@ pub mod context;
 pub mod contract;
 pub mod event;
 pub mod http;
+pub mod live;
 mod openai;
 pub mod pending;
 pub mod provider;

@@ -307,6 +307,11 @@ impl Triager {
         }
     }
 
+    /// The time one provider call may take.
+    pub fn sla(&self) -> Duration {
+        self.shared.config.sla
+    }
+
     /// The provider's name and model.
     pub fn provider(&self) -> (&str, &str) {
         (self.shared.provider.name(), self.shared.provider.model())

@@ -14,9 +14,9 @@ mod common;
 
 use common::fake_llm::{Api, Behaviour, FakeApi, Script};
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -34,7 +34,7 @@ use otsentry::triage::{
     RetryPolicy, SkipReason, Submission, TriageContext, TriageJob, Triager, TriagerConfig,
     triage_one,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn fast_retry() -> RetryPolicy {
     RetryPolicy {
@@ -906,6 +906,82 @@ fn the_binary_triages_an_alert_and_backtests_the_decided_ones() {
     assert_eq!(report["matrix"]["rejected"]["likely_benign"], 1);
     assert_eq!(report["dangerous"], json!([alerts[0].id]));
     assert_eq!(report["review_required"], true);
+    assert_eq!(report["review_recommendation_id"], Value::Null);
+    // Asked to, the backtest opens a review for a person, once while it is pending.
+    let mut args = vec!["triage", "backtest", "--open-review", "--format", "json"];
+    args.extend(base);
+    let (code, stdout, stderr) = common::otsentry(&args);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let review_id = report["review_recommendation_id"]
+        .as_i64()
+        .expect("a review");
+    let (code, again, stderr) = common::otsentry(&args);
+    assert_eq!(code, Some(0), "{stderr}");
+    let again: Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(
+        again["review_recommendation_id"], review_id,
+        "not a second one"
+    );
+    let pending = runtime().block_on(async {
+        let governance = common::governance(&db, None).await;
+        let pending = governance
+            .list_recommendations(
+                Actor::Local,
+                Some(RecommendationStatus::PendingHumanApproval),
+            )
+            .await
+            .unwrap();
+        governance.close().await;
+        pending
+    });
+    let review: Vec<_> = pending.iter().filter(|open| open.id == review_id).collect();
+    assert_eq!(review.len(), 1, "{pending:#?}");
+    assert_eq!(
+        review[0].recommendation.target,
+        "triage provider openai (tiny)"
+    );
+    assert_eq!(review[0].recommendation.alert_id, None);
+    assert!(
+        review[0]
+            .recommendation
+            .rationale
+            .contains(&format!("alerts {}", alerts[0].id))
+    );
+    // The offline rules escalate the confirmed alert: below the limit, no review.
+    let (code, stdout, stderr) = common::otsentry(&[
+        "triage",
+        "backtest",
+        "--db",
+        &db_text,
+        "--policy",
+        &policy,
+        "--open-review",
+        "--max-disagreement",
+        "0.9",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["dangerous"], json!([]), "{report}");
+    assert_eq!(report["review_recommendation_id"], Value::Null, "{report}");
+    let (code, _, stderr) = common::otsentry(&[
+        "triage",
+        "backtest",
+        "--db",
+        &db_text,
+        "--policy",
+        &policy,
+        "--open-review",
+        "--max-disagreement",
+        "1.5",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("--max-disagreement must be a share from 0 to 1"),
+        "{stderr}"
+    );
     let mut args = vec!["triage", "backtest"];
     args.extend(base);
     let (code, stdout, stderr) = common::otsentry(&args);

@@ -13,7 +13,9 @@ use comfy_table::Table;
 use super::common::{Format, GovArgs, open_governance, runtime};
 use crate::governance::{Actor, AiAlertWriter, AiComponent, Governance, PrincipalKind};
 use crate::inventory::{Inventory, load_inventory};
-use crate::store::{AlertDecision, AlertRecord, SqliteStore};
+use crate::store::{
+    AlertDecision, AlertRecord, RecommendationRecord, RecommendationStatus, SqliteStore,
+};
 use crate::triage::backtest::{self, Case, Truth};
 use crate::triage::config::{self, ProviderKind, TriageSection, TriageSettings};
 use crate::triage::record::{record, siem_events};
@@ -29,6 +31,15 @@ pub struct TriageArgs {
     /// Backtest: at most this many alerts, newest first.
     #[arg(long, default_value_t = 1000)]
     pub limit: i64,
+    /// Backtest: open a governance review (a recommendation pending a person's decision, to
+    /// stop using the provider) when the dangerous cell is not empty or the disagreement with
+    /// analysts is above --max-disagreement.
+    #[arg(long)]
+    pub open_review: bool,
+    /// Backtest: the share of decided alerts (0 to 1) the provider may disagree on before
+    /// --open-review opens a review.
+    #[arg(long, default_value_t = 0.2, requires = "open_review")]
+    pub max_disagreement: f64,
     #[command(flatten)]
     pub common: TriageCommon,
 }
@@ -94,7 +105,13 @@ impl TriageCommon {
 
 pub fn run(args: TriageArgs) -> anyhow::Result<()> {
     if args.target == "backtest" {
-        return run_backtest(args.limit, &args.common);
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&args.max_disagreement),
+            "--max-disagreement must be a share from 0 to 1, not {}",
+            args.max_disagreement
+        );
+        let review = args.open_review.then_some(args.max_disagreement);
+        return run_backtest(args.limit, review, &args.common);
     }
     let alert_id = args
         .target
@@ -222,12 +239,38 @@ fn run_one(alert_id: i64, common: &TriageCommon) -> anyhow::Result<()> {
     })
 }
 
-fn run_backtest(limit: i64, common: &TriageCommon) -> anyhow::Result<()> {
+/// Opens the review the report calls for, unless one for this provider is still pending.
+async fn open_review(
+    governance: &Governance<SqliteStore>,
+    principal: &str,
+    report: &backtest::BacktestReport,
+    max_disagreement: f64,
+) -> anyhow::Result<Option<RecommendationRecord>> {
+    let Some(draft) = backtest::review(report, max_disagreement) else {
+        return Ok(None);
+    };
+    let pending = governance
+        .list_recommendations(
+            Actor::Local,
+            Some(RecommendationStatus::PendingHumanApproval),
+        )
+        .await?;
+    if let Some(open) = pending
+        .into_iter()
+        .find(|open| open.recommendation.target == draft.target)
+    {
+        return Ok(Some(open));
+    }
+    let writer = triage_writer(governance, principal).await?;
+    Ok(Some(writer.draft_recommendation(draft).await?))
+}
+
+fn run_backtest(limit: i64, review: Option<f64>, common: &TriageCommon) -> anyhow::Result<()> {
     let settings = common.settings()?;
     let inventory = common.inventory()?;
     let provider = settings.build_provider();
     let sla = settings.triager.sla;
-    let report = runtime()?.block_on(async {
+    let (report, opened) = runtime()?.block_on(async {
         let governance = open_governance(&common.gov).await?;
         let alerts = governance.list_alerts(Actor::Local, None, limit).await?;
         let mut cases = Vec::new();
@@ -258,12 +301,19 @@ fn run_backtest(limit: i64, common: &TriageCommon) -> anyhow::Result<()> {
                     .collect(),
             });
         }
-        tokio::task::spawn_blocking(move || backtest::run(&cases, &provider, sla))
+        let report = tokio::task::spawn_blocking(move || backtest::run(&cases, &provider, sla))
             .await
-            .context("the backtest stopped")
+            .context("the backtest stopped")?;
+        let opened = match review {
+            Some(max) => open_review(&governance, &common.principal, &report, max).await?,
+            None => None,
+        };
+        anyhow::Ok((report, opened))
     })?;
     if common.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut value = serde_json::to_value(&report)?;
+        value["review_recommendation_id"] = serde_json::json!(opened.as_ref().map(|open| open.id));
+        println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
     println!(
@@ -318,6 +368,12 @@ fn run_backtest(limit: i64, common: &TriageCommon) -> anyhow::Result<()> {
     if report.review_required {
         println!(
             "review required: the dangerous cell is not empty; do not rely on this provider's likely_benign"
+        );
+    }
+    if let Some(open) = &opened {
+        println!(
+            "review open: recommendation {} ({}), for a person to decide through POST /v1/recommendations/{}/decision",
+            open.id, open.status, open.id
         );
     }
     Ok(())

@@ -852,12 +852,17 @@ fn the_binary_triages_an_alert_and_backtests_the_decided_ones() {
     });
     let server = FakeApi::start(
         Api::OpenAi,
-        always(Behaviour::Model(reply(
-            "likely_benign",
-            0.95,
-            &["Check the work order"],
-            &[],
-        ))),
+        always(Behaviour::Model({
+            let mut answer: Value = serde_json::from_str(&reply(
+                "likely_benign",
+                0.95,
+                &["Check the work order"],
+                &[],
+            ))
+            .unwrap();
+            answer["plant_changes"] = json!([{"kind": "threshold", "target": "novelty detector", "proposed_value": "-0.2", "rationale": "fewer alerts from the vendor's laptop"}]);
+            answer.to_string()
+        })),
     );
     let db_text = db.display().to_string();
     let policy = common::ai_policy_path().display().to_string();
@@ -888,10 +893,21 @@ fn the_binary_triages_an_alert_and_backtests_the_decided_ones() {
         "likely_benign"
     );
     assert_eq!(event["otsentry"]["triage"]["provider"], "openai");
-    // The offline rules need no server.
+    // The drafted threshold change is stored beside the alert and is an event of its own.
+    let draft: Value = serde_json::from_str(stdout.lines().nth(1).expect("a draft event")).unwrap();
+    assert_eq!(draft["event"]["action"], "draft_recommendation");
+    assert_eq!(draft["otsentry"]["store_alert_id"], alerts[2].id);
+    assert_eq!(draft["otsentry"]["status"], "pending_human_approval");
+    let draft_id = draft["otsentry"]["recommendation_id"].as_i64().unwrap();
+    // The offline rules need no server; the earlier draft is shown beside the alert.
     let (code, stdout, stderr) =
         common::otsentry(&["triage", &id, "--db", &db_text, "--policy", &policy]);
     assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains(&format!("draft {draft_id} "))
+            && stdout.contains("threshold novelty detector -> -0.2 (pending_human_approval)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("offline-rules-v1"), "{stdout}");
     assert!(stdout.contains("advisory only"), "{stdout}");
     // The backtest: the confirmed alert called likely_benign is the dangerous cell.

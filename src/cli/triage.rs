@@ -19,7 +19,7 @@ use crate::store::{
 use crate::triage::backtest::{self, Case, Truth};
 use crate::triage::config::{self, ProviderKind, TriageSection, TriageSettings};
 use crate::triage::record::{record, siem_events};
-use crate::triage::{Classification, TriageContext, triage_one};
+use crate::triage::{Classification, TriageContext, TriageEvent, triage_one};
 
 #[derive(Debug, Args)]
 pub struct TriageArgs {
@@ -181,8 +181,18 @@ fn run_one(alert_id: i64, common: &TriageCommon) -> anyhow::Result<()> {
         let recorded = record(&writer, alert_id, &advice)
             .await
             .context("cannot record the advice")?;
+        // Every draft stored beside the alert, this triage's and earlier ones, with its status.
+        let drafts: Vec<RecommendationRecord> = governance
+            .list_recommendations(Actor::Local, None)
+            .await?
+            .into_iter()
+            .filter(|draft| draft.recommendation.alert_id == Some(alert_id))
+            .collect();
         if common.format == Format::Json {
-            for event in siem_events(alert_id, &advice, &recorded) {
+            let mut events = siem_events(alert_id, &advice, &recorded);
+            events.truncate(1);
+            events.extend(drafts.iter().map(TriageEvent::recommendation));
+            for event in events {
                 println!("{}", event.to_json_line());
             }
             return Ok(());
@@ -218,9 +228,10 @@ fn run_one(alert_id: i64, common: &TriageCommon) -> anyhow::Result<()> {
         for rewrite in &advice.rewrites {
             table.add_row([format!("rewrite {}", rewrite.rule), rewrite.detail.clone()]);
         }
-        for draft in &recorded.drafts {
+        for draft in &drafts {
+            let new = recorded.drafts.iter().any(|made| made.id == draft.id);
             table.add_row([
-                format!("draft {}", draft.id),
+                format!("draft {}{}", draft.id, if new { " (new)" } else { "" }),
                 format!(
                     "{} {} -> {} ({})",
                     draft.recommendation.kind,

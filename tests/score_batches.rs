@@ -23,7 +23,7 @@ fn small_and_large_batches_give_the_same_alerts_and_rows_in_the_same_order() {
     let model = Arc::new(ModelFile::load(&model_path).unwrap());
     let run = |batch_rows: usize| {
         let mut config = ScoreConfig::new(vec![logs.clone()], &model);
-        config.pipeline.threshold = -0.01;
+        config.pipeline.threshold = Some(-0.01);
         config.pipeline.rows = RowOutput::All;
         config.pipeline.batch_rows = batch_rows;
         let mut sink = Collect::default();

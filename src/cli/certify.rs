@@ -32,9 +32,11 @@ pub struct CertifyArgs {
     /// orig_bytes of the last poll.
     #[arg(long, default_value_t = 450.0)]
     pub target: f64,
-    /// The forest's threshold on the decision value (0: the model's own boundary).
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    pub threshold: f64,
+    /// The forest flags rows whose anomaly_score (decision value) is below this, for every
+    /// record type; 0 is the contamination boundary. Default: the thresholds the model was
+    /// calibrated with in training (`model show` lists them).
+    #[arg(long, allow_negative_numbers = true)]
+    pub threshold: Option<f64>,
     /// Record the result with the model's registry version in this database.
     #[arg(long, requires = "policies")]
     pub db: Option<PathBuf>,

@@ -115,7 +115,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             "caught by",
             "first alert after",
             "technique suggested",
-            "first reasons",
+            "first reason",
         ]);
     if attacks.width().is_none() {
         attacks.set_width(140);
@@ -129,20 +129,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             attack.detector.clone(),
             attack
                 .seconds_to_first_alert
-                .map_or_else(String::new, |seconds| format!("{seconds:.1} s")),
+                .map_or_else(String::new, human_duration),
             attack
                 .suggested_techniques
                 .iter()
                 .map(|id| format!("{id} {}", crate::detect::attack::name_of(id)))
                 .collect::<Vec<_>>()
                 .join("\n"),
-            attack
-                .first_reasons
-                .iter()
-                .take(3)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n"),
+            // The table keeps one reason per attack; the JSON report has them all.
+            attack.first_reasons.first().cloned().unwrap_or_default(),
         ]);
     }
     println!("{attacks}");
@@ -196,4 +191,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         report.model_path.display()
     );
     Ok(())
+}
+
+/// Seconds as a person reads a delay: `0.6 s`, `12.5 min`, `25.6 h`.
+fn human_duration(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds:.1} s")
+    } else if seconds < 7200.0 {
+        format!("{:.1} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
 }

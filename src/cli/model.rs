@@ -223,6 +223,21 @@ fn run_show(args: ShowArgs) -> anyhow::Result<()> {
         table.add_row(["warning", warning]);
     }
     table.add_row(["threshold", &manifest.threshold_semantics]);
+    for (schema, threshold) in &manifest.forest_thresholds {
+        let budget = manifest.forest_rows_per_day.map_or(String::new(), |rows| {
+            format!(" (about {rows} training records a day below it)")
+        });
+        table.add_row([
+            format!("  {schema} threshold"),
+            format!("{threshold:.4}{budget}"),
+        ]);
+    }
+    for section in &loaded.file.baselines {
+        table.add_row([
+            format!("baseline {}", section.name),
+            format!("version {}, {} bytes", section.version, section.body.len()),
+        ]);
+    }
     if let Some(detail) = &record {
         super::registry::add_record_rows(&mut table, detail);
     } else if args.db.is_some() {

@@ -43,6 +43,10 @@ pub struct TrainArgs {
     pub contamination: String,
     #[arg(long, default_value_t = 200)]
     pub n_estimators: usize,
+    /// The forest's alert budget: score's and watch's default threshold for each record type
+    /// lets about this many training records a day through (0: the contamination boundary).
+    #[arg(long, value_name = "N", default_value_t = crate::train::DEFAULT_FOREST_ROWS_PER_DAY)]
+    pub forest_rows_per_day: f64,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Train on under 14 days of logs anyway (recorded in the model).
@@ -64,6 +68,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     config.contamination = parse_contamination(&args.contamination)?;
     config.n_estimators = args.n_estimators;
+    if !(args.forest_rows_per_day >= 0.0 && args.forest_rows_per_day.is_finite()) {
+        anyhow::bail!(
+            "--forest-rows-per-day must be a finite number of records a day, 0 or more, got {}",
+            args.forest_rows_per_day
+        );
+    }
+    config.forest_rows_per_day = args.forest_rows_per_day;
     config.seed = args.seed;
     config.allow_short_baseline = args.allow_short_baseline;
     config.source = args.selection.source(args.selection.selector()?);

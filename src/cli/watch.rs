@@ -67,9 +67,11 @@ pub struct WatchArgs {
     /// (replays and backfills).
     #[arg(long)]
     pub exit_when_idle: bool,
-    /// The forest flags rows whose anomaly_score (decision value) is below this.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    pub threshold: f64,
+    /// The forest flags rows whose anomaly_score (decision value) is below this, for every
+    /// record type; 0 is the contamination boundary. Default: the thresholds the model was
+    /// calibrated with in training (`model show` lists them).
+    #[arg(long, allow_negative_numbers = true)]
+    pub threshold: Option<f64>,
     /// Findings on the same devices within this many seconds of log time are one alert.
     #[arg(long, default_value_t = DEFAULT_WINDOW_SECS, value_name = "SECONDS")]
     pub window: f64,

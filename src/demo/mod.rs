@@ -180,10 +180,12 @@ struct FirstCatch {
     techniques: Vec<String>,
 }
 
-/// Joins flagged rows and alerts with the labels by uid.
+/// Joins flagged rows and alerts with the labels by uid (and value alerts by devices and time).
 struct Grader {
     /// uid -> the labels it belongs to.
     attack_of: HashMap<String, Vec<usize>>,
+    /// Per label: its hosts and its window, for alerts on values rather than connections.
+    windows: Vec<(BTreeSet<String>, f64, f64)>,
     flagged_uids: Vec<BTreeSet<String>>,
     first_catch: Vec<Option<FirstCatch>>,
     days: BTreeMap<i64, DayResult>,
@@ -203,6 +205,14 @@ impl Grader {
         }
         Grader {
             attack_of,
+            windows: simulation
+                .labels
+                .iter()
+                .map(|label| {
+                    let hosts = label.hosts.iter().cloned().collect();
+                    (hosts, label.start_ts, label.end_ts)
+                })
+                .collect(),
             flagged_uids: vec![BTreeSet::new(); simulation.labels.len()],
             first_catch: vec![None; simulation.labels.len()],
             days: BTreeMap::new(),
@@ -247,6 +257,41 @@ impl Grader {
             .collect()
     }
 
+    /// The attacks a process-value alert belongs to: its evidence is the values the plant's own
+    /// polls read after the attacker's writes, so it shares no connection with the attack. It is
+    /// the attack's when its device (the register's) is one the attack touched and it came
+    /// during the attack or within the hour after (values are judged on hourly means). Such an
+    /// alert also counts as a catch.
+    fn value_labels(&mut self, alert: &Alert) -> Vec<usize> {
+        let Some(device) = alert.subject.dst else {
+            return Vec::new();
+        };
+        let device = device.to_string();
+        let labels: Vec<usize> = self
+            .windows
+            .iter()
+            .enumerate()
+            .filter(|(_, (hosts, start, end))| {
+                hosts.contains(&device) && (*start..=end + 3600.0).contains(&alert.first_seen)
+            })
+            .map(|(label_idx, _)| label_idx)
+            .collect();
+        for &label_idx in &labels {
+            let earlier = self.first_catch[label_idx]
+                .as_ref()
+                .is_none_or(|first| alert.first_seen < first.ts);
+            if earlier {
+                self.first_catch[label_idx] = Some(FirstCatch {
+                    ts: alert.first_seen,
+                    findings: vec![format!("{}.{}", alert.detector, alert.rule)],
+                    reasons: alert.reasons.iter().map(ToString::to_string).collect(),
+                    techniques: alert.techniques.clone(),
+                });
+            }
+        }
+        labels
+    }
+
     fn days(&self) -> Vec<DayResult> {
         self.days.values().cloned().collect()
     }
@@ -280,13 +325,16 @@ impl Sink for Grader {
         if alert.state != AlertState::Open {
             return Ok(());
         }
-        let labels: Vec<usize> = alert
+        let mut labels: Vec<usize> = alert
             .uids
             .iter()
             .filter_map(|uid| self.attack_of.get(uid))
             .flatten()
             .copied()
             .collect();
+        if labels.is_empty() && alert.detector == crate::detect::process_value::NAME {
+            labels = self.value_labels(alert);
+        }
         for &label_idx in &labels {
             if let Some(first) = self.first_catch[label_idx].as_mut()
                 && first.techniques.is_empty()

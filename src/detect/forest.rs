@@ -9,8 +9,8 @@
 
 use super::reasons::forest_reasons;
 use super::{Finding, Reason, Scores, Seen, Severity, Subject};
-use crate::features::RawRow;
-use crate::model::SchemaModel;
+use crate::features::{RawRow, Schema};
+use crate::model::{Manifest, SchemaModel};
 
 /// The detector's name in findings and metrics.
 pub const NAME: &str = "forest";
@@ -19,11 +19,12 @@ pub const NAME: &str = "forest";
 /// a row isolated in clearly fewer splits than the contamination boundary's.
 pub const MEDIUM_MARGIN: f64 = 0.1;
 
-/// The forest detector and its threshold on the decision value.
+/// The forest detector and its thresholds on the decision value, one per schema.
 #[derive(Clone, Copy, Debug)]
 pub struct ForestDetector {
     /// Rows with `anomaly_score < threshold` are outliers; 0 is the contamination boundary.
-    pub threshold: f64,
+    conn: f64,
+    request: f64,
 }
 
 /// One scored row, as the forest detector sees it.
@@ -37,6 +38,42 @@ pub struct ScoredRow<'a> {
 }
 
 impl ForestDetector {
+    /// One threshold for every schema.
+    pub fn with_threshold(threshold: f64) -> ForestDetector {
+        ForestDetector {
+            conn: threshold,
+            request: threshold,
+        }
+    }
+
+    /// `threshold` for every schema when given, else the thresholds `manifest` was calibrated
+    /// with in training (0, the contamination boundary, for a schema or a model without one).
+    pub fn for_model(manifest: &Manifest, threshold: Option<f64>) -> ForestDetector {
+        if let Some(threshold) = threshold {
+            return ForestDetector::with_threshold(threshold);
+        }
+        let calibrated = |schema: Schema| {
+            manifest
+                .forest_thresholds
+                .get(schema.as_str())
+                .copied()
+                .filter(|value| value.is_finite())
+                .map_or(0.0, |value| value.min(0.0))
+        };
+        ForestDetector {
+            conn: calibrated(Schema::Conn),
+            request: calibrated(Schema::Request),
+        }
+    }
+
+    /// The threshold rows of `schema` are judged against.
+    pub fn threshold(&self, schema: Schema) -> f64 {
+        match schema {
+            Schema::Conn => self.conn,
+            Schema::Request => self.request,
+        }
+    }
+
     /// The decision value of a row: `score_samples - offset`.
     pub fn decision(model: &SchemaModel, score_samples: f64) -> f64 {
         score_samples - model.model.offset()
@@ -44,7 +81,7 @@ impl ForestDetector {
 
     /// True when the row is an outlier.
     pub fn is_outlier(&self, model: &SchemaModel, score_samples: f64) -> bool {
-        Self::decision(model, score_samples) < self.threshold
+        Self::decision(model, score_samples) < self.threshold(model.schema)
     }
 
     /// The finding for a row, if it is an outlier; `seen` builds the record's description.
@@ -55,7 +92,8 @@ impl ForestDetector {
         seen: impl FnOnce() -> Seen,
     ) -> Option<Finding> {
         let decision = Self::decision(model, row.score_samples);
-        if decision >= self.threshold {
+        let threshold = self.threshold(model.schema);
+        if decision >= threshold {
             return None;
         }
         let explained = model.model.explain(row.values).unwrap_or_default();
@@ -73,7 +111,7 @@ impl ForestDetector {
                 "an unusual combination of features, each inside its own training range",
             ));
         }
-        let severity = if decision < self.threshold - MEDIUM_MARGIN {
+        let severity = if decision < threshold - MEDIUM_MARGIN {
             Severity::Medium
         } else {
             Severity::Low

@@ -44,6 +44,16 @@ pub struct Manifest {
     pub warnings: Vec<String>,
     /// How the threshold works, in words.
     pub threshold_semantics: String,
+    /// Per schema (`conn`, `request`): the decision value below which the forest alone makes a
+    /// finding when no `--threshold` is given, calibrated in training so that about
+    /// `forest_rows_per_day` training records a day fall below it; never above 0, the
+    /// contamination boundary. Absent in models of older builds, which flag below 0.
+    #[serde(default)]
+    pub forest_thresholds: BTreeMap<String, f64>,
+    /// The forest's alert budget the thresholds were calibrated for (training records a day per
+    /// schema); absent in models of older builds.
+    #[serde(default)]
+    pub forest_rows_per_day: Option<f64>,
 }
 
 /// Which records a baseline covers.

@@ -58,8 +58,9 @@ pub enum RowOutput {
 /// How the pipeline runs.
 #[derive(Clone, Debug)]
 pub struct PipelineConfig {
-    /// The forest's threshold on the decision value; 0 is the contamination boundary.
-    pub threshold: f64,
+    /// The forest's threshold on the decision value for every schema (0 is the contamination
+    /// boundary); `None` uses the thresholds the model was calibrated with in training.
+    pub threshold: Option<f64>,
     /// The alert grouping window in seconds of log time.
     pub window_secs: f64,
     /// Rows per batch.
@@ -76,7 +77,7 @@ pub struct PipelineConfig {
 impl Default for PipelineConfig {
     fn default() -> PipelineConfig {
         PipelineConfig {
-            threshold: 0.0,
+            threshold: None,
             window_secs: DEFAULT_WINDOW_SECS,
             batch_rows: BATCH_ROWS,
             max_latency: None,
@@ -289,9 +290,7 @@ impl Pipeline {
         Pipeline {
             wide_scope: model.file.manifest.scope.includes_ot_assets(),
             scoring: ScoringThread::start(Arc::clone(&model)),
-            forest: ForestDetector {
-                threshold: config.threshold,
-            },
+            forest: ForestDetector::for_model(&model.file.manifest, config.threshold),
             model,
             roles,
             slots,

@@ -31,7 +31,7 @@ pub struct DriftConfig {
     pub initial: f64,
     pub target: f64,
     /// The forest's threshold on the decision value (0: the model's own boundary).
-    pub threshold: f64,
+    pub threshold: Option<f64>,
     /// Rows per scoring batch.
     pub batch_rows: usize,
     /// The detection rate a detector must reach.
@@ -50,7 +50,7 @@ impl Default for DriftConfig {
             polls_per_day: 172_800,
             initial: 250.0,
             target: 450.0,
-            threshold: 0.0,
+            threshold: None,
             batch_rows: crate::pipeline::BATCH_ROWS,
             required_rate: 0.90,
             required_first_day: 5,

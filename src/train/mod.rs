@@ -68,6 +68,9 @@ pub struct TrainConfig {
     pub source: SourceOptions,
     /// Only records with `ts` before this (epoch seconds) are used: the end of the window.
     pub until: Option<f64>,
+    /// The forest's alert budget: the default threshold of each schema lets about this many
+    /// training records a day fall below it (see [`calibrate_threshold`]).
+    pub forest_rows_per_day: f64,
 }
 
 impl TrainConfig {
@@ -86,9 +89,16 @@ impl TrainConfig {
             vocab_cap: crate::features::intern::DEFAULT_CAP,
             source: SourceOptions::default(),
             until: None,
+            forest_rows_per_day: DEFAULT_FOREST_ROWS_PER_DAY,
         }
     }
 }
+
+/// The forest's default alert budget: about one training record a day per schema. The
+/// contamination fraction alone would flag a fixed share of every record, so a plant with ten
+/// times the traffic would get ten times the forest alerts; a budget per day keeps the forest's
+/// own findings at a rate an analyst reads, on any plant.
+pub const DEFAULT_FOREST_ROWS_PER_DAY: f64 = 1.0;
 
 /// Why training failed.
 #[derive(Debug, Error)]
@@ -130,6 +140,13 @@ pub enum TrainError {
     Fit {
         schema: &'static str,
         source: FitError,
+    },
+    #[error(
+        "cannot score the {schema} offset sample to calibrate the forest's threshold: {source}"
+    )]
+    Calibrate {
+        schema: &'static str,
+        source: iforest::ScoreError,
     },
     #[error("the {schema} features are not finite: {source}")]
     Data {
@@ -284,6 +301,11 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
 
     let mut schemas = Vec::new();
     let mut per_schema = BTreeMap::new();
+    let mut forest_thresholds = BTreeMap::new();
+    let budget = Budget {
+        rows_per_day: config.forest_rows_per_day,
+        span_days: window.span_days,
+    };
     for fit in fits {
         let n_records = fit.extractor.vocab().n_records;
         if n_records == 0 {
@@ -299,7 +321,9 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
                 config.vocab_cap
             ));
         }
-        schemas.push(fit_schema(fit, params)?);
+        let (model, threshold) = fit_schema(fit, params, budget)?;
+        forest_thresholds.insert(schema.as_str().to_string(), threshold);
+        schemas.push(model);
     }
 
     // The digest thread hashed alongside the pass and the fits; only its last buffers remain.
@@ -331,6 +355,8 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         overrides,
         warnings,
         threshold_semantics: THRESHOLD_SEMANTICS.to_string(),
+        forest_thresholds,
+        forest_rows_per_day: Some(config.forest_rows_per_day),
     };
     Ok(TrainOutcome {
         model: ModelFile {
@@ -343,7 +369,7 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
 }
 
 /// How the threshold works, stored in every manifest.
-pub const THRESHOLD_SEMANTICS: &str = "anomaly_score is the decision value score_samples - offset, as scikit-learn's decision_function: negative is anomalous and 0 is the contamination boundary (offset = the contamination percentile of the training scores). score --threshold T flags rows with anomaly_score < T (default 0). A record with a value never seen in training (new source, destination, edge or function on an edge) is flagged whatever its score. Raw score_samples lie in [-1, 0] with ordinary rows near -0.5, so comparing them with a threshold such as -0.15 would flag every row.";
+pub const THRESHOLD_SEMANTICS: &str = "anomaly_score is the decision value score_samples - offset, as scikit-learn's decision_function: negative is anomalous and 0 is the contamination boundary (offset = the contamination percentile of the training scores). score --threshold T flags rows with anomaly_score < T; without it, each record type's threshold calibrated in training (forest_thresholds: about forest_rows_per_day training records a day fall below it, never above 0). A record with a value never seen in training (new source, destination, edge or function on an edge) is flagged whatever its score. Raw score_samples lie in [-1, 0] with ordinary rows near -0.5, so comparing them with a threshold such as -0.15 would flag every row.";
 
 /// Model parameters that passed their checks; only these reach fitting.
 #[derive(Clone, Copy, Debug)]
@@ -381,8 +407,47 @@ fn check_params(config: &TrainConfig) -> Result<ValidParams, TrainError> {
     })
 }
 
-/// Encodes the reservoirs and fits one schema's model.
-fn fit_schema(mut fit: SchemaFit, params: ValidParams) -> Result<SchemaModel, TrainError> {
+/// The forest's alert budget over the training window.
+#[derive(Clone, Copy, Debug)]
+struct Budget {
+    rows_per_day: f64,
+    span_days: f64,
+}
+
+/// The decision value below which about `budget.rows_per_day` training records a day fall,
+/// estimated on the offset sample (a uniform sample of `n_seen` records); never above 0. The
+/// sample's share of records below the result is the budget's share of all records.
+pub fn calibrate_threshold(
+    sample_decisions: &[f64],
+    n_seen: u64,
+    rows_per_day: f64,
+    span_days: f64,
+) -> f64 {
+    if sample_decisions.is_empty() || n_seen == 0 || !(rows_per_day > 0.0) {
+        return 0.0;
+    }
+    let share = (rows_per_day * span_days.max(1.0) / n_seen as f64).min(1.0);
+    let below = (share * sample_decisions.len() as f64).floor() as usize;
+    let mut sorted: Vec<f64> = sample_decisions
+        .iter()
+        .copied()
+        .filter(|d| d.is_finite())
+        .collect();
+    if below >= sorted.len() {
+        return 0.0;
+    }
+    sorted.sort_by(f64::total_cmp);
+    // `below` sample rows lie strictly under the k-th smallest value.
+    sorted[below].min(0.0)
+}
+
+/// Encodes the reservoirs and fits one schema's model; with it, the schema's default forest
+/// threshold for `budget`.
+fn fit_schema(
+    mut fit: SchemaFit,
+    params: ValidParams,
+    budget: Budget,
+) -> Result<(SchemaModel, f64), TrainError> {
     let schema = fit.extractor.schema();
     fit.extractor.freeze();
     let width = schema.width();
@@ -430,8 +495,16 @@ fn fit_schema(mut fit: SchemaFit, params: ValidParams) -> Result<SchemaModel, Tr
             )
         }
     };
+    let decisions =
+        model
+            .decision_function(&offset_matrix)
+            .map_err(|source| TrainError::Calibrate {
+                schema: schema.as_str(),
+                source,
+            })?;
+    let threshold = calibrate_threshold(&decisions, n_seen, budget.rows_per_day, budget.span_days);
     let vocab = fit.extractor.into_vocab();
-    Ok(SchemaModel {
+    let model = SchemaModel {
         schema,
         feature_names: schema
             .feature_names()
@@ -442,7 +515,8 @@ fn fit_schema(mut fit: SchemaFit, params: ValidParams) -> Result<SchemaModel, Tr
         vocab,
         ranges,
         model,
-    })
+    };
+    Ok((model, threshold))
 }
 
 /// Streams a file through SHA-256.
@@ -461,4 +535,36 @@ pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
         hasher.update(&buffer[..n]);
     }
     Ok((hex::encode(hasher.finalize()), total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::calibrate_threshold;
+
+    /// 10 000 sample decisions evenly spread over [-0.5, 0.5).
+    fn sample() -> Vec<f64> {
+        (0..10_000).map(|i| i as f64 / 10_000.0 - 0.5).collect()
+    }
+
+    #[test]
+    fn the_budget_sets_how_many_training_records_fall_below_the_threshold() {
+        let sample = sample();
+        // 5 records a day over 20 days of 10 000 records: 1 % of them.
+        let threshold = calibrate_threshold(&sample, 10_000, 5.0, 20.0);
+        let below = sample.iter().filter(|&&d| d < threshold).count();
+        assert_eq!(below, 100, "threshold {threshold}");
+        // The sample stands for ten times as many records: the same budget is a tenth the share.
+        let threshold = calibrate_threshold(&sample, 100_000, 5.0, 20.0);
+        assert_eq!(sample.iter().filter(|&&d| d < threshold).count(), 10);
+    }
+
+    #[test]
+    fn the_threshold_never_rises_above_the_contamination_boundary() {
+        let sample = sample();
+        assert_eq!(calibrate_threshold(&sample, 10_000, 1e9, 30.0), 0.0);
+        assert_eq!(calibrate_threshold(&sample, 10_000, 0.0, 30.0), 0.0);
+        assert_eq!(calibrate_threshold(&[], 10_000, 1.0, 30.0), 0.0);
+        // Only 10 % are above 0.4: a budget of 95 % of the records still stops at 0.
+        assert_eq!(calibrate_threshold(&sample, 10_000, 9_500.0, 1.0), 0.0);
+    }
 }

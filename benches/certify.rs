@@ -54,7 +54,7 @@ fn bench(c: &mut Criterion) {
     ));
     group.sample_size(10);
     group.bench_function("slow_drift_full", |b| {
-        b.iter(|| certify(Arc::clone(&model), &config).unwrap())
+        b.iter(|| certify(Arc::clone(&model), &config, &[]).unwrap())
     });
     group.finish();
 }

@@ -1,5 +1,6 @@
 //! The `otsentry` binary: parses arguments, runs the chosen command, prints errors with their cause chain.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -18,9 +19,11 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {error}");
+            // A stderr that cannot be written must not turn a clear failure into a panic.
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "error: {error}");
             for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                let _ = writeln!(stderr, "  caused by: {cause}");
             }
             ExitCode::from(2)
         }

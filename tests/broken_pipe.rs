@@ -209,6 +209,8 @@ fn cases(dir: &Path, idx: usize) -> Vec<(&'static str, Vec<String>)> {
         ),
         ("governance status", gov(strings(&["governance", "status"]))),
         ("model list", gov(strings(&["model", "list"]))),
+        ("incident list", gov(strings(&["incident", "list"]))),
+        ("retrain list", gov(strings(&["retrain", "list"]))),
     ]
 }
 
@@ -279,12 +281,18 @@ fn every_subcommand_exits_0_without_a_panic_when_its_reader_goes_away() {
     );
     // These read a person's secret (passphrase, enrollment code) or a signing key on standard
     // input or from a file the person holds; they print a line or two once it is accepted and
-    // are covered by the governance tests, not here.
+    // are covered by the governance and retraining tests, not here.
     for interactive in [
         "governance approve",
         "principal enroll",
         "principal redeem",
         "audit adopt-key",
+        "incident open",
+        "incident close",
+        "incident review",
+        "incident canary",
+        "retrain request",
+        "retrain approve",
     ] {
         assert!(
             expected.remove(interactive),
@@ -294,7 +302,7 @@ fn every_subcommand_exits_0_without_a_panic_when_its_reader_goes_away() {
     // Not covered here yet, each with its own tests: `watch` runs until stopped like `serve`
     // (tests/watch.rs); `certify` scores 1.2 million polls (tests/registry_cli.rs); the registry
     // commands need a registered, signed version first (tests/registry_*.rs); `triage` needs an
-    // alert in the store (tests/triage.rs).
+    // alert in the store (tests/triage.rs); `retrain run` an approved request (tests/retrain_cli.rs).
     for later in [
         "watch",
         "certify",
@@ -307,6 +315,7 @@ fn every_subcommand_exits_0_without_a_panic_when_its_reader_goes_away() {
         "model card",
         "model sign",
         "model verify",
+        "retrain run",
     ] {
         assert!(expected.remove(later), "{later} is a subcommand");
     }

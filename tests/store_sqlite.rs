@@ -48,7 +48,7 @@ async fn the_database_runs_in_wal_mode_with_the_schema_applied() {
         .await
         .expect("table")
         .get(0);
-    assert_eq!(versions, 4);
+    assert_eq!(versions, 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,262 +1,19 @@
 //! `otsentry watch` through the real binary on real files: alerts while lines are written, kill -9
-//! and restart, zeekctl rotation mid-stream, SIGTERM, a tampered model, the metrics endpoint, and
-//! the one-pipeline guarantee (a replay through `watch` gives `score`'s alerts byte for byte).
+//! and restart, zeekctl rotation mid-stream, SIGTERM, a tampered, missing or wrongly signed model,
+//! the lock on the state directory, a closed stderr, the delivery flags, the inventory, the
+//! metrics endpoint, and the one-pipeline guarantee (a replay through `watch` gives `score`'s
+//! alerts byte for byte).
 
 mod plant_logs;
+mod watch_live;
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use plant_logs::*;
-
-/// Long enough for a loaded CI machine, short enough that a hang fails fast.
-const PATIENCE: Duration = Duration::from_secs(30);
-
-fn trained(dir: &Path) -> PathBuf {
-    let logs = dir.join("baseline");
-    write_logs(&logs, &plant(START, 15.0, 1800.0));
-    let model = dir.join("plant.model");
-    train(&logs, &model, &[]);
-    model
-}
-
-/// The lines of one day after training: ordinary polling, with a new host polling a PLC once
-/// every three and a half hours (each its own alert: a new source is a new device pair).
-fn day_with_intruders(intruders: usize) -> Vec<Poll<'static>> {
-    const HOSTS: [&str; 8] = [
-        "10.66.6.1",
-        "10.66.6.2",
-        "10.66.6.3",
-        "10.66.6.4",
-        "10.66.6.5",
-        "10.66.6.6",
-        "10.66.6.7",
-        "10.66.6.8",
-    ];
-    let day = START + 15.0 * 86_400.0;
-    let mut polls = plant(day, 1.0, 1800.0);
-    for (idx, host) in HOSTS.iter().take(intruders).enumerate() {
-        polls.push(Poll {
-            ts: day + 3.5 * 3600.0 * (idx as f64 + 1.0) + 7.0,
-            uid: format!("CINTRUDER{idx:04}"),
-            orig: host,
-            resp: "10.0.1.2",
-            func: "READ_HOLDING_REGISTERS",
-            orig_bytes: 12,
-        });
-    }
-    polls.sort_by(|a, b| a.ts.total_cmp(&b.ts));
-    polls
-}
-
-/// A log's header lines and its data lines, as `write_logs` writes them (without `#close`, as a
-/// live log has none), with `#open` set to `open` so that a new file after a rotation has its own
-/// identity.
-struct Log {
-    header: String,
-    lines: Vec<String>,
-}
-
-fn logs_of(polls: &[Poll<'_>], open: &str) -> BTreeMap<&'static str, Log> {
-    let dir = tempfile::tempdir().unwrap();
-    write_logs(dir.path(), polls);
-    let mut logs = BTreeMap::new();
-    for name in ["conn.log", "modbus.log"] {
-        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
-        let mut log = Log {
-            header: String::new(),
-            lines: Vec::new(),
-        };
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix("#open\t") {
-                let _ = rest;
-                log.header.push_str(&format!("#open\t{open}\n"));
-            } else if line.starts_with("#close") {
-            } else if line.starts_with('#') {
-                log.header.push_str(line);
-                log.header.push('\n');
-            } else {
-                log.lines.push(format!("{line}\n"));
-            }
-        }
-        logs.insert(name, log);
-    }
-    logs
-}
-
-fn append(path: &Path, text: &str) {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    file.write_all(text.as_bytes()).unwrap();
-}
-
-/// Appends the lines of `logs` in `range` (by index into each log's lines) to the live files in
-/// `dir`, the header first when the file is new.
-fn write_range(dir: &Path, logs: &BTreeMap<&'static str, Log>, from: f64, to: f64) {
-    for (name, log) in logs {
-        let path = dir.join(name);
-        let mut text = String::new();
-        if !path.exists() {
-            text.push_str(&log.header);
-        }
-        let (start, end) = (
-            (log.lines.len() as f64 * from) as usize,
-            (log.lines.len() as f64 * to) as usize,
-        );
-        for line in &log.lines[start..end] {
-            text.push_str(line);
-        }
-        append(&path, &text);
-    }
-}
-
-struct Watch {
-    child: Child,
-}
-
-impl Watch {
-    fn start(args: &[&str]) -> Watch {
-        let child = Command::new(env!("CARGO_BIN_EXE_otsentry"))
-            .arg("watch")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the otsentry binary runs");
-        Watch { child }
-    }
-
-    fn kill_9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    /// SIGTERM, then the exit status, stdout and stderr.
-    fn terminate(self) -> (std::process::ExitStatus, String, String) {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(status.success());
-        self.finish()
-    }
-
-    fn finish(mut self) -> (std::process::ExitStatus, String, String) {
-        let (mut out, mut err) = (String::new(), String::new());
-        if let Some(mut stdout) = self.child.stdout.take() {
-            stdout.read_to_string(&mut out).unwrap();
-        }
-        if let Some(mut stderr) = self.child.stderr.take() {
-            stderr.read_to_string(&mut err).unwrap();
-        }
-        (self.child.wait().unwrap(), out, err)
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The alert events in a JSON lines file.
-fn alerts_in(path: &Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .filter(|line| line.ends_with('}'))
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
-
-/// Waits until `ready` holds, failing with `what` after [`PATIENCE`].
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !ready() {
-        assert!(started.elapsed() < PATIENCE, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// The intruders' opened alerts (the forest may also flag a few ordinary polls).
-fn intruders_opened(alerts: &[serde_json::Value]) -> Vec<&serde_json::Value> {
-    alerts
-        .iter()
-        .filter(|alert| alert["event"]["action"] == "alert_opened")
-        .filter(|alert| {
-            alert["source"]["ip"]
-                .as_str()
-                .is_some_and(|ip| ip.starts_with("10.66.6."))
-        })
-        .collect()
-}
-
-fn sources_opened(alerts: &[serde_json::Value]) -> std::collections::BTreeSet<String> {
-    intruders_opened(alerts)
-        .iter()
-        .filter_map(|alert| alert["source"]["ip"].as_str())
-        .map(str::to_string)
-        .collect()
-}
-
-/// Each alert event (id and action) at most once.
-fn assert_no_repeats(alerts: &[serde_json::Value]) {
-    let mut seen = std::collections::BTreeSet::new();
-    for alert in alerts {
-        let key = (
-            alert["event"]["id"].to_string(),
-            alert["event"]["action"].to_string(),
-        );
-        assert!(seen.insert(key.clone()), "alert event {key:?} twice");
-    }
-}
-
-/// The sum of the follower's offsets in the checkpoint: how many bytes it covers.
-fn checkpointed_bytes(state: &Path) -> u64 {
-    let Ok(text) = std::fs::read_to_string(state.join("watch.checkpoint.json")) else {
-        return 0;
-    };
-    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return 0;
-    };
-    json["follower"]["files"]
-        .as_array()
-        .map(|files| {
-            files
-                .iter()
-                .filter_map(|file| file["offset"].as_u64())
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
-fn bytes_in(dir: &Path) -> u64 {
-    ["conn.log", "modbus.log"]
-        .iter()
-        .filter_map(|name| std::fs::metadata(dir.join(name)).ok())
-        .map(|metadata| metadata.len())
-        .sum()
-}
-
-fn watch_args<'a>(live: &'a str, model: &'a str, out: &'a str, state: &'a str) -> Vec<&'a str> {
-    vec![
-        "--log",
-        live,
-        "--model",
-        model,
-        "--siem",
-        out,
-        "--state-dir",
-        state,
-        "--poll-ms",
-        "50",
-    ]
-}
+use watch_live::*;
 
 #[test]
 fn alerts_arrive_while_lines_are_written_and_kill_9_resumes_without_gaps_or_repeats() {
@@ -292,9 +49,7 @@ fn alerts_arrive_while_lines_are_written_and_kill_9_resumes_without_gaps_or_repe
         checkpointed_bytes(&state) == bytes_in(&live)
     });
     wait_for("the spool to be delivered", || {
-        let text = scrape(&addr);
-        metric(&text, "otsentry_spool_alerts") == Some(0.0)
-            && metric(&text, "otsentry_checkpoints_written_total").unwrap_or(0.0) > 0.0
+        spool_delivered(&scrape(&addr))
     });
     watch.kill_9();
     write_range(&live, &logs, 0.5, 1.0);
@@ -392,10 +147,7 @@ fn sigterm_flushes_the_alerts_and_a_restart_repeats_none() {
     let (status, stdout, stderr) = watch.terminate();
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("watch stopped"), "{stderr}");
-    let alerts: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let alerts = alerts_from_stdout(&stdout);
     assert_eq!(intruders_opened(&alerts).len(), 4, "{stdout}");
     // A restart finds nothing new: no alert is opened again.
     let mut again = args.clone();
@@ -411,24 +163,7 @@ fn a_replay_through_watch_gives_scores_alerts_byte_for_byte() {
     let model = trained(dir.path());
     let day = dir.path().join("day16");
     write_logs(&day, &day_with_intruders(5));
-    let model = model.to_str().unwrap();
-    let logs = day.to_str().unwrap();
-    let scored = otsentry(&["score", "--log", logs, "--model", model, "--format", "json"]);
-    assert!(scored.status.success(), "{}", stderr(&scored));
-    let (status, watched, stderr) = Watch::start(&[
-        "--log",
-        logs,
-        "--model",
-        model,
-        "--siem",
-        "-",
-        "--exit-when-idle",
-        "--poll-ms",
-        "20",
-    ])
-    .finish();
-    assert!(status.success(), "{stderr}");
-    let scored = stdout(&scored);
+    let (scored, watched) = replay(&day, &model, &[]);
     assert!(scored.lines().count() >= 10, "{scored}");
     assert_eq!(watched, scored);
 }
@@ -464,6 +199,279 @@ fn a_tampered_or_missing_model_stops_watch_before_anything_is_read() {
     }
 }
 
+/// A new site key pair in `dir`: the private and the public key's paths.
+fn keys(dir: &Path) -> (String, String) {
+    let (key, public) = (dir.join("site.key"), dir.join("site.pub"));
+    let output = otsentry(&[
+        "audit",
+        "keygen",
+        "--key",
+        key.to_str().unwrap(),
+        "--public",
+        public.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    (
+        key.to_str().unwrap().to_string(),
+        public.to_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn with_a_public_key_only_a_model_signed_by_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = trained(dir.path());
+    let (key, public) = keys(dir.path());
+    let other = tempfile::tempdir().unwrap();
+    let (_, other_public) = keys(other.path());
+    let live = dir.path().join("live");
+    write_logs(&live, &day_with_intruders(1));
+    let state = dir.path().join("state");
+    let run = |public: &str| {
+        Watch::start(&[
+            "--log",
+            live.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--public-key",
+            public,
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--exit-when-idle",
+            "--poll-ms",
+            "20",
+        ])
+        .finish()
+    };
+    let refused = |public: &str, expected: &str| {
+        let (status, stdout, stderr) = run(public);
+        assert_eq!(status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(stderr.contains(model.to_str().unwrap()), "{stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+        assert!(!state.exists(), "nothing was read or written");
+    };
+
+    refused(&public, "has no signature file");
+    let signed = otsentry(&["model", "sign", model.to_str().unwrap(), "--key", &key]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    refused(&other_public, "not by the site key");
+    // The signature of another model beside this one: signed by the right key, for other bytes.
+    let sig = dir.path().join("plant.model.sig");
+    let original = std::fs::read_to_string(&sig).unwrap();
+    let mut document: serde_json::Value = serde_json::from_str(&original).unwrap();
+    let second = tempfile::tempdir().unwrap();
+    write_logs(&second.path().join("baseline"), &plant(START, 14.0, 1800.0));
+    let other_model = second.path().join("plant.model");
+    train(&second.path().join("baseline"), &other_model, &[]);
+    let other_signed = otsentry(&[
+        "model",
+        "sign",
+        other_model.to_str().unwrap(),
+        "--key",
+        &key,
+    ]);
+    assert!(other_signed.status.success(), "{}", stderr(&other_signed));
+    std::fs::copy(second.path().join("plant.model.sig"), &sig).unwrap();
+    refused(&public, "does not match the model");
+    // The signed manifest edited after signing.
+    document["manifest"]["dataset_sha256"] = serde_json::Value::from("0".repeat(64));
+    std::fs::write(&sig, document.to_string()).unwrap();
+    refused(&public, "does not verify");
+    let (status, _, stderr) = run(dir.path().join("missing.pub").to_str().unwrap());
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot read --public-key"), "{stderr}");
+
+    std::fs::write(&sig, &original).unwrap();
+    let (status, stdout, stderr) = run(&public);
+    assert!(status.success(), "{stderr}");
+    assert!(!stderr.contains("signature is not checked"), "{stderr}");
+    assert_eq!(
+        sources_opened(&alerts_from_stdout(&stdout)).len(),
+        1,
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_second_watch_on_a_state_dir_is_refused_and_a_killed_ones_lock_does_not_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = trained(dir.path());
+    let live = dir.path().join("live");
+    write_logs(&live, &day_with_intruders(1));
+    let state = dir.path().join("state");
+    let args = watch_args(
+        live.to_str().unwrap(),
+        model.to_str().unwrap(),
+        "-",
+        state.to_str().unwrap(),
+    );
+    let first = Watch::start(&args);
+    wait_for("the first watch's checkpoint", || {
+        checkpointed_bytes(&state) == bytes_in(&live)
+    });
+    let (status, _, stderr) = Watch::start(&args).finish();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is in use by another otsentry watch"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("pid {}", first.child.id())),
+        "{stderr}"
+    );
+    // kill -9 leaves the lock file behind; the kernel has released the lock itself.
+    first.kill_9();
+    assert!(state.join("watch.lock").exists());
+    let mut again = args.clone();
+    again.push("--exit-when-idle");
+    let (status, _, stderr) = Watch::start(&again).finish();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("resumed from a checkpoint"), "{stderr}");
+}
+
+#[test]
+fn a_closed_or_broken_stderr_does_not_stop_watch() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = trained(dir.path());
+    let live = dir.path().join("live");
+    write_logs(&live, &day_with_intruders(2));
+    for (idx, how) in ["closed", "broken pipe"].into_iter().enumerate() {
+        let state = dir.path().join(format!("state{idx}"));
+        let out = dir.path().join(format!("alerts{idx}.jsonl"));
+        let siem = format!("file://{}", out.display());
+        let mut args = watch_args(
+            live.to_str().unwrap(),
+            model.to_str().unwrap(),
+            &siem,
+            state.to_str().unwrap(),
+        );
+        // A health line every second and the start, warning and stop lines all meet the
+        // unwritable stderr.
+        args.extend(["--exit-when-idle", "--health-every", "1"]);
+        let status = match how {
+            "closed" => Command::new("sh")
+                .arg("-c")
+                .arg("exec \"$0\" watch \"$@\" 2>&-")
+                .arg(env!("CARGO_BIN_EXE_otsentry"))
+                .args(&args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .status()
+                .unwrap(),
+            _ => {
+                let mut child = Command::new(env!("CARGO_BIN_EXE_otsentry"))
+                    .arg("watch")
+                    .args(&args)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                // The reading end goes away: every write to stderr fails with EPIPE.
+                drop(child.stderr.take());
+                child.wait().unwrap()
+            }
+        };
+        assert!(status.success(), "stderr {how}: {status:?}");
+        assert_eq!(
+            sources_opened(&alerts_in(&out)).len(),
+            2,
+            "stderr {how}: the alerts were delivered"
+        );
+    }
+    // A failure with nowhere to say so is still exit code 2, not a panic.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otsentry"))
+        .args(["watch", "--log", "x", "--model", "missing.model"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+}
+
+/// The plant's zones and assets: the HMI's zone may poll the PLCs' zone over Modbus, and the
+/// intruders' zone has no conduit at all.
+const INVENTORY: &str = "zones:
+  - name: supervisory
+    cidrs: [10.0.0.0/24]
+    security_level_target: 2
+  - name: control
+    cidrs: [10.0.1.0/24]
+    security_level_target: 3
+  - name: remote
+    cidrs: [10.66.6.0/24]
+    security_level_target: 1
+conduits:
+  - name: hmi-to-plcs
+    from: supervisory
+    to: control
+    direction: one_way
+    allow:
+      - service: modbus
+        transport: tcp
+        ports: [502]
+assets:
+  - ip: 10.0.0.5
+    name: hmi-1
+    type: hmi
+  - ip: 10.0.1.2
+    name: plc-2
+    type: plc
+    criticality: high
+";
+
+#[test]
+fn with_an_inventory_watch_gives_scores_asset_context_and_conduit_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = trained(dir.path());
+    let day = dir.path().join("day16");
+    write_logs(&day, &day_with_intruders(1));
+    let inventory = dir.path().join("plant.yaml");
+    std::fs::write(&inventory, INVENTORY).unwrap();
+    let (scored, watched) = replay(&day, &model, &["--inventory", inventory.to_str().unwrap()]);
+    assert_eq!(watched, scored, "one pipeline, with the inventory too");
+    let alerts = alerts_from_stdout(&watched);
+    let intruder: Vec<_> = alerts
+        .iter()
+        .filter(|alert| alert["source"]["ip"] == "10.66.6.1")
+        .collect();
+    assert!(!intruder.is_empty(), "{watched}");
+    for alert in &intruder {
+        assert_eq!(alert["source"]["asset"]["zone"], "remote", "{alert}");
+        assert_eq!(alert["destination"]["asset"]["name"], "plc-2", "{alert}");
+        assert_eq!(alert["destination"]["asset"]["zone"], "control", "{alert}");
+    }
+    assert!(
+        intruder
+            .iter()
+            .any(|alert| alert["rule"]["id"] == "conduit.no_conduit"),
+        "{intruder:#?}"
+    );
+
+    // A bad inventory is found before the model is read.
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "zones:\n  - name: control\n    cidrs: [10.0.0.0/33]\n",
+    )
+    .unwrap();
+    let (status, _, stderr) = Watch::start(&[
+        "--log",
+        day.to_str().unwrap(),
+        "--model",
+        "missing.model",
+        "--inventory",
+        bad.to_str().unwrap(),
+    ])
+    .finish();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("inventory is not valid"), "{stderr}");
+    assert!(stderr.contains("bad.yaml:3"), "{stderr}");
+}
+
 #[test]
 fn bad_arguments_are_named() {
     let dir = tempfile::tempdir().unwrap();
@@ -479,6 +487,121 @@ fn bad_arguments_are_named() {
     .finish();
     assert_eq!(status.code(), Some(2));
     assert!(stderr.contains("gopher://siem"), "{stderr}");
+}
+
+/// Environment changes: a variable's new value, or `None` to remove it.
+type Env<'a> = [(&'a str, Option<&'a str>)];
+
+/// Runs `watch` with `args` and the environment changes `env`; returns the exit code and stderr.
+fn watch_with_env(args: &[&str], env: &Env) -> (Option<i32>, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_otsentry"));
+    command.arg("watch").args(args).stdin(Stdio::null());
+    for (name, value) in env {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let output = command.output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn delivery_flags_are_checked_before_the_model_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let state = state.to_str().unwrap();
+    // The model does not exist: each mistake below must be found before that is.
+    let base = [
+        "--log",
+        "x",
+        "--model",
+        "missing.model",
+        "--state-dir",
+        state,
+    ];
+    let not_pem = dir.path().join("ca.txt");
+    std::fs::write(&not_pem, "not a certificate\n").unwrap();
+    let not_pem = not_pem.to_str().unwrap();
+    let missing_ca = dir.path().join("missing-ca.pem");
+    let missing_ca = missing_ca.to_str().unwrap();
+    let tcp = ["--siem", "tcp://127.0.0.1:5044"];
+    let tls = ["--siem", "tcp+tls://127.0.0.1:5044"];
+    let hec = ["--siem", "https://127.0.0.1:8088"];
+    let token_unset = [("OTSENTRY_HEC_TOKEN", None)];
+    let cases: Vec<(Vec<&str>, &Env, Vec<&str>)> = vec![
+        (
+            [&tcp[..], &["--spool-cap", "12parsecs"]].concat(),
+            &[],
+            vec!["--spool-cap", "\"12parsecs\" is not a size", "512MiB"],
+        ),
+        (
+            [&tcp[..], &["--spool-cap", "1KiB"]].concat(),
+            &[],
+            vec!["--spool-cap 1 KiB is too small", "64 KiB"],
+        ),
+        (
+            vec!["--siem", "-", "--spool-cap", "512MiB"],
+            &[],
+            vec!["--spool-cap has no effect"],
+        ),
+        (
+            [&tls[..], &["--tls-ca-file", missing_ca]].concat(),
+            &[],
+            vec!["--tls-ca-file", missing_ca],
+        ),
+        (
+            [&tls[..], &["--tls-ca-file", not_pem]].concat(),
+            &[],
+            vec!["no PEM certificate", not_pem],
+        ),
+        (
+            [&tcp[..], &["--tls-ca-file", not_pem]].concat(),
+            &[],
+            vec!["--tls-ca-file has no effect", "no --siem URL uses TLS"],
+        ),
+        (
+            [&tls[..], &["--tls-client-cert", not_pem]].concat(),
+            &[],
+            vec!["--tls-client-key"],
+        ),
+        (
+            hec.to_vec(),
+            &token_unset,
+            vec![
+                "OTSENTRY_HEC_TOKEN, which is not set",
+                "https://127.0.0.1:8088",
+            ],
+        ),
+        (
+            [&hec[..], &["--hec-token-env", "SITE_HEC_TOKEN"]].concat(),
+            &[("SITE_HEC_TOKEN", Some(""))],
+            vec!["SITE_HEC_TOKEN, which is empty"],
+        ),
+        (
+            [&hec[..], &["--hec-token-env", "b7d1-44e0-a-token"]].concat(),
+            &[],
+            vec!["not the name of an environment variable"],
+        ),
+        (
+            [&tcp[..], &["--hec-token-env", "SITE_HEC_TOKEN"]].concat(),
+            &[],
+            vec!["--hec-token-env has no effect"],
+        ),
+    ];
+    for (extra, env, expected) in cases {
+        let args = [&base[..], &extra[..]].concat();
+        let (code, stderr) = watch_with_env(&args, env);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        for part in expected {
+            assert!(stderr.contains(part), "{args:?}: {stderr} lacks {part}");
+        }
+        assert!(!stderr.contains("does not exist"), "{args:?}: {stderr}");
+    }
+    assert!(!Path::new(state).exists(), "nothing was written");
 }
 
 #[test]
@@ -534,50 +657,4 @@ fn the_metrics_endpoint_counts_lines_and_alerts() {
     assert!(text.contains("otsentry_follow_backlog_bytes 0"), "{text}");
     let (status, _, _) = watch.terminate();
     assert!(status.success());
-}
-
-/// The address the metrics endpoint listens on, from the start line (stderr is read up to it).
-fn metrics_addr(watch: &mut Watch) -> String {
-    let mut stderr = std::io::BufReader::new(watch.child.stderr.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0,
-            "no start line"
-        );
-        if let Some(at) = line.find("http://") {
-            // The rest of stderr is drained, so that watch's later lines have a reader.
-            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-            return line[at + 7..]
-                .trim_end()
-                .trim_end_matches("/metrics")
-                .to_string();
-        }
-    }
-}
-
-/// The value of an unlabelled metric.
-fn metric(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .and_then(|value| value.parse().ok())
-}
-
-fn scrape(addr: &str) -> String {
-    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
-        return String::new();
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return String::new();
-    }
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    assert!(
-        response.is_empty() || response.contains("text/plain; version=0.0.4"),
-        "{response}"
-    );
-    response
 }

@@ -1,5 +1,5 @@
 //! The properties the Zeek reader fuzz targets check, shared by the TSV and JSON targets; the
-//! syslog/CEF round trip's property is in `syslog_cef`.
+//! syslog/CEF round trip's property is in `syslog_cef`, the byte size parser's in `byte_size`.
 //!
 //! Beyond "never panics":
 //!
@@ -16,6 +16,7 @@
 //!   string is therefore a `(empty)` line, never a blank one. A record of no fields (the JSON
 //!   line `{}`) has no TSV form, a blank line being no record: the writer refuses it.
 
+pub mod byte_size;
 pub mod syslog_cef;
 
 use std::io::Cursor;
@@ -278,9 +279,76 @@ pub fn check_triage_reply(data: &[u8]) {
     assert_ne!(advice.classification, Classification::LikelyBenign);
 }
 
+/// The model signature file parser's property: any text is refused with an error naming the
+/// file, or parses to a signature file that prints and parses back equal; an input the fuzzer
+/// wrote never verifies against the site key (it cannot forge a signature); and the parsed
+/// manifest, signed by the site key, verifies and keeps every digest.
+pub fn check_model_signature(data: &[u8]) {
+    use std::path::Path;
+
+    use otsentry::model::signature::{parse_signature, signature_file, verify_signature};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let sig = Path::new("fuzz.otm.sig");
+    let file = match parse_signature(text, sig) {
+        Err(error) => {
+            assert!(
+                error.to_string().contains("fuzz.otm.sig"),
+                "error without the file: {error}"
+            );
+            return;
+        }
+        Ok(file) => file,
+    };
+    let printed = serde_json::to_string(&file).expect("a signature file prints");
+    assert_eq!(
+        parse_signature(&printed, sig).expect("what was printed parses"),
+        file
+    );
+    let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    let public = key.verifying_key();
+    assert!(
+        verify_signature(&file, sig, &public).is_err(),
+        "a signature the key never made verified: {text}"
+    );
+    let signed = signature_file(file.manifest.clone(), &key);
+    let again = parse_signature(&serde_json::to_string_pretty(&signed).expect("prints"), sig)
+        .expect("a signed file parses");
+    verify_signature(&again, sig, &public).expect("a signed file verifies");
+    assert_eq!(again.manifest, file.manifest);
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{check_stream, check_triage_reply};
+    use super::{check_model_signature, check_stream, check_triage_reply};
+
+    /// Signature files that pin a decision of the parser.
+    #[test]
+    fn model_signature_regressions() {
+        let manifest = r#"{"model_sha256":"ab","dataset_sha256":"cd","sources":[{"path":"conn.log","sha256":"ef"}],"window_start_utc":"2026-11-02T00:00:00Z","window_end_utc":"2026-11-17T00:00:00Z"}"#;
+        for text in [
+            String::new(),
+            "null".into(),
+            "{}".into(),
+            format!(
+                r#"{{"format":"otsentry-model-signature/1","manifest":{manifest},"public_key":"00","signature":"zz"}}"#
+            ),
+            format!(
+                r#"{{"format":"otsentry-model-signature/2","manifest":{manifest},"public_key":"00","signature":"00"}}"#
+            ),
+            format!(
+                r#"{{"format":"otsentry-model-signature/1","manifest":{manifest},"public_key":"00","signature":"00","extra":1}}"#
+            ),
+            format!(
+                r#"{{"format":"otsentry-model-signature/1","manifest":{manifest},"public_key":"{}","signature":"{}"}}"#,
+                "a".repeat(64),
+                "0".repeat(128)
+            ),
+        ] {
+            check_model_signature(text.as_bytes());
+        }
+    }
 
     /// Replies that pin a decision of the triage contract.
     #[test]

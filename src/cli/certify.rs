@@ -1,6 +1,7 @@
 //! `otsentry certify MODEL`: the adversarial certification of a model file (the slow-drift
-//! test, every parameter a flag), printed as a table or JSON and, with --db, recorded with the
-//! artifact's registry version (a governed change, audited).
+//! test, every parameter a flag), printed as a table or JSON and, with --db, tested against every
+//! incident's canary set and recorded with the artifact's registry version (a governed change,
+//! audited).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -15,11 +16,9 @@ use crate::governance::Actor;
 use crate::model::ModelFile;
 use crate::redteam::{Certification, DriftConfig};
 
-/// Run the adversarial certification of a model.
+/// The slow-drift test's parameters, shared by `certify` and `retrain run`.
 #[derive(Debug, Args)]
-pub struct CertifyArgs {
-    #[arg(value_name = "MODEL")]
-    pub model: PathBuf,
+pub struct DriftArgs {
     /// Days the drift lasts.
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365))]
     pub drift_days: u32,
@@ -37,6 +36,28 @@ pub struct CertifyArgs {
     /// calibrated with in training (`model show` lists them).
     #[arg(long, allow_negative_numbers = true)]
     pub threshold: Option<f64>,
+}
+
+impl DriftArgs {
+    pub fn config(&self) -> DriftConfig {
+        DriftConfig {
+            drift_days: self.drift_days,
+            polls_per_day: self.polls_per_day,
+            initial: self.initial,
+            target: self.target,
+            threshold: self.threshold,
+            ..DriftConfig::default()
+        }
+    }
+}
+
+/// Run the adversarial certification of a model.
+#[derive(Debug, Args)]
+pub struct CertifyArgs {
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub drift: DriftArgs,
     /// Record the result with the model's registry version in this database.
     #[arg(long, requires = "policies")]
     pub db: Option<PathBuf>,
@@ -50,19 +71,30 @@ pub struct CertifyArgs {
 pub fn run(args: CertifyArgs) -> anyhow::Result<()> {
     let loaded = ModelFile::load(&args.model)
         .with_context(|| format!("cannot load model {}", args.model.display()))?;
-    let config = DriftConfig {
-        drift_days: args.drift_days,
-        polls_per_day: args.polls_per_day,
-        initial: args.initial,
-        target: args.target,
-        threshold: args.threshold,
-        ..DriftConfig::default()
+    let config = args.drift.config();
+    // With a database, every incident's kept canary set is part of the certification.
+    let canaries = match &args.db {
+        Some(db) => canaries_of(db, &args.policies)?,
+        None => Vec::new(),
     };
-    let certification = crate::redteam::certify(Arc::new(loaded), &config)?;
+    let certification = crate::redteam::certify(Arc::new(loaded), &config, &canaries)?;
     if let Some(db) = &args.db {
         record(db, &args.policies, &certification)?;
     }
     print(&certification, args.format)
+}
+
+fn canaries_of(
+    db: &std::path::Path,
+    policies: &[PathBuf],
+) -> anyhow::Result<Vec<(i64, crate::store::CanarySet)>> {
+    let gov = super::registry::gov_args(db, policies);
+    runtime()?.block_on(async {
+        let governance = open_governance(&gov).await?;
+        let canaries = governance.canaries(Actor::Local).await;
+        governance.close().await;
+        Ok(canaries?)
+    })
 }
 
 fn record(
@@ -102,7 +134,7 @@ fn record(
     })
 }
 
-fn print(certification: &Certification, format: Format) -> anyhow::Result<()> {
+pub fn print(certification: &Certification, format: Format) -> anyhow::Result<()> {
     if format == Format::Json {
         writeln!(
             std::io::stdout(),
@@ -164,6 +196,7 @@ fn print(certification: &Certification, format: Format) -> anyhow::Result<()> {
         ]);
     }
     writeln!(std::io::stdout(), "{table}")?;
+    print_canaries(&certification.canaries)?;
     writeln!(
         std::io::stdout(),
         "certification of {}: {} (requirement: rate >= {}, first detection on or before day {}, control rate <= {})",
@@ -177,5 +210,38 @@ fn print(certification: &Certification, format: Format) -> anyhow::Result<()> {
         drift.config.required_first_day,
         drift.config.max_control_rate
     )?;
+    Ok(())
+}
+
+/// The canary table: one row per incident's kept records.
+pub fn print_canaries(canaries: &[crate::redteam::CanaryResult]) -> anyhow::Result<()> {
+    if canaries.is_empty() {
+        return Ok(());
+    }
+    let mut table = Table::new();
+    table.set_header([
+        "canary of incident",
+        "files",
+        "records",
+        "alerts",
+        "detectors",
+        "caught",
+    ]);
+    for canary in canaries {
+        table.add_row([
+            canary.incident.to_string(),
+            canary.files.to_string(),
+            canary.records.to_string(),
+            canary.alerts.to_string(),
+            canary.detectors.join(", "),
+            if canary.caught {
+                "yes"
+            } else {
+                "NO: forgotten"
+            }
+            .to_string(),
+        ]);
+    }
+    writeln!(std::io::stdout(), "{table}")?;
     Ok(())
 }

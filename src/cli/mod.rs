@@ -16,6 +16,7 @@ pub mod inventory;
 pub mod model;
 pub mod policy;
 pub mod registry;
+pub mod retrain;
 pub mod score;
 pub mod selection;
 pub mod serve;
@@ -78,6 +79,8 @@ pub enum Command {
     /// Advisory triage of an alert (offline rules, Anthropic, or a local OpenAI-compatible
     /// server), and its backtest against analysts' decisions.
     Triage(triage::TriageArgs),
+    Incident(retrain::IncidentArgs),
+    Retrain(retrain::RetrainArgs),
 }
 
 /// What `otsentry --help` says about exit codes (src/main.rs decides them).
@@ -109,5 +112,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Governance(args) => governance::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Triage(args) => triage::run(args),
+        Command::Incident(args) => retrain::run_incident(args),
+        Command::Retrain(args) => retrain::run(args),
     }
 }

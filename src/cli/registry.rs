@@ -237,40 +237,8 @@ async fn register(args: RegisterArgs) -> anyhow::Result<()> {
         None => ModelFile::load(&args.model)?,
     };
     let governance = open_governance(&args.gov).await?;
-    let production = governance
-        .list_models(Actor::Local)
-        .await?
-        .into_iter()
-        .find(|v| v.stage == ModelStage::Production);
-    let diff = match &production {
-        Some(production) => {
-            let path = Path::new(&production.path);
-            let current = ModelFile::load(path).with_context(|| {
-                format!(
-                    "cannot load the production model (version {}) from {} to compare with",
-                    production.id, production.path
-                )
-            })?;
-            anyhow::ensure!(
-                current.sha256 == production.sha256,
-                "the production model file {} is not the registered artifact (sha256 {}, registered {})",
-                production.path,
-                current.sha256,
-                production.sha256
-            );
-            Some((production.id, baseline_diff(&loaded, &current)))
-        }
-        None => None,
-    };
-    let path = std::fs::canonicalize(&args.model).unwrap_or_else(|_| args.model.clone());
-    let version = NewModelVersion {
-        sha256: loaded.sha256.clone(),
-        parent_id: None,
-        path: path.display().to_string(),
-        provenance: serde_json::to_value(&loaded.file.manifest)?,
-        registered_by: String::new(),
-        at: crate::governance::now_micros(),
-    };
+    let diff = diff_against_production(&governance, &loaded).await?;
+    let version = new_version(&loaded, &args.model)?;
     let record = governance
         .register_model(
             Actor::Local,
@@ -289,6 +257,53 @@ async fn register(args: RegisterArgs) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The baseline diff of `loaded` against the production version, if there is one, from both
+/// model files (the production file must still be the registered artifact).
+pub async fn diff_against_production(
+    governance: &Governance<SqliteStore>,
+    loaded: &crate::model::LoadedModel,
+) -> anyhow::Result<Option<(i64, Vec<crate::registry::DiffItem>)>> {
+    let production = governance
+        .list_models(Actor::Local)
+        .await?
+        .into_iter()
+        .find(|v| v.stage == ModelStage::Production);
+    let Some(production) = production else {
+        return Ok(None);
+    };
+    let path = Path::new(&production.path);
+    let current = ModelFile::load(path).with_context(|| {
+        format!(
+            "cannot load the production model (version {}) from {} to compare with",
+            production.id, production.path
+        )
+    })?;
+    anyhow::ensure!(
+        current.sha256 == production.sha256,
+        "the production model file {} is not the registered artifact (sha256 {}, registered {})",
+        production.path,
+        current.sha256,
+        production.sha256
+    );
+    Ok(Some((production.id, baseline_diff(loaded, &current))))
+}
+
+/// The registry record to insert for a model file.
+pub fn new_version(
+    loaded: &crate::model::LoadedModel,
+    model: &Path,
+) -> anyhow::Result<NewModelVersion> {
+    let path = std::fs::canonicalize(model).unwrap_or_else(|_| model.to_path_buf());
+    Ok(NewModelVersion {
+        sha256: loaded.sha256.clone(),
+        parent_id: None,
+        path: path.display().to_string(),
+        provenance: serde_json::to_value(&loaded.file.manifest)?,
+        registered_by: String::new(),
+        at: crate::governance::now_micros(),
+    })
 }
 
 /// The governance arguments of a command whose database is optional (`model show --db`,

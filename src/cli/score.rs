@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::selection::SelectionArgs;
 use crate::alerts::DEFAULT_WINDOW_SECS;
+use crate::inventory::Inventory;
 use crate::model::{LoadedModel, ModelFile};
 use crate::pipeline::{PipelineConfig, RowOutput};
 use crate::score::{BATCH_ROWS, ScoreConfig, ScoreSummary, score};
@@ -94,14 +95,7 @@ pub struct ScoreArgs {
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     let (model, source) = load_model(&args.model, args.window, &args.selection)?;
-    let inventory = if args.inventory.is_empty() {
-        None
-    } else {
-        Some(Arc::new(
-            crate::inventory::load_inventory(&args.inventory)
-                .context("the inventory is not valid")?,
-        ))
-    };
+    let inventory = load_inventory(&args.inventory)?;
     let mut config = ScoreConfig::new(args.logs, &model);
     config.source = source;
     config.pipeline = PipelineConfig {
@@ -163,6 +157,17 @@ pub(super) fn load_model(
     window: f64,
     selection: &SelectionArgs,
 ) -> anyhow::Result<(Arc<LoadedModel>, SourceOptions)> {
+    load_model_signed(path, window, selection, None)
+}
+
+/// [`load_model`], and with `public_key` the model's detached signature is verified against
+/// that key too (`crate::model::load_verified`), so only a model the key holder signed runs.
+pub(super) fn load_model_signed(
+    path: &Path,
+    window: f64,
+    selection: &SelectionArgs,
+    public_key: Option<&Path>,
+) -> anyhow::Result<(Arc<LoadedModel>, SourceOptions)> {
     if !path.exists() {
         anyhow::bail!(
             "model {} does not exist; train one with `otsentry train --log PATH --out {}`",
@@ -173,8 +178,21 @@ pub(super) fn load_model(
     if !(window.is_finite() && window >= 0.0) {
         anyhow::bail!("--window must be a number of seconds, 0 or more (got {window})");
     }
-    let model =
-        ModelFile::load(path).with_context(|| format!("cannot load model {}", path.display()))?;
+    let model = match public_key {
+        None => ModelFile::load(path)
+            .with_context(|| format!("cannot load model {}", path.display()))?,
+        Some(key_path) => {
+            let key = crate::audit::load_verifying_key(key_path)
+                .with_context(|| format!("cannot read --public-key {}", key_path.display()))?;
+            crate::model::load_verified(path, &key).with_context(|| {
+                format!(
+                    "cannot load model {}: it is not the artifact the key {} verifies",
+                    path.display(),
+                    key_path.display()
+                )
+            })?
+        }
+    };
     let ot = model.ot_selector();
     if selection.names_ot_selection() {
         let asked = selection.selector()?;
@@ -187,6 +205,16 @@ pub(super) fn load_model(
     }
     let source = selection.source(ot);
     Ok((Arc::new(model), source))
+}
+
+/// The `--inventory` files, checked and loaded (`None` when none is given).
+pub(super) fn load_inventory(paths: &[PathBuf]) -> anyhow::Result<Option<Arc<Inventory>>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let inventory =
+        crate::inventory::load_inventory(paths).context("the inventory is not valid")?;
+    Ok(Some(Arc::new(inventory)))
 }
 
 /// The run's totals and warnings on stderr, so stdout stays data.

@@ -68,7 +68,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     config.contamination = parse_contamination(&args.contamination)?;
     config.n_estimators = args.n_estimators;
-    if !(args.forest_rows_per_day >= 0.0 && args.forest_rows_per_day.is_finite()) {
+    if !args.forest_rows_per_day.is_finite() || args.forest_rows_per_day < 0.0 {
         anyhow::bail!(
             "--forest-rows-per-day must be a finite number of records a day, 0 or more, got {}",
             args.forest_rows_per_day

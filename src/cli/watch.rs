@@ -12,9 +12,12 @@ use clap::Args;
 
 use super::selection::SelectionArgs;
 use crate::alerts::DEFAULT_WINDOW_SECS;
+use crate::delivery::TlsOptions;
 use crate::metrics::Metrics;
 use crate::pipeline::{BATCH_ROWS, PipelineConfig, RowOutput};
-use crate::watch::siem::{self, Opened};
+use crate::watch::diag::{self, diag};
+use crate::watch::lock::StateLock;
+use crate::watch::siem::{self, Opened, SiemOptions};
 use crate::watch::{DEFAULT_POLL, NamedSink, Outputs, WatchConfig, WatchSummary, watch};
 
 /// Follow live Zeek logs and alert within one polling cycle.
@@ -23,7 +26,8 @@ use crate::watch::{DEFAULT_POLL, NamedSink, Outputs, WatchConfig, WatchSummary, 
 /// output, are flushed, and only then is the checkpoint in --state-dir written (the follower's
 /// offsets and the pipeline's state), so a restart after SIGTERM, SIGINT, kill -9 or power loss
 /// resumes where it stopped. SIGTERM and SIGINT flush everything and checkpoint before exiting.
-/// The model is verified (SHA-256 trailer and sidecar) before anything is read.
+/// The model is verified (SHA-256 trailer and sidecar, and with --public-key its signature)
+/// before anything is read.
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     /// Zeek log files or directories to follow (directories are searched for *.log and
@@ -33,6 +37,11 @@ pub struct WatchArgs {
     /// The model file written by `otsentry train`.
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
+    /// The site's model-signing public key (as `otsentry audit keygen` writes it): the model
+    /// runs only if its detached signature MODEL.sig verifies against this key. Without it only
+    /// the SHA-256 trailer and sidecar are checked, and a warning says so.
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
     /// Where alerts go, repeatable: tcp://, tcp+tls://, syslog+udp://, syslog+tcp://,
     /// syslog+tls://, https:// (Splunk HEC), file://PATH, or - (standard output). Alone, -
     /// writes straight to stdout; every other output is fed from the durable spool.
@@ -41,12 +50,33 @@ pub struct WatchArgs {
     /// The durable spool's directory (default: STATE_DIR/spool).
     #[arg(long, value_name = "DIR")]
     pub spool_dir: Option<PathBuf>,
+    /// The spool's size cap, a whole number with a unit (512MiB, 2GiB, 500MB; default 1GiB). At
+    /// the cap new alerts are refused, never the oldest dropped; a warning comes from 80 % on.
+    #[arg(long, value_name = "SIZE", value_parser = crate::delivery::parse_size)]
+    pub spool_cap: Option<u64>,
+    /// PEM file of the CA certificates the TLS sinks (tcp+tls://, syslog+tls://, https://)
+    /// trust instead of the Mozilla roots.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca_file: Option<PathBuf>,
+    /// PEM certificate chain the TLS sinks present to collectors that authenticate senders
+    /// (with --tls-client-key).
+    #[arg(long, value_name = "FILE")]
+    pub tls_client_cert: Option<PathBuf>,
+    /// PEM private key of --tls-client-cert.
+    #[arg(long, value_name = "FILE")]
+    pub tls_client_key: Option<PathBuf>,
+    /// The environment variable holding the Splunk HEC token (default OTSENTRY_HEC_TOKEN). The
+    /// token itself never goes on the command line, where process listings would show it.
+    #[arg(long, value_name = "NAME")]
+    pub hec_token_env: Option<String>,
     /// At a stop, how many seconds the senders get to deliver what waits in the spool (what
     /// they cannot send stays spooled for the next start).
     #[arg(long, default_value_t = 5, value_name = "SECONDS")]
     pub drain_secs: u64,
-    /// Asset inventory files (YAML) giving alerts their destination's asset context.
-    #[arg(long = "inventory", value_name = "FILE")]
+    /// Asset inventory files (YAML, as `otsentry inventory check` reads them), as for `score`:
+    /// alerts carry both ends' asset context and open maintenance windows, and the conduit
+    /// detector reports flows between zones that no conduit allows.
+    #[arg(long = "inventory", num_args = 1.., value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
     /// Where the checkpoint is kept (created if missing). Without it a restart reads the logs
     /// from their beginning again.
@@ -85,21 +115,51 @@ pub struct WatchArgs {
 }
 
 pub fn run(args: WatchArgs) -> anyhow::Result<()> {
+    diag::init_tracing();
     // Everything that can be wrong with the command line is found before the model is read,
     // and the model is verified before a log is opened.
-    for url in &args.siem {
-        crate::delivery::parse_url(url)?;
-    }
-    if !args.inventory.is_empty() {
-        anyhow::bail!(
-            "--inventory is not used by watch yet: alerts carry the model's roles; leave it out"
-        );
-    }
+    let siem_options = SiemOptions {
+        spool_dir: args
+            .spool_dir
+            .clone()
+            .or_else(|| args.state_dir.as_ref().map(|dir| dir.join("spool"))),
+        spool_cap_bytes: args.spool_cap,
+        tls: TlsOptions {
+            ca_file: args.tls_ca_file.clone(),
+            client_cert: args.tls_client_cert.clone(),
+            client_key: args.tls_client_key.clone(),
+        },
+        hec_token_env: args.hec_token_env.clone(),
+    };
+    siem::check(
+        &args.siem,
+        &SiemOptions {
+            // Only the flag counts here: the default spool directory is no flag to complain about.
+            spool_dir: args.spool_dir.clone(),
+            ..siem_options.clone()
+        },
+    )?;
     let triage = match &args.triage {
         Some(config) => Some(super::triage::settings_from(config.as_deref())?),
         None => None,
     };
-    let (model, source) = super::score::load_model(&args.model, args.window, &args.selection)?;
+    let inventory = super::score::load_inventory(&args.inventory)?;
+    let (model, source) = super::score::load_model_signed(
+        &args.model,
+        args.window,
+        &args.selection,
+        args.public_key.as_deref(),
+    )?;
+    if args.public_key.is_none() {
+        diag!(
+            "warning: the model's signature is not checked (no --public-key): any well-formed model file runs"
+        );
+    }
+    // Held until the process ends: a second watch on this state directory is refused.
+    let _state_lock = match &args.state_dir {
+        Some(dir) => Some(StateLock::acquire(dir)?),
+        None => None,
+    };
     let metrics = Arc::new(Metrics::new());
     let listener = match args.metrics {
         Some(addr) => Some(
@@ -116,11 +176,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let spool_dir = args
-        .spool_dir
-        .clone()
-        .or_else(|| args.state_dir.as_ref().map(|dir| dir.join("spool")));
-    let mut outputs = match siem::open(&args.siem, spool_dir)? {
+    let mut outputs = match siem::open(&args.siem, siem_options)? {
         Opened::Stdout(sink) => Outputs::new(
             vec![NamedSink {
                 name: "stdout".to_string(),
@@ -145,7 +201,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
             max_latency: Some(Duration::from_millis(args.poll_ms)),
             emit_from: None,
             rows: RowOutput::None,
-            inventory: None,
+            inventory,
         },
         state_dir: args.state_dir,
         poll: Duration::from_millis(args.poll_ms),
@@ -153,11 +209,11 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
         health_every: Duration::from_secs(args.health_every),
     };
     if config.state_dir.is_none() && !config.exit_when_idle {
-        eprintln!(
+        diag!(
             "warning: no --state-dir: nothing is checkpointed, and a restart reads the logs from their beginning again"
         );
     }
-    eprintln!(
+    diag!(
         "watching {} path(s) with model {} (sha256 {}), polling every {} ms{}",
         config.logs.len(),
         args.model.display(),
@@ -181,7 +237,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
 /// The run's totals on stderr.
 fn report(summary: &WatchSummary) {
     let (source, pipeline) = (&summary.source, &summary.pipeline);
-    eprintln!(
+    diag!(
         "watch stopped{}: {} records read in {} polls, {} rows scored, {} alerts opened, {} closed, {} parse errors, {} records outside the OT scope",
         if summary.resumed {
             " (resumed from a checkpoint)"
@@ -236,12 +292,12 @@ fn background(
                                 if let Err(error) =
                                     crate::metrics::server::serve(listener, metrics).await
                                 {
-                                    eprintln!("warning: the metrics endpoint stopped: {error}");
+                                    diag!("warning: the metrics endpoint stopped: {error}");
                                 }
                             });
                         }
                         Err(error) => {
-                            eprintln!("warning: the metrics endpoint cannot start: {error}")
+                            diag!("warning: the metrics endpoint cannot start: {error}")
                         }
                     }
                 }
@@ -249,7 +305,7 @@ fn background(
                     _ = terminate.recv() => {}
                     _ = interrupt.recv() => {}
                 }
-                eprintln!("stopping: flushing alerts and writing the checkpoint");
+                diag!("stopping: flushing alerts and writing the checkpoint");
                 stop.store(true, Ordering::Relaxed);
             });
         })

@@ -13,6 +13,7 @@
 //! can de-duplicate. The sinks themselves (wire formats, connections, acknowledgements) live in
 //! `crate::sinks::{tcp, syslog, hec, file}`.
 
+pub mod size;
 mod spool;
 mod stream;
 pub(crate) mod target;
@@ -30,6 +31,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use thiserror::Error;
 
+pub use size::{SizeError, format_size, parse_size};
 pub use spool::Record;
 pub use stream::{Conn, StreamConfirm};
 pub use target::{Target, parse_url};
@@ -75,6 +77,9 @@ pub struct DeliveryConfig {
     /// The longest wait between retries of a sink that is down.
     pub backoff_max: Duration,
 }
+
+/// The smallest spool cap `open` accepts: a few segments' worth.
+pub const MIN_SPOOL_CAP: u64 = 64 * 1024;
 
 /// The HEC token's environment variable when none is configured.
 pub const DEFAULT_HEC_TOKEN_ENV: &str = "OTSENTRY_HEC_TOKEN";
@@ -245,7 +250,7 @@ impl Delivery {
         if config.urls.is_empty() {
             return Err(DeliveryError::NoSinks);
         }
-        if config.spool_cap_bytes < 64 * 1024 {
+        if config.spool_cap_bytes < MIN_SPOOL_CAP {
             return Err(DeliveryError::CapTooSmall {
                 cap: config.spool_cap_bytes,
             });

@@ -26,6 +26,18 @@ pub enum Target {
     File(file::FileConfig),
 }
 
+impl Target {
+    /// True when the sink speaks TLS, so the TLS options apply to it.
+    pub fn uses_tls(&self) -> bool {
+        match self {
+            Target::Tcp(sink) => sink.tls,
+            Target::Syslog(sink) => sink.transport == syslog::SyslogTransport::Tls,
+            Target::Hec(sink) => sink.tls,
+            Target::File(_) => false,
+        }
+    }
+}
+
 pub(crate) fn bad(url: &str, message: impl Into<String>) -> DeliveryError {
     DeliveryError::BadUrl {
         url: url.to_string(),

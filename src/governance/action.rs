@@ -80,6 +80,12 @@ pub enum Action {
     RollbackModel,
     /// Skip a candidate's staging period (an admin's override, audited).
     OverrideStagingPeriod,
+    /// Open or close a security incident, or keep its records as a canary set.
+    RecordIncident,
+    /// Record the manual review of the data around a closed incident.
+    ReviewIncidentData,
+    /// Train, certify and register the model an approved retrain request authorised.
+    RunRetrain,
 }
 
 impl Action {
@@ -121,6 +127,9 @@ impl Action {
             Action::PromoteModel => "promote_model",
             Action::RollbackModel => "rollback_model",
             Action::OverrideStagingPeriod => "override_staging_period",
+            Action::RecordIncident => "record_incident",
+            Action::ReviewIncidentData => "review_incident_data",
+            Action::RunRetrain => "run_retrain",
         }
     }
 
@@ -238,6 +247,8 @@ pub enum Resource {
     ModelVersion(i64),
     /// A baseline-diff item.
     DiffItem(i64),
+    /// A security incident (0 while it is being opened).
+    Incident(i64),
 }
 
 impl fmt::Display for Resource {
@@ -256,6 +267,7 @@ impl fmt::Display for Resource {
             Resource::Api => f.write_str("api"),
             Resource::ModelVersion(id) => write!(f, "model_version:{id}"),
             Resource::DiffItem(id) => write!(f, "baseline_diff_item:{id}"),
+            Resource::Incident(id) => write!(f, "incident:{id}"),
         }
     }
 }

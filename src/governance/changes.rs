@@ -123,7 +123,31 @@ fn requested_action(request: &ChangeRequestRecord) -> Result<Action, GovernanceE
         })
 }
 
+/// What an approval through a signed ticket records as its evidence.
+fn ticket_evidence(ticket_id: &str) -> String {
+    format!("ticket {ticket_id}, signature verified")
+}
+
+/// The ticket id of an approval that came through a signed ticket ([`ticket_evidence`]'s form).
+pub fn ticket_of(evidence: &str) -> Option<&str> {
+    evidence
+        .strip_prefix("ticket ")?
+        .strip_suffix(", signature verified")
+}
+
 impl<S: Store> Governance<S> {
+    /// The approvals an action needs: the AI governance policy's, and for a retrain at least
+    /// the retraining policy's `minimum_approvals`.
+    fn minimum_approvals(&self, action: Action, requirement: &ApprovalRequirement) -> usize {
+        let retraining = match action {
+            Action::RetrainModel => self.policies.retraining.as_ref(),
+            _ => None,
+        };
+        requirement
+            .minimum_approvals
+            .max(retraining.map_or(0, |policy| policy.minimum_approvals))
+    }
+
     fn requirement(&self, action: Action) -> Result<&ApprovalRequirement, GovernanceError> {
         self.policies.ai.approval_for(action).ok_or_else(|| {
             GovernanceError::Internal(format!("no approval requirement for {action}"))
@@ -376,7 +400,7 @@ impl<S: Store> Governance<S> {
         let requirement = self.requirement(requested_action(&request)?)?;
         Ok(ChangeRequestDetail {
             approvals: read.approvals(id).await?,
-            minimum_approvals: requirement.minimum_approvals,
+            minimum_approvals: self.minimum_approvals(requested_action(&request)?, requirement),
             required_roles: requirement
                 .approvers
                 .iter()
@@ -566,11 +590,18 @@ impl<S: Store> Governance<S> {
                 principal.name
             )));
         }
+        // A retrain also answers to the retraining policy: its approver roles and its minimum.
+        let retraining = match action {
+            Action::RetrainModel => self.policies.retraining.as_ref(),
+            _ => None,
+        };
+        let minimum_approvals = self.minimum_approvals(action, requirement);
         let role = requirement
             .approvers
             .iter()
             .find(|role| {
                 principal.has_role(role.as_str())
+                    && retraining.is_none_or(|policy| policy.who_must_approve.contains(role))
                     && !approvals
                         .iter()
                         .any(|approval| approval.role == role.as_str())
@@ -598,7 +629,7 @@ impl<S: Store> Governance<S> {
                 },
             )
             .await?;
-        let applied = if approvals.len() + 1 >= requirement.minimum_approvals {
+        let applied = if approvals.len() + 1 >= minimum_approvals {
             Some(self.complete_change(tx, permit, &request, action).await?)
         } else {
             None
@@ -677,7 +708,7 @@ impl<S: Store> Governance<S> {
                         key.verify_strict(message.as_bytes(), &signature).is_ok()
                     });
                 if valid {
-                    Ok(format!("ticket {ticket_id}, signature verified"))
+                    Ok(ticket_evidence(ticket_id))
                 } else {
                     Err(GovernanceError::Invalid(format!(
                         "the signature of ticket {ticket_id} does not verify against the ticketing key for change request {}",

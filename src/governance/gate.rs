@@ -41,6 +41,9 @@ pub const HUMAN_OPERATOR_ACTIONS: &[Action] = &[
     Action::AcknowledgeBaselineDiff,
     Action::PromoteModel,
     Action::RollbackModel,
+    Action::RecordIncident,
+    Action::ReviewIncidentData,
+    Action::RunRetrain,
 ];
 
 /// The outcome of a decision.
@@ -153,6 +156,27 @@ fn decide_human(
                     "the policy has no approval requirement for {requested}"
                 ));
             };
+            // A retrain's approver must also hold a role the retraining policy names.
+            let retraining = match (requested, &policies.retraining) {
+                (Action::RetrainModel, Some(retraining)) => Some(retraining),
+                _ => None,
+            };
+            if let Some(retraining) = retraining
+                && !retraining
+                    .who_must_approve
+                    .iter()
+                    .any(|role| held(role.as_str()))
+            {
+                return Decision::deny(format!(
+                    "retraining_policy lets only {} approve a retrain",
+                    retraining
+                        .who_must_approve
+                        .iter()
+                        .map(Role::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
             match requirement
                 .approvers
                 .iter()

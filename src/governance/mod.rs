@@ -20,6 +20,7 @@ mod models;
 pub mod policy;
 mod policy_change;
 pub mod principal;
+pub mod retraining;
 pub mod review;
 mod service;
 pub mod token;
@@ -37,6 +38,7 @@ pub use gate::{Decision, Verdict, decide};
 pub use models::{ModelDetail, StagingOverride};
 pub use policy::{Policy, PolicyError, PolicyKind, PolicySet, load_policy, parse_policy};
 pub use principal::{AiComponent, Principal, PrincipalKind, Role};
+pub use retraining::{RetrainPlan, RetrainResult};
 pub use service::{
     Actor, ConsolePerson, Governance, GovernanceConfig, IssuedEnrollment, IssuedToken,
     MAX_TOKEN_VALID_DAYS, Permit, Scribe, format_micros, now_micros, verify_store,

@@ -88,37 +88,9 @@ impl<S: Store> Governance<S> {
         let (mut tx, permit, pending) = self
             .begin_change(actor, Action::RegisterModel, &Resource::ModelVersion(0))
             .await?;
-        let outcome = async {
-            let production = tx
-                .list_model_versions()
-                .await?
-                .into_iter()
-                .find(|v| v.stage == ModelStage::Production);
-            let against = diff.map(|(id, _)| id);
-            if production.as_ref().map(|v| v.id) != against {
-                return Err(GovernanceError::Conflict(format!(
-                    "the baseline diff was computed against {}, but production is {}; compute it again",
-                    against.map_or("no model".to_string(), |id| format!("version {id}")),
-                    production
-                        .as_ref()
-                        .map_or("no model".to_string(), |v| format!("version {}", v.id))
-                )));
-            }
-            let new = NewModelVersion {
-                parent_id: production.as_ref().map(|v| v.id),
-                registered_by: actor.audit_name(),
-                ..version
-            };
-            let record = tx.insert_model_version(&permit, &new).await?;
-            if let Some((against, items)) = diff {
-                for item in items {
-                    tx.insert_diff_item(&permit, record.id, against, item.kind, &item.item)
-                        .await?;
-                }
-            }
-            Ok((record, diff.map_or(0, |(_, items)| items.len())))
-        }
-        .await;
+        let outcome = self
+            .insert_candidate(&mut tx, &permit, actor, version, diff)
+            .await;
         self.finish(tx, pending, outcome, |(record, n_items)| {
             format!(
                 "registered model {} as version {} (candidate, parent {}), {n_items} baseline-diff item(s) to acknowledge",
@@ -131,6 +103,47 @@ impl<S: Store> Governance<S> {
         })
         .await
         .map(|(record, _)| record)
+    }
+
+    /// Inserts a candidate and its baseline-diff items inside the caller's transaction; the
+    /// diff must have been computed against the production version of this transaction.
+    /// Returns the record and the number of diff items.
+    pub(super) async fn insert_candidate(
+        &self,
+        tx: &mut S::Tx,
+        permit: &super::Permit,
+        actor: Actor<'_>,
+        version: NewModelVersion,
+        diff: Option<(i64, &[DiffItem])>,
+    ) -> Result<(ModelVersionRecord, usize), GovernanceError> {
+        let production = tx
+            .list_model_versions()
+            .await?
+            .into_iter()
+            .find(|v| v.stage == ModelStage::Production);
+        let against = diff.map(|(id, _)| id);
+        if production.as_ref().map(|v| v.id) != against {
+            return Err(GovernanceError::Conflict(format!(
+                "the baseline diff was computed against {}, but production is {}; compute it again",
+                against.map_or("no model".to_string(), |id| format!("version {id}")),
+                production
+                    .as_ref()
+                    .map_or("no model".to_string(), |v| format!("version {}", v.id))
+            )));
+        }
+        let new = NewModelVersion {
+            parent_id: production.as_ref().map(|v| v.id),
+            registered_by: actor.audit_name(),
+            ..version
+        };
+        let record = tx.insert_model_version(permit, &new).await?;
+        if let Some((against, items)) = diff {
+            for item in items {
+                tx.insert_diff_item(permit, record.id, against, item.kind, &item.item)
+                    .await?;
+            }
+        }
+        Ok((record, diff.map_or(0, |(_, items)| items.len())))
     }
 
     /// Records the certification report of a version; it must name this exact artifact.

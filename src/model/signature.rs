@@ -42,7 +42,7 @@ pub struct SourceDigest {
 }
 
 /// The signature file: the manifest, the public key that signed it and the signature.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignatureFile {
     pub format: String,
@@ -134,14 +134,7 @@ pub fn sign(
     path: &Path,
     key: &SigningKey,
 ) -> Result<PathBuf, SignatureError> {
-    let manifest = digest_manifest(loaded);
-    let signature = key.sign(&signed_bytes(&manifest));
-    let file = SignatureFile {
-        format: SIGNATURE_FORMAT.to_string(),
-        manifest,
-        public_key: hex::encode(key.verifying_key().to_bytes()),
-        signature: hex::encode(signature.to_bytes()),
-    };
+    let file = signature_file(digest_manifest(loaded), key);
     let sig = signature_path(path);
     let text = serde_json::to_string_pretty(&file).unwrap_or_default();
     std::fs::write(&sig, text + "\n").map_err(|source| SignatureError::Write {
@@ -149,6 +142,62 @@ pub fn sign(
         source,
     })?;
     Ok(sig)
+}
+
+/// The signature file of a manifest signed with `key`.
+pub fn signature_file(manifest: DigestManifest, key: &SigningKey) -> SignatureFile {
+    let signature = key.sign(&signed_bytes(&manifest));
+    SignatureFile {
+        format: SIGNATURE_FORMAT.to_string(),
+        manifest,
+        public_key: hex::encode(key.verifying_key().to_bytes()),
+        signature: hex::encode(signature.to_bytes()),
+    }
+}
+
+/// Reads a signature file's text: its JSON shape and format; `sig` names it in errors.
+pub fn parse_signature(text: &str, sig: &Path) -> Result<SignatureFile, SignatureError> {
+    let malformed = |message: String| SignatureError::Malformed {
+        sig: sig.to_path_buf(),
+        message,
+    };
+    let file: SignatureFile =
+        serde_json::from_str(text).map_err(|error| malformed(error.to_string()))?;
+    if file.format != SIGNATURE_FORMAT {
+        return Err(malformed(format!(
+            "format `{}`, expected `{SIGNATURE_FORMAT}`",
+            file.format
+        )));
+    }
+    Ok(file)
+}
+
+/// Checks that `file` was signed by `key` and that its manifest is what was signed.
+pub fn verify_signature(
+    file: &SignatureFile,
+    sig: &Path,
+    key: &VerifyingKey,
+) -> Result<(), SignatureError> {
+    let expected_key = hex::encode(key.to_bytes());
+    if file.public_key.to_lowercase() != expected_key {
+        return Err(SignatureError::WrongKey {
+            sig: sig.to_path_buf(),
+            found: file.public_key.clone(),
+            expected: expected_key,
+        });
+    }
+    let bytes: [u8; 64] = hex::decode(&file.signature)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| SignatureError::Malformed {
+            sig: sig.to_path_buf(),
+            message: "the signature must be 128 hex digits (64 bytes)".into(),
+        })?;
+    let signature = Signature::from_bytes(&bytes);
+    key.verify_strict(&signed_bytes(&file.manifest), &signature)
+        .map_err(|_| SignatureError::BadSignature {
+            sig: sig.to_path_buf(),
+        })
 }
 
 /// Verifies the signature beside `path` for the loaded model against the site's public key.
@@ -178,35 +227,8 @@ pub fn verify_text(
     sig: &Path,
     key: &VerifyingKey,
 ) -> Result<DigestManifest, SignatureError> {
-    let malformed = |message: String| SignatureError::Malformed {
-        sig: sig.to_path_buf(),
-        message,
-    };
-    let file: SignatureFile =
-        serde_json::from_str(text).map_err(|error| malformed(error.to_string()))?;
-    if file.format != SIGNATURE_FORMAT {
-        return Err(malformed(format!(
-            "format `{}`, expected `{SIGNATURE_FORMAT}`",
-            file.format
-        )));
-    }
-    let expected_key = hex::encode(key.to_bytes());
-    if file.public_key.to_lowercase() != expected_key {
-        return Err(SignatureError::WrongKey {
-            sig: sig.to_path_buf(),
-            found: file.public_key,
-            expected: expected_key,
-        });
-    }
-    let bytes: [u8; 64] = hex::decode(&file.signature)
-        .ok()
-        .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(|| malformed("the signature must be 128 hex digits (64 bytes)".into()))?;
-    let signature = Signature::from_bytes(&bytes);
-    key.verify_strict(&signed_bytes(&file.manifest), &signature)
-        .map_err(|_| SignatureError::BadSignature {
-            sig: sig.to_path_buf(),
-        })?;
+    let file = parse_signature(text, sig)?;
+    verify_signature(&file, sig, key)?;
     let actual = digest_manifest(loaded);
     let mismatch = |field, signed: &str, actual: &str| SignatureError::Mismatch {
         sig: sig.to_path_buf(),

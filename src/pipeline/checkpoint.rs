@@ -66,10 +66,8 @@ pub enum CheckpointError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("checkpoint {path} is not an otsentry pipeline checkpoint (format {found:?})")]
-    Foreign { path: PathBuf, found: String },
-    #[error("checkpoint {path} has version {found}; this build reads version {VERSION}")]
-    Version { path: PathBuf, found: u32 },
+    #[error(transparent)]
+    Header(#[from] HeaderError),
     #[error(
         "the checkpoint belongs to model {found}, not to the model loaded ({expected}): start without the checkpoint, or load the model it was written with"
     )]
@@ -87,6 +85,48 @@ pub enum CheckpointError {
     Window { found: f64, expected: f64 },
 }
 
+/// A versioned JSON file's `(format, version)` header that is not the one this build reads.
+#[derive(Debug, Error)]
+pub enum HeaderError {
+    #[error("checkpoint {path} is not an otsentry {kind} checkpoint (format {found:?})")]
+    Foreign {
+        path: PathBuf,
+        kind: &'static str,
+        found: String,
+    },
+    #[error("checkpoint {path} has version {found}; this build reads version {expected}")]
+    Version {
+        path: PathBuf,
+        found: u32,
+        expected: u32,
+    },
+}
+
+/// Checks the `(format, version)` a checkpoint file of `kind` (`pipeline`, `watch`) carries
+/// against what this build writes: a foreign format first, then another version.
+pub fn check_header(
+    path: &Path,
+    kind: &'static str,
+    (format, version): (&str, u32),
+    (expected_format, expected_version): (&str, u32),
+) -> Result<(), HeaderError> {
+    if format != expected_format {
+        return Err(HeaderError::Foreign {
+            path: path.to_path_buf(),
+            kind,
+            found: format.to_string(),
+        });
+    }
+    if version != expected_version {
+        return Err(HeaderError::Version {
+            path: path.to_path_buf(),
+            found: version,
+            expected: expected_version,
+        });
+    }
+    Ok(())
+}
+
 impl PipelineState {
     /// Parses and checks a checkpoint's bytes (not yet against a model).
     pub fn from_slice(bytes: &[u8], path: &Path) -> Result<PipelineState, CheckpointError> {
@@ -95,18 +135,12 @@ impl PipelineState {
                 path: path.to_path_buf(),
                 source,
             })?;
-        if state.format != FORMAT {
-            return Err(CheckpointError::Foreign {
-                path: path.to_path_buf(),
-                found: state.format,
-            });
-        }
-        if state.version != VERSION {
-            return Err(CheckpointError::Version {
-                path: path.to_path_buf(),
-                found: state.version,
-            });
-        }
+        check_header(
+            path,
+            "pipeline",
+            (&state.format, state.version),
+            (FORMAT, VERSION),
+        )?;
         Ok(state)
     }
 

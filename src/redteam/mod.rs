@@ -3,18 +3,22 @@
 //! pipeline `score` and `watch` run (`crate::pipeline`), so it certifies the detectors the model
 //! is deployed with, whatever they are, never a copy of them.
 //!
-//! Today: the slow-drift injection test (`drift`). A model is certified when the combined result
-//! of every test meets its requirement; a model that fails is not deployable.
+//! Today: the slow-drift injection test (`drift`) and the canary test (`canary`: the kept records
+//! of every confirmed incident must still raise an alert). A model is certified when the
+//! combined result of every test meets its requirement; a model that fails is not deployable.
 
+pub mod canary;
 pub mod drift;
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use canary::{CanaryError, CanaryResult};
 pub use drift::{DetectorResult, DriftConfig, DriftError, DriftReport};
 
 use crate::model::LoadedModel;
+use crate::store::CanarySet;
 
 /// The certification of one artifact: every test's report and the verdict.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,15 +29,33 @@ pub struct Certification {
     pub tool: String,
     pub passed: bool,
     pub drift: DriftReport,
+    /// One result per incident canary set given; every one must be caught.
+    #[serde(default)]
+    pub canaries: Vec<CanaryResult>,
 }
 
-/// Runs every test on the model.
-pub fn certify(model: Arc<LoadedModel>, drift: &DriftConfig) -> Result<Certification, DriftError> {
+/// Why certification could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CertifyError {
+    #[error(transparent)]
+    Drift(#[from] DriftError),
+    #[error(transparent)]
+    Canary(#[from] CanaryError),
+}
+
+/// Runs every test on the model: the drift test, and the canary test on every set given.
+pub fn certify(
+    model: Arc<LoadedModel>,
+    drift: &DriftConfig,
+    canaries: &[(i64, CanarySet)],
+) -> Result<Certification, CertifyError> {
     let report = drift::run(Arc::clone(&model), drift)?;
+    let canaries = canary::run(&model, canaries)?;
     Ok(Certification {
         model_sha256: model.sha256.clone(),
         tool: format!("otsentry {}", env!("CARGO_PKG_VERSION")),
-        passed: report.combined.meets_requirement,
+        passed: report.combined.meets_requirement && canaries.iter().all(|result| result.caught),
         drift: report,
+        canaries,
     })
 }

@@ -172,6 +172,28 @@ pub fn model_card(
                 }
             }
             let _ = writeln!(out);
+            let canaries = report["canaries"].as_array().cloned().unwrap_or_default();
+            if !canaries.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "Canaries (the kept records of confirmed incidents; every one must alert):\n"
+                );
+                let _ = writeln!(out, "| incident | files | records | alerts | caught |");
+                let _ = writeln!(out, "|---|---|---|---|---|");
+                for canary in &canaries {
+                    let fields = ["incident", "files", "records", "alerts", "caught"];
+                    let cells: Vec<String> =
+                        fields.iter().map(|field| cell(&canary[*field])).collect();
+                    let _ = writeln!(out, "| {} |", cells.join(" | "));
+                    if canary["caught"] != Value::Bool(true) {
+                        blind_spots.push(format!(
+                            "incident {}: the model no longer alerts on its records (it learnt that attacker as normal)",
+                            cell(&canary["incident"])
+                        ));
+                    }
+                }
+                let _ = writeln!(out);
+            }
         }
         _ => {
             let _ = writeln!(out, "Not certified: not deployable.\n");

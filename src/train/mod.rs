@@ -68,6 +68,9 @@ pub struct TrainConfig {
     pub source: SourceOptions,
     /// Only records with `ts` before this (epoch seconds) are used: the end of the window.
     pub until: Option<f64>,
+    /// Only records with `ts` at or after this (epoch seconds) are used: the window's start (a
+    /// governed retrain trains on its approved window only).
+    pub since: Option<f64>,
     /// The forest's alert budget: the default threshold of each schema lets about this many
     /// training records a day fall below it (see [`calibrate_threshold`]).
     pub forest_rows_per_day: f64,
@@ -89,6 +92,7 @@ impl TrainConfig {
             vocab_cap: crate::features::intern::DEFAULT_CAP,
             source: SourceOptions::default(),
             until: None,
+            since: None,
             forest_rows_per_day: DEFAULT_FOREST_ROWS_PER_DAY,
         }
     }
@@ -208,8 +212,9 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
     let mut source = config.source.clone();
     source.read.source_tap = Some(digests.tap());
     let until = config.until.unwrap_or(f64::INFINITY);
+    let since = config.since.unwrap_or(f64::NEG_INFINITY);
     let stats = walk_files(files.clone(), &source, progress, |event| {
-        if event.ts >= until {
+        if event.ts >= until || event.ts < since {
             return Ok::<(), TrainError>(());
         }
         if event.ot {
@@ -423,7 +428,7 @@ pub fn calibrate_threshold(
     rows_per_day: f64,
     span_days: f64,
 ) -> f64 {
-    if sample_decisions.is_empty() || n_seen == 0 || !(rows_per_day > 0.0) {
+    if sample_decisions.is_empty() || n_seen == 0 || rows_per_day.is_nan() || rows_per_day <= 0.0 {
         return 0.0;
     }
     let share = (rows_per_day * span_days.max(1.0) / n_seen as f64).min(1.0);

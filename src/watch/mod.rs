@@ -15,6 +15,8 @@
 //! one run. With `exit_when_idle` the end of the input is the first poll that finds nothing new:
 //! open alerts are closed as `score` closes them, which makes a replay give `score`'s alerts.
 
+pub mod diag;
+pub mod lock;
 pub mod siem;
 pub mod state;
 
@@ -37,6 +39,7 @@ use crate::pipeline::{Pipeline, PipelineConfig, PipelineError, PipelineStats};
 use crate::sinks::{RowRecord, Sink, SinkError};
 use crate::sources::{RecordAdapter, SourceOptions, SourceStats};
 use crate::triage::live::LiveTriage;
+use diag::diag;
 use state::{StateError, WatchState};
 
 /// The default pause between polls: inside the one-second alerting target with room to spare.
@@ -167,10 +170,10 @@ impl Outputs {
     /// Drains the spool's senders until `deadline`; what they could not send stays spooled.
     pub fn shutdown(mut self, deadline: Duration) {
         if let Err(error) = self.triage_events(true).and_then(|()| self.flush()) {
-            eprintln!("warning: the last triage events were not delivered: {error}");
+            diag!("warning: the last triage events were not delivered: {error}");
         }
         if let Some(triage) = &self.triage {
-            eprintln!("{}", crate::triage::live::summary(&triage.metrics()));
+            diag!("{}", crate::triage::live::summary(&triage.metrics()));
         }
         if let Some(delivery) = self.delivery {
             delivery.shutdown(deadline);
@@ -345,7 +348,7 @@ pub fn watch(
         summary.polls += 1;
         for error in &report.errors {
             metrics.add(&names::FOLLOW_ERRORS, &[], 1.0);
-            eprintln!(
+            diag!(
                 "warning: {}",
                 crate::text::escape_terminal(&error.to_string())
             );
@@ -458,12 +461,12 @@ struct Reported {
 impl Reported {
     fn print_new(&mut self, stats: &SourceStats, problems: &zeek::Problems) {
         for message in &stats.errors[self.adapter.min(stats.errors.len())..] {
-            eprintln!("skipped: {}", crate::text::escape_terminal(message));
+            diag!("skipped: {}", crate::text::escape_terminal(message));
         }
         self.adapter = stats.errors.len();
         let kept = problems.kept();
         for problem in &kept[self.follower.min(kept.len())..] {
-            eprintln!(
+            diag!(
                 "skipped: {}",
                 crate::text::escape_terminal(&problem.to_string())
             );
@@ -501,7 +504,7 @@ impl Health {
             return;
         }
         let rate = self.records as f64 / elapsed.as_secs_f64().max(1e-9);
-        eprintln!(
+        diag!(
             "watch: {rate:.0} lines/s, {} alerts in the last {:.0} s ({} in all), backlog {backlog} bytes{}, spool {}",
             self.alerts,
             elapsed.as_secs_f64(),

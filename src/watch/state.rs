@@ -13,7 +13,7 @@ use thiserror::Error;
 use zeek::follow::Checkpoint;
 
 use crate::pipeline::PipelineState;
-use crate::pipeline::checkpoint::{self, write_atomic};
+use crate::pipeline::checkpoint::{self, HeaderError, check_header, write_atomic};
 
 /// The `format` field of every watch checkpoint.
 pub const FORMAT: &str = "otsentry-watch-checkpoint";
@@ -59,10 +59,8 @@ pub enum StateError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("checkpoint {path} is not an otsentry watch checkpoint (format {found:?})")]
-    Foreign { path: PathBuf, found: String },
-    #[error("checkpoint {path} has version {found}; this build reads version {VERSION}")]
-    Version { path: PathBuf, found: u32 },
+    #[error(transparent)]
+    Header(#[from] HeaderError),
     #[error("checkpoint {path}: the follower's part is not usable: {source}")]
     Follower {
         path: PathBuf,
@@ -107,18 +105,12 @@ impl WatchState {
             path: path.to_path_buf(),
             source,
         })?;
-        if stored.format != FORMAT {
-            return Err(StateError::Foreign {
-                path: path.to_path_buf(),
-                found: stored.format,
-            });
-        }
-        if stored.version != VERSION {
-            return Err(StateError::Version {
-                path: path.to_path_buf(),
-                found: stored.version,
-            });
-        }
+        check_header(
+            path,
+            "watch",
+            (&stored.format, stored.version),
+            (FORMAT, VERSION),
+        )?;
         // Each half is checked by its owner, from the bytes it wrote.
         let follower = serde_json::to_vec(&stored.follower).unwrap_or_default();
         let follower =

@@ -5,6 +5,7 @@
 //! beside the database (`<db>.audit-head`) after every commit.
 
 mod anchor;
+mod retraining;
 mod rows;
 mod state;
 

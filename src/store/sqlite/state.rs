@@ -27,6 +27,8 @@ const STATE_TABLES: &[(&str, &str, bool)] = &[
     ("policies", "sha256", false),
     ("model_versions", "id", true),
     ("model_diff_items", "id", true),
+    ("incidents", "id", true),
+    ("retrain_runs", "id", true),
 ];
 
 /// Columns recorded as a fingerprint: an Argon2id hash of a passphrase would let anyone who

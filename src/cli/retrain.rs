@@ -1,0 +1,542 @@
+//! `otsentry incident` (open, close, review, canary, list) and `otsentry retrain` (request,
+//! approve, run, list): the governed retraining workflow of docs/retraining.md. Each person's act
+//! is proved with their passphrase on standard input; `retrain run` trains through `train` on the
+//! approved window only, signs the artifact (and so its dataset digest), certifies it against
+//! the drift test and every canary set, registers it as a candidate (never promoted), and writes
+//! the retrain record to the audit log and the policy's `retrain_events_log`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use comfy_table::Table;
+use sha2::{Digest, Sha256};
+
+use super::certify::DriftArgs;
+use super::common::{Format, GovArgs, open_governance, read_passphrase, runtime};
+use super::train::{parse_contamination, parse_time};
+use crate::governance::{
+    Actor, ApprovalEvidence, ConsolePerson, Governance, RetrainResult, format_micros,
+};
+use crate::model::ModelFile;
+use crate::registry::RetrainWindow;
+use crate::store::{CanaryFile, CanarySet, RetrainRunRecord, SqliteStore};
+use crate::train::{TrainConfig, train};
+
+/// Record security incidents: they block retraining while open and taint their data until a
+/// person reviews it.
+#[derive(Debug, Args)]
+pub struct IncidentArgs {
+    #[command(subcommand)]
+    pub command: IncidentCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Open an incident (a person's act: passphrase on standard input).
+    Open {
+        #[arg(long)]
+        title: String,
+        /// When the incident's activity started, in log time (RFC 3339 or epoch seconds).
+        #[arg(long, value_parser = parse_time)]
+        started: f64,
+        /// Alerts that belong to the incident.
+        #[arg(long = "alert", value_name = "ID")]
+        alerts: Vec<i64>,
+        #[arg(long = "as", value_name = "NAME")]
+        person: String,
+        #[command(flatten)]
+        gov: GovArgs,
+    },
+    /// Close an open incident.
+    Close {
+        id: i64,
+        /// When the incident's activity ended, in log time: its data stay tainted for 30 days
+        /// after it.
+        #[arg(long, value_parser = parse_time)]
+        ended: f64,
+        #[arg(long)]
+        note: String,
+        #[arg(long = "as", value_name = "NAME")]
+        person: String,
+        #[command(flatten)]
+        gov: GovArgs,
+    },
+    /// Record the manual review of the data around a closed incident (lifts
+    /// post_incident_window for it).
+    Review {
+        id: i64,
+        /// What was reviewed and found.
+        #[arg(long)]
+        note: String,
+        #[arg(long = "as", value_name = "NAME")]
+        person: String,
+        #[command(flatten)]
+        gov: GovArgs,
+    },
+    /// Keep the incident's records as its canary set: the files are copied beside the database
+    /// and every certification must still alert on them.
+    Canary {
+        id: i64,
+        /// Zeek log files of the incident's records.
+        #[arg(long = "log", required = true, num_args = 1.., value_name = "FILE")]
+        logs: Vec<PathBuf>,
+        #[arg(long = "as", value_name = "NAME")]
+        person: String,
+        #[command(flatten)]
+        gov: GovArgs,
+    },
+    /// List the incidents.
+    List {
+        #[command(flatten)]
+        gov: GovArgs,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// Governed retraining: request a retrain of a window, approve it, run it.
+#[derive(Debug, Args)]
+pub struct RetrainArgs {
+    #[command(subcommand)]
+    pub command: RetrainCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetrainCommand {
+    /// Request a retrain on a window of log time (a person the retraining policy lets request;
+    /// passphrase on standard input).
+    Request {
+        /// START..END in log time, each RFC 3339 or epoch seconds.
+        #[arg(long, value_parser = parse_window)]
+        window: RetrainWindow,
+        #[arg(long)]
+        reason: String,
+        #[arg(long = "as", value_name = "NAME")]
+        person: String,
+        #[command(flatten)]
+        gov: GovArgs,
+    },
+    /// Approve a retrain request through the channel the policy names: a signed ticket
+    /// (--ticket, --signature), a confirmation code (--code), or in person (neither). Your
+    /// passphrase on standard input proves who you are.
+    Approve {
+        id: i64,
+        #[arg(long = "as", value_name = "NAME")]
+        person: String,
+        #[arg(long, requires = "signature", conflicts_with = "code")]
+        ticket: Option<String>,
+        /// The ticketing system's hex signature of the ticket.
+        #[arg(long, requires = "ticket")]
+        signature: Option<String>,
+        /// The one-time confirmation code the requester read to you.
+        #[arg(long)]
+        code: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        #[command(flatten)]
+        gov: GovArgs,
+    },
+    /// Run an approved retrain: train on its window only, sign, certify, register as candidate.
+    Run(RunArgs),
+    /// List the retrain runs recorded.
+    List {
+        #[command(flatten)]
+        gov: GovArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The approved retrain request.
+    pub id: i64,
+    /// Zeek log files or directories; only records inside the approved window are used.
+    #[arg(long = "log", required = true, num_args = 1.., value_name = "PATH")]
+    pub logs: Vec<PathBuf>,
+    /// Where to write the new model.
+    #[arg(long, value_name = "MODEL")]
+    pub out: PathBuf,
+    /// The site's ed25519 model key: signs the artifact and so its training dataset digest.
+    #[arg(long, env = "OTSENTRY_MODEL_KEY")]
+    pub key: Option<PathBuf>,
+    #[arg(long, default_value_t = 200)]
+    pub n_estimators: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, default_value = "0.001")]
+    pub contamination: String,
+    /// Train on under 14 days anyway (recorded in the model).
+    #[arg(long)]
+    pub allow_short_baseline: bool,
+    #[command(flatten)]
+    pub drift: DriftArgs,
+    #[command(flatten)]
+    pub selection: super::selection::SelectionArgs,
+    #[command(flatten)]
+    pub gov: GovArgs,
+}
+
+fn micros(seconds: f64) -> i64 {
+    (seconds * 1e6).round() as i64
+}
+
+/// `START..END`, each RFC 3339 or epoch seconds.
+fn parse_window(text: &str) -> Result<RetrainWindow, String> {
+    let (start, end) = text
+        .split_once("..")
+        .ok_or_else(|| format!("expected START..END, not `{text}`"))?;
+    RetrainWindow::new(micros(parse_time(start)?), micros(parse_time(end)?))
+}
+
+async fn login(
+    governance: &Governance<SqliteStore>,
+    person: &str,
+) -> anyhow::Result<ConsolePerson> {
+    let passphrase = read_passphrase(&format!("passphrase of {person}"))?;
+    Ok(governance.console_login(person, &passphrase).await?)
+}
+
+pub fn run_incident(args: IncidentArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(incident(args.command))
+}
+
+async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
+    let mut out = std::io::stdout();
+    match command {
+        IncidentCommand::Open {
+            title,
+            started,
+            alerts,
+            person,
+            gov,
+        } => {
+            let governance = open_governance(&gov).await?;
+            let me = login(&governance, &person).await?;
+            let opened = governance
+                .open_incident(
+                    Actor::Principal(me.principal()),
+                    &title,
+                    micros(started),
+                    &alerts,
+                )
+                .await;
+            governance.close().await;
+            let opened = opened?;
+            writeln!(out, "incident {} opened: {}", opened.id, opened.title)?;
+        }
+        IncidentCommand::Close {
+            id,
+            ended,
+            note,
+            person,
+            gov,
+        } => {
+            let governance = open_governance(&gov).await?;
+            let me = login(&governance, &person).await?;
+            let closed = governance
+                .close_incident(Actor::Principal(me.principal()), id, micros(ended), &note)
+                .await;
+            governance.close().await;
+            let closed = closed?;
+            writeln!(
+                out,
+                "incident {id} closed; its data stay tainted until {} unless reviewed",
+                crate::registry::retrain::tainted_span(&closed)
+                    .map(|(_, until)| format_micros(until))
+                    .unwrap_or_default()
+            )?;
+        }
+        IncidentCommand::Review {
+            id,
+            note,
+            person,
+            gov,
+        } => {
+            let governance = open_governance(&gov).await?;
+            let me = login(&governance, &person).await?;
+            let reviewed = governance.review_incident_data(&me, id, &note).await;
+            governance.close().await;
+            reviewed?;
+            writeln!(out, "the data of incident {id} are recorded as reviewed")?;
+        }
+        IncidentCommand::Canary {
+            id,
+            logs,
+            person,
+            gov,
+        } => {
+            let governance = open_governance(&gov).await?;
+            let me = login(&governance, &person).await?;
+            let outcome = async {
+                let set = keep_files(&gov.db.db, id, &logs, &me)?;
+                Ok::<_, anyhow::Error>(
+                    governance
+                        .keep_canary(Actor::Principal(me.principal()), id, set)
+                        .await?,
+                )
+            }
+            .await;
+            governance.close().await;
+            let kept = outcome?;
+            for file in kept.canary.iter().flat_map(|canary| &canary.files) {
+                writeln!(out, "kept {} ({})", file.path, file.sha256)?;
+            }
+        }
+        IncidentCommand::List { gov, format } => {
+            let governance = open_governance(&gov).await?;
+            let incidents = governance.list_incidents(Actor::Local).await;
+            governance.close().await;
+            let incidents = incidents?;
+            if format == Format::Json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&incidents)?)?;
+                return Ok(());
+            }
+            let mut table = Table::new();
+            table.set_header([
+                "incident",
+                "status",
+                "title",
+                "activity",
+                "data reviewed",
+                "canary",
+            ]);
+            for incident in incidents {
+                table.add_row([
+                    incident.id.to_string(),
+                    incident.status.clone(),
+                    crate::text::escape_terminal(&incident.title).into_owned(),
+                    format!(
+                        "{} .. {}",
+                        format_micros(incident.started_ts),
+                        incident.ended_ts.map(format_micros).unwrap_or_default()
+                    ),
+                    incident
+                        .data_reviewed_by
+                        .clone()
+                        .unwrap_or_else(|| "no".into()),
+                    incident
+                        .canary
+                        .as_ref()
+                        .map_or("none".to_string(), |c| format!("{} file(s)", c.files.len())),
+                ]);
+            }
+            writeln!(out, "{table}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies the incident's files to `<db>.canaries/incident-<id>/` (logs rotate away; a canary
+/// must outlive them) and digests the copies.
+fn keep_files(
+    db: &Path,
+    id: i64,
+    logs: &[PathBuf],
+    person: &ConsolePerson,
+) -> anyhow::Result<CanarySet> {
+    let mut dir = db.as_os_str().to_owned();
+    dir.push(".canaries");
+    let dir = PathBuf::from(dir).join(format!("incident-{id}"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut files = Vec::new();
+    for (idx, log) in logs.iter().enumerate() {
+        let bytes = std::fs::read(log).with_context(|| format!("cannot read {}", log.display()))?;
+        let name = log.file_name().map_or_else(
+            || "records".into(),
+            |name| name.to_string_lossy().into_owned(),
+        );
+        let copy = dir.join(format!("{idx}-{name}"));
+        std::fs::write(&copy, &bytes)
+            .with_context(|| format!("cannot write {}", copy.display()))?;
+        let copy = std::fs::canonicalize(&copy).unwrap_or(copy);
+        files.push(CanaryFile {
+            path: copy.display().to_string(),
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            bytes: bytes.len() as u64,
+        });
+    }
+    Ok(CanarySet {
+        files,
+        kept_by: person.principal().audit_name(),
+        kept_at: crate::governance::now_micros(),
+    })
+}
+
+pub fn run(args: RetrainArgs) -> anyhow::Result<()> {
+    match args.command {
+        RetrainCommand::Run(run) => run_retrain(run),
+        command => runtime()?.block_on(retrain(command)),
+    }
+}
+
+async fn retrain(command: RetrainCommand) -> anyhow::Result<()> {
+    let mut out = std::io::stdout();
+    match command {
+        RetrainCommand::Request {
+            window,
+            reason,
+            person,
+            gov,
+        } => {
+            let governance = open_governance(&gov).await?;
+            let me = login(&governance, &person).await?;
+            let filed = governance.request_retrain(&me, window, &reason).await;
+            governance.close().await;
+            let filed = filed?;
+            writeln!(
+                out,
+                "retrain request {} filed for window {}",
+                filed.request.id, filed.request.proposed_value
+            )?;
+            for code in &filed.confirmation_codes {
+                writeln!(out, "confirmation code (read it to an approver): {code}")?;
+            }
+        }
+        RetrainCommand::Approve {
+            id,
+            person,
+            ticket,
+            signature,
+            code,
+            note,
+            gov,
+        } => {
+            let governance = open_governance(&gov).await?;
+            let me = login(&governance, &person).await?;
+            let evidence = match (&ticket, &signature, &code) {
+                (Some(ticket_id), Some(signature), _) => ApprovalEvidence::SignedTicket {
+                    ticket_id,
+                    signature,
+                },
+                (_, _, Some(code)) => ApprovalEvidence::OutOfBand { code },
+                _ => ApprovalEvidence::PhysicalPresence(&me),
+            };
+            let detail = governance
+                .approve(me.principal(), id, evidence, note.as_deref())
+                .await;
+            governance.close().await;
+            let detail = detail?;
+            writeln!(
+                out,
+                "retrain request {id} approved by {person}; it is now {} ({} of {} approvals)",
+                detail.request.status,
+                detail.approvals.len(),
+                detail.minimum_approvals
+            )?;
+        }
+        RetrainCommand::List { gov } => {
+            let governance = open_governance(&gov).await?;
+            let runs = governance.list_retrain_runs(Actor::Local).await;
+            governance.close().await;
+            writeln!(out, "{}", serde_json::to_string_pretty(&runs?)?)?;
+        }
+        RetrainCommand::Run(_) => unreachable!("run is dispatched before"),
+    }
+    Ok(())
+}
+
+fn run_retrain(args: RunArgs) -> anyhow::Result<()> {
+    let runtime = runtime()?;
+    let governance = runtime.block_on(open_governance(&args.gov))?;
+    let outcome = retrain_run(&runtime, &governance, &args);
+    runtime.block_on(governance.close());
+    let record = outcome?;
+    let mut out = std::io::stdout();
+    writeln!(
+        out,
+        "retrain request {} ran: model version {} ({}) registered as candidate; adversarial test {}",
+        record.run.request_id,
+        record.run.model_version_id,
+        record.run.new_model_sha256,
+        record.run.adversarial_test_result
+    )?;
+    writeln!(out, "{}", serde_json::to_string_pretty(&record.run)?)?;
+    Ok(())
+}
+
+fn retrain_run(
+    runtime: &tokio::runtime::Runtime,
+    governance: &Governance<SqliteStore>,
+    args: &RunArgs,
+) -> anyhow::Result<RetrainRunRecord> {
+    let policy = governance.retraining_policy()?.clone();
+    let sign_required = policy
+        .provenance
+        .iter()
+        .any(|(name, requirement)| name == "sign_training_dataset_hash" && requirement.required);
+    anyhow::ensure!(
+        !sign_required || args.key.is_some(),
+        "the retraining policy requires the training dataset hash to be signed (sign_training_dataset_hash: required); give the site's model key with --key"
+    );
+    let key = match &args.key {
+        Some(path) => Some(crate::audit::load_signing_key(path)?),
+        None => None,
+    };
+    // Refused here (audited, with the incident or alerts named) before any training.
+    let plan = runtime.block_on(governance.begin_retrain(Actor::Local, args.id))?;
+
+    let mut config = TrainConfig::new(args.logs.clone());
+    config.n_estimators = args.n_estimators;
+    config.seed = args.seed;
+    config.contamination = parse_contamination(&args.contamination)?;
+    config.allow_short_baseline = args.allow_short_baseline;
+    config.source = args.selection.source(args.selection.selector()?);
+    config.since = Some(plan.window.start as f64 / 1e6);
+    config.until = Some(plan.window.end as f64 / 1e6);
+    let outcome = train(&config, |_| {}).context("training failed")?;
+    outcome
+        .model
+        .write(&args.out)
+        .with_context(|| format!("cannot save the model to {}", args.out.display()))?;
+    let loaded = ModelFile::load(&args.out)?;
+    let (dataset_signature, signing_key) = match &key {
+        Some(key) => {
+            let sig = crate::model::signature::sign(&loaded, &args.out, key)?;
+            let text = std::fs::read_to_string(&sig)?;
+            let file: crate::model::signature::SignatureFile = serde_json::from_str(&text)?;
+            (Some(file.signature), Some(file.public_key))
+        }
+        None => (None, None),
+    };
+
+    let canaries = runtime.block_on(governance.canaries(Actor::Local))?;
+    let loaded = Arc::new(loaded);
+    let certification =
+        crate::redteam::certify(Arc::clone(&loaded), &args.drift.config(), &canaries)?;
+    super::certify::print(&certification, Format::Table)?;
+    let report = serde_json::to_value(&certification)?;
+    let diff = runtime.block_on(super::registry::diff_against_production(
+        governance, &loaded,
+    ))?;
+    let result = RetrainResult {
+        version: super::registry::new_version(&loaded, &args.out)?,
+        diff: diff.as_ref().map(|(id, items)| (*id, items.as_slice())),
+        certification: &report,
+        passed: certification.passed,
+        dataset_signature,
+        signing_key,
+        data_sources: serde_json::to_value(&loaded.file.manifest.sources)?,
+    };
+    let record = runtime.block_on(governance.record_retrain(Actor::Local, args.id, result))?;
+    let log = policy.retrain_events_log.trim();
+    if !log.is_empty() {
+        append_line(Path::new(log), &serde_json::to_string(&record.run)?).with_context(|| {
+            format!(
+                "the retrain is recorded in the audit log, but its line could not be appended to the retrain_events_log {log}"
+            )
+        })?;
+    }
+    Ok(record)
+}
+
+/// Appends one line and makes it durable.
+fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    file.write_all(format!("{line}\n").as_bytes())?;
+    file.sync_all()
+}

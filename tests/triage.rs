@@ -12,9 +12,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use common::fake_llm::{Api, Behaviour, FakeApi, Script};
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -32,133 +34,7 @@ use otsentry::triage::{
     RetryPolicy, SkipReason, Submission, TriageContext, TriageJob, Triager, TriagerConfig,
     triage_one,
 };
-use serde_json::json;
-
-/// What the stand-in server does with one request.
-#[derive(Clone)]
-enum Behaviour {
-    /// Answers with this status and the model's text wrapped in the provider's envelope.
-    Model(String),
-    Status(u16, String),
-    /// Answers after this long.
-    Stall(Duration, String),
-    /// Closes the connection with the request unread, so the kernel resets it.
-    Reset,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Api {
-    Anthropic,
-    OpenAi,
-}
-
-type Script = Arc<dyn Fn(usize) -> Behaviour + Send + Sync>;
-
-/// A loopback HTTP/1.1 server answering as `api` would, following `script` (given the request
-/// number, from 0). It records every request's body.
-struct FakeApi {
-    addr: SocketAddr,
-    requests: Arc<Mutex<Vec<(String, String)>>>,
-}
-
-impl FakeApi {
-    fn start(api: Api, script: Script) -> FakeApi {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("binds loopback");
-        let addr = listener.local_addr().expect("address");
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&requests);
-        let counter = Arc::new(AtomicUsize::new(0));
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let script = Arc::clone(&script);
-                let seen = Arc::clone(&seen);
-                let counter = Arc::clone(&counter);
-                thread::spawn(move || serve(api, stream, &script, &seen, &counter));
-            }
-        });
-        FakeApi { addr, requests }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn count(&self) -> usize {
-        self.requests.lock().unwrap().len()
-    }
-}
-
-fn envelope(api: Api, text: &str) -> String {
-    match api {
-        Api::Anthropic => json!({
-            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test",
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": "end_turn",
-        })
-        .to_string(),
-        Api::OpenAi => json!({
-            "id": "chatcmpl-1", "object": "chat.completion",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        })
-        .to_string(),
-    }
-}
-
-fn serve(
-    api: Api,
-    mut stream: TcpStream,
-    script: &Script,
-    seen: &Mutex<Vec<(String, String)>>,
-    counter: &AtomicUsize,
-) {
-    let index = counter.fetch_add(1, Ordering::SeqCst);
-    let behaviour = script(index);
-    if let Behaviour::Reset = behaviour {
-        let mut first = [0u8; 8];
-        let _ = stream.read(&mut first);
-        seen.lock().unwrap().push(("reset".into(), String::new()));
-        // Unread bytes in the receive buffer make close() send a reset, not a FIN.
-        return;
-    }
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut head = String::new();
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = value.trim().parse().unwrap_or(0);
-        }
-        head.push_str(&line);
-        if line == "\r\n" {
-            break;
-        }
-    }
-    let mut body = vec![0u8; length];
-    if reader.read_exact(&mut body).is_err() {
-        return;
-    }
-    seen.lock()
-        .unwrap()
-        .push((head, String::from_utf8_lossy(&body).into_owned()));
-    let (status, text) = match behaviour {
-        Behaviour::Model(text) => (200, envelope(api, &text)),
-        Behaviour::Status(status, text) => (status, text),
-        Behaviour::Stall(wait, text) => {
-            thread::sleep(wait);
-            (200, envelope(api, &text))
-        }
-        Behaviour::Reset => unreachable!("handled above"),
-    };
-    let response = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
-        text.len()
-    );
-    let _ = stream.write_all(response.as_bytes());
-}
+use serde_json::{Value, json};
 
 fn fast_retry() -> RetryPolicy {
     RetryPolicy {
@@ -926,8 +802,11 @@ fn advice_is_recorded_through_the_ai_principal_and_audited() {
         assert!(stored.rewrites.iter().any(|rewrite| rewrite.rule == rules::PROHIBITED_ACTION));
         let events = otsentry::triage::record::siem_events(alert_id, &advice, &recorded);
         assert_eq!(events.len(), 2);
-        assert_eq!(events[1]["otsentry"]["status"], "pending_human_approval");
-        assert_eq!(events[1]["otsentry"]["alert_id"], alert_id);
+        let draft = events[1].ecs();
+        assert_eq!(draft["otsentry"]["status"], "pending_human_approval");
+        assert_eq!(draft["otsentry"]["alert_id"], alert_id.to_string());
+        assert_eq!(draft["otsentry"]["store_alert_id"], alert_id);
+        assert_eq!(events[0].ecs()["event"]["id"], format!("{alert_id}.triage"));
         // The audit log carries the annotation's row with its rewrites, and verifies.
         let entries = governance.audit_export(Actor::Local).await.unwrap();
         assert!(entries.iter().any(|entry| entry.contains("prohibited_action_removed")), "the rewrite is in the audit log");
@@ -973,12 +852,17 @@ fn the_binary_triages_an_alert_and_backtests_the_decided_ones() {
     });
     let server = FakeApi::start(
         Api::OpenAi,
-        always(Behaviour::Model(reply(
-            "likely_benign",
-            0.95,
-            &["Check the work order"],
-            &[],
-        ))),
+        always(Behaviour::Model({
+            let mut answer: Value = serde_json::from_str(&reply(
+                "likely_benign",
+                0.95,
+                &["Check the work order"],
+                &[],
+            ))
+            .unwrap();
+            answer["plant_changes"] = json!([{"kind": "threshold", "target": "novelty detector", "proposed_value": "-0.2", "rationale": "fewer alerts from the vendor's laptop"}]);
+            answer.to_string()
+        })),
     );
     let db_text = db.display().to_string();
     let policy = common::ai_policy_path().display().to_string();
@@ -1009,10 +893,21 @@ fn the_binary_triages_an_alert_and_backtests_the_decided_ones() {
         "likely_benign"
     );
     assert_eq!(event["otsentry"]["triage"]["provider"], "openai");
-    // The offline rules need no server.
+    // The drafted threshold change is stored beside the alert and is an event of its own.
+    let draft: Value = serde_json::from_str(stdout.lines().nth(1).expect("a draft event")).unwrap();
+    assert_eq!(draft["event"]["action"], "draft_recommendation");
+    assert_eq!(draft["otsentry"]["store_alert_id"], alerts[2].id);
+    assert_eq!(draft["otsentry"]["status"], "pending_human_approval");
+    let draft_id = draft["otsentry"]["recommendation_id"].as_i64().unwrap();
+    // The offline rules need no server; the earlier draft is shown beside the alert.
     let (code, stdout, stderr) =
         common::otsentry(&["triage", &id, "--db", &db_text, "--policy", &policy]);
     assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains(&format!("draft {draft_id} "))
+            && stdout.contains("threshold novelty detector -> -0.2 (pending_human_approval)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("offline-rules-v1"), "{stdout}");
     assert!(stdout.contains("advisory only"), "{stdout}");
     // The backtest: the confirmed alert called likely_benign is the dangerous cell.
@@ -1027,6 +922,82 @@ fn the_binary_triages_an_alert_and_backtests_the_decided_ones() {
     assert_eq!(report["matrix"]["rejected"]["likely_benign"], 1);
     assert_eq!(report["dangerous"], json!([alerts[0].id]));
     assert_eq!(report["review_required"], true);
+    assert_eq!(report["review_recommendation_id"], Value::Null);
+    // Asked to, the backtest opens a review for a person, once while it is pending.
+    let mut args = vec!["triage", "backtest", "--open-review", "--format", "json"];
+    args.extend(base);
+    let (code, stdout, stderr) = common::otsentry(&args);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let review_id = report["review_recommendation_id"]
+        .as_i64()
+        .expect("a review");
+    let (code, again, stderr) = common::otsentry(&args);
+    assert_eq!(code, Some(0), "{stderr}");
+    let again: Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(
+        again["review_recommendation_id"], review_id,
+        "not a second one"
+    );
+    let pending = runtime().block_on(async {
+        let governance = common::governance(&db, None).await;
+        let pending = governance
+            .list_recommendations(
+                Actor::Local,
+                Some(RecommendationStatus::PendingHumanApproval),
+            )
+            .await
+            .unwrap();
+        governance.close().await;
+        pending
+    });
+    let review: Vec<_> = pending.iter().filter(|open| open.id == review_id).collect();
+    assert_eq!(review.len(), 1, "{pending:#?}");
+    assert_eq!(
+        review[0].recommendation.target,
+        "triage provider openai (tiny)"
+    );
+    assert_eq!(review[0].recommendation.alert_id, None);
+    assert!(
+        review[0]
+            .recommendation
+            .rationale
+            .contains(&format!("alerts {}", alerts[0].id))
+    );
+    // The offline rules escalate the confirmed alert: below the limit, no review.
+    let (code, stdout, stderr) = common::otsentry(&[
+        "triage",
+        "backtest",
+        "--db",
+        &db_text,
+        "--policy",
+        &policy,
+        "--open-review",
+        "--max-disagreement",
+        "0.9",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["dangerous"], json!([]), "{report}");
+    assert_eq!(report["review_recommendation_id"], Value::Null, "{report}");
+    let (code, _, stderr) = common::otsentry(&[
+        "triage",
+        "backtest",
+        "--db",
+        &db_text,
+        "--policy",
+        &policy,
+        "--open-review",
+        "--max-disagreement",
+        "1.5",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("--max-disagreement must be a share from 0 to 1"),
+        "{stderr}"
+    );
     let mut args = vec!["triage", "backtest"];
     args.extend(base);
     let (code, stdout, stderr) = common::otsentry(&args);

@@ -31,12 +31,15 @@ pub use tls::{TlsError, server_config as tls_server_config};
 
 use crate::governance::Governance;
 use crate::store::SqliteStore;
+use crate::triage::pending::PendingTriage;
 
 /// Shared state of every handler.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub governance: Governance<SqliteStore>,
     pub guard: Arc<AuthGuard>,
+    /// The background triage of stored alerts, when `serve --triage` runs it.
+    pub triage: Option<Arc<PendingTriage<SqliteStore>>>,
 }
 
 /// Every limit of the server, with defaults fit for an analyst console and a few detectors.
@@ -68,7 +71,7 @@ impl Default for ServeLimits {
 
 /// The API's routes with their request-level limits.
 pub fn router(state: AppState, limits: &ServeLimits) -> Router {
-    use routes::{admin, alerts, changes};
+    use routes::{admin, alerts, changes, triage};
     let messages = error::OuterMessages {
         max_body_bytes: limits.max_body_bytes,
         request_timeout: limits.request_timeout,
@@ -79,6 +82,7 @@ pub fn router(state: AppState, limits: &ServeLimits) -> Router {
         .route("/v1/alerts/{id}", get(alerts::detail))
         .route("/v1/alerts/{id}/triage", post(alerts::triage))
         .route("/v1/alerts/{id}/decisions", post(alerts::decide))
+        .route("/v1/triage/status", get(triage::status))
         .route(
             "/v1/recommendations",
             get(changes::list_recommendations).post(changes::draft_recommendation),
@@ -138,6 +142,7 @@ pub async fn serve(
     governance: Governance<SqliteStore>,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     limits: ServeLimits,
+    triage: Option<Arc<PendingTriage<SqliteStore>>>,
 ) -> std::io::Result<()> {
     let address: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(address = ?address, tls = tls.is_some(), "Serving the otsentry API");
@@ -145,6 +150,7 @@ pub async fn serve(
     let state = AppState {
         governance: governance.clone(),
         guard: Arc::clone(&guard),
+        triage,
     };
     let app = router(state, &limits);
     // The flusher is told to stop rather than aborted, so that an entry being written is

@@ -11,6 +11,8 @@ use clap::Args;
 use super::common::{GovArgs, open_governance, runtime};
 use crate::api::{AuthLimits, ConnectionLimits, ServeLimits};
 use crate::governance::Actor;
+use crate::triage::Triager;
+use crate::triage::pending::{PendingConfig, PendingTriage};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -51,6 +53,30 @@ pub struct ServeArgs {
     /// How often failed authentications are written to the audit log (one entry per client).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub auth_audit_secs: u64,
+    /// Triage the stored open alerts that have no advice yet, in the background, as the
+    /// triage assistant (advisory only). CONFIG is a triage configuration file
+    /// (docs/triage.md); without it the offline rules answer.
+    #[arg(long, value_name = "CONFIG", num_args = 0..=1)]
+    pub triage: Option<Option<PathBuf>>,
+    /// Seconds between background triage passes.
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_name = "SECONDS",
+        requires = "triage"
+    )]
+    pub triage_every: f64,
+    /// The triage assistant's AI principal (component `triage`).
+    #[arg(
+        long,
+        default_value = "triage",
+        value_name = "NAME",
+        requires = "triage"
+    )]
+    pub triage_as: String,
+    /// Asset inventory files for the triage context (both ends, maintenance windows).
+    #[arg(long, value_delimiter = ',', value_name = "FILE", requires = "triage")]
+    pub triage_inventory: Vec<PathBuf>,
     #[command(flatten)]
     pub gov: GovArgs,
 }
@@ -101,6 +127,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let limits = args.limits();
+    let triage = match &args.triage {
+        Some(config) => {
+            anyhow::ensure!(
+                args.triage_every.is_finite()
+                    && args.triage_every > 0.0
+                    && args.triage_every <= 86_400.0,
+                "--triage-every must be a number of seconds above 0 and at most 86400, not {}",
+                args.triage_every
+            );
+            let inventory = if args.triage_inventory.is_empty() {
+                None
+            } else {
+                Some(
+                    crate::inventory::load_inventory(&args.triage_inventory)
+                        .context("the --triage-inventory is not valid")?,
+                )
+            };
+            Some((super::triage::settings_from(config.as_deref())?, inventory))
+        }
+        None => None,
+    };
     runtime()?.block_on(async {
         let governance = open_governance(&args.gov).await?;
         governance
@@ -113,7 +160,36 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         // Tests and scripts read this line to learn the port when listening on port 0.
         let scheme = if tls.is_some() { "https" } else { "http" };
         eprintln!("listening on {scheme}://{}", listener.local_addr()?);
-        crate::api::serve(listener, governance, tls, limits)
+        let pending = match triage {
+            Some((settings, inventory)) => {
+                let writer = super::triage::triage_writer(&governance, &args.triage_as).await?;
+                let config = PendingConfig {
+                    every: Duration::from_secs_f64(args.triage_every),
+                    batch: 1_000,
+                    queue_limit: settings.triager.queue_limit,
+                };
+                let triager = Triager::start(settings.triager, settings.build_provider());
+                let pending = PendingTriage::start(
+                    governance.clone(),
+                    writer,
+                    triager,
+                    inventory,
+                    config,
+                    None,
+                )
+                .context("cannot start the triage recorder")?;
+                eprintln!(
+                    "triage: {} ({}) every {} s, advisory only",
+                    settings.provider_name(),
+                    settings.model,
+                    args.triage_every
+                );
+                tokio::spawn(std::sync::Arc::clone(&pending).run(std::future::pending()));
+                Some(pending)
+            }
+            None => None,
+        };
+        crate::api::serve(listener, governance, tls, limits, pending)
             .await
             .context("the server stopped with an error")
     })

@@ -11,13 +11,15 @@ use clap::Args;
 use comfy_table::Table;
 
 use super::common::{Format, GovArgs, open_governance, runtime};
-use crate::governance::{Actor, AiComponent, Governance, PrincipalKind};
+use crate::governance::{Actor, AiAlertWriter, AiComponent, Governance, PrincipalKind};
 use crate::inventory::{Inventory, load_inventory};
-use crate::store::{AlertDecision, AlertRecord, SqliteStore};
+use crate::store::{
+    AlertDecision, AlertRecord, RecommendationRecord, RecommendationStatus, SqliteStore,
+};
 use crate::triage::backtest::{self, Case, Truth};
 use crate::triage::config::{self, ProviderKind, TriageSection, TriageSettings};
 use crate::triage::record::{record, siem_events};
-use crate::triage::{Classification, TriageContext, triage_one};
+use crate::triage::{Classification, TriageContext, TriageEvent, triage_one};
 
 #[derive(Debug, Args)]
 pub struct TriageArgs {
@@ -29,6 +31,15 @@ pub struct TriageArgs {
     /// Backtest: at most this many alerts, newest first.
     #[arg(long, default_value_t = 1000)]
     pub limit: i64,
+    /// Backtest: open a governance review (a recommendation pending a person's decision, to
+    /// stop using the provider) when the dangerous cell is not empty or the disagreement with
+    /// analysts is above --max-disagreement.
+    #[arg(long)]
+    pub open_review: bool,
+    /// Backtest: the share of decided alerts (0 to 1) the provider may disagree on before
+    /// --open-review opens a review.
+    #[arg(long, default_value_t = 0.2, requires = "open_review")]
+    pub max_disagreement: f64,
     #[command(flatten)]
     pub common: TriageCommon,
 }
@@ -94,13 +105,53 @@ impl TriageCommon {
 
 pub fn run(args: TriageArgs) -> anyhow::Result<()> {
     if args.target == "backtest" {
-        return run_backtest(args.limit, &args.common);
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&args.max_disagreement),
+            "--max-disagreement must be a share from 0 to 1, not {}",
+            args.max_disagreement
+        );
+        let review = args.open_review.then_some(args.max_disagreement);
+        return run_backtest(args.limit, review, &args.common);
     }
     let alert_id = args
         .target
         .parse::<i64>()
         .map_err(|_| anyhow::anyhow!("`{}` is neither an alert id nor `backtest`", args.target))?;
     run_one(alert_id, &args.common)
+}
+
+/// The triage assistant's handle: principal `name`, which must be the AI component `triage`.
+pub async fn triage_writer(
+    governance: &Governance<SqliteStore>,
+    name: &str,
+) -> anyhow::Result<AiAlertWriter<SqliteStore>> {
+    let principal = governance
+        .list_principals(Actor::Local)
+        .await?
+        .into_iter()
+        .find(|principal| principal.name == name)
+        .with_context(|| {
+            format!("no principal `{name}`; create it with `otsentry principal add {name} --component triage`")
+        })?;
+    anyhow::ensure!(
+        principal.kind
+            == (PrincipalKind::Ai {
+                component: AiComponent::Triage
+            }),
+        "principal `{}` is not the triage assistant (an AI principal of component triage)",
+        principal.name
+    );
+    Ok(governance.ai_writer(principal)?)
+}
+
+/// The settings of `watch --triage [CONFIG]` and `serve --triage [CONFIG]`: the file's, or the
+/// offline rules without one.
+pub fn settings_from(config: Option<&std::path::Path>) -> anyhow::Result<TriageSettings> {
+    let section = match config {
+        Some(path) => config::load(path)?,
+        None => TriageSection::default(),
+    };
+    Ok(section.check()?)
 }
 
 async fn recent_alerts(governance: &Governance<SqliteStore>) -> anyhow::Result<Vec<AlertRecord>> {
@@ -114,18 +165,7 @@ fn run_one(alert_id: i64, common: &TriageCommon) -> anyhow::Result<()> {
     let sla = settings.triager.sla;
     runtime()?.block_on(async {
         let governance = open_governance(&common.gov).await?;
-        let principal = governance
-            .list_principals(Actor::Local)
-            .await?
-            .into_iter()
-            .find(|principal| principal.name == common.principal)
-            .with_context(|| format!("no principal `{}`; create it with `otsentry principal add {} --component triage`", common.principal, common.principal))?;
-        anyhow::ensure!(
-            principal.kind == (PrincipalKind::Ai { component: AiComponent::Triage }),
-            "principal `{}` is not the triage assistant (an AI principal of component triage)",
-            principal.name
-        );
-        let writer = governance.ai_writer(principal)?;
+        let writer = triage_writer(&governance, &common.principal).await?;
         let detail = governance
             .alert_detail(Actor::Local, alert_id)
             .await
@@ -141,46 +181,107 @@ fn run_one(alert_id: i64, common: &TriageCommon) -> anyhow::Result<()> {
         let recorded = record(&writer, alert_id, &advice)
             .await
             .context("cannot record the advice")?;
+        // Every draft stored beside the alert, this triage's and earlier ones, with its status.
+        let drafts: Vec<RecommendationRecord> = governance
+            .list_recommendations(Actor::Local, None)
+            .await?
+            .into_iter()
+            .filter(|draft| draft.recommendation.alert_id == Some(alert_id))
+            .collect();
         if common.format == Format::Json {
-            for event in siem_events(alert_id, &advice, &recorded) {
-                println!("{event}");
+            let mut events = siem_events(alert_id, &advice, &recorded);
+            events.truncate(1);
+            events.extend(drafts.iter().map(TriageEvent::recommendation));
+            for event in events {
+                println!("{}", event.to_json_line());
             }
             return Ok(());
         }
         let mut table = Table::new();
         table.set_header(["field", "value"]);
         table.add_row(["alert".to_string(), alert_id.to_string()]);
-        table.add_row(["classification".to_string(), advice.classification.name().to_string()]);
-        table.add_row(["confidence".to_string(), format!("{:.2}", advice.confidence)]);
+        table.add_row([
+            "classification".to_string(),
+            advice.classification.name().to_string(),
+        ]);
+        table.add_row([
+            "confidence".to_string(),
+            format!("{:.2}", advice.confidence),
+        ]);
         table.add_row(["reasoning".to_string(), advice.reasoning.clone()]);
-        table.add_row(["actions".to_string(), advice.recommended_analyst_actions.join("\n")]);
+        table.add_row([
+            "actions".to_string(),
+            advice.recommended_analyst_actions.join("\n"),
+        ]);
         table.add_row(["data gaps".to_string(), advice.data_gaps.join("\n")]);
-        table.add_row(["techniques".to_string(), advice.attack_techniques.join(", ")]);
-        table.add_row(["provider".to_string(), format!("{} ({})", advice.provider, advice.model)]);
+        table.add_row([
+            "techniques".to_string(),
+            advice.attack_techniques.join(", "),
+        ]);
+        table.add_row([
+            "provider".to_string(),
+            format!("{} ({})", advice.provider, advice.model),
+        ]);
         if let Some(reason) = advice.llm_triage_skipped {
             table.add_row(["llm_triage_skipped".to_string(), reason.name().to_string()]);
         }
         for rewrite in &advice.rewrites {
             table.add_row([format!("rewrite {}", rewrite.rule), rewrite.detail.clone()]);
         }
-        for draft in &recorded.drafts {
+        for draft in &drafts {
+            let new = recorded.drafts.iter().any(|made| made.id == draft.id);
             table.add_row([
-                format!("draft {}", draft.id),
-                format!("{} {} -> {} ({})", draft.recommendation.kind, draft.recommendation.target, draft.recommendation.proposed_value, draft.status),
+                format!("draft {}{}", draft.id, if new { " (new)" } else { "" }),
+                format!(
+                    "{} {} -> {} ({})",
+                    draft.recommendation.kind,
+                    draft.recommendation.target,
+                    draft.recommendation.proposed_value,
+                    draft.status
+                ),
             ]);
         }
         println!("{table}");
-        println!("advisory only: a person reviews this alert and decides; triage note {} recorded", recorded.annotation.id);
+        println!(
+            "advisory only: a person reviews this alert and decides; triage note {} recorded",
+            recorded.annotation.id
+        );
         Ok(())
     })
 }
 
-fn run_backtest(limit: i64, common: &TriageCommon) -> anyhow::Result<()> {
+/// Opens the review the report calls for, unless one for this provider is still pending.
+async fn open_review(
+    governance: &Governance<SqliteStore>,
+    principal: &str,
+    report: &backtest::BacktestReport,
+    max_disagreement: f64,
+) -> anyhow::Result<Option<RecommendationRecord>> {
+    let Some(draft) = backtest::review(report, max_disagreement) else {
+        return Ok(None);
+    };
+    let pending = governance
+        .list_recommendations(
+            Actor::Local,
+            Some(RecommendationStatus::PendingHumanApproval),
+        )
+        .await?;
+    if let Some(open) = pending
+        .into_iter()
+        .find(|open| open.recommendation.target == draft.target)
+    {
+        return Ok(Some(open));
+    }
+    let writer = triage_writer(governance, principal).await?;
+    Ok(Some(writer.draft_recommendation(draft).await?))
+}
+
+fn run_backtest(limit: i64, review: Option<f64>, common: &TriageCommon) -> anyhow::Result<()> {
     let settings = common.settings()?;
     let inventory = common.inventory()?;
     let provider = settings.build_provider();
     let sla = settings.triager.sla;
-    let report = runtime()?.block_on(async {
+    let (report, opened) = runtime()?.block_on(async {
         let governance = open_governance(&common.gov).await?;
         let alerts = governance.list_alerts(Actor::Local, None, limit).await?;
         let mut cases = Vec::new();
@@ -211,12 +312,19 @@ fn run_backtest(limit: i64, common: &TriageCommon) -> anyhow::Result<()> {
                     .collect(),
             });
         }
-        tokio::task::spawn_blocking(move || backtest::run(&cases, &provider, sla))
+        let report = tokio::task::spawn_blocking(move || backtest::run(&cases, &provider, sla))
             .await
-            .context("the backtest stopped")
+            .context("the backtest stopped")?;
+        let opened = match review {
+            Some(max) => open_review(&governance, &common.principal, &report, max).await?,
+            None => None,
+        };
+        anyhow::Ok((report, opened))
     })?;
     if common.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut value = serde_json::to_value(&report)?;
+        value["review_recommendation_id"] = serde_json::json!(opened.as_ref().map(|open| open.id));
+        println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
     println!(
@@ -271,6 +379,12 @@ fn run_backtest(limit: i64, common: &TriageCommon) -> anyhow::Result<()> {
     if report.review_required {
         println!(
             "review required: the dangerous cell is not empty; do not rely on this provider's likely_benign"
+        );
+    }
+    if let Some(open) = &opened {
+        println!(
+            "review open: recommendation {} ({}), for a person to decide through POST /v1/recommendations/{}/decision",
+            open.id, open.status, open.id
         );
     }
     Ok(())

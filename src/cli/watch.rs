@@ -105,6 +105,11 @@ pub struct WatchArgs {
     /// Findings on the same devices within this many seconds of log time are one alert.
     #[arg(long, default_value_t = DEFAULT_WINDOW_SECS, value_name = "SECONDS")]
     pub window: f64,
+    /// Triage each opened alert off the hot path, after its delivery (advisory only; a full
+    /// queue or an open breaker sends it on untriaged and counts it). CONFIG is a triage
+    /// configuration file (docs/triage.md); without it the offline rules answer.
+    #[arg(long, value_name = "CONFIG", num_args = 0..=1)]
+    pub triage: Option<Option<PathBuf>>,
     #[command(flatten)]
     pub selection: SelectionArgs,
 }
@@ -134,6 +139,10 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
             ..siem_options.clone()
         },
     )?;
+    let triage = match &args.triage {
+        Some(config) => Some(super::triage::settings_from(config.as_deref())?),
+        None => None,
+    };
     let inventory = super::score::load_inventory(&args.inventory)?;
     let (model, source) = super::score::load_model_signed(
         &args.model,
@@ -177,6 +186,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
         ),
         Opened::Delivery(delivery) => Outputs::spooled(delivery, Arc::clone(&metrics)),
     };
+    if let Some(settings) = &triage {
+        outputs = outputs.with_triage(crate::triage::live::LiveTriage::start(settings));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let background = background(listener, Arc::clone(&metrics), Arc::clone(&stop))?;
     let config = WatchConfig {

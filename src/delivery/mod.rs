@@ -40,6 +40,7 @@ pub use worker::{SendError, Transport};
 
 use crate::alerts::Alert;
 use crate::sinks::{Sink, SinkError};
+use crate::triage::TriageEvent;
 use spool::Spool;
 
 /// What `Delivery::open` needs. `Default` gives the documented defaults with no sinks.
@@ -344,12 +345,22 @@ impl Delivery {
     /// Appends one alert event to the spool; refuses it with `DeliveryError::Full` at the cap.
     pub fn append(&mut self, alert: &Alert) -> Result<(), DeliveryError> {
         let alert_json = serde_json::to_string(alert).unwrap_or_default();
+        self.append_line("alert", &alert_json)
+    }
+
+    /// Appends one triage event (advice or a draft, beside its alert), like an alert event.
+    pub fn append_triage(&mut self, event: &TriageEvent) -> Result<(), DeliveryError> {
+        let event_json = serde_json::to_string(event).unwrap_or_default();
+        self.append_line("triage", &event_json)
+    }
+
+    fn append_line(&mut self, key: &str, alert_json: &str) -> Result<(), DeliveryError> {
         let mut state = self.shared.lock();
         let seq = state.spool.head();
         let spooled_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_millis() as u64);
-        let line = format!("{{\"seq\":{seq},\"t\":{spooled_ms},\"alert\":{alert_json}}}\n");
+        let line = format!("{{\"seq\":{seq},\"t\":{spooled_ms},\"{key}\":{alert_json}}}\n");
         let cap = self.shared.config.spool_cap_bytes;
         let bytes = state.spool.total_bytes();
         if bytes + line.len() as u64 > cap {
@@ -502,6 +513,13 @@ impl Drop for Delivery {
 impl Sink for Delivery {
     fn alert(&mut self, alert: &Alert) -> Result<(), SinkError> {
         self.append(alert).map_err(|error| SinkError::Other {
+            sink: "spool",
+            message: error.to_string(),
+        })
+    }
+
+    fn triage(&mut self, event: &TriageEvent) -> Result<(), SinkError> {
+        self.append_triage(event).map_err(|error| SinkError::Other {
             sink: "spool",
             message: error.to_string(),
         })

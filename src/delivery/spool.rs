@@ -2,7 +2,7 @@
 //! per sink.
 //!
 //! Layout under the spool directory: `segments/<first seq, 20 digits>.jsonl`, one JSON object a
-//! line (`{"seq":N,"t":MS,"alert":{...}}`, `t` the wall time the event was spooled, for the age of
+//! line (`{"seq":N,"t":MS,"alert":{...}}`, or `"triage":{...}` for a triage event; `t` the wall time the event was spooled, for the age of
 //! the oldest undelivered event); `cursors/<sink key>.json` holding the next sequence number the
 //! sink has not had confirmed; `lock`, held while a `Delivery` has the spool open. Plain files so
 //! an operator can read what waits with `head` and `jq`.
@@ -22,21 +22,27 @@ use serde::{Deserialize, Serialize};
 
 use super::DeliveryError;
 use crate::alerts::Alert;
+use crate::sinks::SiemEvent;
+use crate::triage::TriageEvent;
 
-/// One spooled alert event as a sink worker reads it back.
+/// One spooled event as a sink worker reads it back.
 #[derive(Clone, Debug)]
 pub struct Record {
     pub seq: u64,
     /// Wall time it was spooled, milliseconds since the epoch.
     pub spooled_ms: u64,
-    pub alert: Alert,
+    pub event: SiemEvent,
 }
 
+/// An alert event's line has `alert`, a triage event's line `triage` (issue 13).
 #[derive(Deserialize)]
 struct LineIn {
     seq: u64,
     t: u64,
-    alert: Alert,
+    #[serde(default)]
+    alert: Option<Alert>,
+    #[serde(default)]
+    triage: Option<TriageEvent>,
 }
 
 /// Only the head of a line: what opening the spool needs, without building the alert.
@@ -45,7 +51,8 @@ struct LineHead {
     seq: u64,
     t: u64,
     #[allow(dead_code)]
-    alert: serde::de::IgnoredAny,
+    #[serde(default)]
+    alert: Option<serde::de::IgnoredAny>,
 }
 
 /// Where each event of a segment starts, and when it was spooled.
@@ -379,10 +386,23 @@ impl ReadPlan {
                     message: format!("expected event {expected}, found {}", parsed.seq),
                 });
             }
+            let event = match (parsed.alert, parsed.triage) {
+                (Some(alert), None) => SiemEvent::Alert(alert),
+                (None, Some(triage)) => SiemEvent::Triage(triage),
+                _ => {
+                    return Err(DeliveryError::Corrupt {
+                        path: self.path.clone(),
+                        line: 0,
+                        message: format!(
+                            "event {expected} holds neither exactly one alert nor one triage event"
+                        ),
+                    });
+                }
+            };
             records.push(Record {
                 seq: parsed.seq,
                 spooled_ms: parsed.t,
-                alert: parsed.alert,
+                event,
             });
         }
         Ok(records)

@@ -50,7 +50,10 @@ fn a_torn_tail_is_cut_and_numbering_goes_on() {
     let records = spool.locate(0, 100).unwrap().read().unwrap();
     let seqs: Vec<u64> = records.iter().map(|record| record.seq).collect();
     assert_eq!(seqs, (0..7).collect::<Vec<_>>());
-    assert_eq!(records[6].alert, sample::alert(6));
+    assert_eq!(
+        records[6].event,
+        crate::sinks::SiemEvent::Alert(sample::alert(6))
+    );
 }
 
 #[test]

@@ -142,6 +142,20 @@ pub const SPOOL_AGE: Metric = Metric {
     help: "Age of the oldest alert waiting in the spool",
 };
 
+pub const TRIAGE: Metric = Metric {
+    name: "otsentry_triage_alerts_total",
+    kind: Kind::Counter,
+    labels: &["outcome"],
+    help: "Opened alerts by triage outcome: triaged, or skipped for timeout, queue_depth, breaker_open or provider_error (watch --triage)",
+};
+
+pub const TRIAGE_BREAKER: Metric = Metric {
+    name: "otsentry_triage_breaker_state",
+    kind: Kind::Gauge,
+    labels: &[],
+    help: "The triage provider's circuit breaker: 0 closed, 1 open, 2 half-open (watch --triage)",
+};
+
 /// Every metric, in the order the endpoint lists them.
 pub const ALL: &[&Metric] = &[
     &LINES_READ,
@@ -160,6 +174,8 @@ pub const ALL: &[&Metric] = &[
     &SPOOL_DEPTH,
     &SPOOL_AGE,
     &SPOOL_BYTES,
+    &TRIAGE,
+    &TRIAGE_BREAKER,
 ];
 
 /// The upper bounds of the latency histogram's buckets, in seconds: one polling cycle (0.5 s)

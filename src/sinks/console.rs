@@ -122,6 +122,14 @@ impl<W: Write> Sink for Console<W> {
         }
     }
 
+    /// Triage events appear in the JSON lines only, after their alert.
+    fn triage(&mut self, event: &crate::triage::TriageEvent) -> Result<(), SinkError> {
+        match self.format {
+            ConsoleFormat::Json => writeln!(self.out, "{}", event.to_json_line()).map_err(io),
+            _ => Ok(()),
+        }
+    }
+
     fn row(&mut self, row: &RowRecord) -> Result<(), SinkError> {
         match self.format {
             ConsoleFormat::Rows => {

@@ -21,7 +21,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::alerts::Alert;
+use crate::alerts::{Alert, ecs};
+use crate::triage::TriageEvent;
 
 /// One scored row, as `--format rows` prints it.
 #[derive(Clone, Debug, Serialize)]
@@ -72,10 +73,41 @@ impl SinkError {
     }
 }
 
+/// One event a SIEM receives: an alert, or a triage event (advice, a draft) beside one.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SiemEvent {
+    Alert(Alert),
+    Triage(TriageEvent),
+}
+
+impl SiemEvent {
+    /// The event's ECS form as one line of JSON (no newline).
+    pub fn to_json_line(&self) -> String {
+        match self {
+            SiemEvent::Alert(alert) => ecs::to_json_line(alert),
+            SiemEvent::Triage(event) => event.to_json_line(),
+        }
+    }
+
+    /// The event's stable id (ECS `event.id`).
+    pub fn id(&self) -> &str {
+        match self {
+            SiemEvent::Alert(alert) => &alert.id,
+            SiemEvent::Triage(event) => &event.id,
+        }
+    }
+}
+
 /// Takes alert events (and, if asked for, rows) from the pipeline.
 pub trait Sink {
     /// Takes one alert event.
     fn alert(&mut self, alert: &Alert) -> Result<(), SinkError>;
+
+    /// Takes one triage event, always after the alert it belongs to; sinks that are not for
+    /// SIEMs ignore it.
+    fn triage(&mut self, _event: &TriageEvent) -> Result<(), SinkError> {
+        Ok(())
+    }
 
     /// Takes one row; only called when the pipeline is asked for rows.
     fn row(&mut self, _row: &RowRecord) -> Result<(), SinkError> {
@@ -114,6 +146,10 @@ pub struct Fanout<'a>(pub Vec<&'a mut dyn Sink>);
 impl Sink for Fanout<'_> {
     fn alert(&mut self, alert: &Alert) -> Result<(), SinkError> {
         self.0.iter_mut().try_for_each(|sink| sink.alert(alert))
+    }
+
+    fn triage(&mut self, event: &TriageEvent) -> Result<(), SinkError> {
+        self.0.iter_mut().try_for_each(|sink| sink.triage(event))
     }
 
     fn row(&mut self, row: &RowRecord) -> Result<(), SinkError> {

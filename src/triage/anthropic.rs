@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::context::TriageContext;
-use super::http::{CallError, RetryPolicy, agent, post_json};
+use super::http::{CallError, Endpoint, RetryPolicy};
 use super::provider::{INSTRUCTIONS, MAX_TOKENS, Provider};
 
 /// The API version header the Messages API requires.
@@ -16,29 +16,15 @@ pub const DEFAULT_ENDPOINT: &str = "https://api.anthropic.com";
 
 #[derive(Debug, Clone)]
 pub struct Anthropic {
-    pub endpoint: String,
-    pub model: String,
+    pub endpoint: Endpoint,
     pub api_key: String,
-    pub retry: RetryPolicy,
-    agent: ureq::Agent,
 }
 
 impl Anthropic {
     pub fn new(endpoint: &str, model: &str, api_key: &str, retry: RetryPolicy) -> Self {
         Anthropic {
-            endpoint: endpoint.trim_end_matches('/').to_string(),
-            model: model.to_string(),
+            endpoint: Endpoint::new(endpoint, model, retry),
             api_key: api_key.to_string(),
-            retry,
-            agent: agent(),
-        }
-    }
-
-    fn url(&self) -> String {
-        if self.endpoint.ends_with("/v1/messages") {
-            self.endpoint.clone()
-        } else {
-            format!("{}/v1/messages", self.endpoint)
         }
     }
 }
@@ -66,12 +52,12 @@ impl Provider for Anthropic {
     }
 
     fn model(&self) -> &str {
-        &self.model
+        &self.endpoint.model
     }
 
     fn advise(&self, context: &TriageContext, deadline: Instant) -> Result<String, CallError> {
         let body = json!({
-            "model": self.model,
+            "model": self.endpoint.model,
             "max_tokens": MAX_TOKENS,
             "temperature": 0,
             "system": INSTRUCTIONS,
@@ -87,14 +73,8 @@ impl Provider for Anthropic {
                 ANTHROPIC_VERSION.to_string(),
             ),
         ];
-        let text = post_json(
-            &self.agent,
-            &self.url(),
-            &headers,
-            &body.to_string(),
-            deadline,
-            self.retry,
-        )?;
-        Ok(reply_text(&text))
+        let url = self.endpoint.url("/v1/messages");
+        self.endpoint
+            .call(&url, &headers, &body, deadline, reply_text)
     }
 }

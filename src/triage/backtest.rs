@@ -14,7 +14,7 @@ use super::context::TriageContext;
 use super::contract::Classification;
 use super::provider::Provider;
 use super::triager::triage_one;
-use crate::store::TriageRecommendation;
+use crate::store::{NewRecommendation, RecommendationKind, TriageRecommendation};
 
 /// What the analyst decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -154,5 +154,93 @@ pub fn run(cases: &[Case], provider: &Arc<dyn Provider>, sla: Duration) -> Backt
         rewrites,
         skipped,
         overrides,
+    }
+}
+
+/// The target of the governance review a backtest opens, one per provider and model.
+pub fn review_target(report: &BacktestReport) -> String {
+    format!("triage provider {} ({})", report.provider, report.model)
+}
+
+/// The review a backtest opens when the provider's advice cannot be trusted as it is: the
+/// dangerous cell is not empty, or the share of decided alerts it disagreed on is above
+/// `max_disagreement`. It is a recommendation `pending_human_approval` (stop using the
+/// provider), so a person decides, with a justification, whether to keep using it.
+pub fn review(report: &BacktestReport, max_disagreement: f64) -> Option<NewRecommendation> {
+    if report.cases == 0 {
+        return None;
+    }
+    let disagreement = 1.0 - report.agreement;
+    let over = disagreement > max_disagreement;
+    if !(report.review_required || over) {
+        return None;
+    }
+    let mut why = Vec::new();
+    if report.review_required {
+        why.push(format!(
+            "it would have called {} alert(s) analysts confirmed likely_benign (alerts {})",
+            report.dangerous.len(),
+            report
+                .dangerous
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if over {
+        why.push(format!(
+            "it disagreed with analysts on {:.1}% of {} decided alerts, above the {:.1}% limit",
+            disagreement * 100.0,
+            report.cases,
+            max_disagreement * 100.0
+        ));
+    }
+    Some(NewRecommendation {
+        alert_id: None,
+        kind: RecommendationKind::Other,
+        target: review_target(report),
+        proposed_value: "stop using this provider's advice until a person has reviewed it".into(),
+        rationale: format!("Backtest: {}.", why.join("; ")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(cases: usize, agreement: f64, dangerous: Vec<i64>) -> BacktestReport {
+        BacktestReport {
+            provider: "openai".into(),
+            model: "tiny".into(),
+            cases,
+            matrix: BTreeMap::new(),
+            review_required: !dangerous.is_empty(),
+            dangerous,
+            agreement,
+            rewrites: BTreeMap::new(),
+            skipped: BTreeMap::new(),
+            overrides: Overrides::default(),
+        }
+    }
+
+    #[test]
+    fn a_review_opens_on_the_dangerous_cell_or_above_the_disagreement_limit() {
+        assert_eq!(review(&report(10, 0.9, vec![]), 0.2), None);
+        assert_eq!(review(&report(0, 0.0, vec![]), 0.2), None);
+        let dangerous = review(&report(10, 0.9, vec![4]), 0.2).unwrap();
+        assert_eq!(dangerous.target, "triage provider openai (tiny)");
+        assert!(
+            dangerous.rationale.contains("alerts 4"),
+            "{}",
+            dangerous.rationale
+        );
+        let disagreeing = review(&report(10, 0.7, vec![]), 0.2).unwrap();
+        assert!(
+            disagreeing.rationale.contains("30.0% of 10"),
+            "{}",
+            disagreeing.rationale
+        );
+        assert_eq!(review(&report(10, 0.7, vec![]), 0.5), None);
     }
 }

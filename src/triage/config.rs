@@ -234,6 +234,15 @@ impl TriageSection {
 }
 
 impl TriageSettings {
+    /// `rules`, `anthropic` or `openai`.
+    pub fn provider_name(&self) -> &'static str {
+        match self.provider {
+            ProviderKind::Rules => "rules",
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Openai => "openai",
+        }
+    }
+
     /// The provider these settings name.
     pub fn build_provider(&self) -> Arc<dyn Provider> {
         match self.provider {

@@ -184,3 +184,104 @@ pub fn agent() -> ureq::Agent {
         .build()
         .into()
 }
+
+/// What the HTTP providers share: the base URL (without a trailing slash), the model, the retry
+/// policy and the agent, and one call that posts a JSON body under the deadline and turns the
+/// response body into the answer's text with the provider's own extractor.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub base: String,
+    pub model: String,
+    pub retry: RetryPolicy,
+    agent: ureq::Agent,
+}
+
+impl Endpoint {
+    pub fn new(base: &str, model: &str, retry: RetryPolicy) -> Endpoint {
+        Endpoint {
+            base: base.trim_end_matches('/').to_string(),
+            model: model.to_string(),
+            retry,
+            agent: agent(),
+        }
+    }
+
+    /// The base URL with `path` appended. A base that already ends with the whole path, or
+    /// with its tail from a `/` on, is the whole URL; one that ends with its head up to a `/`
+    /// (`/v1`, as Ollama and vLLM print their base) gets the rest.
+    pub fn url(&self, path: &str) -> String {
+        let base = &self.base;
+        let cuts: Vec<usize> = path.match_indices('/').map(|(at, _)| at).skip(1).collect();
+        if base.ends_with(path) || cuts.iter().any(|&at| base.ends_with(&path[at..])) {
+            return base.clone();
+        }
+        match cuts.iter().rev().find(|&&at| base.ends_with(&path[..at])) {
+            Some(&at) => format!("{base}{}", &path[at..]),
+            None => format!("{base}{path}"),
+        }
+    }
+
+    /// Posts `body` to `url` and returns the answer's text.
+    pub fn call(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &serde_json::Value,
+        deadline: Instant,
+        reply_text: fn(&str) -> String,
+    ) -> Result<String, CallError> {
+        post_json(
+            &self.agent,
+            url,
+            headers,
+            &body.to_string(),
+            deadline,
+            self.retry,
+        )
+        .map(|text| reply_text(&text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_base_url_gets_the_path_it_lacks() {
+        let url =
+            |base: &str, path: &str| Endpoint::new(base, "m", RetryPolicy::default()).url(path);
+        let chat = "/v1/chat/completions";
+        for (base, expected) in [
+            (
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080/v1/chat/completions",
+            ),
+            (
+                "http://127.0.0.1:8080/",
+                "http://127.0.0.1:8080/v1/chat/completions",
+            ),
+            (
+                "http://127.0.0.1:11434/v1",
+                "http://127.0.0.1:11434/v1/chat/completions",
+            ),
+            (
+                "http://h/v1/chat/completions",
+                "http://h/v1/chat/completions",
+            ),
+            (
+                "http://h/api/chat/completions",
+                "http://h/api/chat/completions",
+            ),
+        ] {
+            assert_eq!(url(base, chat), expected, "{base}");
+        }
+        assert_eq!(
+            url("https://api.anthropic.com", "/v1/messages"),
+            "https://api.anthropic.com/v1/messages"
+        );
+        assert_eq!(
+            url("http://h/v1/messages", "/v1/messages"),
+            "http://h/v1/messages"
+        );
+    }
+}

@@ -9,36 +9,20 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::context::TriageContext;
-use super::http::{CallError, RetryPolicy, agent, post_json};
+use super::http::{CallError, Endpoint, RetryPolicy};
 use super::provider::{INSTRUCTIONS, MAX_TOKENS, Provider};
 
 #[derive(Debug, Clone)]
 pub struct OpenAiCompatible {
-    pub endpoint: String,
-    pub model: String,
+    pub endpoint: Endpoint,
     pub api_key: Option<String>,
-    pub retry: RetryPolicy,
-    agent: ureq::Agent,
 }
 
 impl OpenAiCompatible {
     pub fn new(endpoint: &str, model: &str, api_key: Option<&str>, retry: RetryPolicy) -> Self {
         OpenAiCompatible {
-            endpoint: endpoint.trim_end_matches('/').to_string(),
-            model: model.to_string(),
+            endpoint: Endpoint::new(endpoint, model, retry),
             api_key: api_key.map(str::to_string),
-            retry,
-            agent: agent(),
-        }
-    }
-
-    fn url(&self) -> String {
-        if self.endpoint.ends_with("/chat/completions") {
-            self.endpoint.clone()
-        } else if self.endpoint.ends_with("/v1") {
-            format!("{}/chat/completions", self.endpoint)
-        } else {
-            format!("{}/v1/chat/completions", self.endpoint)
         }
     }
 }
@@ -62,12 +46,12 @@ impl Provider for OpenAiCompatible {
     }
 
     fn model(&self) -> &str {
-        &self.model
+        &self.endpoint.model
     }
 
     fn advise(&self, context: &TriageContext, deadline: Instant) -> Result<String, CallError> {
         let body = json!({
-            "model": self.model,
+            "model": self.endpoint.model,
             "max_tokens": MAX_TOKENS,
             "temperature": 0,
             "response_format": {"type": "json_object"},
@@ -81,14 +65,8 @@ impl Provider for OpenAiCompatible {
             .iter()
             .map(|key| ("authorization".to_string(), format!("Bearer {key}")))
             .collect();
-        let text = post_json(
-            &self.agent,
-            &self.url(),
-            &headers,
-            &body.to_string(),
-            deadline,
-            self.retry,
-        )?;
-        Ok(reply_text(&text))
+        let url = self.endpoint.url("/v1/chat/completions");
+        self.endpoint
+            .call(&url, &headers, &body, deadline, reply_text)
     }
 }

@@ -6,10 +6,9 @@
 //! Also the SIEM events of a triage: the annotation and each draft, as events of their own linked
 //! to the alert's id, and a person's decision on a draft.
 
-use serde_json::json;
-
 use super::contract::Advice;
-use crate::governance::{AiAlertWriter, GovernanceError, format_micros};
+use super::event::TriageEvent;
+use crate::governance::{AiAlertWriter, GovernanceError};
 use crate::store::{NewRecommendation, NewTriage, RecommendationRecord, Store, TriageRecord};
 
 /// What one recorded triage wrote.
@@ -77,42 +76,18 @@ pub async fn record<S: Store>(
 
 /// The SIEM events for a recorded triage: the advice, then one per draft, each linked to the
 /// alert by its id.
-pub fn siem_events(alert_id: i64, advice: &Advice, recorded: &Recorded) -> Vec<serde_json::Value> {
-    let mut events = vec![json!({
-        "event": {"kind": "enrichment", "action": "triage_advice", "dataset": "otsentry.triage"},
-        "otsentry": {"alert_id": alert_id, "triage_id": recorded.annotation.id, "triage": advice},
-        "labels": {"llm_triage_skipped": advice.llm_triage_skipped.map(|reason| reason.name())},
-    })];
-    for draft in &recorded.drafts {
-        events.push(draft_event(draft));
-    }
+pub fn siem_events(alert_id: i64, advice: &Advice, recorded: &Recorded) -> Vec<TriageEvent> {
+    let mut events = vec![TriageEvent::advice(
+        &alert_id.to_string(),
+        Some(alert_id),
+        Some(recorded.annotation.id),
+        advice,
+    )];
+    events.extend(recorded.drafts.iter().map(TriageEvent::recommendation));
     events
 }
 
 /// A draft recommendation (pending, or decided by a person) as a SIEM event of its own.
 pub fn draft_event(draft: &RecommendationRecord) -> serde_json::Value {
-    let decided = draft.decided_at.map(|at| {
-        json!({
-            "decided_by_principal_id": draft.decided_by,
-            "decided_at": format_micros(at),
-            "justification": draft.justification,
-        })
-    });
-    json!({
-        "event": {
-            "kind": "event",
-            "action": if decided.is_some() { "recommendation_decided" } else { "draft_recommendation" },
-            "dataset": "otsentry.recommendation",
-        },
-        "otsentry": {
-            "alert_id": draft.recommendation.alert_id,
-            "recommendation_id": draft.id,
-            "status": draft.status,
-            "kind": draft.recommendation.kind,
-            "target": draft.recommendation.target,
-            "proposed_value": draft.recommendation.proposed_value,
-            "rationale": draft.recommendation.rationale,
-            "decision": decided,
-        },
-    })
+    TriageEvent::recommendation(draft).ecs()
 }

@@ -307,6 +307,16 @@ impl Triager {
         }
     }
 
+    /// The time one provider call may take.
+    pub fn sla(&self) -> Duration {
+        self.shared.config.sla
+    }
+
+    /// The provider's name and model.
+    pub fn provider(&self) -> (&str, &str) {
+        (self.shared.provider.name(), self.shared.provider.model())
+    }
+
     pub fn metrics(&self) -> TriageMetrics {
         let counters = &self.shared.counters;
         let skipped = |reason| counters.skipped[skip_index(reason)].load(Ordering::Relaxed);

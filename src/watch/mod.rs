@@ -38,6 +38,7 @@ use crate::model::LoadedModel;
 use crate::pipeline::{Pipeline, PipelineConfig, PipelineError, PipelineStats};
 use crate::sinks::{RowRecord, Sink, SinkError};
 use crate::sources::{RecordAdapter, SourceOptions, SourceStats};
+use crate::triage::live::LiveTriage;
 use diag::diag;
 use state::{StateError, WatchState};
 
@@ -113,6 +114,8 @@ pub struct Outputs {
     metrics: Arc<Metrics>,
     /// Alert events taken since the last [`Outputs::take_count`].
     taken: u64,
+    /// `--triage`: opened alerts are submitted after delivery, their events follow them.
+    triage: Option<LiveTriage>,
 }
 
 impl Outputs {
@@ -122,7 +125,38 @@ impl Outputs {
             delivery: None,
             metrics,
             taken: 0,
+            triage: None,
         }
+    }
+
+    /// Triages every opened alert after it was handed to the outputs (`watch --triage`).
+    pub fn with_triage(self, triage: LiveTriage) -> Outputs {
+        Outputs {
+            triage: Some(triage),
+            ..self
+        }
+    }
+
+    /// Hands the triage events that are ready to every output, after their alerts; `finishing`
+    /// waits up to the SLA for those still with the provider.
+    fn triage_events(&mut self, finishing: bool) -> Result<(), SinkError> {
+        let Some(triage) = &mut self.triage else {
+            return Ok(());
+        };
+        let events = match finishing {
+            true => triage.finish(triage.sla() + Duration::from_millis(500)),
+            false => triage.ready(),
+        };
+        crate::triage::live::record_metrics(&self.metrics, &triage.metrics());
+        for event in &events {
+            for named in &mut self.sinks {
+                named.sink.triage(event)?;
+            }
+            if let Some(delivery) = &mut self.delivery {
+                delivery.triage(event)?;
+            }
+        }
+        Ok(())
     }
 
     /// Outputs through the spool.
@@ -134,7 +168,13 @@ impl Outputs {
     }
 
     /// Drains the spool's senders until `deadline`; what they could not send stays spooled.
-    pub fn shutdown(self, deadline: Duration) {
+    pub fn shutdown(mut self, deadline: Duration) {
+        if let Err(error) = self.triage_events(true).and_then(|()| self.flush()) {
+            diag!("warning: the last triage events were not delivered: {error}");
+        }
+        if let Some(triage) = &self.triage {
+            diag!("{}", crate::triage::live::summary(&triage.metrics()));
+        }
         if let Some(delivery) = self.delivery {
             delivery.shutdown(deadline);
         }
@@ -193,6 +233,9 @@ impl Sink for Outputs {
             self.metrics.add(&names::ALERTS, &[SPOOL, action], 1.0);
         }
         self.taken += 1;
+        if let Some(triage) = &mut self.triage {
+            triage.submit(alert);
+        }
         Ok(())
     }
 
@@ -204,6 +247,7 @@ impl Sink for Outputs {
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {
+        self.triage_events(false)?;
         for idx in 0..self.sinks.len() {
             if let Err(error) = self.sinks[idx].sink.flush() {
                 let name = self.sinks[idx].name.clone();

@@ -41,6 +41,7 @@ pub fn otsentry(args: &[&str]) -> (Option<i32>, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+pub mod fake_llm;
 pub mod server;
 
 /// A governance service with a site configuration of the test's choosing.

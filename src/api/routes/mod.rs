@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod alerts;
 pub mod changes;
+pub mod triage;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;

@@ -44,7 +44,7 @@ fn rotates_by_size_and_keeps_every_line() {
         let record = Record {
             seq,
             spooled_ms: 0,
-            alert: crate::sinks::sample::alert(seq),
+            event: crate::sinks::SiemEvent::Alert(crate::sinks::sample::alert(seq)),
         };
         sink.send(&[record]).unwrap();
         assert_eq!(sink.confirmed(false).unwrap(), Some(seq + 1));

@@ -54,10 +54,10 @@ fn events_carry_the_ecs_form() {
     let record = Record {
         seq: 0,
         spooled_ms: 0,
-        alert: crate::sinks::sample::alert(9),
+        event: crate::sinks::SiemEvent::Alert(crate::sinks::sample::alert(9)),
     };
     let value: serde_json::Value = serde_json::from_str(&super::event_of(&record)).unwrap();
     assert_eq!(value["sourcetype"], "otsentry:alert");
-    assert_eq!(value["event"]["event"]["id"], record.alert.id.as_str());
+    assert_eq!(value["event"]["event"]["id"], record.event.id());
     assert_eq!(value["time"], 1_700_000_002.25);
 }

@@ -19,6 +19,8 @@ use std::net::IpAddr;
 
 use crate::alerts::{Alert, AlertState};
 use crate::detect::Severity;
+use crate::sinks::SiemEvent;
+use crate::triage::{TriageAction, TriageEvent};
 
 /// The syslog facility: local4 (20), a common choice for security tools.
 pub const FACILITY: u8 = 20;
@@ -437,6 +439,115 @@ pub fn message(alert: &Alert, hostname: &str) -> String {
     out.push_str("\"] ");
     out.push_str(&cef_of(alert).format());
     out
+}
+
+/// Syslog severity of triage events: informational (6). Advice never changes an alert's
+/// severity, and neither does its event.
+pub const TRIAGE_SYSLOG_SEVERITY: u8 = 6;
+
+/// A triage event's time (RFC 3339 text) in epoch seconds, when it parses.
+fn triage_seconds(event: &TriageEvent) -> Option<f64> {
+    let at = time::OffsetDateTime::parse(
+        &event.timestamp,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .ok()?;
+    Some(at.unix_timestamp_nanos() as f64 / 1e9)
+}
+
+/// A triage event (advice, a draft, a decided recommendation) as CEF: CEF severity 1, the
+/// event's id in `externalId`, the alert's id in `cs5`, and its own fields in the labelled ones.
+pub fn triage_cef(event: &TriageEvent) -> Cef {
+    let mut extension: Vec<(String, String)> = Vec::with_capacity(16);
+    let mut put = |key: &str, value: String| extension.push((key.to_string(), value));
+    if let Some(seconds) = triage_seconds(event) {
+        put("rt", epoch_ms(seconds));
+    }
+    put("externalId", event.id.clone());
+    put("act", event.action.name().into());
+    put("cat", "triage".into());
+    put("msg", event.message());
+    put("cs5Label", "alert id".into());
+    put("cs5", event.alert_id.clone());
+    let name = match (&event.advice, &event.draft) {
+        (Some(advice), _) => {
+            put("cs6Label", "classification".into());
+            put("cs6", advice.classification.name().into());
+            put("cfp2Label", "confidence".into());
+            put("cfp2", format!("{}", advice.confidence));
+            if !advice.attack_techniques.is_empty() {
+                put("cs1Label", "ATT&CK for ICS techniques".into());
+                put("cs1", advice.attack_techniques.join(","));
+            }
+            if let Some(reason) = advice.llm_triage_skipped {
+                put("flexString1Label", "llm_triage_skipped".into());
+                put("flexString1", reason.name().into());
+            }
+            format!("Triage advice: {}", advice.classification.name())
+        }
+        (None, Some(draft)) => {
+            put("cs6Label", "recommendation status".into());
+            put("cs6", draft.status.clone());
+            put("cs2Label", "proposed change".into());
+            put(
+                "cs2",
+                format!(
+                    "{} {} -> {}",
+                    draft.kind, draft.target, draft.proposed_value
+                ),
+            );
+            if let Some(id) = draft.recommendation_id {
+                put("cn1Label", "recommendation id".into());
+                put("cn1", id.to_string());
+            }
+            if let Some(by) = draft.decided_by_principal_id {
+                put("cn2Label", "decided by principal id".into());
+                put("cn2", by.to_string());
+            }
+            match event.action {
+                TriageAction::RecommendationDecided => format!("Recommendation {}", draft.status),
+                _ => format!("Draft recommendation: {}", draft.kind),
+            }
+        }
+        (None, None) => "Triage event".to_string(),
+    };
+    Cef {
+        vendor: "otsentry".into(),
+        product: "otsentry".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        signature_id: format!("triage.{}", event.action.name()),
+        name,
+        severity: "1".into(),
+        extension,
+    }
+}
+
+/// The RFC 5424 message of a triage event, shaped as an alert's (MSGID `triage`).
+pub fn triage_message(event: &TriageEvent, hostname: &str) -> String {
+    let pri = FACILITY as u16 * 8 + TRIAGE_SYSLOG_SEVERITY as u16;
+    let mut out = String::with_capacity(1024);
+    let _ = write!(
+        out,
+        "<{pri}>1 {} {} otsentry - triage [{SD_ID} id=\"",
+        triage_seconds(event).map_or_else(|| "-".to_string(), timestamp),
+        hostname
+    );
+    escape_param(&event.id, &mut out);
+    out.push_str("\" alert=\"");
+    escape_param(&event.alert_id, &mut out);
+    out.push_str("\" action=\"");
+    escape_param(event.action.name(), &mut out);
+    out.push_str("\"] ");
+    out.push_str(&triage_cef(event).format());
+    out
+}
+
+/// The RFC 5424 message of any SIEM event.
+pub fn event_message(event: &SiemEvent, hostname: &str) -> String {
+    match event {
+        SiemEvent::Alert(alert) => message(alert, hostname),
+        SiemEvent::Triage(event) => triage_message(event, hostname),
+    }
 }
 
 /// RFC 6587 octet counting: `LEN SP MSG`.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rustls::ClientConfig;
 
-use super::encode::{hostname_field, message, octet_counted};
+use super::encode::{event_message, hostname_field, octet_counted};
 use super::{SyslogConfig, SyslogTransport};
 use crate::delivery::tls::Tls;
 use crate::delivery::{
@@ -84,7 +84,7 @@ impl SyslogSink {
         }
         let socket = self.udp.as_ref().expect("bound above");
         for record in records {
-            let line = message(&record.alert, &self.hostname);
+            let line = event_message(&record.event, &self.hostname);
             socket
                 .send(line.as_bytes())
                 .map_err(|error| SendError::Failed(format!("udp send: {error}")))?;
@@ -116,7 +116,10 @@ impl Transport for SyslogSink {
         }
         self.buffer.clear();
         for record in records {
-            octet_counted(&message(&record.alert, &self.hostname), &mut self.buffer);
+            octet_counted(
+                &event_message(&record.event, &self.hostname),
+                &mut self.buffer,
+            );
         }
         let conn = self.conn.as_mut().expect("connected above");
         conn.write_all(&self.buffer).map_err(|error| {

@@ -185,3 +185,44 @@ proptest! {
         prop_assert_eq!(cef.get("msg").map(str::to_string), Some(normalised_value(&alert.reasons[0].to_string())));
     }
 }
+
+#[test]
+fn a_triage_event_round_trips_beside_its_alert() {
+    use crate::triage::contract::{SkipReason, Stamp};
+    use crate::triage::{Advice, event};
+    let stamp = Stamp {
+        provider: "rules".into(),
+        model: "offline-rules-v1".into(),
+        triage_timestamp: "2026-12-01T10:00:00.25Z".into(),
+    };
+    let mut advice = Advice::skipped(SkipReason::QueueDepth, "100 alerts wait", stamp);
+    advice.drafts.push(crate::triage::contract::Draft {
+        kind: crate::store::RecommendationKind::Setpoint,
+        target: "plc-7 HR40001".into(),
+        proposed_value: "55".into(),
+        rationale: "restore | the = value\nnow".into(),
+    });
+    let events = event::unstored_events("00ff", &advice);
+    let line = super::encode::triage_message(&events[0], "sensor-1");
+    let (parsed, cef) = round_trip(&line);
+    assert_eq!(parsed.msgid, Some("triage"));
+    assert_eq!(
+        parsed.severity,
+        Some(syslog_loose::SyslogSeverity::SEV_INFO)
+    );
+    assert_eq!(
+        parsed.timestamp.map(|at| at.timestamp_millis()),
+        Some(1_796_119_200_250)
+    );
+    assert_eq!(cef.signature_id, "triage.triage_advice");
+    assert_eq!(cef.get("externalId"), Some("00ff.triage"));
+    assert_eq!(cef.get("cs5"), Some("00ff"));
+    assert_eq!(cef.get("cs6"), Some("requires_investigation"));
+    assert_eq!(cef.get("flexString1"), Some("queue_depth"));
+    let (_, draft) = round_trip(&super::encode::triage_message(&events[1], "sensor-1"));
+    assert_eq!(draft.name, "Draft recommendation: setpoint");
+    assert_eq!(draft.get("cs6"), Some("pending_human_approval"));
+    assert_eq!(draft.get("cs2"), Some("setpoint plc-7 HR40001 -> 55"));
+    assert!(draft.get("msg").unwrap().contains("plc-7"));
+    assert_eq!(draft, super::encode::triage_cef(&events[1]));
+}

@@ -44,7 +44,7 @@ fn lines_are_ecs_json() {
     let record = crate::delivery::Record {
         seq: 3,
         spooled_ms: 0,
-        alert: alert.clone(),
+        event: crate::sinks::SiemEvent::Alert(alert.clone()),
     };
     let mut out = Vec::new();
     super::encode(&[record.clone(), record], &mut out);

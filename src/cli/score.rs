@@ -10,11 +10,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::selection::SelectionArgs;
 use crate::alerts::DEFAULT_WINDOW_SECS;
+use crate::governance::AiComponent;
 use crate::inventory::Inventory;
 use crate::model::{LoadedModel, ModelFile};
 use crate::pipeline::{PipelineConfig, RowOutput};
 use crate::score::{BATCH_ROWS, ScoreConfig, ScoreSummary, score};
 use crate::sinks::console::{Console, ConsoleFormat};
+use crate::sinks::queue::AlertQueue;
+use crate::sinks::{Fanout, Sink};
 use crate::sources::SourceOptions;
 
 /// How results are printed.
@@ -89,13 +92,52 @@ pub struct ScoreArgs {
     /// between zones that no conduit allows.
     #[arg(long = "inventory", num_args = 1.., value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
+    /// Also store every alert, when it opens, in this governance database's alert queue, written
+    /// as the AI principal --queue-as under the --queue-policy files; each stored alert is an
+    /// entry of the audit log, and a policy that does not let the detectors write alerts refuses.
+    #[arg(long, value_name = "DB", requires_all = ["queue_as", "queue_policy"])]
+    pub alert_queue: Option<PathBuf>,
+    /// The detectors' AI principal (component scorer) that writes to --alert-queue.
+    #[arg(long, value_name = "PRINCIPAL", requires = "alert_queue")]
+    pub queue_as: Option<String>,
+    /// The policy files in force for --alert-queue, as `--policy` of the governance commands.
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "alert_queue")]
+    pub queue_policy: Vec<PathBuf>,
+    /// Sign the alert queue's audit entries with this ed25519 key file (where the log adopted one).
+    #[arg(long, value_name = "FILE", requires = "alert_queue")]
+    pub queue_signing_key: Option<PathBuf>,
     #[command(flatten)]
     pub selection: SelectionArgs,
+}
+
+/// The governance alert queue `--alert-queue` names, opened (and the principal checked) before
+/// any log is read.
+fn open_queue(args: &ScoreArgs) -> anyhow::Result<Option<AlertQueue>> {
+    let (Some(db), Some(name)) = (&args.alert_queue, &args.queue_as) else {
+        return Ok(None);
+    };
+    let runtime = super::common::runtime()?;
+    let gov = super::common::GovArgs {
+        db: super::common::DbArgs { db: db.clone() },
+        policies: args.queue_policy.clone(),
+        shift_hours: 8,
+        signing_key: args.queue_signing_key.clone(),
+        ticket_key: None,
+        request_ttl_hours: 72,
+    };
+    let writer = runtime
+        .block_on(async {
+            let governance = super::common::open_governance(&gov).await?;
+            super::triage::ai_writer_of(&governance, name, AiComponent::Scorer).await
+        })
+        .with_context(|| format!("cannot open the alert queue in {}", db.display()))?;
+    Ok(Some(AlertQueue::new(runtime, writer)))
 }
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     let (model, source) = load_model(&args.model, args.window, &args.selection)?;
     let inventory = load_inventory(&args.inventory)?;
+    let mut queue = open_queue(&args)?;
     let mut config = ScoreConfig::new(args.logs, &model);
     config.source = source;
     config.pipeline = PipelineConfig {
@@ -124,12 +166,18 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         args.format.console(),
         BufWriter::with_capacity(1 << 16, stdout.lock()),
     );
-    let outcome = score(
-        Arc::clone(&model),
-        &config,
-        |records| bar.set_message(records.to_string()),
-        &mut console,
-    );
+    let outcome = {
+        let mut sinks: Vec<&mut dyn Sink> = vec![&mut console];
+        if let Some(queue) = queue.as_mut() {
+            sinks.push(queue);
+        }
+        score(
+            Arc::clone(&model),
+            &config,
+            |records| bar.set_message(records.to_string()),
+            &mut Fanout(sinks),
+        )
+    };
     bar.finish_and_clear();
     let summary = match outcome {
         Ok(summary) => summary,
@@ -145,6 +193,13 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         )?;
     }
     report(&summary, args.format, args.since.is_some());
+    if let (Some(queue), Some(db)) = (&queue, &args.alert_queue) {
+        eprintln!(
+            "{} alerts stored in the alert queue of {}",
+            queue.stored(),
+            db.display()
+        );
+    }
     Ok(())
 }
 

@@ -125,20 +125,27 @@ pub async fn triage_writer(
     governance: &Governance<SqliteStore>,
     name: &str,
 ) -> anyhow::Result<AiAlertWriter<SqliteStore>> {
+    ai_writer_of(governance, name, AiComponent::Triage).await
+}
+
+/// The handle of AI principal `name`, which must be of `component`.
+pub async fn ai_writer_of(
+    governance: &Governance<SqliteStore>,
+    name: &str,
+    component: AiComponent,
+) -> anyhow::Result<AiAlertWriter<SqliteStore>> {
+    let kind = component.name();
     let principal = governance
         .list_principals(Actor::Local)
         .await?
         .into_iter()
         .find(|principal| principal.name == name)
         .with_context(|| {
-            format!("no principal `{name}`; create it with `otsentry principal add {name} --component triage`")
+            format!("no principal `{name}`; create it with `otsentry principal add {name} --component {kind}`")
         })?;
     anyhow::ensure!(
-        principal.kind
-            == (PrincipalKind::Ai {
-                component: AiComponent::Triage
-            }),
-        "principal `{}` is not the triage assistant (an AI principal of component triage)",
+        principal.kind == (PrincipalKind::Ai { component }),
+        "principal `{}` is not an AI principal of component {kind}",
         principal.name
     );
     Ok(governance.ai_writer(principal)?)

@@ -12,6 +12,7 @@
 pub mod console;
 pub mod file;
 pub mod hec;
+pub mod queue;
 pub mod sample;
 pub mod syslog;
 pub mod tcp;

@@ -1,0 +1,126 @@
+//! `otsentry score --alert-queue`: every opened alert stored in the governance database through
+//! the detectors' AI handle, each an audit entry, with a real SQLite file and the real binary.
+
+mod common;
+mod plant_logs;
+
+use std::path::Path;
+
+use otsentry::governance::{Actor, AiComponent, PrincipalKind};
+use plant_logs::*;
+
+/// A trained model and a day with one new host polling a PLC (two alerts: one per log stream).
+fn model_and_day(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let logs = dir.join("baseline");
+    write_logs(&logs, &plant(START, 15.0, 1800.0));
+    let model = dir.join("plant.model");
+    train(&logs, &model, &[]);
+    let mut polls = plant(START + 15.0 * 86_400.0, 1.0, 1800.0);
+    polls.push(Poll {
+        ts: START + 15.5 * 86_400.0 + 7.0,
+        uid: "CNEWSOURCE0001".to_string(),
+        orig: "10.66.6.6",
+        resp: "10.0.1.2",
+        func: "READ_HOLDING_REGISTERS",
+        orig_bytes: 12,
+    });
+    polls.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+    let day = dir.join("day16");
+    write_logs(&day, &polls);
+    (model, day)
+}
+
+#[tokio::test]
+async fn opened_alerts_are_stored_through_the_scorers_handle_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, day) = model_and_day(dir.path());
+    let db = dir.path().join("gov.db");
+    let governance = common::governance(&db, None).await;
+    for (name, component) in [
+        ("scorer-1", AiComponent::Scorer),
+        ("triage-1", AiComponent::Triage),
+    ] {
+        governance
+            .create_principal(Actor::Local, name, PrincipalKind::Ai { component })
+            .await
+            .unwrap();
+    }
+    let policy = common::ai_policy_path();
+    let score = |principal: &str| {
+        common::otsentry(&[
+            "score",
+            "--log",
+            day.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--format",
+            "json",
+            "--alert-queue",
+            db.to_str().unwrap(),
+            "--queue-as",
+            principal,
+            "--queue-policy",
+            policy.to_str().unwrap(),
+        ])
+    };
+
+    // The triage assistant is not the detectors: refused before any log is read.
+    let (code, stdout, stderr) = score("triage-1");
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("not an AI principal of component scorer"),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty(), "{stdout}");
+
+    let (code, stdout, stderr) = score("scorer-1");
+    assert_eq!(code, Some(0), "{stderr}");
+    let opened: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|alert| alert["event"]["action"] == "alert_opened")
+        .collect();
+    assert!(!opened.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains(&format!(
+            "{} alerts stored in the alert queue",
+            opened.len()
+        )),
+        "{stderr}"
+    );
+
+    let stored = governance
+        .list_alerts(Actor::Local, None, 1000)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), opened.len());
+    let new_source = stored
+        .iter()
+        .find(|record| record.alert.src == "10.66.6.6")
+        .expect("the new source's alert is stored");
+    assert_eq!(new_source.alert.detector, "novelty.new_source");
+    assert_eq!(new_source.alert.severity.as_str(), "high");
+    assert_eq!(new_source.alert.dst, "10.0.1.2");
+    assert_eq!(new_source.alert.port, Some(502));
+    assert_eq!(new_source.alert.attack_technique.as_deref(), Some("T0848"));
+    assert!(
+        new_source
+            .alert
+            .reasons
+            .iter()
+            .any(|reason| reason.starts_with("new source 10.66.6.6")),
+        "{:?}",
+        new_source.alert.reasons
+    );
+    assert_eq!(new_source.alert.uid.as_deref(), Some("CNEWSOURCE0001"));
+
+    // Every stored alert is an audit entry by the scorer, and the log verifies.
+    let entries = common::site::audit_entries(&db);
+    let created = entries
+        .iter()
+        .filter(|entry| entry.to_string().contains("create_alert"))
+        .count();
+    assert_eq!(created, opened.len(), "{entries:#?}");
+    let (code, _, stderr) = common::otsentry(&["audit", "verify", "--db", db.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+}

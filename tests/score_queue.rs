@@ -68,7 +68,7 @@ async fn opened_alerts_are_stored_through_the_scorers_handle_and_audited() {
     let (code, stdout, stderr) = score("triage-1");
     assert_ne!(code, Some(0), "{stderr}");
     assert!(
-        stderr.contains("not an AI principal of component scorer"),
+        stderr.contains("is not the detectors' scorer (an AI principal of component scorer)"),
         "{stderr}"
     );
     assert!(stdout.is_empty(), "{stdout}");

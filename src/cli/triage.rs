@@ -143,9 +143,13 @@ pub async fn ai_writer_of(
         .with_context(|| {
             format!("no principal `{name}`; create it with `otsentry principal add {name} --component {kind}`")
         })?;
+    let role = match component {
+        AiComponent::Triage => "the triage assistant",
+        AiComponent::Scorer => "the detectors' scorer",
+    };
     anyhow::ensure!(
         principal.kind == (PrincipalKind::Ai { component }),
-        "principal `{}` is not an AI principal of component {kind}",
+        "principal `{}` is not {role} (an AI principal of component {kind})",
         principal.name
     );
     Ok(governance.ai_writer(principal)?)

@@ -175,6 +175,41 @@ fn a_run_split_by_a_checkpoint_gives_the_alerts_of_one_continuous_run() {
 }
 
 #[test]
+fn a_checkpoint_written_with_an_inventory_asks_for_it_when_resumed_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = trained(dir.path());
+    let day = dir.path().join("day");
+    write_logs(&day, &plant(START + 15.0 * 86_400.0, 1.0, 1800.0));
+    let inventory = repo_path("examples/inventory/plant.yaml");
+    let state = dir.path().join("state.json");
+    score_json(
+        &[&day],
+        &model,
+        &[
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--checkpoint",
+            state.to_str().unwrap(),
+        ],
+    );
+    let output = otsentry(&[
+        "score",
+        "--log",
+        day.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--resume",
+        state.to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("conduit") && message.contains("give the same --inventory"),
+        "{message}"
+    );
+}
+
+#[test]
 fn every_json_alert_matches_the_published_schema() {
     let dir = tempfile::tempdir().unwrap();
     let model = trained(dir.path());

@@ -272,8 +272,12 @@ impl Pipeline {
                 .iter_mut()
                 .find(|detector| detector.name() == name)
                 .ok_or_else(|| CheckpointError::Detector {
+                    message: if name == crate::detect::conduit::NAME {
+                        "the checkpoint was written with an inventory and this run has none: give the same --inventory".to_string()
+                    } else {
+                        "this run does not run it (a build without it, or a model without its baseline)".to_string()
+                    },
                     detector: name.clone(),
-                    message: "this build has no such detector".to_string(),
                 })?;
             detector
                 .restore(detector_state)

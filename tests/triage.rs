@@ -25,8 +25,7 @@ use otsentry::governance::{
     Actor, AiComponent, AlertDetail, AnalystDecision, PrincipalKind, verify_store,
 };
 use otsentry::store::{
-    AlertDecision, AlertRecord, AlertStatus, NewAlert, RecommendationStatus, Severity,
-    TriageRecommendation,
+    AlertDecision, AlertRecord, AlertStatus, RecommendationStatus, Severity, TriageRecommendation,
 };
 use otsentry::triage::contract::{REVIEW_WITHOUT_ADVICE, rules};
 use otsentry::triage::{
@@ -65,21 +64,7 @@ fn provider(api: Api, server: &FakeApi) -> Arc<dyn Provider> {
 fn alert(id: i64, hostname: &str) -> AlertRecord {
     AlertRecord {
         id,
-        alert: NewAlert {
-            ts: 1_700_000_000_000_000 + id,
-            uid: Some(format!("C{id}")),
-            src: "10.0.0.5".into(),
-            dst: "10.0.1.20".into(),
-            port: Some(502),
-            protocol: Some("tcp".into()),
-            service: Some("modbus".into()),
-            score: -0.12,
-            reasons: vec!["write to holding register 40001 from a host that only read".into()],
-            asset_context: json!({"src": {"hostname": hostname}}),
-            attack_technique: Some("T0855".into()),
-            detector: "novelty".into(),
-            severity: Severity::High,
-        },
+        alert: common::sample_alert(id, hostname),
         status: AlertStatus::Open,
         created_by: 1,
         created_at: 0,

@@ -13,26 +13,8 @@ use common::fake_llm::{Api, Behaviour, FakeApi};
 use common::server::Server;
 use common::site::{Site, audit_entries, site};
 use otsentry::governance::{Actor, AnalystDecision};
-use otsentry::store::{AlertDecision, AlertRecord, NewAlert, Severity};
+use otsentry::store::{AlertDecision, AlertRecord};
 use serde_json::{Value, json};
-
-fn new_alert(n: i64, hostname: &str) -> NewAlert {
-    NewAlert {
-        ts: 1_700_000_000_000_000 + n,
-        uid: Some(format!("C{n}")),
-        src: "10.0.0.5".into(),
-        dst: "10.0.1.20".into(),
-        port: Some(502),
-        protocol: Some("tcp".into()),
-        service: Some("modbus".into()),
-        score: -0.12,
-        reasons: vec!["write to holding register 40001 from a host that only read".into()],
-        asset_context: json!({"src": {"hostname": hostname}}),
-        attack_technique: Some("T0855".into()),
-        detector: "novelty".into(),
-        severity: Severity::High,
-    }
-}
 
 /// Three alerts stored by the scorer; alice rejects the first before the server starts.
 fn stored_alerts(site: &Site) -> Vec<AlertRecord> {
@@ -53,7 +35,12 @@ fn stored_alerts(site: &Site) -> Vec<AlertRecord> {
         let writer = governance.ai_writer(named("scorer-1")).unwrap();
         let mut alerts = Vec::new();
         for (n, hostname) in [(1, "hmi-2"), (2, "plc-7"), (3, "eng-ws")] {
-            alerts.push(writer.create_alert(new_alert(n, hostname)).await.unwrap());
+            alerts.push(
+                writer
+                    .create_alert(common::sample_alert(n, hostname))
+                    .await
+                    .unwrap(),
+            );
         }
         governance
             .decide_alert(
@@ -149,7 +136,7 @@ fn serve_triages_stored_alerts_with_the_offline_rules() {
         "POST",
         "/v1/alerts",
         Some(&site.scorer),
-        Some(serde_json::to_value(new_alert(4, "rtu-1")).unwrap()),
+        Some(serde_json::to_value(common::sample_alert(4, "rtu-1")).unwrap()),
     );
     assert_eq!(status, 201, "{late}");
     let late_id = late["id"].as_i64().unwrap();

@@ -136,3 +136,25 @@ pub fn otsentry_with_input(args: &[&str], input: &str) -> (Option<i32>, String, 
     )
 }
 pub mod site;
+
+/// A stored-alert body with `hostname` (possibly hostile, as off the network) in its asset
+/// context: a write from a host that only read.
+pub fn sample_alert(n: i64, hostname: &str) -> otsentry::store::NewAlert {
+    use otsentry::store::{NewAlert, Severity};
+    use serde_json::json;
+    NewAlert {
+        ts: 1_700_000_000_000_000 + n,
+        uid: Some(format!("C{n}")),
+        src: "10.0.0.5".into(),
+        dst: "10.0.1.20".into(),
+        port: Some(502),
+        protocol: Some("tcp".into()),
+        service: Some("modbus".into()),
+        score: -0.12,
+        reasons: vec!["write to holding register 40001 from a host that only read".into()],
+        asset_context: json!({"src": {"hostname": hostname}}),
+        attack_technique: Some("T0855".into()),
+        detector: "novelty".into(),
+        severity: Severity::High,
+    }
+}

@@ -207,6 +207,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
         poll: Duration::from_millis(args.poll_ms),
         exit_when_idle: args.exit_when_idle,
         health_every: Duration::from_secs(args.health_every),
+        halt_after_sync: std::env::var(crate::watch::HALT_AFTER_SPOOL_SYNC)
+            .ok()
+            .and_then(|value| value.parse().ok()),
     };
     if config.state_dir.is_none() && !config.exit_when_idle {
         diag!(

@@ -173,6 +173,12 @@ impl Outputs {
         Ok(())
     }
 
+    /// Adds an output that takes each alert before the spool (the governance alert queue).
+    pub fn with_sink(mut self, named: NamedSink) -> Outputs {
+        self.sinks.push(named);
+        self
+    }
+
     /// Outputs through the spool.
     pub fn spooled(delivery: Delivery, metrics: Arc<Metrics>) -> Outputs {
         Outputs {

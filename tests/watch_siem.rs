@@ -210,10 +210,7 @@ fn kill_9_between_the_spool_fsync_and_the_checkpoint_delivers_each_alert_once() 
 
     // The first poll with alerts is checkpointed; the second stops after the spool's fsync.
     write_range(&live, &logs, 0.0, 0.3);
-    let mut watch = Watch::start_with_env(
-        &args,
-        &[(otsentry::watch::HALT_AFTER_SPOOL_SYNC, "2")],
-    );
+    let mut watch = Watch::start_with_env(&args, &[(otsentry::watch::HALT_AFTER_SPOOL_SYNC, "2")]);
     wait_for("the first alerts checkpointed", || {
         checkpointed_bytes(&state) == bytes_in(&live) && !received_events(&received).is_empty()
     });

@@ -577,17 +577,21 @@ impl Drop for Delivery {
 
 impl Sink for Delivery {
     fn alert(&mut self, alert: &Alert) -> Result<(), SinkError> {
-        self.append(alert).map(drop).map_err(|error| SinkError::Other {
-            sink: "spool",
-            message: error.to_string(),
-        })
+        self.append(alert)
+            .map(drop)
+            .map_err(|error| SinkError::Other {
+                sink: "spool",
+                message: error.to_string(),
+            })
     }
 
     fn triage(&mut self, event: &TriageEvent) -> Result<(), SinkError> {
-        self.append_triage(event).map(drop).map_err(|error| SinkError::Other {
-            sink: "spool",
-            message: error.to_string(),
-        })
+        self.append_triage(event)
+            .map(drop)
+            .map_err(|error| SinkError::Other {
+                sink: "spool",
+                message: error.to_string(),
+            })
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {

@@ -161,7 +161,11 @@ fn a_held_spool_keeps_delivered_segments_until_the_driver_commits() {
     spool.commit();
     append(&mut spool, 20..30);
     spool.collect(30);
-    assert!(spool.first() <= 20, "uncommitted events stay: {}", spool.first());
+    assert!(
+        spool.first() <= 20,
+        "uncommitted events stay: {}",
+        spool.first()
+    );
     assert!((20..30).all(|seq| spool.holds(&EventKey::of_alert(&sample::alert(seq)))));
     spool.commit();
     spool.collect(30);

@@ -350,10 +350,16 @@ fn assert_exactly_once(model: &Model, committed: &[String], ops: &[Op]) {
     }
     let mut seen = std::collections::BTreeSet::new();
     for uid in committed {
-        assert!(seen.insert(uid), "{uid} committed twice: {committed:?} of {ops:#?}");
+        assert!(
+            seen.insert(uid),
+            "{uid} committed twice: {committed:?} of {ops:#?}"
+        );
     }
     let missing: Vec<_> = expected.iter().filter(|uid| !seen.contains(uid)).collect();
-    assert!(missing.is_empty(), "lost {missing:?}: {committed:?} of {ops:#?}");
+    assert!(
+        missing.is_empty(),
+        "lost {missing:?}: {committed:?} of {ops:#?}"
+    );
     assert_eq!(committed.len(), expected.len(), "{committed:?} of {ops:#?}");
     // Within a file, in the order written.
     for (idx, _) in model.versions.iter().enumerate() {
@@ -363,7 +369,10 @@ fn assert_exactly_once(model: &Model, committed: &[String], ops: &[Op]) {
             .filter_map(|uid| uid.strip_prefix(&prefix))
             .map(|line| line.parse().unwrap())
             .collect();
-        assert!(lines.windows(2).all(|pair| pair[0] < pair[1]), "{committed:?}");
+        assert!(
+            lines.windows(2).all(|pair| pair[0] < pair[1]),
+            "{committed:?}"
+        );
     }
 }
 

@@ -121,8 +121,12 @@ impl QueueArgs {
     /// The closing line: how many alerts went into which database.
     pub(super) fn stored_line(&self, queue: &AlertQueue) -> Option<String> {
         let db = self.alert_queue.as_ref()?;
+        let already = match queue.already_stored() {
+            0 => String::new(),
+            n => format!(" ({n} already there from an earlier run, not stored again)"),
+        };
         Some(format!(
-            "{} alerts stored in the alert queue of {}",
+            "{} alerts stored in the alert queue of {}{already}",
             queue.stored(),
             db.display()
         ))

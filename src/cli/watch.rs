@@ -208,7 +208,8 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
     };
     if let Some(queue) = &queue {
         // Before the spool: an alert the queue refused stops watch before its checkpoint, so a
-        // restart offers it again (a crash in between stores it twice; the queue has no ids).
+        // restart offers it again; one it stored already is known by its stable id and not
+        // stored twice.
         outputs = outputs.with_sink(NamedSink {
             name: "alert-queue".to_string(),
             sink: Box::new(QueueOutput(Rc::clone(queue))),

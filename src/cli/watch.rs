@@ -116,8 +116,9 @@ pub struct WatchArgs {
     /// configuration file (docs/triage.md); without it the offline rules answer.
     #[arg(long, value_name = "CONFIG", num_args = 0..=1)]
     pub triage: Option<Option<PathBuf>>,
+    // Boxed: the flags of `watch` are the largest of the subcommands' already.
     #[command(flatten)]
-    pub queue: QueueArgs,
+    pub queue: Box<QueueArgs>,
     #[command(flatten)]
     pub selection: SelectionArgs,
 }

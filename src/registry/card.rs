@@ -29,6 +29,47 @@ fn cell(value: &Value) -> String {
     }
 }
 
+/// The realistic variants' table; a certification stored before they existed says so.
+fn variant_rows(out: &mut String, report: &Value, blind_spots: &mut Vec<String>) {
+    let Some(variants) = report["variants"].as_array().filter(|list| !list.is_empty()) else {
+        let _ = writeln!(
+            out,
+            "Realistic variants: not run (certified by an otsentry without them); certify again to run them.\n"
+        );
+        blind_spots.push(
+            "unknown: the realistic variants (register drift, scenarios) were not run on this artifact".to_string(),
+        );
+        return;
+    };
+    let _ = writeln!(out, "Realistic variants:\n");
+    let _ = writeln!(
+        out,
+        "| test | caught by | caught | total | first detection (s) | requirement | pass |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    for variant in variants {
+        let fields = [
+            "test",
+            "caught_by",
+            "caught",
+            "total",
+            "first_detection_secs",
+            "requirement",
+            "passed",
+        ];
+        let cells: Vec<String> = fields.iter().map(|field| cell(&variant[*field])).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+        if variant["passed"] != Value::Bool(true) {
+            blind_spots.push(format!(
+                "{}: not caught as required ({})",
+                cell(&variant["test"]),
+                cell(&variant["requirement"])
+            ));
+        }
+    }
+    let _ = writeln!(out);
+}
+
 /// The card in Markdown; `format_time` renders epoch microseconds.
 pub fn model_card(
     version: &ModelVersionRecord,
@@ -172,6 +213,7 @@ pub fn model_card(
                 }
             }
             let _ = writeln!(out);
+            variant_rows(&mut out, report, &mut blind_spots);
             let canaries = report["canaries"].as_array().cloned().unwrap_or_default();
             if !canaries.is_empty() {
                 let _ = writeln!(
@@ -202,9 +244,7 @@ pub fn model_card(
     }
 
     let _ = writeln!(out, "## Known blind spots\n");
-    blind_spots.push(
-        "value ranges and schedules are not part of the baseline diff; scenario tests (new source on 502, write from a read-only host, scan, RTU pivot, timing mimicry, poisoning) are not run yet".to_string(),
-    );
+    blind_spots.push("value ranges and schedules are not part of the baseline diff".to_string());
     for spot in blind_spots {
         let _ = writeln!(out, "- {spot}");
     }

@@ -225,14 +225,15 @@ fn a_poisoned_training_window_is_caught_by_the_baseline_diff() {
     let attacker = labels[0]["hosts"][0].as_str().unwrap().to_string();
     let start = labels[0]["start_ts"].as_f64().unwrap().to_string();
     let clean = dir.path().join("clean.otm");
-    train(&logs, &clean, &["--allow-short-baseline", "--until", &start]);
+    train(
+        &logs,
+        &clean,
+        &["--allow-short-baseline", "--until", &start],
+    );
     let poisoned = dir.path().join("poisoned.otm");
     train(&logs, &poisoned, &["--allow-short-baseline"]);
 
-    let report = certify(
-        &poisoned,
-        &["--poisoning-check", clean.to_str().unwrap()],
-    );
+    let report = certify(&poisoned, &["--poisoning-check", clean.to_str().unwrap()]);
     let poisoning = variant(&report, "poisoning");
     assert_eq!(poisoning["caught_by"], "baseline_diff", "{poisoning:#}");
     let details: Vec<&str> = poisoning["details"]

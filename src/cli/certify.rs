@@ -15,7 +15,7 @@ use comfy_table::Table;
 use super::common::{Format, open_governance, runtime};
 use crate::governance::Actor;
 use crate::model::ModelFile;
-use crate::redteam::{CertifyConfig, Certification, DriftConfig, VariantConfig};
+use crate::redteam::{Certification, CertifyConfig, DriftConfig, VariantConfig};
 
 /// The slow-drift test's parameters, shared by `certify` and `retrain run`.
 #[derive(Debug, Args)]
@@ -123,12 +123,8 @@ pub fn run(args: CertifyArgs) -> anyhow::Result<()> {
         Some(db) => canaries_of(db, &args.policies)?,
         None => Vec::new(),
     };
-    let certification = crate::redteam::certify_with(
-        Arc::new(loaded),
-        &config,
-        &canaries,
-        production.as_ref(),
-    )?;
+    let certification =
+        crate::redteam::certify_with(Arc::new(loaded), &config, &canaries, production.as_ref())?;
     if let Some(db) = &args.db {
         record(db, &args.policies, &certification)?;
     }
@@ -248,7 +244,11 @@ pub fn print(certification: &Certification, format: Format) -> anyhow::Result<()
     }
     writeln!(std::io::stdout(), "{table}")?;
     writeln!(std::io::stdout(), "{}", certification_table(certification))?;
-    for variant in certification.variants.iter().filter(|v| !v.details.is_empty()) {
+    for variant in certification
+        .variants
+        .iter()
+        .filter(|v| !v.details.is_empty())
+    {
         for detail in &variant.details {
             writeln!(std::io::stdout(), "  {}: {detail}", variant.test)?;
         }
@@ -311,7 +311,9 @@ pub fn certification_table(certification: &Certification) -> Table {
             .map_or("never".to_string(), |day| format!("day {day}")),
         format!(
             "rate >= {}, first detection by day {}, control rate <= {}",
-            drift.config.required_rate, drift.config.required_first_day, drift.config.max_control_rate
+            drift.config.required_rate,
+            drift.config.required_first_day,
+            drift.config.max_control_rate
         ),
         yes_no(drift.combined.meets_requirement),
     ]);
@@ -332,7 +334,10 @@ pub fn certification_table(certification: &Certification) -> Table {
     for variant in &certification.variants {
         table.add_row([
             variant.test.clone(),
-            variant.caught_by.clone().unwrap_or_else(|| "none".to_string()),
+            variant
+                .caught_by
+                .clone()
+                .unwrap_or_else(|| "none".to_string()),
             format!("{} / {} {}", variant.caught, variant.total, variant.unit),
             variant
                 .first_detection_secs

@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::stream::{Stream, Tally};
 use crate::features::{ConnFields, EdgeRef, EventKind, FlowEvent, Proto, Schema};
 use crate::model::LoadedModel;
 use crate::pipeline::PipelineError;
-use super::stream::{Stream, Tally};
 
 const DAY_SECS: f64 = 86_400.0;
 

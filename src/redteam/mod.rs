@@ -126,3 +126,66 @@ fn failures(
     }
     failed
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A certification as an otsentry before the variants stored it.
+    fn stored_before_variants() -> serde_json::Value {
+        let poll = serde_json::json!({
+            "orig_h": "10.0.0.5", "resp_h": "10.0.1.1", "resp_p": 502, "proto": "tcp",
+            "service": "modbus", "conn_state": "SF", "duration": 0.01, "resp_bytes": 20,
+            "orig_pkts": 4, "resp_pkts": 3, "chosen": "test"
+        });
+        let result = serde_json::json!({
+            "detector": "combined", "drift_days": 7, "initial_value": 250.0,
+            "target_value": 450.0, "total_polls": 10, "detected": 10, "detection_rate": 1.0,
+            "first_detection_day": 1, "control_rate": 0.0, "meets_requirement": true
+        });
+        serde_json::json!({
+            "model_sha256": "ab", "tool": "otsentry 0.1.0", "passed": true,
+            "drift": {
+                "test": "slow_drift", "model_sha256": "ab", "config": DriftConfig::default(),
+                "poll": poll, "detectors": [result.clone()], "combined": result
+            }
+        })
+    }
+
+    #[test]
+    fn a_certification_stored_before_the_variants_still_loads() {
+        let old: Certification = serde_json::from_value(stored_before_variants()).unwrap();
+        assert!(old.variants.is_empty());
+        assert!(old.failed.is_empty());
+        assert!(old.passed);
+    }
+
+    #[test]
+    fn one_failed_variant_fails_the_verdict_and_is_named() {
+        let old: Certification = serde_json::from_value(stored_before_variants()).unwrap();
+        let passing = VariantResult {
+            test: "network_scan".into(),
+            injected: String::new(),
+            caught_by: Some("novelty.new_destination".into()),
+            detectors: vec!["novelty".into()],
+            caught: 1,
+            total: 1,
+            unit: "records flagged".into(),
+            first_detection_secs: Some(0.0),
+            requirement: String::new(),
+            passed: true,
+            details: Vec::new(),
+        };
+        let missed = VariantResult {
+            test: "timing_mimicry".into(),
+            caught_by: None,
+            passed: false,
+            ..passing.clone()
+        };
+        assert!(failures(&old.drift, &old.canaries, std::slice::from_ref(&passing)).is_empty());
+        assert_eq!(
+            failures(&old.drift, &old.canaries, &[passing, missed]),
+            vec!["timing_mimicry".to_string()]
+        );
+    }
+}

@@ -31,7 +31,10 @@ fn cell(value: &Value) -> String {
 
 /// The realistic variants' table; a certification stored before they existed says so.
 fn variant_rows(out: &mut String, report: &Value, blind_spots: &mut Vec<String>) {
-    let Some(variants) = report["variants"].as_array().filter(|list| !list.is_empty()) else {
+    let Some(variants) = report["variants"]
+        .as_array()
+        .filter(|list| !list.is_empty())
+    else {
         let _ = writeln!(
             out,
             "Realistic variants: not run (certified by an otsentry without them); certify again to run them.\n"
@@ -272,4 +275,63 @@ pub fn model_card(
         };
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ModelStage;
+
+    fn version(certification: Value) -> ModelVersionRecord {
+        ModelVersionRecord {
+            id: 1,
+            sha256: "ab".into(),
+            parent_id: None,
+            path: "m.otm".into(),
+            provenance: Value::Null,
+            stage: ModelStage::Candidate,
+            stage_since: 0,
+            certification: Some(certification),
+            certified: Some(false),
+            registered_by: "alice".into(),
+            registered_at: 0,
+            stage_changed_by: "alice".into(),
+        }
+    }
+
+    #[test]
+    fn a_certification_without_variants_says_they_were_not_run() {
+        let card = model_card(
+            &version(serde_json::json!({ "model_sha256": "ab", "drift": {} })),
+            &[],
+            |at| at.to_string(),
+        );
+        assert!(card.contains("Realistic variants: not run"), "{card}");
+        assert!(card.contains("the realistic variants"), "{card}");
+    }
+
+    #[test]
+    fn variants_are_tabled_and_a_failed_one_is_a_blind_spot() {
+        let report = serde_json::json!({
+            "model_sha256": "ab",
+            "drift": {},
+            "variants": [
+                { "test": "rtu_pivot", "caught_by": "novelty.role_reversal", "caught": 20,
+                  "total": 20, "first_detection_secs": 0.0, "requirement": "within a cycle",
+                  "passed": true },
+                { "test": "register_drift", "caught_by": null, "caught": 0, "total": 10080,
+                  "first_detection_secs": null, "requirement": "by day 5", "passed": false }
+            ]
+        });
+        let card = model_card(&version(report), &[], |at| at.to_string());
+        assert!(
+            card.contains("| rtu_pivot | novelty.role_reversal | 20 | 20 |"),
+            "{card}"
+        );
+        assert!(
+            card.contains("- register_drift: not caught as required (by day 5)"),
+            "{card}"
+        );
+        assert!(!card.contains("- rtu_pivot: not caught"), "{card}");
+    }
 }

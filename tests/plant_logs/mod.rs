@@ -163,7 +163,11 @@ pub fn simulate(dir: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
     let mut args = vec!["simulate", "--out", dir.to_str().unwrap()];
     args.extend_from_slice(extra);
     let output = otsentry(&args);
-    assert!(output.status.success(), "simulate failed: {}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "simulate failed: {}",
+        stderr(&output)
+    );
     std::fs::read_to_string(dir.join("labels.jsonl"))
         .unwrap_or_default()
         .lines()

@@ -69,21 +69,21 @@ impl Default for VariantConfig {
 impl VariantConfig {
     /// Refuses parameters that would make a variant meaningless.
     pub fn check(&self) -> Result<(), VariantError> {
-    if !(self.register_change.is_finite() && self.register_change != 0.0) {
-        return Err(VariantError::Config(
-            "a finite, non-zero register change".into(),
-        ));
-    }
-    if self.register_days == 0 || self.scenario_records == 0 {
-        return Err(VariantError::Config(
-            "at least one register drift day and one scenario record".into(),
-        ));
-    }
-    if !(self.register_read_secs.is_finite() && self.register_read_secs >= 1.0) {
-        return Err(VariantError::Config(
-            "register reads at least one second apart".into(),
-        ));
-    }
+        if !(self.register_change.is_finite() && self.register_change != 0.0) {
+            return Err(VariantError::Config(
+                "a finite, non-zero register change".into(),
+            ));
+        }
+        if self.register_days == 0 || self.scenario_records == 0 {
+            return Err(VariantError::Config(
+                "at least one register drift day and one scenario record".into(),
+            ));
+        }
+        if !(self.register_read_secs.is_finite() && self.register_read_secs >= 1.0) {
+            return Err(VariantError::Config(
+                "register reads at least one second apart".into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -173,7 +173,8 @@ pub(crate) struct Edge {
     pub labels: Vec<String>,
 }
 
-fn edges_of(vocab: &Vocab) -> Vec<Edge> {
+/// `window_secs`: the training window's length, over which an edge's records are spread.
+fn edges_of(vocab: &Vocab, window_secs: f64) -> Vec<Edge> {
     let mut edges: Vec<Edge> = (0..vocab.edges.len())
         .filter_map(|id| {
             let count = vocab.edge_counts.get(id).copied().unwrap_or(0);
@@ -193,12 +194,9 @@ fn edges_of(vocab: &Vocab) -> Vec<Edge> {
                 port: ids.port,
                 service: vocab.services.key(ids.service).unwrap_or("-").to_string(),
                 count,
-                // The vocabulary keeps the mean of ln(1 + interval).
-                interval: vocab
-                    .edge_intervals
-                    .get(id)
-                    .and_then(|stats| stats.mean())
-                    .map(f64::exp_m1),
+                // The mean interval over the window (the vocabulary's own interval statistic is
+                // a mean of ln(1 + interval), which the requests of one poll pull to seconds).
+                interval: (count > 1 && window_secs > 0.0).then(|| window_secs / count as f64),
                 labels: labels.into_iter().map(|(_, label)| label).collect(),
             })
         })
@@ -228,8 +226,8 @@ pub(crate) struct Plant {
     pub conns: Vec<Edge>,
     /// A typical connection: the midpoint of every conn training range.
     pub conn: ConnShape,
-    /// The polling cycle: the mean interval of the busiest request edge (else conn edge), 60 s
-    /// when the model has none.
+    /// The polling cycle: the mean interval of the busiest request edge (else conn edge) over
+    /// the training window, 60 s when the model has none.
     pub cycle: f64,
     pub start_ts: f64,
 }
@@ -242,7 +240,13 @@ impl Plant {
         for vocab in vocabs {
             hosts.extend((0..vocab.hosts.len() as u32).filter_map(|id| vocab.hosts.key(id)));
         }
-        let edges = |schema| model.schema(schema).map_or_else(Vec::new, |m| edges_of(&m.vocab));
+        let window = &model.file.manifest.window;
+        let window_secs = window.end - window.start;
+        let edges = |schema| {
+            model
+                .schema(schema)
+                .map_or_else(Vec::new, |m| edges_of(&m.vocab, window_secs))
+        };
         let requests = edges(Schema::Request);
         let conns = edges(Schema::Conn);
         let cycle = requests
@@ -312,8 +316,13 @@ impl Plant {
 /// What a synthetic record says, owned so a variant can build its whole stream first.
 #[derive(Clone, Debug)]
 pub(crate) enum RecordKind {
-    Conn { shape: ConnShape, state: String },
-    Request { function: String },
+    Conn {
+        shape: ConnShape,
+        state: String,
+    },
+    Request {
+        function: String,
+    },
     Values {
         unit: Option<u64>,
         function: String,

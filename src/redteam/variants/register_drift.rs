@@ -1,5 +1,6 @@
 //! The register-value drift: a register the process-value detector learnt (from
-//! `modbus_detailed` values) read on its own edge with its own function, its value creeping from
+//! `modbus_detailed` values), the steadiest relative to its level (a setpoint: the register an
+//! attacker creeps), read on its own edge with its own function, its value creeping from
 //! its training level by `register_change` (default +10 %) linearly over `register_days`
 //! (default 7), one read every `register_read_secs` (default 60 s, or the edge's own cycle when
 //! slower). The baseline keeps no median of a register: its training level (the mean of its
@@ -32,8 +33,15 @@ fn read_function(table: Table) -> &'static str {
     }
 }
 
-/// The register an attacker would creep: judged for drift, not at rest on zero, the most read.
+/// The register an attacker would creep: judged for drift, not a counter, not at rest near zero,
+/// and the steadiest relative to its level (a setpoint, which nothing but a write moves); the
+/// most read among equals.
 fn choose(baseline: &ValueBaseline) -> Option<(RegisterKey, RegisterBaseline, f64)> {
+    let noise = |register: &RegisterBaseline| {
+        register
+            .drift
+            .map_or(f64::INFINITY, |drift| drift.unit / drift.level.abs())
+    };
     baseline
         .registers
         .iter()
@@ -41,7 +49,12 @@ fn choose(baseline: &ValueBaseline) -> Option<(RegisterKey, RegisterBaseline, f6
             let level = register.drift?.level;
             (!register.counter && level.abs() >= 1.0).then_some((*key, *register, level))
         })
-        .max_by(|a, b| a.1.values.cmp(&b.1.values).then_with(|| b.0.cmp(&a.0)))
+        .min_by(|a, b| {
+            noise(&a.1)
+                .total_cmp(&noise(&b.1))
+                .then_with(|| b.1.values.cmp(&a.1.values))
+                .then_with(|| a.0.cmp(&b.0))
+        })
 }
 
 pub(super) fn run(
@@ -53,11 +66,8 @@ pub(super) fn run(
         "a process_value alert on or before day {} of {}, none on the undrifted control day",
         config.register_required_first_day, config.register_days
     );
-    let baseline: Option<ValueBaseline> = crate::detect::baseline::decode(
-        model,
-        process_value::NAME,
-        BASELINE_VERSION,
-    )?;
+    let baseline: Option<ValueBaseline> =
+        crate::detect::baseline::decode(model, process_value::NAME, BASELINE_VERSION)?;
     let Some((key, register, level)) = baseline.as_ref().and_then(choose) else {
         return Ok(VariantResult::not_run(
             TEST,
@@ -71,7 +81,12 @@ pub(super) fn run(
         .requests
         .iter()
         .filter(|edge| edge.resp == key.device)
-        .max_by_key(|edge| (edge.labels.iter().any(|label| label == function), edge.count));
+        .max_by_key(|edge| {
+            (
+                edge.labels.iter().any(|label| label == function),
+                edge.count,
+            )
+        });
     let (orig, port, interval) = match edge {
         Some(edge) => (edge.orig, edge.port, edge.interval.unwrap_or(plant.cycle)),
         None => (plant.unused_host(key.device, &[]), 502, plant.cycle),

@@ -18,6 +18,8 @@ struct Built {
     records: Vec<Record>,
     /// The detector that must make the catch (`None`: any).
     by: Option<&'static str>,
+    /// The polling cycle the catch must come within: the copied edge's, else the plant's.
+    cycle: f64,
 }
 
 type Builder = fn(&LoadedModel, &Plant, &VariantConfig) -> Result<Built, String>;
@@ -38,27 +40,27 @@ pub(super) fn run(
 ) -> Result<Vec<VariantResult>, VariantError> {
     let mut results = Vec::new();
     for (test, build) in SCENARIOS {
-        let requirement = |by: Option<&str>| match by {
+        let requirement = |by: Option<&str>, cycle: f64| match by {
             Some(detector) => format!(
-                "caught by {detector} within one polling cycle ({:.1} s) of the first record",
-                plant.cycle
+                "caught by {detector} within one polling cycle ({cycle:.1} s) of the first record"
             ),
-            None => format!(
-                "caught within one polling cycle ({:.1} s) of the first record",
-                plant.cycle
-            ),
+            None => format!("caught within one polling cycle ({cycle:.1} s) of the first record"),
         };
         let built = match build(model, plant, config) {
             Ok(built) => built,
             Err(why) => {
-                results.push(VariantResult::not_run(test, requirement(None), why));
+                results.push(VariantResult::not_run(
+                    test,
+                    requirement(None, plant.cycle),
+                    why,
+                ));
                 continue;
             }
         };
         let tally = score(model, config, test, &built.records)?;
         let start = tally.start_ts;
         let first = tally.first.clone();
-        let deadline = |ts: Option<f64>| ts.is_some_and(|ts| ts - start <= plant.cycle);
+        let deadline = |ts: Option<f64>| ts.is_some_and(|ts| ts - start <= built.cycle);
         let passed = match built.by {
             Some(detector) => deadline(tally.of(detector).1),
             None => deadline(first.as_ref().map(|(ts, _)| *ts)),
@@ -72,7 +74,7 @@ pub(super) fn run(
             total: built.records.len() as u64,
             unit: "records flagged".to_string(),
             first_detection_secs: first.map(|(ts, _)| (ts - start).max(0.0)),
-            requirement: requirement(built.by),
+            requirement: requirement(built.by, built.cycle),
             passed,
             details: Vec::new(),
         });
@@ -88,7 +90,10 @@ fn busiest_on(plant: &Plant, port: u16) -> Option<&super::Edge> {
 fn new_source(model: &LoadedModel, plant: &Plant, config: &VariantConfig) -> Result<Built, String> {
     let edge = busiest_on(plant, 502).ok_or("the model learnt no Modbus edge on 502/tcp")?;
     let source = plant.unused_host(edge.resp, &[]);
-    let function = edge.labels.first().map_or("READ_HOLDING_REGISTERS", String::as_str);
+    let function = edge
+        .labels
+        .first()
+        .map_or("READ_HOLDING_REGISTERS", String::as_str);
     // A rogue master: one session after another, two seconds apart.
     let records = (0..config.scenario_records)
         .flat_map(|index| {
@@ -109,6 +114,7 @@ fn new_source(model: &LoadedModel, plant: &Plant, config: &VariantConfig) -> Res
         ),
         records,
         by: None,
+        cycle: edge.interval.unwrap_or(plant.cycle),
     })
 }
 
@@ -146,7 +152,7 @@ fn write_from_reader(
                 plant,
                 (edge.orig, edge.resp, edge.port, &edge.service),
                 function,
-                plant.start_ts + plant.cycle * f64::from(index),
+                plant.start_ts + edge.interval.unwrap_or(plant.cycle) * f64::from(index),
                 format!("Cvariant-write{index}"),
             )
         })
@@ -158,6 +164,7 @@ fn write_from_reader(
         ),
         records,
         by: None,
+        cycle: edge.interval.unwrap_or(plant.cycle),
     })
 }
 
@@ -198,7 +205,12 @@ fn session(
 }
 
 fn rtu_pivot(model: &LoadedModel, plant: &Plant, config: &VariantConfig) -> Result<Built, String> {
-    let polled = |ip: &IpAddr| plant.roles.get(*ip).is_some_and(|role| role.is_polled_only());
+    let polled = |ip: &IpAddr| {
+        plant
+            .roles
+            .get(*ip)
+            .is_some_and(|role| role.is_polled_only())
+    };
     let mut devices: Vec<IpAddr> = plant
         .requests
         .iter()
@@ -240,6 +252,7 @@ fn rtu_pivot(model: &LoadedModel, plant: &Plant, config: &VariantConfig) -> Resu
         ),
         records,
         by: None,
+        cycle: plant.cycle,
     })
 }
 
@@ -283,6 +296,7 @@ fn network_scan(
         ),
         records,
         by: None,
+        cycle: plant.cycle,
     })
 }
 
@@ -322,5 +336,6 @@ fn timing_mimicry(
         ),
         records,
         by: Some(crate::detect::novelty::NAME),
+        cycle: interval,
     })
 }

@@ -328,7 +328,11 @@ pub fn certification_table(certification: &Certification) -> Table {
             format!("{} alerts / {} records", canary.alerts, canary.records),
             "-".to_string(),
             "at least one alert on the kept records".to_string(),
-            yes_no(canary.caught),
+            if canary.caught {
+                "yes".to_string()
+            } else {
+                "NO: forgotten".to_string()
+            },
         ]);
     }
     for variant in &certification.variants {

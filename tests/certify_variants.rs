@@ -12,22 +12,13 @@ use std::path::{Path, PathBuf};
 use plant_logs::*;
 use serde_json::Value;
 
+/// The small plant every test simulates: two days, one PLC, polled every minute.
+const SMALL_PLANT: [&str; 6] = ["--days", "2", "--plcs", "1", "--poll-ms", "60000"];
+
 /// A simulated two-day plant (one PLC, no attacks) and a model trained on all of it.
 fn simulated_model(dir: &Path) -> PathBuf {
     let logs = dir.join("sim");
-    simulate(
-        &logs,
-        &[
-            "--days",
-            "2",
-            "--plcs",
-            "1",
-            "--poll-ms",
-            "60000",
-            "--attacks",
-            "none",
-        ],
-    );
+    simulate(&logs, &[&SMALL_PLANT[..], &["--attacks", "none"]].concat());
     let model = dir.join("sim.otm");
     train(&logs, &model, &["--allow-short-baseline"]);
     model
@@ -210,17 +201,10 @@ fn a_poisoned_training_window_is_caught_by_the_baseline_diff() {
     let labels = simulate(
         &logs,
         &[
-            "--days",
-            "2",
-            "--plcs",
-            "1",
-            "--poll-ms",
-            "60000",
-            "--attack-days",
-            "1",
-            "--attacks",
-            "new_source",
-        ],
+            &SMALL_PLANT[..],
+            &["--attack-days", "1", "--attacks", "new_source"],
+        ]
+        .concat(),
     );
     let attacker = labels[0]["hosts"][0].as_str().unwrap().to_string();
     let start = labels[0]["start_ts"].as_f64().unwrap().to_string();

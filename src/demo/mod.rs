@@ -50,8 +50,9 @@ pub enum DemoError {
     Score(#[from] ScoreError),
     #[error("the inventory is not valid: {0}")]
     Inventory(#[from] crate::inventory::InventoryErrors),
+    /// Boxed: the certification's errors are large and rare.
     #[error("certifying the trained model failed: {0}")]
-    Certify(#[from] crate::redteam::CertifyError),
+    Certify(Box<crate::redteam::CertifyError>),
 }
 
 /// How one attack was detected.
@@ -161,7 +162,8 @@ pub fn run(
         &mut grader,
     )?;
     progress(Stage::Certify, 0);
-    let certification = crate::redteam::certify_with(model, &config.certify, &[], None)?;
+    let certification = crate::redteam::certify_with(model, &config.certify, &[], None)
+        .map_err(|error| DemoError::Certify(Box::new(error)))?;
 
     Ok(DemoReport {
         out_dir: config.out_dir.clone(),

@@ -202,7 +202,7 @@ fn edges_of(vocab: &Vocab, window_secs: f64) -> Vec<Edge> {
         })
         .filter(|edge| edge.count > 0)
         .collect();
-    edges.sort_by(|a, b| b.count.cmp(&a.count));
+    edges.sort_by_key(|edge| std::cmp::Reverse(edge.count));
     edges
 }
 

@@ -9,16 +9,15 @@
 //! not detected the drift, it has rejected the baseline sample, and the report shows both rates
 //! side by side so such a "pass" is visible.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::stream::{Stream, Tally};
 use crate::features::{ConnFields, EdgeRef, EventKind, FlowEvent, Proto, Schema};
 use crate::model::LoadedModel;
-use crate::pipeline::{Pipeline, PipelineConfig, PipelineError, RowOutput};
-use crate::sinks::{RowRecord, Sink, SinkError};
+use crate::pipeline::PipelineError;
 
 const DAY_SECS: f64 = 86_400.0;
 
@@ -123,7 +122,7 @@ pub struct DriftReport {
 
 /// The training median of a feature is not kept; the midpoint of its training range (0.1th to
 /// 99.9th percentile, in the feature's ln(1 + x) domain) stands in for it.
-fn range_midpoint(model: &crate::model::SchemaModel, feature: &str) -> f64 {
+pub(crate) fn range_midpoint(model: &crate::model::SchemaModel, feature: &str) -> f64 {
     let names = Schema::Conn.feature_names();
     let Some(index) = names.iter().position(|name| *name == feature) else {
         return 0.0;
@@ -172,45 +171,6 @@ pub fn baseline_poll(model: &LoadedModel) -> Result<BaselinePoll, DriftError> {
     })
 }
 
-/// Counts, per detector, the polls with a finding and the first one's time.
-#[derive(Default)]
-struct Tally {
-    start_ts: f64,
-    by_detector: BTreeMap<String, (u64, Option<f64>)>,
-    combined: (u64, Option<f64>),
-}
-
-impl Tally {
-    fn hit(entry: &mut (u64, Option<f64>), ts: f64) {
-        entry.0 += 1;
-        entry.1.get_or_insert(ts);
-    }
-}
-
-impl Sink for Tally {
-    fn alert(&mut self, _alert: &crate::alerts::Alert) -> Result<(), SinkError> {
-        Ok(())
-    }
-
-    fn row(&mut self, row: &RowRecord) -> Result<(), SinkError> {
-        let mut seen: Vec<&str> = Vec::new();
-        for finding in &row.findings {
-            let detector = finding.split('.').next().unwrap_or(finding);
-            if !seen.contains(&detector) {
-                seen.push(detector);
-                Tally::hit(
-                    self.by_detector.entry(detector.to_string()).or_default(),
-                    row.ts,
-                );
-            }
-        }
-        if !seen.is_empty() {
-            Tally::hit(&mut self.combined, row.ts);
-        }
-        Ok(())
-    }
-}
-
 /// Pushes `n_polls` polls through a fresh pipeline; `value(i)` is poll i's `orig_bytes`.
 fn run_stream(
     model: &Arc<LoadedModel>,
@@ -220,20 +180,8 @@ fn run_stream(
     n_polls: u64,
     value: impl Fn(u64) -> f64,
 ) -> Result<(Tally, Vec<&'static str>), DriftError> {
-    let mut pipeline = Pipeline::new(
-        Arc::clone(model),
-        PipelineConfig {
-            threshold: config.threshold,
-            batch_rows: config.batch_rows,
-            rows: RowOutput::Flagged,
-            ..PipelineConfig::default()
-        },
-    );
-    let names = pipeline.detector_names();
-    let mut tally = Tally {
-        start_ts,
-        ..Tally::default()
-    };
+    let mut stream = Stream::new(model, config.threshold, config.batch_rows, start_ts);
+    let names = stream.detector_names();
     let interval = DAY_SECS / config.polls_per_day as f64;
     for index in 0..n_polls {
         let event = FlowEvent {
@@ -257,10 +205,9 @@ fn run_stream(
                 conn_state: &poll.conn_state,
             }),
         };
-        pipeline.push(&event, &mut tally)?;
+        stream.push(&event)?;
     }
-    pipeline.finish(&mut tally)?;
-    Ok((tally, names))
+    Ok((stream.finish()?, names))
 }
 
 /// Runs the control day and the drift and reports per detector and combined.
@@ -280,8 +227,7 @@ pub fn run(model: Arc<LoadedModel>, config: &DriftConfig) -> Result<DriftReport,
         ));
     }
     let poll = baseline_poll(&model)?;
-    // The test's log time starts a day after training ended, so nothing overlaps the baseline.
-    let start_ts = (model.file.manifest.window.end / DAY_SECS).ceil() * DAY_SECS + DAY_SECS;
+    let start_ts = super::stream::test_start(&model);
     let initial = config.initial;
     let (control, _) = run_stream(
         &model,

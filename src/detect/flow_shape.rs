@@ -62,8 +62,8 @@ pub const MAX_EDGES: usize = 4096;
 /// Training records per edge kept, in order, for the alarm calibration (the level and spread
 /// use every record).
 const MAX_KEPT: usize = 4096;
-/// Quantization of ln(1 + x) in training: 1/400, a quarter of a percent.
-const STEPS_PER_UNIT: f64 = 400.0;
+/// Quantization of ln(1 + x) in training: 1/2000, a twentieth of a percent.
+const STEPS_PER_UNIT: f64 = 2000.0;
 /// A kept quantity with no value.
 const MISSING: u16 = u16::MAX;
 /// The weight of a new record in the smoothed recent level shown in reasons.
@@ -457,11 +457,14 @@ impl FlowShapeDetector {
     }
 }
 
-/// A size in words: whole bytes from 100 up, two decimals below.
+/// A size in words, to three significant digits (whole bytes from 100 up): finer than the
+/// learnt quantization, coarser than its rounding.
 fn size_text(ln: f64) -> String {
     let value = plain(ln);
     if value >= 100.0 {
         format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
     } else {
         format!("{value:.2}")
     }

@@ -436,11 +436,18 @@ struct State {
     edges: Vec<(u32, EdgeLive)>,
 }
 
+/// What a finding's reasons depend on, per quantity over its alarm: the quantity, the sum to
+/// a tenth, the recent level and the record's value as printed. Equal keys read the same.
+type ReasonKey = Vec<(usize, i64, u64, u64)>;
+
 /// The flow-shape detector.
 #[derive(Debug)]
 pub struct FlowShapeDetector {
     baseline: ShapeBaseline,
     edges: HashMap<u32, EdgeLive>,
+    /// Per edge, the last reasons given and their key: a sustained drift gives the same words
+    /// for thousands of records, and formatting them is most of the detector's cost.
+    said: HashMap<u32, (ReasonKey, Vec<Reason>)>,
 }
 
 impl FlowShapeDetector {
@@ -448,6 +455,7 @@ impl FlowShapeDetector {
         FlowShapeDetector {
             baseline,
             edges: HashMap::new(),
+            said: HashMap::new(),
         }
     }
 
@@ -457,10 +465,23 @@ impl FlowShapeDetector {
     }
 }
 
-/// A size in words, to three significant digits (whole bytes from 100 up): finer than the
+/// A size as printed, to three significant digits (whole bytes from 100 up): finer than the
 /// learnt quantization, coarser than its rounding.
-fn size_text(ln: f64) -> String {
+fn size_printed(ln: f64) -> f64 {
     let value = plain(ln);
+    let scale = if value >= 100.0 {
+        1.0
+    } else if value >= 10.0 {
+        10.0
+    } else {
+        100.0
+    };
+    (value * scale).round() / scale
+}
+
+/// A size in words, as [`size_printed`] rounds it.
+fn size_text(ln: f64) -> String {
+    let value = size_printed(ln);
     if value >= 100.0 {
         format!("{value:.0}")
     } else if value >= 10.0 {
@@ -498,6 +519,7 @@ fn reason(
     } else {
         ("below", sums.low)
     };
+    let sum = (sum * 10.0).round() / 10.0;
     let median = size_text(learnt.dist.median);
     let mut observed = format!(
         "{} on {} cumulatively {direction} its training level by {sum:.1} noise units",
@@ -545,7 +567,7 @@ impl Detector for FlowShapeDetector {
             return;
         };
         let live = self.edges.entry(raw.edge).or_default();
-        let mut reasons = Vec::new();
+        let mut over: ReasonKey = Vec::new();
         for quantity in Quantity::ALL {
             let idx = quantity as usize;
             let base = &learnt.quantities[idx];
@@ -566,19 +588,42 @@ impl Detector for FlowShapeDetector {
             });
             live.recent[idx] = Some(recent);
             if sums.largest() > base.alarm {
-                reasons.push(reason(
-                    observation,
-                    quantity,
-                    base,
-                    *sums,
-                    Some(recent),
-                    value,
+                over.push((
+                    idx,
+                    (if sums.high >= sums.low {
+                        sums.high
+                    } else {
+                        -sums.low
+                    } * 10.0)
+                        .round() as i64,
+                    size_printed(recent).to_bits(),
+                    size_printed(value).to_bits(),
                 ));
             }
         }
-        if reasons.is_empty() {
+        if over.is_empty() {
             return;
         }
+        let reasons = match self.said.get(&raw.edge) {
+            Some((key, reasons)) if *key == over => reasons.clone(),
+            _ => {
+                let reasons: Vec<Reason> = over
+                    .iter()
+                    .map(|&(idx, ..)| {
+                        reason(
+                            observation,
+                            Quantity::ALL[idx],
+                            &learnt.quantities[idx],
+                            live.sums[idx],
+                            live.recent[idx],
+                            values[idx].unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+                self.said.insert(raw.edge, (over, reasons.clone()));
+                reasons
+            }
+        };
         findings.push(Finding {
             detector: NAME.to_string(),
             rule: "size_drift".to_string(),
@@ -611,6 +656,7 @@ impl Detector for FlowShapeDetector {
     }
 
     fn restore(&mut self, state: serde_json::Value) -> Result<(), String> {
+        self.said.clear();
         if state.is_null() {
             self.edges.clear();
             return Ok(());

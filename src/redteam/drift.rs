@@ -213,7 +213,8 @@ pub fn baseline_poll(model: &LoadedModel, config: &DriftConfig) -> Result<Baseli
     if let Some((edge_id, shape)) = shaped {
         let median = |dist: &crate::detect::flow_shape::Dist| EdgeShape::median_of(dist);
         let count = |dist| median(dist).round().max(0.0) as u64;
-        let typical = median(&shape.quantities[Quantity::OrigPerRecord as usize].dist);
+        // Byte counts are whole: the median rounds off the learnt quantization.
+        let typical = median(&shape.quantities[Quantity::OrigPerRecord as usize].dist).round();
         let why = if config.from_edge_median {
             "the conn edge seen most in training".to_string()
         } else {

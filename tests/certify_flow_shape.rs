@@ -66,7 +66,10 @@ fn flow_shape_catches_a_drift_from_the_edges_own_median() {
     assert_eq!(shape["total_polls"], 14_000);
     let rate = shape["detection_rate"].as_f64().unwrap();
     assert!(rate >= 0.90, "{shape}");
-    assert!(shape["first_detection_day"].as_u64().unwrap() <= 5, "{shape}");
+    assert!(
+        shape["first_detection_day"].as_u64().unwrap() <= 5,
+        "{shape}"
+    );
     assert!(shape["control_rate"].as_f64().unwrap() <= 0.10, "{shape}");
     assert_eq!(shape["meets_requirement"], true, "{shape}");
 

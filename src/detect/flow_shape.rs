@@ -186,7 +186,9 @@ fn plain(ln: f64) -> f64 {
 }
 
 fn quantize(ln: f64) -> u16 {
-    (ln * STEPS_PER_UNIT).round().clamp(0.0, f64::from(MISSING - 1)) as u16
+    (ln * STEPS_PER_UNIT)
+        .round()
+        .clamp(0.0, f64::from(MISSING - 1)) as u16
 }
 
 fn unquantize(step: u16) -> f64 {
@@ -583,9 +585,8 @@ impl Detector for FlowShapeDetector {
             }
             let sums = &mut live.sums[idx];
             sums.add((value - base.dist.median) / base.unit, 2.0 * base.alarm);
-            let recent = live.recent[idx].map_or(value, |recent| {
-                recent + SMOOTHING * (value - recent)
-            });
+            let recent =
+                live.recent[idx].map_or(value, |recent| recent + SMOOTHING * (value - recent));
             live.recent[idx] = Some(recent);
             if sums.largest() > base.alarm {
                 over.push((

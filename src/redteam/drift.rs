@@ -165,7 +165,10 @@ fn conn_state_of(vocab: &crate::features::Vocab, edge_id: usize) -> String {
 /// seen most), or with `from_edge_median` the edge seen most; every other field is that edge's
 /// own training median. A model without that baseline gets the conn edge seen most in training
 /// and the midpoint of each schema-wide training range, as before it existed.
-pub fn baseline_poll(model: &LoadedModel, config: &DriftConfig) -> Result<BaselinePoll, DriftError> {
+pub fn baseline_poll(
+    model: &LoadedModel,
+    config: &DriftConfig,
+) -> Result<BaselinePoll, DriftError> {
     let conn = model.schema(Schema::Conn).ok_or(DriftError::NoConnModel)?;
     let vocab = &conn.vocab;
     let known = |id: usize| vocab.edges.key(id as u32);
@@ -179,7 +182,11 @@ pub fn baseline_poll(model: &LoadedModel, config: &DriftConfig) -> Result<Baseli
             .filter(|(id, _)| known(*id).is_some());
         let wanted = config.initial.max(0.0).ln_1p();
         let distance = |shape: &EdgeShape| {
-            (shape.quantities[Quantity::OrigPerRecord as usize].dist.median - wanted).abs()
+            (shape.quantities[Quantity::OrigPerRecord as usize]
+                .dist
+                .median
+                - wanted)
+                .abs()
         };
         candidates.min_by(|(a_id, a), (b_id, b)| {
             let nearer = if config.from_edge_median {
@@ -187,9 +194,7 @@ pub fn baseline_poll(model: &LoadedModel, config: &DriftConfig) -> Result<Baseli
             } else {
                 distance(a).total_cmp(&distance(b))
             };
-            nearer
-                .then(b.records.cmp(&a.records))
-                .then(a_id.cmp(b_id))
+            nearer.then(b.records.cmp(&a.records)).then(a_id.cmp(b_id))
         })
     });
     let host = |id| vocab.hosts.key(id).ok_or(DriftError::NoEdge);

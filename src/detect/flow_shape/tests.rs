@@ -67,7 +67,14 @@ fn training() -> Vec<FlowEvent<'static>> {
         events.push(session(n as f64 * 1200.0 + 7.0, 500 + (n * 337) % 2500));
     }
     for n in 0..50u64 {
-        events.push(sized(n as f64 * 3600.0 + 11.0, "10.0.3.30", 300, 300, 10, 10));
+        events.push(sized(
+            n as f64 * 3600.0 + 11.0,
+            "10.0.3.30",
+            300,
+            300,
+            10,
+            10,
+        ));
     }
     events.sort_by(|a, b| a.ts.total_cmp(&b.ts));
     events
@@ -135,7 +142,9 @@ fn a_slow_drift_on_a_polling_edge_is_caught_by_day_two_and_every_poll_after() {
 #[test]
 fn the_edges_own_noise_is_quiet() {
     let (mut detector, mut extractor) = detector();
-    let mut events: Vec<_> = (0..5000u64).map(|n| poll(LATER + n as f64 * 60.0, n)).collect();
+    let mut events: Vec<_> = (0..5000u64)
+        .map(|n| poll(LATER + n as f64 * 60.0, n))
+        .collect();
     // Two retries in a row are still the edge's own.
     for n in 0..2u64 {
         events.push(poll(LATER + 400_000.0 + n as f64, 75));
@@ -187,9 +196,9 @@ fn a_session_edge_judges_bytes_per_packet_not_bytes_per_record() {
     let found = score(&mut detector, &mut extractor, &events);
     assert!(found.len() >= 190, "{} findings", found.len());
     assert!(
-        found[0].reasons[0]
-            .observed
-            .starts_with("orig bytes per packet on 10.0.2.10 -> 10.0.1.1:502/tcp modbus cumulatively above"),
+        found[0].reasons[0].observed.starts_with(
+            "orig bytes per packet on 10.0.2.10 -> 10.0.1.1:502/tcp modbus cumulatively above"
+        ),
         "{:?}",
         found[0].reasons
     );
@@ -211,7 +220,14 @@ fn edges_with_few_records_or_wide_spread_are_never_judged() {
     let wide: Vec<_> = (0..1000u64)
         .map(|n| {
             let bytes = 100 + (n * 7919) % 400;
-            sized(n as f64 * 60.0, HISTORIAN, bytes, bytes, 4 + (n * 13) % 9, 4)
+            sized(
+                n as f64 * 60.0,
+                HISTORIAN,
+                bytes,
+                bytes,
+                4 + (n * 13) % 9,
+                4,
+            )
         })
         .collect();
     let (section, mut extractor) = learn(Box::new(Learner::default()), &wide);
@@ -227,10 +243,12 @@ fn edges_with_few_records_or_wide_spread_are_never_judged() {
         .map(|n| sized(LATER + n as f64 * 60.0, HISTORIAN, 450, 300, 4, 4))
         .collect();
     let found = score(&mut detector, &mut extractor, &events);
-    assert!(found.iter().all(|finding| finding
-        .reasons
-        .iter()
-        .all(|reason| !reason.observed.starts_with("orig"))));
+    assert!(found.iter().all(|finding| {
+        finding
+            .reasons
+            .iter()
+            .all(|reason| !reason.observed.starts_with("orig"))
+    }));
 }
 
 #[test]
@@ -244,15 +262,25 @@ fn reasons_name_a_value_outside_the_baseline() {
         .iter()
         .find(|reason| reason.observed.starts_with("orig bytes per record"))
         .expect("the per-record size is a reason");
-    assert!(per_record.observed.contains("cumulatively above"), "{per_record}");
     assert!(
-        per_record.baseline.starts_with("median 24.0, 1st to 99th percentile 24.0 to 24.0"),
+        per_record.observed.contains("cumulatively above"),
+        "{per_record}"
+    );
+    assert!(
+        per_record
+            .baseline
+            .starts_with("median 24.0, 1st to 99th percentile 24.0 to 24.0"),
         "{per_record}"
     );
     // The sum named is over the alarm named.
     let number = |text: &str, after: &str| -> f64 {
         let rest = &text[text.find(after).unwrap() + after.len()..];
-        rest.split_whitespace().next().unwrap().trim_matches(|c| c == ',' || c == ')').parse().unwrap()
+        rest.split_whitespace()
+            .next()
+            .unwrap()
+            .trim_matches(|c| c == ',' || c == ')')
+            .parse()
+            .unwrap()
     };
     let sum = number(&per_record.observed, "training level by ");
     let alarm = number(&per_record.baseline, "alarm at ");

@@ -37,6 +37,10 @@ pub struct DriftArgs {
     /// calibrated with in training (`model show` lists them).
     #[arg(long, allow_negative_numbers = true)]
     pub threshold: Option<f64>,
+    /// Start the drift at the chosen edge's own median orig_bytes, with the same relative change
+    /// (target = median x target / initial): the drift an attacker who knows the edge would run.
+    #[arg(long)]
+    pub from_edge_median: bool,
 }
 
 impl DriftArgs {
@@ -47,6 +51,7 @@ impl DriftArgs {
             initial: self.initial,
             target: self.target,
             threshold: self.threshold,
+            from_edge_median: self.from_edge_median,
             ..DriftConfig::default()
         }
     }

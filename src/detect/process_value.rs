@@ -304,6 +304,23 @@ pub struct Learner {
     controls: control::ControlLearner,
 }
 
+impl Learner {
+    /// The learnt baseline, as the model's section holds it.
+    pub fn into_baseline(self) -> ValueBaseline {
+        let (controls, control_overflow) = self.controls.finish();
+        ValueBaseline {
+            controls,
+            control_overflow,
+            registers: self
+                .registers
+                .into_iter()
+                .map(|(key, fit)| (key, fit.finish(key.table)))
+                .collect(),
+            overflow: self.overflow,
+        }
+    }
+}
+
 impl baseline::Learner for Learner {
     fn name(&self) -> &'static str {
         NAME
@@ -336,18 +353,7 @@ impl baseline::Learner for Learner {
     }
 
     fn finish(self: Box<Self>) -> Result<BaselineSection, baseline::BaselineError> {
-        let (controls, control_overflow) = self.controls.finish();
-        let baseline = ValueBaseline {
-            controls,
-            control_overflow,
-            registers: self
-                .registers
-                .into_iter()
-                .map(|(key, fit)| (key, fit.finish(key.table)))
-                .collect(),
-            overflow: self.overflow,
-        };
-        baseline::encode(NAME, BASELINE_VERSION, &baseline)
+        baseline::encode(NAME, BASELINE_VERSION, &self.into_baseline())
     }
 }
 
@@ -386,7 +392,7 @@ impl std::fmt::Debug for ProcessValueDetector {
         formatter
             .debug_struct("ProcessValueDetector")
             .field("registers", &self.baseline.len())
-            .field("control_points", &self.controls.len())
+            .field("control_points", &self.controls.points())
             .field("inventory", &self.inventory.is_some())
             .field("states", &self.states.len())
             .finish()

@@ -137,17 +137,18 @@ fn widen(range: &mut Option<(u64, u64)>, value: Option<u64>) {
     }
 }
 
+/// One point in training: its baseline and the sets its name lists are drawn from.
+#[derive(Debug, Default)]
+struct PointFit {
+    baseline: ControlBaseline,
+    functions: BTreeSet<String>,
+    codes: BTreeSet<(String, String)>,
+}
+
 /// The training half: every command to every point.
 #[derive(Debug, Default)]
 pub struct ControlLearner {
-    points: BTreeMap<
-        PointKey,
-        (
-            ControlBaseline,
-            BTreeSet<String>,
-            BTreeSet<(String, String)>,
-        ),
-    >,
+    points: BTreeMap<PointKey, PointFit>,
     overflow: u64,
 }
 
@@ -160,7 +161,11 @@ impl ControlLearner {
             self.overflow += 1;
             return;
         }
-        let (baseline, functions, codes) = self.points.entry(key).or_default();
+        let PointFit {
+            baseline,
+            functions,
+            codes,
+        } = self.points.entry(key).or_default();
         baseline.commands += 1;
         if functions.len() < MAX_NAMES {
             functions.insert(bounded(control.function));
@@ -181,9 +186,10 @@ impl ControlLearner {
         let points = self
             .points
             .into_iter()
-            .map(|(key, (mut baseline, functions, codes))| {
-                baseline.functions = functions.into_iter().collect();
-                baseline.codes = codes.into_iter().collect();
+            .map(|(key, fit)| {
+                let mut baseline = fit.baseline;
+                baseline.functions = fit.functions.into_iter().collect();
+                baseline.codes = fit.codes.into_iter().collect();
                 (key, baseline)
             })
             .collect();
@@ -217,7 +223,8 @@ impl Controls {
         }
     }
 
-    pub fn len(&self) -> usize {
+    /// The points learnt.
+    pub fn points(&self) -> usize {
         self.points.len()
     }
 
@@ -272,10 +279,12 @@ impl Controls {
         };
 
         let mut code_reasons = Vec::new();
+        // Names are compared as training kept them: cut to their first bytes.
+        let function = bounded(control.function);
         if !baseline
             .functions
             .iter()
-            .any(|known| known.eq_ignore_ascii_case(control.function))
+            .any(|known| known.eq_ignore_ascii_case(&function))
         {
             code_reasons.push(Reason::new(
                 format!("function {} on {key}", control.function),
@@ -286,17 +295,20 @@ impl Controls {
                 ),
             ));
         }
-        let codes = (control.trip_control_code, control.operation_type);
+        let codes = (
+            bounded(control.trip_control_code),
+            bounded(control.operation_type),
+        );
         if !baseline
             .codes
             .iter()
-            .any(|(trip, operation)| trip == codes.0 && operation == codes.1)
+            .any(|(trip, operation)| *trip == codes.0 && *operation == codes.1)
         {
             code_reasons.push(Reason::new(
                 format!(
                     "trip code {}, operation {} on {key}",
-                    or_unset(codes.0),
-                    or_unset(codes.1)
+                    or_unset(&codes.0),
+                    or_unset(&codes.1)
                 ),
                 format!(
                     "{} in training",

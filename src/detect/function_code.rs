@@ -129,6 +129,10 @@ struct Window {
     /// The record the burst was reported on, until the minute's summary is given.
     #[serde(default)]
     seen: Option<Seen>,
+    /// The burst's place among the bursts reported, so that summaries keep their order
+    /// across a checkpoint.
+    #[serde(default)]
+    order: u64,
 }
 
 /// The checkpointed state: the open windows, by edge.
@@ -150,6 +154,8 @@ pub struct FunctionCodeDetector {
     windows: HashMap<EdgeKey, Window, KeyHashState>,
     /// Edges whose reported window still owes its summary, in the order they were reported.
     pending: Vec<EdgeKey>,
+    /// Bursts reported so far: the next one's `order`.
+    bursts: u64,
 }
 
 impl FunctionCodeDetector {
@@ -178,6 +184,7 @@ impl FunctionCodeDetector {
                 .collect(),
             windows: HashMap::default(),
             pending: Vec::new(),
+            bursts: 0,
         }
     }
 
@@ -234,6 +241,8 @@ impl FunctionCodeDetector {
         window.reported = true;
         window.reported_errors = window.errors;
         window.seen = Some(Seen::of(event, Schema::Request));
+        window.order = self.bursts;
+        self.bursts += 1;
         self.pending.push(key);
         let reasons = vec![Reason::new(
             format!(
@@ -506,21 +515,24 @@ impl Detector for FunctionCodeDetector {
         if state.is_null() {
             self.windows.clear();
             self.pending.clear();
+            self.bursts = 0;
             return Ok(());
         }
         let state: State = serde_json::from_value(state).map_err(|error| error.to_string())?;
         // The windows owing a summary, in the order their bursts were reported.
-        let mut pending: Vec<(f64, EdgeKey)> = state
+        let mut pending: Vec<(u64, EdgeKey)> = state
             .windows
             .iter()
-            .filter_map(|(src, dst, port, window)| {
-                window
-                    .seen
-                    .as_ref()
-                    .map(|seen| (seen.ts, (*src, *dst, *port)))
-            })
+            .filter(|(_, _, _, window)| window.seen.is_some())
+            .map(|(src, dst, port, window)| (window.order, (*src, *dst, *port)))
             .collect();
-        pending.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        pending.sort_unstable();
+        self.bursts = state
+            .windows
+            .iter()
+            .map(|(_, _, _, window)| window.order + 1)
+            .max()
+            .unwrap_or(0);
         self.pending = pending.into_iter().map(|(_, key)| key).collect();
         self.windows = state
             .windows

@@ -174,19 +174,11 @@ impl ZeekAdapter {
                 }
                 .or(old_values)
                 .unwrap_or("");
-                let event = FlowEvent {
+                let event = protocol_event(
+                    &row.common,
                     ts,
-                    uid: row.common.uid,
-                    orig_p: row.common.id.orig_p,
-                    ot: true,
-                    edge: edge(
-                        row.common.id.orig_h,
-                        row.common.id.resp_h,
-                        row.common.id.resp_p,
-                        Proto::Tcp,
-                        "modbus",
-                    ),
-                    kind: EventKind::Values(ValueFields {
+                    "modbus",
+                    EventKind::Values(ValueFields {
                         unit: row.unit,
                         function,
                         address: row.address,
@@ -194,7 +186,7 @@ impl ZeekAdapter {
                         separator,
                         direction: direction_of(row.direction),
                     }),
-                };
+                );
                 Ok(Ok(visit(&event)))
             }
             LogKind::Dnp3 => {
@@ -221,19 +213,11 @@ impl ZeekAdapter {
                     None if function.eq_ignore_ascii_case("RESPONSE") => Direction::Response,
                     None => Direction::Request,
                 };
-                let event = FlowEvent {
+                let event = protocol_event(
+                    &row.common,
                     ts,
-                    uid: row.common.uid,
-                    orig_p: row.common.id.orig_p,
-                    ot: true,
-                    edge: edge(
-                        row.common.id.orig_h,
-                        row.common.id.resp_h,
-                        row.common.id.resp_p,
-                        Proto::Tcp,
-                        "dnp3",
-                    ),
-                    kind: EventKind::Control(ControlFields {
+                    "dnp3",
+                    EventKind::Control(ControlFields {
                         function,
                         block_type: row.block_type.as_deref().unwrap_or(""),
                         index: row.index_number,
@@ -245,7 +229,7 @@ impl ZeekAdapter {
                         status_code: row.status_code.as_deref().unwrap_or(""),
                         direction,
                     }),
-                };
+                );
                 Ok(Ok(visit(&event)))
             }
             LogKind::Enip => {
@@ -285,7 +269,29 @@ fn request<R>(
         return Ok(Err(Skip::MaskedTime));
     };
     let direction = direction_of(direction);
-    let event = FlowEvent {
+    let event = protocol_event(
+        common,
+        ts,
+        service,
+        EventKind::Request(RequestFields {
+            function,
+            is_write: is_write(function),
+            is_error: !error.is_empty(),
+            error,
+            direction,
+        }),
+    );
+    Ok(Ok(visit(&event)))
+}
+
+/// The event of a protocol-log line: OT traffic on its protocol's TCP edge.
+fn protocol_event<'e>(
+    common: &zeek::views::Common<'e>,
+    ts: f64,
+    service: &'e str,
+    kind: EventKind<'e>,
+) -> FlowEvent<'e> {
+    FlowEvent {
         ts,
         uid: common.uid,
         orig_p: common.id.orig_p,
@@ -297,15 +303,8 @@ fn request<R>(
             Proto::Tcp,
             service,
         ),
-        kind: EventKind::Request(RequestFields {
-            function,
-            is_write: is_write(function),
-            is_error: !error.is_empty(),
-            error,
-            direction,
-        }),
-    };
-    Ok(Ok(visit(&event)))
+        kind,
+    }
 }
 
 fn direction_of(direction: Option<zeek::views::Direction>) -> Direction {

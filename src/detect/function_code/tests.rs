@@ -391,10 +391,22 @@ fn a_split_run_equals_one_run() {
             Direction::Response,
         ));
     }
+    // The next minute: the burst's summary comes on this record, whatever the cut.
+    events.push(request(
+        6100.0,
+        HMI,
+        "READ_HOLDING_REGISTERS",
+        "",
+        Direction::Response,
+    ));
     let mut whole = FunctionCodeDetector::new(Some(trained.baseline.clone()));
     let expected = run(&trained, &mut whole, &events);
-    assert_eq!(expected.len(), 1);
-    for cut in [1, 5, 15, 29] {
+    assert_eq!(
+        expected.len(),
+        2,
+        "the burst and its summary: {expected:#?}"
+    );
+    for cut in [1, 5, 15, 29, 30] {
         let mut first = FunctionCodeDetector::new(Some(trained.baseline.clone()));
         let mut found = run(&trained, &mut first, &events[..cut]);
         let state = serde_json::to_string(&first.checkpoint()).unwrap();

@@ -5,55 +5,35 @@
 //! This module computes the summary; `cli::inspect` prints it as a table or JSON.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
-use zeek::{
-    Compression, FileReader, Format, Header, LogFile, Problem, ReadOptions, Record, Timestamp,
-    ZeekError,
-};
+use zeek::{Header, Problem, Record, Timestamp, ZeekError};
 
-use crate::ot::OtSelector;
+use crate::sources::{FileOutcome, SourceOptions, read_by_file};
 
 /// What to read and how.
 #[derive(Debug, Clone)]
 pub struct InspectOptions {
-    /// Stop at the first malformed line (the whole inspection fails with its location).
-    pub strict: bool,
-    /// Column names for header-less (zeek-cut) input.
-    pub fields: Option<Vec<String>>,
+    /// How the source reads (strictness, `--fields` for header-less input) and the OT selection,
+    /// the same as `train` and `score` read with.
+    pub source: SourceOptions,
     /// How many problems to list with their locations (all are counted).
     pub max_problems_listed: usize,
-    /// The OT selection.
-    pub ot: OtSelector,
 }
 
 impl Default for InspectOptions {
     fn default() -> InspectOptions {
         InspectOptions {
-            strict: false,
-            fields: None,
+            source: SourceOptions::default(),
             max_problems_listed: 20,
-            ot: OtSelector::default(),
         }
     }
 }
 
-/// One file's summary.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FileSummary {
-    pub path: PathBuf,
-    /// The `#path` of its (first) header, or the name the file suggests.
-    pub log_path: String,
-    /// `None` when the file could not be read far enough to tell.
-    pub format: Option<Format>,
-    pub compression: Option<Compression>,
-    pub records: u64,
-    pub problems: u64,
-    /// Why reading stopped, if it did.
-    pub error: Option<String>,
-}
+/// One file's summary: the source's outcome for it.
+pub type FileSummary = FileOutcome;
 
 /// The time covered by the records read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -103,19 +83,15 @@ pub struct Summary {
 /// Columns `inspect` looks at, resolved once per header.
 struct InspectColumns {
     header: Arc<Header>,
-    log_path: String,
     ts: Option<usize>,
     service: Option<usize>,
     resp_p: Option<usize>,
 }
 
 impl InspectColumns {
-    fn resolve(header: &Arc<Header>, file: &LogFile) -> InspectColumns {
+    fn resolve(header: &Arc<Header>) -> InspectColumns {
         InspectColumns {
             header: Arc::clone(header),
-            log_path: header
-                .path()
-                .map_or_else(|| file.log_path.clone(), str::to_owned),
             ts: header.index("ts"),
             service: header.index("service"),
             resp_p: header.index("id.resp_p"),
@@ -126,14 +102,25 @@ impl InspectColumns {
 /// Accumulates the summary record by record.
 struct Tally<'o> {
     options: &'o InspectOptions,
+    columns: Option<InspectColumns>,
     summary: Summary,
 }
 
 impl Tally<'_> {
-    fn record(&mut self, columns: &InspectColumns, record: &Record<'_>) {
+    fn record(&mut self, log_path: &str, record: &Record<'_>) {
+        let stale = !self
+            .columns
+            .as_ref()
+            .is_some_and(|columns| Arc::ptr_eq(&columns.header, record.header()));
+        if stale {
+            self.columns = Some(InspectColumns::resolve(record.header()));
+        }
+        let Some(columns) = &self.columns else {
+            return;
+        };
         let summary = &mut self.summary;
         summary.records += 1;
-        bump(&mut summary.records_by_log_path, &columns.log_path);
+        bump(&mut summary.records_by_log_path, log_path);
         if let Some(Ok(Some(timestamp))) = columns.ts.map(|idx| record.parse_time(idx)) {
             summary.time_span.add(timestamp);
         }
@@ -141,7 +128,7 @@ impl Tally<'_> {
             .service
             .map(|idx| record.set(idx).map(|item| item.into_owned()).collect())
             .unwrap_or_default();
-        if columns.log_path == "conn" {
+        if log_path == "conn" {
             services.sort();
             let label = if services.is_empty() {
                 "-".to_owned()
@@ -153,11 +140,7 @@ impl Tally<'_> {
         let resp_p = columns
             .resp_p
             .and_then(|idx| record.parse_port(idx).ok().flatten());
-        if let Some(reason) = self
-            .options
-            .ot
-            .classify(&columns.log_path, &services, resp_p)
-        {
+        if let Some(reason) = self.options.source.ot.classify(log_path, &services, resp_p) {
             summary.ot_records += 1;
             *summary
                 .ot_records_by_reason
@@ -166,14 +149,17 @@ impl Tally<'_> {
         }
     }
 
-    fn problems(&mut self, reader: &FileReader) {
-        let problems = reader.problems();
-        self.summary.problem_count += problems.total();
-        for problem in problems.kept() {
+    fn file(&mut self, file: FileSummary, problems: &[Problem]) {
+        self.summary.problem_count += file.problems;
+        for problem in problems {
             if self.summary.problems.len() < self.options.max_problems_listed {
                 self.summary.problems.push(problem.clone());
             }
         }
+        if file.error.is_some() {
+            self.summary.files_with_errors += 1;
+        }
+        self.summary.files.push(file);
     }
 }
 
@@ -195,15 +181,9 @@ pub fn inspect<P: AsRef<Path>>(
     options: &InspectOptions,
     mut on_file: impl FnMut(&FileSummary),
 ) -> Result<Summary, ZeekError> {
-    let files = zeek::discover(paths)?;
-    let read_options = ReadOptions {
-        strict: options.strict,
-        fields: options.fields.clone(),
-        max_problems_kept: options.max_problems_listed,
-        ..ReadOptions::default()
-    };
-    let mut tally = Tally {
+    let tally = std::cell::RefCell::new(Tally {
         options,
+        columns: None,
         summary: Summary {
             files: Vec::new(),
             records: 0,
@@ -216,68 +196,16 @@ pub fn inspect<P: AsRef<Path>>(
             problems: Vec::new(),
             files_with_errors: 0,
         },
-    };
-    for file in &files {
-        let file_summary = inspect_file(file, &read_options, &mut tally)?;
-        if file_summary.error.is_some() {
-            tally.summary.files_with_errors += 1;
-        }
-        on_file(&file_summary);
-        tally.summary.files.push(file_summary);
-    }
-    Ok(tally.summary)
-}
-
-fn inspect_file(
-    file: &LogFile,
-    read_options: &ReadOptions,
-    tally: &mut Tally<'_>,
-) -> Result<FileSummary, ZeekError> {
-    let mut file_summary = FileSummary {
-        path: file.path.clone(),
-        log_path: file.log_path.clone(),
-        format: None,
-        compression: None,
-        records: 0,
-        problems: 0,
-        error: None,
-    };
-    let mut reader = match FileReader::open(&file.path, read_options) {
-        Ok(reader) => reader,
-        Err(error) => {
-            file_summary.error = Some(error.to_string());
-            return Ok(file_summary);
-        }
-    };
-    let mut columns: Option<InspectColumns> = None;
-    let outcome = loop {
-        match reader.next_record() {
-            Ok(Some(record)) => {
-                let stale = !columns
-                    .as_ref()
-                    .is_some_and(|columns| Arc::ptr_eq(&columns.header, record.header()));
-                if stale {
-                    columns = Some(InspectColumns::resolve(record.header(), file));
-                }
-                if let Some(columns) = &columns {
-                    if file_summary.records == 0 {
-                        file_summary.log_path.clone_from(&columns.log_path);
-                    }
-                    tally.record(columns, &record);
-                }
-                file_summary.records += 1;
-            }
-            Ok(None) => break Ok(()),
-            Err(error @ ZeekError::Strict(_)) => return Err(error),
-            Err(error) => break Err(error),
-        }
-    };
-    file_summary.format = reader.format();
-    file_summary.compression = Some(reader.compression());
-    file_summary.problems = reader.problems().total();
-    tally.problems(&reader);
-    if let Err(error) = outcome {
-        file_summary.error = Some(error.to_string());
-    }
-    Ok(file_summary)
+    });
+    read_by_file(
+        paths,
+        &options.source,
+        options.max_problems_listed,
+        |log_path, record| tally.borrow_mut().record(log_path, record),
+        |file, problems| {
+            on_file(&file);
+            tally.borrow_mut().file(file, problems);
+        },
+    )?;
+    Ok(tally.into_inner().summary)
 }

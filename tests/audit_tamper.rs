@@ -358,6 +358,7 @@ async fn write_state(db: &Path) {
             attack_technique: None,
             detector: "iforest".into(),
             severity: Severity::High,
+            stable_id: None,
         })
         .await
         .expect("alert");

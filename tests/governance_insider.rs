@@ -31,6 +31,7 @@ fn alert() -> NewAlert {
         attack_technique: Some("T0855".into()),
         detector: "iforest".into(),
         severity: Severity::High,
+        stable_id: None,
     }
 }
 

@@ -151,6 +151,7 @@ fn alert() -> NewAlert {
         attack_technique: None,
         detector: "iforest".into(),
         severity: Severity::Medium,
+        stable_id: None,
     }
 }
 

@@ -243,6 +243,7 @@ fn alert_at(ts: f64) -> NewAlert {
         attack_technique: Some("T0855".into()),
         detector: "novelty".into(),
         severity: Severity::High,
+        stable_id: None,
     }
 }
 

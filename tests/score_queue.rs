@@ -123,4 +123,37 @@ async fn opened_alerts_are_stored_through_the_scorers_handle_and_audited() {
     assert_eq!(created, opened.len(), "{entries:#?}");
     let (code, _, stderr) = common::otsentry(&["audit", "verify", "--db", db.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{stderr}");
+
+    // Each stored alert carries the pipeline's stable id, the one the SIEM line has.
+    let mut stable: Vec<&str> = stored
+        .iter()
+        .map(|record| record.alert.stable_id.as_deref().expect("a stable id"))
+        .collect();
+    let mut sent: Vec<&str> = opened
+        .iter()
+        .map(|alert| alert["otsentry"]["alert_id"].as_str().unwrap())
+        .collect();
+    stable.sort_unstable();
+    sent.sort_unstable();
+    assert_eq!(stable, sent);
+
+    // The same logs scored again: every alert is already in the queue, none is stored twice,
+    // and the refusals keep the log verifiable.
+    let (code, _, stderr) = score("scorer-1");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "0 alerts stored in the alert queue of {} ({} already there from an earlier run, not stored again)",
+            db.display(),
+            opened.len()
+        )),
+        "{stderr}"
+    );
+    let again = governance
+        .list_alerts(Actor::Local, None, 1000)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), opened.len());
+    let (code, _, stderr) = common::otsentry(&["audit", "verify", "--db", db.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
 }

@@ -23,6 +23,7 @@ fn alert(n: i64) -> NewAlert {
         attack_technique: Some("T0855".into()),
         detector: "iforest".into(),
         severity: Severity::High,
+        stable_id: None,
     }
 }
 
@@ -48,7 +49,7 @@ async fn the_database_runs_in_wal_mode_with_the_schema_applied() {
         .await
         .expect("table")
         .get(0);
-    assert_eq!(versions, 5);
+    assert_eq!(versions, 6);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,6 +132,56 @@ async fn duplicate_names_are_conflicts_and_the_refusal_is_audited() {
             .is_some_and(|reason| reason.contains("already exists")),
         "{last}"
     );
+}
+
+/// Issue 9: an alert with the pipeline's stable id is stored once; the same id again is a
+/// conflict naming the stored alert, while alerts without an id never collide.
+#[tokio::test]
+async fn an_alert_with_a_stored_stable_id_is_a_conflict() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gov.db");
+    let governance = common::governance(&db, None).await;
+    let lead = governance
+        .create_principal(
+            Actor::Local,
+            "lead",
+            PrincipalKind::Human {
+                roles: vec![Role::parse("ot-security-lead").expect("role")],
+            },
+        )
+        .await
+        .expect("created");
+    let with_id = |n| NewAlert {
+        stable_id: Some("a1b2c3".into()),
+        ..alert(n)
+    };
+    let first = governance
+        .create_alert(&lead, with_id(1))
+        .await
+        .expect("stored");
+    assert_eq!(first.alert.stable_id.as_deref(), Some("a1b2c3"));
+    let again = governance.create_alert(&lead, with_id(2)).await;
+    match again {
+        Err(GovernanceError::Conflict(message)) => assert!(
+            message.contains(&format!(
+                "alert a1b2c3 is already stored (as alert {})",
+                first.id
+            )),
+            "{message}"
+        ),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    for n in 3..5 {
+        governance
+            .create_alert(&lead, alert(n))
+            .await
+            .expect("alerts without a stable id are stored");
+    }
+    let stored = governance
+        .list_alerts(Actor::Local, None, 10)
+        .await
+        .expect("listed");
+    assert_eq!(stored.len(), 3);
 }
 
 /// Issue 14: a store transaction dropped without its audit entry leaves no trace; committed

@@ -14,6 +14,7 @@
 
 pub mod context;
 pub mod ecs;
+pub mod stored;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use crate::detect::{Finding, Reason, Scores, Seen, Severity, Subject};
 use crate::features::Schema;
 use crate::inventory::Inventory;
 pub use context::Ends;
+pub use stored::stored_form;
 
 /// The grouping window when none is configured: 10 minutes.
 pub const DEFAULT_WINDOW_SECS: f64 = 600.0;

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use crate::governance::{Actor, Governance, GovernanceConfig, PolicySet, load_policy};
+use crate::governance::{
+    Actor, ConsolePerson, Governance, GovernanceConfig, PolicySet, load_policy,
+};
 use crate::store::SqliteStore;
 
 /// Where the database is.
@@ -102,6 +104,33 @@ pub async fn open_governance(args: &GovArgs) -> anyhow::Result<Governance<Sqlite
         .await
         .with_context(|| format!("cannot write to the audit log of {}", args.db.db.display()))?;
     Ok(governance)
+}
+
+/// Opens the governance store, runs `act` on it, and closes the store whatever `act` returned
+/// (so a refusal still leaves the database checkpointed and unlocked).
+pub async fn with_governance<T>(
+    args: &GovArgs,
+    act: impl AsyncFnOnce(&Governance<SqliteStore>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let governance = open_governance(args).await?;
+    let outcome = act(&governance).await;
+    governance.close().await;
+    outcome
+}
+
+/// Like [`with_governance`], as `person`, who proves who they are with their passphrase on
+/// standard input.
+pub async fn as_person<T>(
+    args: &GovArgs,
+    person: &str,
+    act: impl AsyncFnOnce(&Governance<SqliteStore>, &ConsolePerson) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    with_governance(args, async |governance| {
+        let passphrase = read_passphrase(&format!("passphrase of {person}"))?;
+        let me = governance.console_login(person, &passphrase).await?;
+        act(governance, &me).await
+    })
+    .await
 }
 
 /// Reads a passphrase from the first line of standard input (a terminal echoes it: prefer

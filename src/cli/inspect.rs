@@ -43,10 +43,8 @@ pub struct InspectArgs {
 /// Runs `inspect`.
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     let options = InspectOptions {
-        strict: args.selection.strict,
-        fields: args.selection.fields.clone(),
+        source: args.selection.source(args.selection.selector()?),
         max_problems_listed: args.max_problems,
-        ot: args.selection.selector()?,
     };
     let progress = ProgressBar::new_spinner();
     progress.set_style(

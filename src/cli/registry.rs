@@ -10,7 +10,9 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use comfy_table::Table;
 
-use super::common::{DbArgs, Format, GovArgs, open_governance, read_passphrase, runtime};
+use super::common::{
+    DbArgs, Format, GovArgs, as_person, open_governance, read_passphrase, runtime,
+};
 use crate::governance::{Actor, Governance, ModelDetail, StagingOverride, format_micros};
 use crate::model::ModelFile;
 use crate::registry::baseline_diff;
@@ -165,14 +167,12 @@ async fn run_async(command: RegistryCommand) -> anyhow::Result<()> {
             justification,
             gov,
         } => {
-            let governance = open_governance(&gov).await?;
-            let passphrase = read_passphrase(&format!("passphrase of {person}"))?;
-            let me = governance.console_login(&person, &passphrase).await?;
-            let acknowledged = governance
-                .acknowledge_diff_item(&me, item, &justification)
-                .await;
-            governance.close().await;
-            let acknowledged = acknowledged?;
+            let acknowledged = as_person(&gov, &person, async |governance, me| {
+                Ok(governance
+                    .acknowledge_diff_item(me, item, &justification)
+                    .await?)
+            })
+            .await?;
             writeln!(
                 std::io::stdout(),
                 "acknowledged item {}: {} {} (version {})",

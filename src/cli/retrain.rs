@@ -15,7 +15,7 @@ use comfy_table::Table;
 use sha2::{Digest, Sha256};
 
 use super::certify::DriftArgs;
-use super::common::{Format, GovArgs, open_governance, read_passphrase, runtime};
+use super::common::{Format, GovArgs, as_person, open_governance, runtime, with_governance};
 use super::train::{parse_contamination, parse_time};
 use crate::governance::{
     Actor, ApprovalEvidence, ConsolePerson, Governance, RetrainResult, format_micros,
@@ -190,14 +190,6 @@ fn parse_window(text: &str) -> Result<RetrainWindow, String> {
     RetrainWindow::new(micros(parse_time(start)?), micros(parse_time(end)?))
 }
 
-async fn login(
-    governance: &Governance<SqliteStore>,
-    person: &str,
-) -> anyhow::Result<ConsolePerson> {
-    let passphrase = read_passphrase(&format!("passphrase of {person}"))?;
-    Ok(governance.console_login(person, &passphrase).await?)
-}
-
 pub fn run_incident(args: IncidentArgs) -> anyhow::Result<()> {
     runtime()?.block_on(incident(args.command))
 }
@@ -212,18 +204,17 @@ async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
             person,
             gov,
         } => {
-            let governance = open_governance(&gov).await?;
-            let me = login(&governance, &person).await?;
-            let opened = governance
-                .open_incident(
-                    Actor::Principal(me.principal()),
-                    &title,
-                    micros(started),
-                    &alerts,
-                )
-                .await;
-            governance.close().await;
-            let opened = opened?;
+            let opened = as_person(&gov, &person, async |governance, me| {
+                Ok(governance
+                    .open_incident(
+                        Actor::Principal(me.principal()),
+                        &title,
+                        micros(started),
+                        &alerts,
+                    )
+                    .await?)
+            })
+            .await?;
             writeln!(out, "incident {} opened: {}", opened.id, opened.title)?;
         }
         IncidentCommand::Close {
@@ -233,13 +224,12 @@ async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
             person,
             gov,
         } => {
-            let governance = open_governance(&gov).await?;
-            let me = login(&governance, &person).await?;
-            let closed = governance
-                .close_incident(Actor::Principal(me.principal()), id, micros(ended), &note)
-                .await;
-            governance.close().await;
-            let closed = closed?;
+            let closed = as_person(&gov, &person, async |governance, me| {
+                Ok(governance
+                    .close_incident(Actor::Principal(me.principal()), id, micros(ended), &note)
+                    .await?)
+            })
+            .await?;
             writeln!(
                 out,
                 "incident {id} closed; its data stay tainted until {} unless reviewed",
@@ -254,11 +244,10 @@ async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
             person,
             gov,
         } => {
-            let governance = open_governance(&gov).await?;
-            let me = login(&governance, &person).await?;
-            let reviewed = governance.review_incident_data(&me, id, &note).await;
-            governance.close().await;
-            reviewed?;
+            as_person(&gov, &person, async |governance, me| {
+                Ok(governance.review_incident_data(me, id, &note).await?)
+            })
+            .await?;
             writeln!(out, "the data of incident {id} are recorded as reviewed")?;
         }
         IncidentCommand::Canary {
@@ -267,28 +256,22 @@ async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
             person,
             gov,
         } => {
-            let governance = open_governance(&gov).await?;
-            let me = login(&governance, &person).await?;
-            let outcome = async {
-                let set = keep_files(&gov.db.db, id, &logs, &me)?;
-                Ok::<_, anyhow::Error>(
-                    governance
-                        .keep_canary(Actor::Principal(me.principal()), id, set)
-                        .await?,
-                )
-            }
-            .await;
-            governance.close().await;
-            let kept = outcome?;
+            let kept = as_person(&gov, &person, async |governance, me| {
+                let set = keep_files(&gov.db.db, id, &logs, me)?;
+                Ok(governance
+                    .keep_canary(Actor::Principal(me.principal()), id, set)
+                    .await?)
+            })
+            .await?;
             for file in kept.canary.iter().flat_map(|canary| &canary.files) {
                 writeln!(out, "kept {} ({})", file.path, file.sha256)?;
             }
         }
         IncidentCommand::List { gov, format } => {
-            let governance = open_governance(&gov).await?;
-            let incidents = governance.list_incidents(Actor::Local).await;
-            governance.close().await;
-            let incidents = incidents?;
+            let incidents = with_governance(&gov, async |governance| {
+                Ok(governance.list_incidents(Actor::Local).await?)
+            })
+            .await?;
             if format == Format::Json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&incidents)?)?;
                 return Ok(());
@@ -380,11 +363,10 @@ async fn retrain(command: RetrainCommand) -> anyhow::Result<()> {
             person,
             gov,
         } => {
-            let governance = open_governance(&gov).await?;
-            let me = login(&governance, &person).await?;
-            let filed = governance.request_retrain(&me, window, &reason).await;
-            governance.close().await;
-            let filed = filed?;
+            let filed = as_person(&gov, &person, async |governance, me| {
+                Ok(governance.request_retrain(me, window, &reason).await?)
+            })
+            .await?;
             writeln!(
                 out,
                 "retrain request {} filed for window {}",
@@ -403,21 +385,20 @@ async fn retrain(command: RetrainCommand) -> anyhow::Result<()> {
             note,
             gov,
         } => {
-            let governance = open_governance(&gov).await?;
-            let me = login(&governance, &person).await?;
-            let evidence = match (&ticket, &signature, &code) {
-                (Some(ticket_id), Some(signature), _) => ApprovalEvidence::SignedTicket {
-                    ticket_id,
-                    signature,
-                },
-                (_, _, Some(code)) => ApprovalEvidence::OutOfBand { code },
-                _ => ApprovalEvidence::PhysicalPresence(&me),
-            };
-            let detail = governance
-                .approve(me.principal(), id, evidence, note.as_deref())
-                .await;
-            governance.close().await;
-            let detail = detail?;
+            let detail = as_person(&gov, &person, async |governance, me| {
+                let evidence = match (&ticket, &signature, &code) {
+                    (Some(ticket_id), Some(signature), _) => ApprovalEvidence::SignedTicket {
+                        ticket_id,
+                        signature,
+                    },
+                    (_, _, Some(code)) => ApprovalEvidence::OutOfBand { code },
+                    _ => ApprovalEvidence::PhysicalPresence(me),
+                };
+                Ok(governance
+                    .approve(me.principal(), id, evidence, note.as_deref())
+                    .await?)
+            })
+            .await?;
             writeln!(
                 out,
                 "retrain request {id} approved by {person}; it is now {} ({} of {} approvals)",
@@ -427,10 +408,11 @@ async fn retrain(command: RetrainCommand) -> anyhow::Result<()> {
             )?;
         }
         RetrainCommand::List { gov } => {
-            let governance = open_governance(&gov).await?;
-            let runs = governance.list_retrain_runs(Actor::Local).await;
-            governance.close().await;
-            writeln!(out, "{}", serde_json::to_string_pretty(&runs?)?)?;
+            let runs = with_governance(&gov, async |governance| {
+                Ok(governance.list_retrain_runs(Actor::Local).await?)
+            })
+            .await?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&runs)?)?;
         }
         RetrainCommand::Run(_) => unreachable!("run is dispatched before"),
     }

@@ -194,8 +194,12 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     }
     report(&summary, args.format, args.since.is_some());
     if let (Some(queue), Some(db)) = (&queue, &args.alert_queue) {
+        let already = match queue.already_stored() {
+            0 => String::new(),
+            n => format!(" ({n} already there from an earlier run, not stored again)"),
+        };
         eprintln!(
-            "{} alerts stored in the alert queue of {}",
+            "{} alerts stored in the alert queue of {}{already}",
             queue.stored(),
             db.display()
         );

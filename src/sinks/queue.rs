@@ -2,15 +2,15 @@
 //! through the detectors' AI handle ([`AiAlertWriter`]), so the policy decides whether the
 //! detectors may write alerts at all and every stored alert is an entry of the audit log.
 //!
-//! The stored row is a view of the [`Alert`] (as the ECS line is another): log time of the
-//! first record, both ends, the score, every reason, the asset context and the first suggested
-//! technique. An alert's closing event (its final count) is not stored again: the queue holds
-//! what an analyst decides on, once per alert; the SIEM events carry the counts.
+//! The stored row is the alert's stored form ([`stored_form`]), keyed by the pipeline's stable
+//! alert id: an alert already in the queue (a second run over the same logs, a watch resumed
+//! after a crash) is refused by the store as a conflict and counted here, not stored twice. An
+//! alert's closing event (its final count) is not stored again: the queue holds what an analyst
+//! decides on, once per alert; the SIEM events carry the counts.
 
-use crate::alerts::{Alert, AlertState};
-use crate::detect::Severity;
-use crate::governance::AiAlertWriter;
-use crate::store::{NewAlert, Severity as StoredSeverity, SqliteStore};
+use crate::alerts::{Alert, AlertState, stored_form};
+use crate::governance::{AiAlertWriter, GovernanceError};
+use crate::store::SqliteStore;
 
 use super::{Sink, SinkError};
 
@@ -23,6 +23,7 @@ pub struct AlertQueue {
     runtime: tokio::runtime::Runtime,
     writer: AiAlertWriter<SqliteStore>,
     stored: u64,
+    already_stored: u64,
 }
 
 impl AlertQueue {
@@ -31,12 +32,18 @@ impl AlertQueue {
             runtime,
             writer,
             stored: 0,
+            already_stored: 0,
         }
     }
 
     /// Alerts stored so far.
     pub fn stored(&self) -> u64 {
         self.stored
+    }
+
+    /// Alerts the queue already held under their stable id, so not stored again.
+    pub fn already_stored(&self) -> u64 {
+        self.already_stored
     }
 }
 
@@ -45,57 +52,19 @@ impl Sink for AlertQueue {
         if alert.state != AlertState::Open {
             return Ok(());
         }
-        self.runtime
+        match self
+            .runtime
             .block_on(self.writer.create_alert(stored_form(alert)))
-            .map_err(|error| SinkError::Other {
-                sink: NAME,
-                message: format!("alert {} was not stored: {error}", alert.id),
-            })?;
-        self.stored += 1;
+        {
+            Ok(_) => self.stored += 1,
+            Err(GovernanceError::Conflict(_)) => self.already_stored += 1,
+            Err(error) => {
+                return Err(SinkError::Other {
+                    sink: NAME,
+                    message: format!("alert {} was not stored: {error}", alert.id),
+                });
+            }
+        }
         Ok(())
-    }
-}
-
-/// The row the alert queue stores for `alert`.
-pub fn stored_form(alert: &Alert) -> NewAlert {
-    let seen = &alert.seen;
-    let asset_context = alert
-        .assets
-        .as_ref()
-        .and_then(|ends| serde_json::to_value(ends).ok())
-        .filter(serde_json::Value::is_object)
-        .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new()));
-    NewAlert {
-        ts: (alert.first_seen * 1e6).round() as i64,
-        uid: alert
-            .uids
-            .first()
-            .cloned()
-            .or_else(|| Some(seen.uid.clone())),
-        src: seen.src.to_string(),
-        dst: seen.dst.to_string(),
-        port: Some(seen.dst_port),
-        protocol: Some(seen.transport.clone()),
-        service: Some(seen.service.clone()),
-        // The forest's decision value where the forest scored the record; 0 for findings of
-        // the deterministic detectors, which have no score.
-        score: alert
-            .scores
-            .as_ref()
-            .map(|scores| scores.anomaly_score)
-            .filter(|score| score.is_finite())
-            .unwrap_or(0.0),
-        reasons: std::iter::once(alert.title.clone())
-            .chain(alert.reasons.iter().map(ToString::to_string))
-            .collect(),
-        asset_context,
-        attack_technique: alert.techniques.first().cloned(),
-        detector: format!("{}.{}", alert.detector, alert.rule),
-        severity: match alert.severity {
-            Severity::Low => StoredSeverity::Low,
-            Severity::Medium => StoredSeverity::Medium,
-            Severity::High => StoredSeverity::High,
-            Severity::Critical => StoredSeverity::Critical,
-        },
     }
 }

@@ -141,6 +141,11 @@ pub struct NewAlert {
     pub attack_technique: Option<String>,
     pub detector: String,
     pub severity: Severity,
+    /// The pipeline's stable alert id (the same input gives the same id): a second alert with
+    /// an id already stored is refused as a conflict, so a re-run or a resumed watch cannot
+    /// store one alert twice. `None` for alerts recorded without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stable_id: Option<String>,
 }
 
 fn empty_object() -> serde_json::Value {

@@ -16,9 +16,9 @@ use super::config::TriageSettings;
 use super::context::TriageContext;
 use super::event::{TriageEvent, unstored_events};
 use super::triager::{Submission, TriageJob, TriageMetrics, TriageOutcome, Triager};
-use crate::alerts::{Alert, AlertState};
+use crate::alerts::{Alert, AlertState, stored_form};
 use crate::metrics::{Metrics, names};
-use crate::store::{AlertRecord, AlertStatus, NewAlert, Severity};
+use crate::store::{AlertRecord, AlertStatus};
 
 /// How many earlier alerts of the run are kept for the pair history.
 const RECENT_ALERTS: usize = 512;
@@ -44,29 +44,9 @@ impl std::fmt::Debug for LiveTriage {
 
 /// The alert as the triage context reads it (the store's shape, without a store).
 pub fn as_record(alert: &Alert, job: i64) -> AlertRecord {
-    let seen = &alert.seen;
     AlertRecord {
         id: job,
-        alert: NewAlert {
-            ts: (alert.first_seen * 1e6).round() as i64,
-            uid: alert.uids.first().cloned(),
-            src: seen.src.to_string(),
-            dst: seen.dst.to_string(),
-            port: Some(seen.dst_port),
-            protocol: Some(seen.transport.clone()),
-            service: (seen.service != "-" && !seen.service.is_empty())
-                .then(|| seen.service.clone()),
-            score: alert.scores.map_or(0.0, |scores| scores.anomaly_score),
-            reasons: alert.reasons.iter().map(ToString::to_string).collect(),
-            asset_context: alert
-                .assets
-                .as_ref()
-                .and_then(|ends| serde_json::to_value(ends).ok())
-                .unwrap_or_else(|| serde_json::json!({})),
-            attack_technique: alert.techniques.first().cloned(),
-            detector: alert.detector.clone(),
-            severity: Severity::parse(alert.severity.as_str()).unwrap_or(Severity::Medium),
-        },
+        alert: stored_form(alert),
         status: AlertStatus::Open,
         created_by: 0,
         created_at: 0,

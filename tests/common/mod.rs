@@ -156,5 +156,6 @@ pub fn sample_alert(n: i64, hostname: &str) -> otsentry::store::NewAlert {
         attack_technique: Some("T0855".into()),
         detector: "novelty".into(),
         severity: Severity::High,
+        stable_id: None,
     }
 }

@@ -656,10 +656,22 @@ impl StoreTx for SqliteTx {
         created_by: i64,
         at: i64,
     ) -> R<AlertRecord> {
+        if let Some(stable_id) = &alert.stable_id {
+            let stored: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM alerts WHERE stable_id = ?")
+                    .bind(stable_id)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+            if let Some(id) = stored {
+                return Err(StoreError::Conflict(format!(
+                    "alert {stable_id} is already stored (as alert {id})"
+                )));
+            }
+        }
         let result = sqlx::query(
             "INSERT INTO alerts (ts, uid, src, dst, port, protocol, service, score, reasons, asset_context, \
-             attack_technique, detector, severity, status, created_by, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             attack_technique, detector, severity, status, created_by, created_at, stable_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(alert.ts)
         .bind(&alert.uid)
@@ -677,6 +689,7 @@ impl StoreTx for SqliteTx {
         .bind(AlertStatus::Open.as_str())
         .bind(created_by)
         .bind(at)
+        .bind(&alert.stable_id)
         .execute(&mut *self.tx)
         .await?;
         let id = result.last_insert_rowid();

@@ -79,6 +79,7 @@ pub fn alert(row: &SqliteRow) -> R<AlertRecord> {
             attack_technique: row.try_get("attack_technique")?,
             detector: row.try_get("detector")?,
             severity: text("alerts", &severity, Severity::parse)?,
+            stable_id: row.try_get("stable_id")?,
         },
         status: text("alerts", &status, AlertStatus::parse)?,
         created_by: row.try_get("created_by")?,

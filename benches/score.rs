@@ -1,6 +1,8 @@
 //! End-to-end training and scoring speed on a generated OT conn.log (read, features, detectors,
 //! alerts), in large batches and in the small latency-bound batches `watch` uses, and the time
-//! from a record entering the pipeline to its alert leaving.
+//! from a record entering the pipeline to its alert leaving: for one record flushed at once, and
+//! for a whole poll as `watch` drives it (its batch size and latency bound, 5,000 records, the
+//! flush that ends a poll).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -10,12 +12,15 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use otsentry::alerts::Alert;
 use otsentry::features::{ConnFields, EdgeRef, EventKind, FlowEvent, Proto};
 use otsentry::model::ModelFile;
-use otsentry::pipeline::{Pipeline, PipelineConfig};
+use otsentry::pipeline::{BATCH_ROWS, Pipeline, PipelineConfig};
 use otsentry::score::{ScoreConfig, score};
-use otsentry::sinks::Collect;
+use otsentry::sinks::{Collect, Sink, SinkError};
 use otsentry::train::{TrainConfig, train};
+use otsentry::watch::DEFAULT_POLL;
+use std::time::Instant;
 
 const ROWS: usize = 200_000;
 
@@ -112,6 +117,97 @@ fn bench(c: &mut Criterion) {
         })
     });
     latency.finish();
+
+    watch_poll(c, &model);
+}
+
+/// Records per poll at 10,000 lines/s and the default 500 ms polling interval.
+const POLL_RECORDS: usize = 5_000;
+
+/// `watch`'s use of the pipeline: each poll pushes what was appended since the last (here a new
+/// source first, then ordinary polls of the training layout) with `watch`'s batch size and
+/// latency bound, then flushes. Measures rows/s over whole polls, and the time from the new
+/// source's record entering to its alert leaving (it leaves at the poll's flush at the latest).
+fn watch_poll(c: &mut Criterion, model: &Arc<otsentry::model::LoadedModel>) {
+    let config = PipelineConfig {
+        batch_rows: BATCH_ROWS,
+        max_latency: Some(DEFAULT_POLL),
+        ..PipelineConfig::default()
+    };
+    let mut pipeline = Pipeline::new(Arc::clone(model), config);
+    let mut sink = Stamped::default();
+    let step = 20.0 * 86_400.0 / ROWS as f64;
+    let mut row = 0usize;
+    let mut intruder = 0u32;
+    let mut poll = |pipeline: &mut Pipeline, sink: &mut Stamped| -> Duration {
+        let mut ts = 1_790_812_800.0 + 21.0 * 86_400.0 + row as f64 * step;
+        intruder += 1;
+        let mut event = new_source_event(ts);
+        event.edge.orig_h = IpAddr::from([10, 77, (intruder >> 8) as u8, intruder as u8]);
+        sink.first = None;
+        let entered = Instant::now();
+        pipeline.push(&event, sink).unwrap();
+        for _ in 1..POLL_RECORDS {
+            row += 1;
+            ts += step;
+            pipeline.push(&ordinary_event(row, ts), sink).unwrap();
+        }
+        pipeline.flush(sink).unwrap();
+        let left = sink
+            .first
+            .expect("the new source's alert left by the poll's flush");
+        left - entered
+    };
+    let mut group = c.benchmark_group("watch_poll");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(POLL_RECORDS as u64));
+    group.bench_function("poll_5000_records", |b| {
+        b.iter(|| poll(&mut pipeline, &mut sink))
+    });
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("record_to_alert_in_a_poll", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| poll(&mut pipeline, &mut sink)).sum())
+    });
+    group.finish();
+}
+
+/// Notes when the first alert of a poll left the pipeline.
+#[derive(Default)]
+struct Stamped {
+    first: Option<Instant>,
+}
+
+impl Sink for Stamped {
+    fn alert(&mut self, _alert: &Alert) -> Result<(), SinkError> {
+        self.first.get_or_insert_with(Instant::now);
+        Ok(())
+    }
+}
+
+/// An ordinary poll of the training layout (`write_conn_log`'s row `row`).
+fn ordinary_event(row: usize, ts: f64) -> FlowEvent<'static> {
+    let (master, plc) = (10 + row % 20, 10 + row % 200);
+    FlowEvent {
+        ts,
+        uid: "COrdinaryPoll0001",
+        orig_p: 40000 + (row % 20000) as u16,
+        ot: true,
+        edge: EdgeRef {
+            orig_h: IpAddr::from([10, 10, 2, master as u8]),
+            resp_h: IpAddr::from([10, 10, 10, plc as u8]),
+            resp_p: 502,
+            proto: Proto::Tcp,
+            service: "modbus",
+        },
+        kind: EventKind::Conn(ConnFields {
+            duration: Some(0.01 * (row % 9 + 1) as f64),
+            orig_bytes: Some(12 + (row % 4) as u64),
+            resp_bytes: Some(40 + (row % 7) as u64),
+            orig_pkts: Some(5),
+            resp_pkts: Some(4),
+            conn_state: "SF",
+        }),
+    }
 }
 
 /// A poll of a known PLC from a host never seen in training.

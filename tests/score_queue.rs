@@ -1,5 +1,6 @@
-//! `otsentry score --alert-queue`: every opened alert stored in the governance database through
-//! the detectors' AI handle, each an audit entry, with a real SQLite file and the real binary.
+//! `otsentry score --alert-queue` and `otsentry watch --alert-queue`: every opened alert stored in
+//! the governance database through the detectors' AI handle, each an audit entry, with a real
+//! SQLite file and the real binary; the wrong principal refused before any log is read.
 
 mod common;
 mod plant_logs;
@@ -154,6 +155,118 @@ async fn opened_alerts_are_stored_through_the_scorers_handle_and_audited() {
         .await
         .unwrap();
     assert_eq!(again.len(), opened.len());
+    let (code, _, stderr) = common::otsentry(&["audit", "verify", "--db", db.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[tokio::test]
+async fn watch_stores_opened_alerts_through_the_scorers_handle_and_refuses_another_principal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, day) = model_and_day(dir.path());
+    let db = dir.path().join("gov.db");
+    let governance = common::governance(&db, None).await;
+    for (name, component) in [
+        ("scorer-1", AiComponent::Scorer),
+        ("triage-1", AiComponent::Triage),
+    ] {
+        governance
+            .create_principal(Actor::Local, name, PrincipalKind::Ai { component })
+            .await
+            .unwrap();
+    }
+    let policy = common::ai_policy_path();
+    let state = dir.path().join("state");
+    let watch = |principal: &str| {
+        common::otsentry(&[
+            "watch",
+            "--log",
+            day.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--siem",
+            "-",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--exit-when-idle",
+            "--poll-ms",
+            "20",
+            "--alert-queue",
+            db.to_str().unwrap(),
+            "--queue-as",
+            principal,
+            "--queue-policy",
+            policy.to_str().unwrap(),
+        ])
+    };
+
+    let (code, stdout, stderr) = watch("triage-1");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is not the detectors' scorer (an AI principal of component scorer)"),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        !stderr.contains("watching"),
+        "refused before following: {stderr}"
+    );
+    assert!(
+        !state.join("watch.checkpoint.json").exists(),
+        "no log was read"
+    );
+    let (code, _, stderr) = watch("nobody");
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("nobody"), "{stderr}");
+
+    let (code, stdout, stderr) = watch("scorer-1");
+    assert_eq!(code, Some(0), "{stderr}");
+    let opened: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|alert| alert["event"]["action"] == "alert_opened")
+        .collect();
+    assert!(!opened.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains(&format!(
+            "{} alerts stored in the alert queue",
+            opened.len()
+        )),
+        "{stderr}"
+    );
+    let stored = governance
+        .list_alerts(Actor::Local, None, 1000)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), opened.len());
+    for alert in &opened {
+        let src = alert["source"]["ip"].as_str().unwrap();
+        assert!(
+            stored.iter().any(|record| record.alert.src == src),
+            "{src} is not stored"
+        );
+    }
+    let entries = common::site::audit_entries(&db);
+    let created = entries
+        .iter()
+        .filter(|entry| entry.to_string().contains("create_alert"))
+        .count();
+    assert_eq!(created, opened.len(), "{entries:#?}");
+    // Read again from the start (no checkpoint): every alert is known by its id, none stored twice.
+    std::fs::remove_dir_all(&state).unwrap();
+    let (code, _, stderr) = watch("scorer-1");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "0 alerts stored in the alert queue of {}",
+            db.display()
+        )) && stderr.contains(&format!("({} already there", opened.len())),
+        "{stderr}"
+    );
+    let again = governance
+        .list_alerts(Actor::Local, None, 1000)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), stored.len());
     let (code, _, stderr) = common::otsentry(&["audit", "verify", "--db", db.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{stderr}");
 }

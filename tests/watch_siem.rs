@@ -3,7 +3,8 @@
 //! `--tls-client-key`) to a line collector on loopback standing in for Logstash; the collector is
 //! killed mid-stream while lines keep coming and started again, and every alert event `score`
 //! finds in the same logs arrives at least once. A HEC server with indexer acknowledgement
-//! standing in for Splunk gets the token from the variable `--hec-token-env` names.
+//! standing in for Splunk gets the token from the variable `--hec-token-env` names. `watch`
+//! killed -9 between the spool's fsync and its checkpoint delivers each alert exactly once.
 
 #[allow(dead_code)]
 #[path = "delivery/hec_server.rs"]
@@ -184,5 +185,69 @@ fn a_collector_killed_mid_stream_and_restarted_gets_every_alert() {
         .map(|count| count - 1)
         .sum();
     assert!(repeats <= expected.len() / 2, "{repeats} repeats");
+    drop(server);
+}
+
+#[test]
+fn kill_9_between_the_spool_fsync_and_the_checkpoint_delivers_each_alert_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = trained(dir.path());
+    let received: Received = Arc::default();
+    let server = Server::start(0, plain(), line_collector(Arc::clone(&received)));
+    let url = format!("tcp://127.0.0.1:{}", server.port);
+    let (live, state) = (dir.path().join("live"), dir.path().join("state"));
+    std::fs::create_dir_all(&live).unwrap();
+    let logs = logs_of(&day_with_intruders(8), "2026-11-17-00-00-00");
+    let mut args = watch_args(
+        live.to_str().unwrap(),
+        model.to_str().unwrap(),
+        &url,
+        state.to_str().unwrap(),
+    );
+    // A small spool: segments of 16 KiB, so the events of one poll span several of them and a
+    // delivered segment could go before the checkpoint (the spool must keep it to know its ids).
+    args.extend(["--spool-cap", "256KiB"]);
+
+    // The first poll with alerts is checkpointed; the second stops after the spool's fsync.
+    write_range(&live, &logs, 0.0, 0.3);
+    let mut watch = Watch::start_with_env(&args, &[(otsentry::watch::HALT_AFTER_SPOOL_SYNC, "2")]);
+    wait_for("the first alerts checkpointed", || {
+        checkpointed_bytes(&state) == bytes_in(&live) && !received_events(&received).is_empty()
+    });
+    let checkpointed = checkpointed_bytes(&state);
+    write_range(&live, &logs, 0.3, 0.6);
+    wait_for_stderr_line(&mut watch, otsentry::watch::HALTED);
+    // The crash window: the alerts are delivered and confirmed, the checkpoint is the old one.
+    wait_for("the collector to confirm what the spool holds", || {
+        spool_confirmed_on_disk(&state)
+    });
+    assert!(checkpointed_bytes(&state) < bytes_in(&live));
+    assert!(checkpointed_bytes(&state) >= checkpointed);
+    let before = received_events(&received).len();
+    watch.kill_9();
+
+    write_range(&live, &logs, 0.6, 1.0);
+    args.push("--exit-when-idle");
+    let (status, _, stderr) = Watch::start(&args).finish();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("resumed from a checkpoint"), "{stderr}");
+    assert!(
+        stderr.contains("alert events the spool already held"),
+        "the restart replayed the halted poll and skipped its alerts: {stderr}"
+    );
+
+    let expected = scored_events(&live, &model);
+    assert!(expected.len() > before, "{expected:?}");
+    wait_for("every alert event at the collector", || {
+        received_events(&received).len() >= expected.len()
+    });
+    let got = received_events(&received);
+    assert_eq!(
+        got.keys().cloned().collect::<BTreeSet<_>>(),
+        expected,
+        "every alert event arrived, and nothing else"
+    );
+    let twice: Vec<_> = got.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
     drop(server);
 }

@@ -92,6 +92,15 @@ pub struct ScoreArgs {
     /// between zones that no conduit allows.
     #[arg(long = "inventory", num_args = 1.., value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
+    #[command(flatten)]
+    pub queue: QueueArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+}
+
+/// The governance alert queue's flags, shared by `score` and `watch`.
+#[derive(Debug, Args)]
+pub struct QueueArgs {
     /// Also store every alert, when it opens, in this governance database's alert queue, written
     /// as the AI principal --queue-as under the --queue-policy files; each stored alert is an
     /// entry of the audit log, and a policy that does not let the detectors write alerts refuses.
@@ -106,13 +115,27 @@ pub struct ScoreArgs {
     /// Sign the alert queue's audit entries with this ed25519 key file (where the log adopted one).
     #[arg(long, value_name = "FILE", requires = "alert_queue")]
     pub queue_signing_key: Option<PathBuf>,
-    #[command(flatten)]
-    pub selection: SelectionArgs,
+}
+
+impl QueueArgs {
+    /// The closing line: how many alerts went into which database.
+    pub(super) fn stored_line(&self, queue: &AlertQueue) -> Option<String> {
+        let db = self.alert_queue.as_ref()?;
+        let already = match queue.already_stored() {
+            0 => String::new(),
+            n => format!(" ({n} already there from an earlier run, not stored again)"),
+        };
+        Some(format!(
+            "{} alerts stored in the alert queue of {}{already}",
+            queue.stored(),
+            db.display()
+        ))
+    }
 }
 
 /// The governance alert queue `--alert-queue` names, opened (and the principal checked) before
 /// any log is read.
-fn open_queue(args: &ScoreArgs) -> anyhow::Result<Option<AlertQueue>> {
+pub(super) fn open_queue(args: &QueueArgs) -> anyhow::Result<Option<AlertQueue>> {
     let (Some(db), Some(name)) = (&args.alert_queue, &args.queue_as) else {
         return Ok(None);
     };
@@ -137,7 +160,7 @@ fn open_queue(args: &ScoreArgs) -> anyhow::Result<Option<AlertQueue>> {
 pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     let (model, source) = load_model(&args.model, args.window, &args.selection)?;
     let inventory = load_inventory(&args.inventory)?;
-    let mut queue = open_queue(&args)?;
+    let mut queue = open_queue(&args.queue)?;
     let mut config = ScoreConfig::new(args.logs, &model);
     config.source = source;
     config.pipeline = PipelineConfig {
@@ -193,16 +216,11 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
         )?;
     }
     report(&summary, args.format, args.since.is_some());
-    if let (Some(queue), Some(db)) = (&queue, &args.alert_queue) {
-        let already = match queue.already_stored() {
-            0 => String::new(),
-            n => format!(" ({n} already there from an earlier run, not stored again)"),
-        };
-        eprintln!(
-            "{} alerts stored in the alert queue of {}{already}",
-            queue.stored(),
-            db.display()
-        );
+    if let Some(line) = queue
+        .as_ref()
+        .and_then(|queue| args.queue.stored_line(queue))
+    {
+        eprintln!("{line}");
     }
     Ok(())
 }

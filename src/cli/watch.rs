@@ -1,8 +1,10 @@
 //! `otsentry watch`: follow live Zeek logs, score every new line through the pipeline and send
 //! the alerts to the SIEM outputs within one polling cycle, checkpointing as it goes.
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -10,11 +12,15 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use super::score::QueueArgs;
 use super::selection::SelectionArgs;
+use crate::alerts::Alert;
 use crate::alerts::DEFAULT_WINDOW_SECS;
 use crate::delivery::TlsOptions;
 use crate::metrics::Metrics;
 use crate::pipeline::{BATCH_ROWS, PipelineConfig, RowOutput};
+use crate::sinks::queue::AlertQueue;
+use crate::sinks::{Sink, SinkError};
 use crate::watch::diag::{self, diag};
 use crate::watch::lock::StateLock;
 use crate::watch::siem::{self, Opened, SiemOptions};
@@ -110,8 +116,21 @@ pub struct WatchArgs {
     /// configuration file (docs/triage.md); without it the offline rules answer.
     #[arg(long, value_name = "CONFIG", num_args = 0..=1)]
     pub triage: Option<Option<PathBuf>>,
+    // Boxed: the flags of `watch` are the largest of the subcommands' already.
+    #[command(flatten)]
+    pub queue: Box<QueueArgs>,
     #[command(flatten)]
     pub selection: SelectionArgs,
+}
+
+/// The governance alert queue as one of watch's outputs, shared so its count can be read at
+/// the end.
+struct QueueOutput(Rc<RefCell<AlertQueue>>);
+
+impl Sink for QueueOutput {
+    fn alert(&mut self, alert: &Alert) -> Result<(), SinkError> {
+        self.0.borrow_mut().alert(alert)
+    }
 }
 
 pub fn run(args: WatchArgs) -> anyhow::Result<()> {
@@ -155,6 +174,8 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
             "warning: the model's signature is not checked (no --public-key): any well-formed model file runs"
         );
     }
+    // The principal and the policy are checked here, before any log is opened.
+    let queue = super::score::open_queue(&args.queue)?.map(|queue| Rc::new(RefCell::new(queue)));
     // Held until the process ends: a second watch on this state directory is refused.
     let _state_lock = match &args.state_dir {
         Some(dir) => Some(StateLock::acquire(dir)?),
@@ -186,6 +207,15 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
         ),
         Opened::Delivery(delivery) => Outputs::spooled(delivery, Arc::clone(&metrics)),
     };
+    if let Some(queue) = &queue {
+        // Before the spool: an alert the queue refused stops watch before its checkpoint, so a
+        // restart offers it again; one it stored already is known by its stable id and not
+        // stored twice.
+        outputs = outputs.with_sink(NamedSink {
+            name: "alert-queue".to_string(),
+            sink: Box::new(QueueOutput(Rc::clone(queue))),
+        });
+    }
     if let Some(settings) = &triage {
         outputs = outputs.with_triage(crate::triage::live::LiveTriage::start(settings));
     }
@@ -207,6 +237,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
         poll: Duration::from_millis(args.poll_ms),
         exit_when_idle: args.exit_when_idle,
         health_every: Duration::from_secs(args.health_every),
+        halt_after_sync: std::env::var(crate::watch::HALT_AFTER_SPOOL_SYNC)
+            .ok()
+            .and_then(|value| value.parse().ok()),
     };
     if config.state_dir.is_none() && !config.exit_when_idle {
         diag!(
@@ -231,6 +264,12 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
     drop(background);
     let summary = outcome.context("watch failed")?;
     report(&summary);
+    if let Some(line) = queue
+        .as_ref()
+        .and_then(|queue| args.queue.stored_line(&queue.borrow()))
+    {
+        diag!("{line}");
+    }
     Ok(())
 }
 

@@ -10,7 +10,10 @@
 //!
 //! Delivery is at least once: an event whose confirmation was lost is sent again, under the
 //! alert's stable id (ECS `event.id`, with `event.action` telling opened from closed), so the SIEM
-//! can de-duplicate. The sinks themselves (wire formats, connections, acknowledgements) live in
+//! can de-duplicate. What a driver hands over twice does not go out twice: an event whose id and
+//! action the spool already holds is skipped and counted (`Spooled::AlreadyHeld`), which with
+//! `hold_until_commit` and `commit` after each checkpoint closes the crash window between the
+//! spool's fsync and the driver's checkpoint. The sinks themselves (wire formats, connections, acknowledgements) live in
 //! `crate::sinks::{tcp, syslog, hec, file}`.
 
 pub mod size;
@@ -32,7 +35,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
 pub use size::{SizeError, format_size, parse_size};
-pub use spool::Record;
+pub use spool::{EventKey, Record};
 pub use stream::{Conn, StreamConfirm};
 pub use target::{Target, parse_url};
 pub use tls::TlsOptions;
@@ -76,6 +79,9 @@ pub struct DeliveryConfig {
     pub io_timeout: Duration,
     /// The longest wait between retries of a sink that is down.
     pub backoff_max: Duration,
+    /// Keep the segments of events the driver has not `commit`ted (covered by its checkpoint),
+    /// even once delivered, so a replay after a crash finds their ids and skips them.
+    pub hold_until_commit: bool,
 }
 
 /// The smallest spool cap `open` accepts: a few segments' worth.
@@ -102,6 +108,7 @@ impl Default for DeliveryConfig {
             stream_confirm_after: Duration::from_millis(500),
             io_timeout: Duration::from_secs(10),
             backoff_max: Duration::from_secs(30),
+            hold_until_commit: false,
         }
     }
 }
@@ -180,6 +187,16 @@ pub struct DeliveryStats {
     pub spool_warning: Option<String>,
     /// Alerts refused because the spool was full.
     pub refused: u64,
+    /// Events skipped since open because the spool already held their id and action.
+    pub duplicates: u64,
+}
+
+/// What `append` did with an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spooled {
+    Appended,
+    /// The spool already holds an event with this id and action (a replay): skipped.
+    AlreadyHeld,
 }
 
 /// Run state shared with the workers.
@@ -206,6 +223,7 @@ pub(crate) struct SpoolState {
     cursors: Vec<u64>,
     warning: Option<String>,
     refused: u64,
+    duplicates: u64,
 }
 
 pub(crate) struct Shared {
@@ -289,6 +307,9 @@ impl Delivery {
         if let Some(max) = loaded.iter().flatten().max() {
             spool.advance_empty_head(*max)?;
         }
+        if config.hold_until_commit {
+            spool.hold();
+        }
         let first = spool.first();
         let head = spool.head();
         let cursors = loaded
@@ -310,6 +331,7 @@ impl Delivery {
                 cursors,
                 warning: None,
                 refused: 0,
+                duplicates: 0,
             }),
             wake: Condvar::new(),
             mode: AtomicU8::new(RUNNING),
@@ -342,25 +364,67 @@ impl Delivery {
         Ok(delivery)
     }
 
-    /// Appends one alert event to the spool; refuses it with `DeliveryError::Full` at the cap.
-    pub fn append(&mut self, alert: &Alert) -> Result<(), DeliveryError> {
+    /// Appends one alert event to the spool; skips it when the spool holds it already, and
+    /// refuses it with `DeliveryError::Full` at the cap.
+    pub fn append(&mut self, alert: &Alert) -> Result<Spooled, DeliveryError> {
+        let key = EventKey::of_alert(alert);
+        if self.already_held(&key) {
+            return Ok(Spooled::AlreadyHeld);
+        }
         let alert_json = serde_json::to_string(alert).unwrap_or_default();
-        self.append_line("alert", &alert_json)
+        self.append_line("alert", &alert_json, key)
     }
 
     /// Appends one triage event (advice or a draft, beside its alert), like an alert event.
-    pub fn append_triage(&mut self, event: &TriageEvent) -> Result<(), DeliveryError> {
+    pub fn append_triage(&mut self, event: &TriageEvent) -> Result<Spooled, DeliveryError> {
+        let key = EventKey::of_triage(event);
+        if self.already_held(&key) {
+            return Ok(Spooled::AlreadyHeld);
+        }
         let event_json = serde_json::to_string(event).unwrap_or_default();
-        self.append_line("triage", &event_json)
+        self.append_line("triage", &event_json, key)
     }
 
-    fn append_line(&mut self, key: &str, alert_json: &str) -> Result<(), DeliveryError> {
+    /// True (and counted) when the spool holds an event with this key.
+    fn already_held(&self, key: &EventKey) -> bool {
+        let mut state = self.shared.lock();
+        let held = state.spool.holds(key);
+        if held {
+            state.duplicates += 1;
+            if state.duplicates == 1 || state.duplicates.is_power_of_two() {
+                tracing::info!(
+                    duplicates = state.duplicates,
+                    "Skipping events the spool already holds (records replayed after a stop before the checkpoint)"
+                );
+            }
+        }
+        held
+    }
+
+    /// The driver's checkpoint now covers every event appended so far: with
+    /// `hold_until_commit`, their segments may go once delivered.
+    pub fn commit(&mut self) {
+        let shared = Arc::clone(&self.shared);
+        let mut state = shared.lock();
+        state.spool.commit();
+        if let Some(min_cursor) = state.cursors.iter().copied().min() {
+            state.spool.collect(min_cursor);
+        }
+        update_warning(&shared.config, &mut state);
+    }
+
+    fn append_line(
+        &mut self,
+        kind: &str,
+        alert_json: &str,
+        key: EventKey,
+    ) -> Result<Spooled, DeliveryError> {
         let mut state = self.shared.lock();
         let seq = state.spool.head();
         let spooled_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_millis() as u64);
-        let line = format!("{{\"seq\":{seq},\"t\":{spooled_ms},\"{key}\":{alert_json}}}\n");
+        let line = format!("{{\"seq\":{seq},\"t\":{spooled_ms},\"{kind}\":{alert_json}}}\n");
         let cap = self.shared.config.spool_cap_bytes;
         let bytes = state.spool.total_bytes();
         if bytes + line.len() as u64 > cap {
@@ -375,9 +439,9 @@ impl Delivery {
                 waiting,
             });
         }
-        state.spool.append(line.as_bytes(), spooled_ms)?;
+        state.spool.append(line.as_bytes(), spooled_ms, Some(key))?;
         update_warning(&self.shared.config, &mut state);
-        Ok(())
+        Ok(Spooled::Appended)
     }
 
     /// The sinks holding the spool back, for messages.
@@ -444,6 +508,7 @@ impl Delivery {
             spool_alerts: head - state.spool.first(),
             spool_warning: state.warning.clone(),
             refused: state.refused,
+            duplicates: state.duplicates,
         }
     }
 
@@ -512,17 +577,21 @@ impl Drop for Delivery {
 
 impl Sink for Delivery {
     fn alert(&mut self, alert: &Alert) -> Result<(), SinkError> {
-        self.append(alert).map_err(|error| SinkError::Other {
-            sink: "spool",
-            message: error.to_string(),
-        })
+        self.append(alert)
+            .map(drop)
+            .map_err(|error| SinkError::Other {
+                sink: "spool",
+                message: error.to_string(),
+            })
     }
 
     fn triage(&mut self, event: &TriageEvent) -> Result<(), SinkError> {
-        self.append_triage(event).map_err(|error| SinkError::Other {
-            sink: "spool",
-            message: error.to_string(),
-        })
+        self.append_triage(event)
+            .map(drop)
+            .map_err(|error| SinkError::Other {
+                sink: "spool",
+                message: error.to_string(),
+            })
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {

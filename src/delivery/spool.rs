@@ -14,16 +14,18 @@
 //! warning: those events were never promised durable, and the pipeline's checkpoint, written only
 //! after `sync`, replays them.
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::DeliveryError;
-use crate::alerts::Alert;
+use crate::alerts::{Alert, AlertState};
 use crate::sinks::SiemEvent;
-use crate::triage::TriageEvent;
+use crate::triage::{TriageAction, TriageEvent};
 
 /// One spooled event as a sink worker reads it back.
 #[derive(Clone, Debug)]
@@ -50,9 +52,71 @@ struct LineIn {
 struct LineHead {
     seq: u64,
     t: u64,
-    #[allow(dead_code)]
     #[serde(default)]
-    alert: Option<serde::de::IgnoredAny>,
+    alert: Option<AlertHead>,
+    #[serde(default)]
+    triage: Option<TriageHead>,
+}
+
+/// What identifies an alert event: the alert's stable id and whether it opens or closes it.
+#[derive(Deserialize)]
+struct AlertHead {
+    id: String,
+    state: AlertState,
+}
+
+/// What identifies a triage event: its own stable id and its action.
+#[derive(Deserialize)]
+struct TriageHead {
+    id: String,
+    action: TriageAction,
+}
+
+impl LineHead {
+    fn key(&self) -> Option<EventKey> {
+        match (&self.alert, &self.triage) {
+            (Some(alert), None) => Some(EventKey::of("alert", &alert.id, alert.state.as_str())),
+            (None, Some(triage)) => Some(EventKey::of("triage", &triage.id, triage.action.name())),
+            _ => None,
+        }
+    }
+}
+
+/// A spooled event's identity: 128 bits of SHA-256 over its kind, stable id and action (an
+/// alert's id is sent twice by design, opened and closed). Fixed-size so a full spool's index
+/// stays small.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EventKey([u8; 16]);
+
+impl EventKey {
+    fn of(kind: &str, id: &str, action: &str) -> EventKey {
+        let digest = Sha256::new()
+            .chain_update(kind)
+            .chain_update([0])
+            .chain_update(id)
+            .chain_update([0])
+            .chain_update(action)
+            .finalize();
+        let mut key = [0; 16];
+        key.copy_from_slice(&digest[..16]);
+        EventKey(key)
+    }
+
+    pub fn of_alert(alert: &Alert) -> EventKey {
+        EventKey::of("alert", &alert.id, alert.state.as_str())
+    }
+
+    pub fn of_triage(event: &TriageEvent) -> EventKey {
+        EventKey::of("triage", &event.id, event.action.name())
+    }
+}
+
+/// The key of an encoded spool line, as `open` indexes it; `None` for a line that is not one.
+#[cfg(test)]
+pub fn key_of_line(line: &[u8]) -> Option<EventKey> {
+    serde_json::from_slice::<LineHead>(line)
+        .ok()
+        .and_then(|head| head.key())
 }
 
 /// Where each event of a segment starts, and when it was spooled.
@@ -63,6 +127,8 @@ struct Segment {
     /// Byte offset of each event in the file; the file's length closes the last.
     offsets: Vec<u64>,
     spooled_ms: Vec<u64>,
+    /// The key of each event that has one.
+    keys: Vec<EventKey>,
     bytes: u64,
 }
 
@@ -85,6 +151,11 @@ pub struct Spool {
     durable: u64,
     segment_max_bytes: u64,
     total_bytes: u64,
+    /// The keys of every event on disk.
+    keys: HashSet<EventKey>,
+    /// With [`Spool::hold`]: everything below this is covered by the driver's checkpoint, and
+    /// no segment holding an event at or above it is deleted.
+    committed: Option<u64>,
     _lock: File,
 }
 
@@ -168,6 +239,10 @@ impl Spool {
 
         let head = segments.last().map_or(0, Segment::end_seq);
         let total_bytes = segments.iter().map(|segment| segment.bytes).sum();
+        let keys = segments
+            .iter()
+            .flat_map(|segment| segment.keys.iter().copied())
+            .collect();
         let writer = match segments.last() {
             Some(last) if last.bytes < segment_max_bytes => open_append(&last.path)?,
             _ => {
@@ -185,8 +260,34 @@ impl Spool {
             durable: head,
             segment_max_bytes,
             total_bytes,
+            keys,
+            committed: None,
             _lock: lock,
         })
+    }
+
+    /// Keeps every segment holding an event the driver has not committed yet, delivered or not:
+    /// nothing on disk now is committed (a restart may replay any of it).
+    pub fn hold(&mut self) {
+        self.committed = Some(self.first());
+    }
+
+    /// The driver's checkpoint now covers every event appended so far.
+    pub fn commit(&mut self) {
+        if self.committed.is_some() {
+            self.committed = Some(self.head);
+        }
+    }
+
+    /// True when an event with this key is on disk.
+    pub fn holds(&self, key: &EventKey) -> bool {
+        self.keys.contains(key)
+    }
+
+    /// Events with a key on disk.
+    #[cfg(test)]
+    pub fn keys_held(&self) -> usize {
+        self.keys.len()
     }
 
     pub fn dir(&self) -> &Path {
@@ -228,9 +329,14 @@ impl Spool {
         Ok(())
     }
 
-    /// Appends one encoded line (`{"seq":head(),"t":spooled_ms,"alert":...}` and a newline);
-    /// durable after `sync`.
-    pub fn append(&mut self, line: &[u8], spooled_ms: u64) -> Result<u64, DeliveryError> {
+    /// Appends one encoded line (`{"seq":head(),"t":spooled_ms,"alert":...}` and a newline)
+    /// with its key (`key_of_line`); durable after `sync`.
+    pub fn append(
+        &mut self,
+        line: &[u8],
+        spooled_ms: u64,
+        key: Option<EventKey>,
+    ) -> Result<u64, DeliveryError> {
         let needs_new = self.segments.last().is_none_or(|last| {
             last.bytes > 0 && last.bytes + line.len() as u64 > self.segment_max_bytes
         });
@@ -249,6 +355,10 @@ impl Spool {
             .map_err(|source| io_error(&last.path, "append to segment", source))?;
         last.offsets.push(last.bytes);
         last.spooled_ms.push(spooled_ms);
+        if let Some(key) = key {
+            last.keys.push(key);
+            self.keys.insert(key);
+        }
         last.bytes += line.len() as u64;
         self.total_bytes += line.len() as u64;
         let seq = self.head;
@@ -334,11 +444,16 @@ impl Spool {
         })
     }
 
-    /// Deletes the segments every cursor has passed (never the one being written).
+    /// Deletes the segments every cursor has passed (never the one being written, nor with
+    /// [`Spool::hold`] one holding events not committed yet).
     pub fn collect(&mut self, min_cursor: u64) {
-        while self.segments.len() > 1 && self.segments[0].end_seq() <= min_cursor {
+        let upto = min_cursor.min(self.committed.unwrap_or(u64::MAX));
+        while self.segments.len() > 1 && self.segments[0].end_seq() <= upto {
             let segment = self.segments.remove(0);
             self.total_bytes -= segment.bytes;
+            for key in &segment.keys {
+                self.keys.remove(key);
+            }
             if let Err(error) = fs::remove_file(&segment.path) {
                 tracing::warn!(path = %segment.path.display(), %error, "Cannot delete a delivered spool segment");
             }
@@ -431,6 +546,7 @@ fn new_segment(segments_dir: &Path, first_seq: u64) -> Result<Segment, DeliveryE
         path,
         offsets: Vec::new(),
         spooled_ms: Vec::new(),
+        keys: Vec::new(),
         bytes: 0,
     })
 }
@@ -444,6 +560,7 @@ fn index_segment(first_seq: u64, path: PathBuf, is_last: bool) -> Result<Segment
         path,
         offsets: Vec::new(),
         spooled_ms: Vec::new(),
+        keys: Vec::new(),
         bytes: 0,
     };
     let mut line = Vec::new();
@@ -465,6 +582,7 @@ fn index_segment(first_seq: u64, path: PathBuf, is_last: bool) -> Result<Segment
                 Ok(head) if head.seq == expected => {
                     segment.offsets.push(segment.bytes);
                     segment.spooled_ms.push(head.t);
+                    segment.keys.extend(head.key());
                     segment.bytes += n as u64;
                     None
                 }

@@ -1,10 +1,11 @@
 //! Unit tests of the spool: torn tails cut at open, corruption elsewhere refused with its place,
-//! segments deleted only once every cursor passed them, cursors stored atomically.
+//! segments deleted only once every cursor passed them, cursors stored atomically, the keys of
+//! the events held found again at open and kept while the driver has not committed them.
 
 use std::io::Write;
 
 use super::DeliveryError;
-use super::spool::{Spool, load_cursor, store_cursor};
+use super::spool::{EventKey, Spool, key_of_line, load_cursor, store_cursor};
 use crate::sinks::sample;
 
 fn line(seq: u64) -> Vec<u8> {
@@ -14,7 +15,8 @@ fn line(seq: u64) -> Vec<u8> {
 
 fn append(spool: &mut Spool, range: std::ops::Range<u64>) {
     for seq in range {
-        assert_eq!(spool.append(&line(seq), seq).unwrap(), seq);
+        let line = line(seq);
+        assert_eq!(spool.append(&line, seq, key_of_line(&line)).unwrap(), seq);
     }
     spool.sync().unwrap();
 }
@@ -118,4 +120,54 @@ fn cursors_round_trip_and_bad_ones_are_named() {
     std::fs::write(dir.path().join("cursors/k.json"), "{").unwrap();
     let error = load_cursor(dir.path(), "k").unwrap_err().to_string();
     assert!(error.contains("cursors/k.json"), "{error}");
+}
+
+#[test]
+fn the_keys_of_held_events_survive_a_reopen_and_go_with_their_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spool = Spool::open(dir.path(), 4096).unwrap();
+    append(&mut spool, 0..20);
+    let key = |seq| EventKey::of_alert(&sample::alert(seq));
+    assert!((0..20).all(|seq| spool.holds(&key(seq))));
+    assert!(!spool.holds(&key(20)));
+    let mut closed = sample::alert(3);
+    closed.state = crate::alerts::AlertState::Closed;
+    assert!(
+        !spool.holds(&EventKey::of_alert(&closed)),
+        "opened and closed are two events"
+    );
+    drop(spool);
+
+    let mut spool = Spool::open(dir.path(), 4096).unwrap();
+    assert_eq!(spool.keys_held(), 20);
+    assert!((0..20).all(|seq| spool.holds(&key(seq))));
+    spool.collect(10);
+    let first = spool.first();
+    assert!(first > 0);
+    assert!((0..first).all(|seq| !spool.holds(&key(seq))));
+    assert!((first..20).all(|seq| spool.holds(&key(seq))));
+}
+
+#[test]
+fn a_held_spool_keeps_delivered_segments_until_the_driver_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spool = Spool::open(dir.path(), 4096).unwrap();
+    spool.hold();
+    append(&mut spool, 0..20);
+    let before = segments(dir.path()).len();
+    spool.collect(20);
+    assert_eq!(segments(dir.path()).len(), before, "nothing is committed");
+    assert_eq!(spool.keys_held(), 20);
+    spool.commit();
+    append(&mut spool, 20..30);
+    spool.collect(30);
+    assert!(
+        spool.first() <= 20,
+        "uncommitted events stay: {}",
+        spool.first()
+    );
+    assert!((20..30).all(|seq| spool.holds(&EventKey::of_alert(&sample::alert(seq)))));
+    spool.commit();
+    spool.collect(30);
+    assert_eq!(segments(dir.path()).len(), 1);
 }

@@ -142,6 +142,13 @@ pub const SPOOL_AGE: Metric = Metric {
     help: "Age of the oldest alert waiting in the spool",
 };
 
+pub const SPOOL_DUPLICATES: Metric = Metric {
+    name: "otsentry_spool_duplicates_total",
+    kind: Kind::Counter,
+    labels: &[],
+    help: "Alert events skipped because the spool already held their id and action (records replayed after a stop before the checkpoint)",
+};
+
 pub const TRIAGE: Metric = Metric {
     name: "otsentry_triage_alerts_total",
     kind: Kind::Counter,
@@ -174,6 +181,7 @@ pub const ALL: &[&Metric] = &[
     &SPOOL_DEPTH,
     &SPOOL_AGE,
     &SPOOL_BYTES,
+    &SPOOL_DUPLICATES,
     &TRIAGE,
     &TRIAGE_BREAKER,
 ];

@@ -7,8 +7,10 @@
 //! raise is out within the polling cycle, the sinks are flushed (after which the alerts are
 //! durable), and only then is the checkpoint written: the follower's offsets and the pipeline's
 //! state in one atomic file (`state`). A restart resumes from it, so no line is skipped; alerts
-//! handed to the sinks after the last checkpoint (a crash between the sinks' flush and the
-//! checkpoint's rename) come again under the same ids, which a SIEM de-duplicates.
+//! handed to the spool after the last checkpoint (a crash between the spool's fsync and the
+//! checkpoint's rename) come again under the same ids, and the spool, which holds them already,
+//! skips them: each reaches each SIEM sink once. After the checkpoint the spool is told
+//! (`commit`), so it may let those events' segments go once delivered.
 //!
 //! A stop request (SIGTERM, SIGINT) ends the poll in progress at a record boundary, flushes
 //! everything and writes the checkpoint; open alerts stay open in it, so a restart continues as
@@ -61,7 +63,19 @@ pub struct WatchConfig {
     pub exit_when_idle: bool,
     /// How often the health line is printed on stderr.
     pub health_every: Duration,
+    /// Test-only ([`HALT_AFTER_SPOOL_SYNC`]): the poll with this number among those that
+    /// spooled alerts stops right after the spool's fsync, before its checkpoint.
+    pub halt_after_sync: Option<u64>,
 }
+
+/// Test-only environment variable, read by the CLI: `N` makes the Nth poll that spooled
+/// alerts print [`HALTED`] on stderr right after the spool's fsync and then wait, without
+/// writing its checkpoint, to be killed. The tests kill -9 it there: the crash window the
+/// spool's de-duplication closes. Nothing else reads it; never set it in production.
+pub const HALT_AFTER_SPOOL_SYNC: &str = "OTSENTRY_TEST_HALT_AFTER_SPOOL_SYNC";
+
+/// What a halted watch prints (see [`HALT_AFTER_SPOOL_SYNC`]).
+pub const HALTED: &str = "test hook: halted after the spool's fsync, before the checkpoint";
 
 /// Why `watch` stopped.
 #[derive(Debug, Error)]
@@ -159,6 +173,12 @@ impl Outputs {
         Ok(())
     }
 
+    /// Adds an output that takes each alert before the spool (the governance alert queue).
+    pub fn with_sink(mut self, named: NamedSink) -> Outputs {
+        self.sinks.push(named);
+        self
+    }
+
     /// Outputs through the spool.
     pub fn spooled(delivery: Delivery, metrics: Arc<Metrics>) -> Outputs {
         Outputs {
@@ -176,7 +196,20 @@ impl Outputs {
             diag!("{}", crate::triage::live::summary(&triage.metrics()));
         }
         if let Some(delivery) = self.delivery {
+            let duplicates = delivery.stats().duplicates;
+            if duplicates > 0 {
+                diag!(
+                    "skipped {duplicates} alert events the spool already held (replayed after a stop before the checkpoint): each went to the sinks once"
+                );
+            }
             delivery.shutdown(deadline);
+        }
+    }
+
+    /// The checkpoint now covers everything handed over so far (see the module docs).
+    fn commit(&mut self) {
+        if let Some(delivery) = &mut self.delivery {
+            delivery.commit();
         }
     }
 
@@ -198,6 +231,8 @@ impl Outputs {
             .set(&names::SPOOL_AGE, &[], oldest.as_secs_f64());
         self.metrics
             .set(&names::SPOOL_BYTES, &[], stats.spool_bytes as f64);
+        self.metrics
+            .set(&names::SPOOL_DUPLICATES, &[], stats.duplicates as f64);
         Some(depth)
     }
 
@@ -311,6 +346,7 @@ pub fn watch(
     let mut stats = SourceStats::default();
     let mut reported = Reported::default();
     let mut health = Health::new(config.health_every);
+    let mut polls_with_alerts = 0u64;
     loop {
         let started = Instant::now();
         let mut per_log: BTreeMap<String, u64> = BTreeMap::new();
@@ -373,6 +409,12 @@ pub fn watch(
         // The alerts are durable before the checkpoint that covers them is written.
         outputs.flush()?;
         let alerts = outputs.take_count();
+        if alerts > 0 {
+            polls_with_alerts += 1;
+            if config.halt_after_sync == Some(polls_with_alerts) {
+                halt();
+            }
+        }
         metrics.observe(
             &names::LATENCY,
             &[],
@@ -387,6 +429,7 @@ pub fn watch(
             .write(path)?;
             metrics.add(&names::CHECKPOINTS, &[], 1.0);
         }
+        outputs.commit();
         let took = started.elapsed();
         record_poll(
             &metrics,
@@ -418,6 +461,14 @@ pub fn watch(
     summary.source = stats;
     summary.pipeline = pipeline.stats().clone();
     Ok(summary)
+}
+
+/// The test hook of [`HALT_AFTER_SPOOL_SYNC`]: says so and waits to be killed.
+fn halt() -> ! {
+    diag!("{HALTED}");
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
 }
 
 /// Brings the metrics up to date after a poll.

@@ -235,6 +235,8 @@ pub fn open(urls: &[String], options: SiemOptions) -> Result<Opened, SiemError> 
         spool_cap_bytes: options.spool_cap_bytes.unwrap_or(defaults.spool_cap_bytes),
         tls: options.tls,
         hec_token_env: options.hec_token_env.unwrap_or(defaults.hec_token_env),
+        // watch commits after each checkpoint: what a restart may replay stays to be recognised.
+        hold_until_commit: true,
         ..defaults
     })?;
     Ok(Opened::Delivery(delivery))

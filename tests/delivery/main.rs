@@ -3,7 +3,8 @@
 //! for syslog/CEF, and file output. Receivers are killed mid-stream and restarted; `Delivery` is
 //! dropped without shutdown and reopened on its spool; every alert arrives, in order, and none
 //! twice except the few a dead TCP collector may have read just before it died (plain TCP has no
-//! acknowledgement: they carry the same id for the SIEM to de-duplicate).
+//! acknowledgement: they carry the same id for the SIEM to de-duplicate). An event handed over
+//! again (the same id and action), before or after a reopen, is skipped by the spool.
 
 mod hec_server;
 mod receivers;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use otsentry::delivery::{Delivery, DeliveryConfig, DeliveryError, TlsOptions};
+use otsentry::delivery::{Delivery, DeliveryConfig, DeliveryError, Spooled, TlsOptions};
 use otsentry::sinks::Sink;
 use otsentry::sinks::sample;
 use otsentry::sinks::syslog::encode::parse_cef;
@@ -212,7 +213,7 @@ fn spool_warns_before_its_cap_and_refuses_at_it_without_dropping() {
     let mut warned_at = None;
     let error = loop {
         match delivery.append(&sample::alert(accepted)) {
-            Ok(()) => accepted += 1,
+            Ok(_) => accepted += 1,
             Err(error) => break error,
         }
         let stats = delivery.stats();
@@ -582,4 +583,53 @@ fn rsyslog_receives_cef_over_tcp_and_udp_and_across_its_restart() {
         assert_eq!(parsed.appname, Some("otsentry"), "{line}");
         parse_cef(parsed.msg).unwrap();
     }
+}
+
+#[test]
+fn an_event_handed_over_again_is_skipped_before_and_after_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let received: Received = Arc::default();
+    let server = Server::start(0, plain(), line_collector(Arc::clone(&received)));
+    let url = format!("tcp://127.0.0.1:{}", server.port);
+    let held = DeliveryConfig {
+        hold_until_commit: true,
+        ..config(dir.path(), vec![url.clone()])
+    };
+    let mut delivery = Delivery::open(held.clone()).unwrap();
+    send(&mut delivery, 0..10);
+    assert_eq!(
+        delivery.append(&sample::alert(3)).unwrap(),
+        Spooled::AlreadyHeld
+    );
+    // The same alert closing is another event.
+    let mut closed = sample::alert(3);
+    closed.state = otsentry::alerts::AlertState::Closed;
+    assert_eq!(delivery.append(&closed).unwrap(), Spooled::Appended);
+    delivery.flush().unwrap();
+    wait_until(WAIT, "the first events confirmed", || {
+        delivery.stats().sinks[0].depth_alerts == 0
+    });
+    // Dropped as a crash would; reopened, it still knows what it holds (nothing was committed).
+    drop(delivery);
+    let mut delivery = Delivery::open(held).unwrap();
+    for n in 0..12 {
+        delivery.append(&sample::alert(n)).unwrap();
+    }
+    delivery.append(&closed).unwrap();
+    delivery.flush().unwrap();
+    assert_eq!(delivery.stats().duplicates, 11);
+    wait_until(WAIT, "every event at the collector", || {
+        received.lock().unwrap().len() >= 13
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let ids = ids_of(&received);
+    assert_eq!(ids.len(), 13, "{ids:?}");
+    let unique: HashSet<_> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, l)| l.clone())
+        .collect();
+    assert_eq!(unique.len(), 13, "each event once");
+    delivery.shutdown(Duration::from_secs(2));
 }

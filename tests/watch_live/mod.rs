@@ -122,9 +122,15 @@ pub struct Watch {
 
 impl Watch {
     pub fn start(args: &[&str]) -> Watch {
+        Watch::start_with_env(args, &[])
+    }
+
+    /// `start` with extra environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Watch {
         let child = Command::new(env!("CARGO_BIN_EXE_otsentry"))
             .arg("watch")
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -282,6 +288,59 @@ pub fn metrics_addr(watch: &mut Watch) -> String {
                 .to_string();
         }
     }
+}
+
+/// Reads stderr up to a line containing `needle` (failing if stderr ends first), then drains
+/// the rest in the background.
+pub fn wait_for_stderr_line(watch: &mut Watch, needle: &str) {
+    let mut stderr = std::io::BufReader::new(watch.child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0,
+            "stderr ended without {needle:?}"
+        );
+        if line.contains(needle) {
+            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+            return;
+        }
+    }
+}
+
+/// True when every sink's stored cursor in the spool of `state` has reached the spool's head:
+/// every durable event is confirmed delivered, from the files alone (a halted watch updates no
+/// metrics).
+pub fn spool_confirmed_on_disk(state: &Path) -> bool {
+    let spool = state.join("spool");
+    let Some(last) = std::fs::read_dir(spool.join("segments"))
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .max()
+    else {
+        return false;
+    };
+    let text = std::fs::read_to_string(&last).unwrap_or_default();
+    let Some(head) = text
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .and_then(|event| event["seq"].as_u64())
+        .map(|seq| seq + 1)
+    else {
+        return false;
+    };
+    let cursors: Vec<u64> = std::fs::read_dir(spool.join("cursors"))
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .filter_map(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .filter_map(|cursor| cursor["next"].as_u64())
+        .collect();
+    !cursors.is_empty() && cursors.iter().all(|&next| next == head)
 }
 
 /// The value of an unlabelled metric.

@@ -3,7 +3,10 @@
 //! archive later, copytruncate, deletion, polls (some stopping mid-batch, some saving a
 //! checkpoint) and restarts from the last saved checkpoint run against the real follower on real
 //! files and against a small model of what it must hand out. Every poll must hand out exactly
-//! the lines the model says, in the model's order.
+//! the lines the model says, in the model's order. Independently of the model, what a consumer
+//! that commits with each saved checkpoint (and forgets what it took since, at a restart) has
+//! committed at the end holds every line still on disk or held open exactly once, in order: no
+//! restart, at whichever step it comes, loses or repeats a line.
 //!
 //! Layout, as Zeek with `Log::default_rotation_dir` and zeekctl write it: the live log in
 //! `logs/current/conn.log`, rotated logs in `logs/archive/` named by their opening stamp, plain
@@ -230,6 +233,9 @@ fn run(ops: &[Op]) {
     let options = FollowOptions::new(vec![disk.root.clone()]);
     let mut follower = Follower::new(options.clone(), None);
     let mut saved: Option<Checkpoint> = None;
+    // The consumer: lines handed out and covered by a saved checkpoint, and those since.
+    let mut committed: Vec<String> = Vec::new();
+    let mut pending: Vec<String> = Vec::new();
     let finish_partial = |model: &mut Model, disk: &Disk| {
         if model.partial {
             let version = model.versions.len() - 1;
@@ -264,12 +270,15 @@ fn run(ops: &[Op]) {
                     "step {step} ({op:?}) of {ops:#?}\nerrors: {:?}",
                     polled.report.errors
                 );
+                pending.extend(polled.uids.iter().cloned());
                 if *save {
                     polled.checkpoint.save(&state).unwrap();
                     saved = Some(polled.checkpoint);
+                    committed.append(&mut pending);
                 }
             }
             Op::Restart => {
+                pending.clear();
                 let checkpoint = saved.as_ref().map(|_| Checkpoint::load(&state).unwrap());
                 follower = Follower::new(options.clone(), checkpoint);
                 model.restart();
@@ -322,6 +331,49 @@ fn run(ops: &[Op]) {
         model.poll(None, true),
         "final poll of {ops:#?}"
     );
+    committed.append(&mut pending);
+    committed.extend(polled.uids);
+    assert_exactly_once(&model, &committed, ops);
+}
+
+/// Every complete line written is committed once, in its file's order, except lines whose
+/// content left the disk before the follower could hold it (truncated or deleted unread).
+fn assert_exactly_once(model: &Model, committed: &[String], ops: &[Op]) {
+    let mut expected = Vec::new();
+    for (idx, version) in model.versions.iter().enumerate() {
+        // Item 0 is the header block; line `l` is item `l + 1`.
+        let readable = match version.gone {
+            None => version.written,
+            Some(items) => version.written.min(items.saturating_sub(1)),
+        };
+        expected.extend((0..readable).map(|line| uid(idx, line)));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for uid in committed {
+        assert!(
+            seen.insert(uid),
+            "{uid} committed twice: {committed:?} of {ops:#?}"
+        );
+    }
+    let missing: Vec<_> = expected.iter().filter(|uid| !seen.contains(uid)).collect();
+    assert!(
+        missing.is_empty(),
+        "lost {missing:?}: {committed:?} of {ops:#?}"
+    );
+    assert_eq!(committed.len(), expected.len(), "{committed:?} of {ops:#?}");
+    // Within a file, in the order written.
+    for (idx, _) in model.versions.iter().enumerate() {
+        let prefix = format!("V{idx}L");
+        let lines: Vec<usize> = committed
+            .iter()
+            .filter_map(|uid| uid.strip_prefix(&prefix))
+            .map(|line| line.parse().unwrap())
+            .collect();
+        assert!(
+            lines.windows(2).all(|pair| pair[0] < pair[1]),
+            "{committed:?}"
+        );
+    }
 }
 
 proptest! {

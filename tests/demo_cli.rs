@@ -23,6 +23,8 @@ fn a_reduced_demo_catches_the_attacks() {
         "20000",
         "--n-estimators",
         "50",
+        "--drift-polls-per-day",
+        "600",
         "--json",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
@@ -52,6 +54,29 @@ fn a_reduced_demo_catches_the_attacks() {
     assert!(out.join("logs/labels.jsonl").is_file());
     assert!(report["rows_scored"].as_u64().unwrap() > 0);
     assert!(!report["days"].as_array().unwrap().is_empty());
+    // The trained model's certification: the drift test and every variant, with the verdict.
+    let certification = &report["certification"];
+    assert_eq!(
+        certification["model_sha256"], report["model_sha256"],
+        "{certification:#}"
+    );
+    assert_eq!(certification["drift"]["config"]["polls_per_day"], 600);
+    let variants = certification["variants"].as_array().unwrap();
+    for test in [
+        "register_drift",
+        "new_source_502",
+        "rtu_pivot",
+        "timing_mimicry",
+    ] {
+        assert!(
+            variants.iter().any(|variant| variant["test"] == test),
+            "{test} missing: {certification:#}"
+        );
+    }
+    assert_eq!(
+        certification["passed"],
+        certification["failed"].as_array().unwrap().is_empty()
+    );
 }
 
 #[test]
@@ -72,10 +97,18 @@ fn the_demo_prints_tables_and_next_steps() {
         "60000",
         "--n-estimators",
         "20",
+        "--drift-polls-per-day",
+        "600",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(text.contains("attacks caught"), "{text}");
     assert!(text.contains("false positive rows"), "{text}");
     assert!(text.contains("otsentry model show"), "{text}");
+    assert!(
+        text.contains("Adversarial certification of the trained model"),
+        "{text}"
+    );
+    assert!(text.contains("timing_mimicry"), "{text}");
+    assert!(text.contains("certification of "), "{text}");
 }

@@ -208,6 +208,11 @@ fn certify_reports_every_field_and_a_failed_model_is_not_promoted() {
         stdout(&show)
     );
     assert!(stdout(&show).contains("drift forest"), "{}", stdout(&show));
+    assert!(
+        stdout(&show).contains("variant timing_mimicry"),
+        "{}",
+        stdout(&show)
+    );
 
     let card = otsentry(&[&["model", "card", "1"][..], &gov].concat());
     assert!(card.status.success(), "{}", stderr(&card));
@@ -215,6 +220,12 @@ fn certify_reports_every_field_and_a_failed_model_is_not_promoted() {
     assert!(card.contains("## Certification"), "{card}");
     assert!(card.contains("| forest | 2 | 250"), "{card}");
     assert!(card.contains("## Known blind spots"), "{card}");
+    assert!(card.contains("Realistic variants:"), "{card}");
+    // The plant's logs have no register values: the register drift cannot run, a blind spot.
+    assert!(
+        card.contains("- register_drift: not caught as required"),
+        "{card}"
+    );
 
     let stage = otsentry(&[&["model", "stage", "1"][..], &gov].concat());
     assert!(stage.status.success(), "{}", stderr(&stage));

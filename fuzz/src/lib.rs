@@ -1,5 +1,6 @@
 //! The properties the Zeek reader fuzz targets check, shared by the TSV and JSON targets; the
-//! syslog/CEF round trip's property is in `syslog_cef`, the byte size parser's in `byte_size`.
+//! syslog/CEF round trip's property is in `syslog_cef`, the byte size parser's in `byte_size`, the
+//! DNP3 control path's in `dnp3_control`.
 //!
 //! Beyond "never panics":
 //!
@@ -17,6 +18,7 @@
 //!   line `{}`) has no TSV form, a blank line being no record: the writer refuses it.
 
 pub mod byte_size;
+pub mod dnp3_control;
 pub mod syslog_cef;
 
 use std::io::Cursor;

@@ -1,7 +1,8 @@
 //! `otsentry certify MODEL`: the adversarial certification of a model file (the slow-drift
-//! test, every parameter a flag), printed as a table or JSON and, with --db, tested against every
-//! incident's canary set and recorded with the artifact's registry version (a governed change,
-//! audited).
+//! test and the realistic variants, every parameter a flag; with --poisoning-check, the baseline
+//! diff against a production model), printed as one table or JSON and, with --db, tested against
+//! every incident's canary set and recorded with the artifact's registry version (a governed
+//! change, audited).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -14,7 +15,7 @@ use comfy_table::Table;
 use super::common::{Format, open_governance, runtime};
 use crate::governance::Actor;
 use crate::model::ModelFile;
-use crate::redteam::{Certification, DriftConfig};
+use crate::redteam::{Certification, CertifyConfig, DriftConfig, VariantConfig};
 
 /// The slow-drift test's parameters, shared by `certify` and `retrain run`.
 #[derive(Debug, Args)]
@@ -36,6 +37,10 @@ pub struct DriftArgs {
     /// calibrated with in training (`model show` lists them).
     #[arg(long, allow_negative_numbers = true)]
     pub threshold: Option<f64>,
+    /// Start the drift at the chosen edge's own median orig_bytes, with the same relative change
+    /// (target = median x target / initial): the drift an attacker who knows the edge would run.
+    #[arg(long)]
+    pub from_edge_median: bool,
 }
 
 impl DriftArgs {
@@ -46,7 +51,37 @@ impl DriftArgs {
             initial: self.initial,
             target: self.target,
             threshold: self.threshold,
+            from_edge_median: self.from_edge_median,
             ..DriftConfig::default()
+        }
+    }
+}
+
+/// The realistic variants' parameters.
+#[derive(Debug, Args)]
+pub struct VariantArgs {
+    /// The register drift's total relative change from the register's training level (0.10:
+    /// +10 %; negative drifts down).
+    #[arg(long, default_value_t = 0.10, allow_negative_numbers = true)]
+    pub register_change: f64,
+    /// Days the register drift lasts.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub register_days: u32,
+    /// Records each scenario test injects.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub scenario_records: u32,
+}
+
+impl VariantArgs {
+    pub fn config(&self) -> VariantConfig {
+        VariantConfig {
+            register_change: self.register_change,
+            register_days: self.register_days,
+            register_required_first_day: VariantConfig::default()
+                .register_required_first_day
+                .min(self.register_days),
+            scenario_records: self.scenario_records,
+            ..VariantConfig::default()
         }
     }
 }
@@ -58,6 +93,12 @@ pub struct CertifyArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub drift: DriftArgs,
+    #[command(flatten)]
+    pub variants: VariantArgs,
+    /// Also run the poisoning check: what MODEL learnt that this production model did not know
+    /// (the baseline diff), with the canaries.
+    #[arg(long, value_name = "PRODUCTION_MODEL")]
+    pub poisoning_check: Option<PathBuf>,
     /// Record the result with the model's registry version in this database.
     #[arg(long, requires = "policies")]
     pub db: Option<PathBuf>,
@@ -71,13 +112,24 @@ pub struct CertifyArgs {
 pub fn run(args: CertifyArgs) -> anyhow::Result<()> {
     let loaded = ModelFile::load(&args.model)
         .with_context(|| format!("cannot load model {}", args.model.display()))?;
-    let config = args.drift.config();
+    let config = CertifyConfig {
+        drift: args.drift.config(),
+        variants: args.variants.config(),
+    };
+    let production = match &args.poisoning_check {
+        Some(path) => Some(
+            ModelFile::load(path)
+                .with_context(|| format!("cannot load production model {}", path.display()))?,
+        ),
+        None => None,
+    };
     // With a database, every incident's kept canary set is part of the certification.
     let canaries = match &args.db {
         Some(db) => canaries_of(db, &args.policies)?,
         None => Vec::new(),
     };
-    let certification = crate::redteam::certify(Arc::new(loaded), &config, &canaries)?;
+    let certification =
+        crate::redteam::certify_with(Arc::new(loaded), &config, &canaries, production.as_ref())?;
     if let Some(db) = &args.db {
         record(db, &args.policies, &certification)?;
     }
@@ -196,52 +248,112 @@ pub fn print(certification: &Certification, format: Format) -> anyhow::Result<()
         ]);
     }
     writeln!(std::io::stdout(), "{table}")?;
-    print_canaries(&certification.canaries)?;
-    writeln!(
-        std::io::stdout(),
-        "certification of {}: {} (requirement: rate >= {}, first detection on or before day {}, control rate <= {})",
-        certification.model_sha256,
-        if certification.passed {
-            "passed"
-        } else {
-            "FAILED: not deployable"
-        },
-        drift.config.required_rate,
-        drift.config.required_first_day,
-        drift.config.max_control_rate
-    )?;
+    writeln!(std::io::stdout(), "{}", certification_table(certification))?;
+    for variant in certification
+        .variants
+        .iter()
+        .filter(|v| !v.details.is_empty())
+    {
+        for detail in &variant.details {
+            writeln!(std::io::stdout(), "  {}: {detail}", variant.test)?;
+        }
+    }
+    writeln!(std::io::stdout(), "{}", verdict(certification))?;
     Ok(())
 }
 
-/// The canary table: one row per incident's kept records.
-pub fn print_canaries(canaries: &[crate::redteam::CanaryResult]) -> anyhow::Result<()> {
-    if canaries.is_empty() {
-        return Ok(());
-    }
+/// The certification's last line: the verdict, what failed, and the rule.
+pub fn verdict(certification: &Certification) -> String {
+    let result = if certification.passed {
+        "passed".to_string()
+    } else if certification.failed.is_empty() {
+        // Stored by an otsentry that did not list the failures.
+        "FAILED: not deployable".to_string()
+    } else {
+        format!(
+            "FAILED: not deployable (failed: {})",
+            certification.failed.join(", ")
+        )
+    };
+    format!(
+        "certification of {}: {result}. A model passes only if the slow-drift test, every canary and every variant pass.",
+        certification.model_sha256
+    )
+}
+
+fn yes_no(passed: bool) -> String {
+    if passed { "yes" } else { "NO" }.to_string()
+}
+
+/// The one table of every test: test, detector that caught it, caught/total, first detection,
+/// requirement, pass.
+pub fn certification_table(certification: &Certification) -> Table {
     let mut table = Table::new();
     table.set_header([
-        "canary of incident",
-        "files",
-        "records",
-        "alerts",
-        "detectors",
-        "caught",
+        "test",
+        "caught by",
+        "caught / total",
+        "first detection",
+        "requirement",
+        "pass",
     ]);
-    for canary in canaries {
+    let drift = &certification.drift;
+    let best = drift
+        .detectors
+        .iter()
+        .filter(|result| result.detected > 0)
+        .max_by_key(|result| result.detected);
+    table.add_row([
+        drift.test.clone(),
+        best.map_or("none".to_string(), |result| result.detector.clone()),
+        format!(
+            "{} / {} polls",
+            drift.combined.detected, drift.combined.total_polls
+        ),
+        drift
+            .combined
+            .first_detection_day
+            .map_or("never".to_string(), |day| format!("day {day}")),
+        format!(
+            "rate >= {}, first detection by day {}, control rate <= {}",
+            drift.config.required_rate,
+            drift.config.required_first_day,
+            drift.config.max_control_rate
+        ),
+        yes_no(drift.combined.meets_requirement),
+    ]);
+    for canary in &certification.canaries {
         table.add_row([
-            canary.incident.to_string(),
-            canary.files.to_string(),
-            canary.records.to_string(),
-            canary.alerts.to_string(),
-            canary.detectors.join(", "),
-            if canary.caught {
-                "yes"
+            format!("canary of incident {}", canary.incident),
+            if canary.detectors.is_empty() {
+                "none".to_string()
             } else {
-                "NO: forgotten"
-            }
-            .to_string(),
+                canary.detectors.join(", ")
+            },
+            format!("{} alerts / {} records", canary.alerts, canary.records),
+            "-".to_string(),
+            "at least one alert on the kept records".to_string(),
+            if canary.caught {
+                "yes".to_string()
+            } else {
+                "NO: forgotten".to_string()
+            },
         ]);
     }
-    writeln!(std::io::stdout(), "{table}")?;
-    Ok(())
+    for variant in &certification.variants {
+        table.add_row([
+            variant.test.clone(),
+            variant
+                .caught_by
+                .clone()
+                .unwrap_or_else(|| "none".to_string()),
+            format!("{} / {} {}", variant.caught, variant.total, variant.unit),
+            variant
+                .first_detection_secs
+                .map_or("-".to_string(), super::demo::human_duration),
+            variant.requirement.clone(),
+            yes_no(variant.passed),
+        ]);
+    }
+    table
 }

@@ -39,6 +39,11 @@ pub struct DemoArgs {
     /// Score with these inventory files instead of the simulator's own inventory.yaml.
     #[arg(long = "inventory", num_args = 1.., value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
+    /// Polls per day of the certification's slow-drift test (172,800 by default: the
+    /// certification `otsentry certify` runs). Tests only: fewer polls make a debug build fast,
+    /// and the table then certifies a shortened drift test.
+    #[arg(long, hide = true, default_value_t = 172_800, value_parser = clap::value_parser!(u64).range(2..=10_000_000))]
+    pub drift_polls_per_day: u64,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -60,6 +65,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         plant: plant.clone(),
         n_estimators: args.n_estimators,
         inventory: args.inventory.clone(),
+        certify: crate::redteam::CertifyConfig {
+            drift: crate::redteam::DriftConfig {
+                polls_per_day: args.drift_polls_per_day,
+                ..crate::redteam::DriftConfig::default()
+            },
+            ..crate::redteam::CertifyConfig::default()
+        },
     };
     eprintln!(
         "otsentry demo: a {}-day plant with {} PLCs, attacks in the last {} days, written to {}",
@@ -80,9 +92,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             stage_seen = Some(stage);
         }
         bar.set_message(match stage {
-            Stage::Simulate => format!("1/3 simulating: day {count} of {}", plant.days),
-            Stage::Train => format!("2/3 training on the clean days: {count} records read"),
-            Stage::Score => format!("3/3 scoring the attack days: {count} records read"),
+            Stage::Simulate => format!("1/4 simulating: day {count} of {}", plant.days),
+            Stage::Train => format!("2/4 training on the clean days: {count} records read"),
+            Stage::Score => format!("3/4 scoring the attack days: {count} records read"),
+            Stage::Certify => "4/4 certifying the trained model".to_string(),
         });
     });
     bar.finish_and_clear();
@@ -163,6 +176,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     println!("{days}");
     println!();
+    println!("Adversarial certification of the trained model (as `otsentry certify` runs it):");
+    println!(
+        "{}",
+        super::certify::certification_table(&report.certification)
+    );
+    println!("{}", super::certify::verdict(&report.certification));
+    println!();
     println!(
         "Done in {:.0} s. Files in {}:",
         started.elapsed().as_secs_f64(),
@@ -194,7 +214,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 /// Seconds as a person reads a delay: `0.6 s`, `12.5 min`, `25.6 h`.
-fn human_duration(seconds: f64) -> String {
+pub(super) fn human_duration(seconds: f64) -> String {
     if seconds < 120.0 {
         format!("{seconds:.1} s")
     } else if seconds < 7200.0 {

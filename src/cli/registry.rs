@@ -395,6 +395,22 @@ pub fn add_record_rows(table: &mut comfy_table::Table, detail: &ModelDetail) {
             ]);
         }
     }
+    if let Some(report) = &version.certification {
+        for variant in report["variants"].as_array().into_iter().flatten() {
+            table.add_row([
+                format!("  variant {}", variant["test"].as_str().unwrap_or("?")),
+                format!(
+                    "caught by {}, {} of {} {}, first detection after {} s, passed {}",
+                    variant["caught_by"].as_str().unwrap_or("none"),
+                    variant["caught"],
+                    variant["total"],
+                    variant["unit"].as_str().unwrap_or(""),
+                    variant["first_detection_secs"],
+                    variant["passed"]
+                ),
+            ]);
+        }
+    }
     for item in &detail.diff_items {
         table.add_row([
             format!("diff #{}", item.id),

@@ -60,6 +60,9 @@ pub struct SimulateArgs {
     /// HMI polling period in milliseconds (SCADA polls at twice this period).
     #[arg(long, default_value_t = 500)]
     pub poll_ms: u32,
+    /// SCADA's DNP3 event-poll period in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub dnp3_poll_ms: u32,
     /// Rotate the logs hourly or daily, as a sensor's log archive (conn.2026-10-01-00-00-00.log).
     #[arg(long, value_enum, default_value_t = RotateArg::None)]
     pub rotate: RotateArg,
@@ -131,6 +134,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         gzip: args.gzip,
         maintenance_weekday: args.maintenance_day,
         hmi_poll_ms: args.poll_ms,
+        dnp3_poll_ms: args.dnp3_poll_ms,
         rotation: match args.rotate {
             RotateArg::None => Rotation::None,
             RotateArg::Hourly => Rotation::Hourly,

@@ -1,5 +1,6 @@
-//! `otsentry demo`: simulate a labelled plant, train on its clean days, score its attack days and
-//! grade the result against the simulator's labels.
+//! `otsentry demo`: simulate a labelled plant, train on its clean days, score its attack days,
+//! grade the result against the simulator's labels, and certify the trained model (the slow-drift
+//! test and the realistic variants, as `otsentry certify` runs them).
 //!
 //! The demo scores through the same pipeline `score` and `watch` run. Grading joins by connection
 //! uid: an attack is caught when at least one of its connections (conn.log line or protocol-log
@@ -30,6 +31,8 @@ pub struct DemoConfig {
     pub n_estimators: usize,
     /// Inventory files to score with instead of the simulator's own `inventory.yaml`.
     pub inventory: Vec<PathBuf>,
+    /// The certification run on the trained model.
+    pub certify: crate::redteam::CertifyConfig,
 }
 
 /// Why the demo failed.
@@ -47,6 +50,9 @@ pub enum DemoError {
     Score(#[from] ScoreError),
     #[error("the inventory is not valid: {0}")]
     Inventory(#[from] crate::inventory::InventoryErrors),
+    /// Boxed: the certification's errors are large and rare.
+    #[error("certifying the trained model failed: {0}")]
+    Certify(Box<crate::redteam::CertifyError>),
 }
 
 /// How one attack was detected.
@@ -97,6 +103,8 @@ pub struct DemoReport {
     pub rows_scored: u64,
     pub attacks: Vec<AttackResult>,
     pub days: Vec<DayResult>,
+    /// The trained model's adversarial certification.
+    pub certification: crate::redteam::Certification,
 }
 
 /// The stage the demo is in, for progress display.
@@ -105,6 +113,7 @@ pub enum Stage {
     Simulate,
     Train,
     Score,
+    Certify,
 }
 
 /// Runs the demo; `progress` gets the stage and a count (days simulated or records read).
@@ -147,11 +156,14 @@ pub fn run(
         &inventory_files,
     )?));
     let summary = score(
-        model,
+        Arc::clone(&model),
         &score_config,
         |records| progress(Stage::Score, records),
         &mut grader,
     )?;
+    progress(Stage::Certify, 0);
+    let certification = crate::redteam::certify_with(model, &config.certify, &[], None)
+        .map_err(|error| DemoError::Certify(Box::new(error)))?;
 
     Ok(DemoReport {
         out_dir: config.out_dir.clone(),
@@ -168,6 +180,7 @@ pub fn run(
         rows_scored: summary.pipeline.rows_scored,
         attacks: grader.attacks(&simulation),
         days: grader.days(),
+        certification,
     })
 }
 

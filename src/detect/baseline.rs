@@ -46,6 +46,7 @@ pub fn learners() -> Vec<Box<dyn Learner>> {
         Box::new(super::schedule::ScheduleLearner::default()),
         Box::new(super::function_code::Learner::default()),
         Box::new(super::process_value::Learner::default()),
+        Box::new(super::flow_shape::Learner::default()),
     ]
 }
 

@@ -11,7 +11,11 @@
 //! - `exception_burst`: more exception responses on an edge within a minute than its training
 //!   rate allows (Modbus exceptions, DNP3 IIN error flags, CIP/ENIP error statuses). An
 //!   enumeration of addresses or function codes shows as a burst of `ILLEGAL_DATA_ADDRESS` or
-//!   `ILLEGAL_FUNCTION` answers.
+//!   `ILLEGAL_FUNCTION` answers. The finding is made on the record that crosses the limit and
+//!   names every exception type seen so far with its count; when the minute is over (the edge's
+//!   next record, or any request record, falls in a later minute) and more exceptions came after
+//!   it, a second finding of the same rule and devices gives the whole minute's counts
+//!   (`ILLEGAL_DATA_ADDRESS x41, ILLEGAL_FUNCTION x3`), so the alert names every type.
 //!
 //! Only edges seen in training are judged by the first two rules: a record on a new edge is the
 //! new-communication detector's (`novelty`), which names the function in its reasons. The
@@ -119,6 +123,16 @@ struct Window {
     names: BTreeMap<String, u64>,
     /// A burst was reported in this window.
     reported: bool,
+    /// The exceptions counted when the burst was reported.
+    #[serde(default)]
+    reported_errors: u64,
+    /// The record the burst was reported on, until the minute's summary is given.
+    #[serde(default)]
+    seen: Option<Seen>,
+    /// The burst's place among the bursts reported, so that summaries keep their order
+    /// across a checkpoint.
+    #[serde(default)]
+    order: u64,
 }
 
 /// The checkpointed state: the open windows, by edge.
@@ -138,6 +152,10 @@ pub struct FunctionCodeDetector {
     /// The exception rate of all training edges together: the prior of every edge's rate.
     pooled_rate: f64,
     windows: HashMap<EdgeKey, Window, KeyHashState>,
+    /// Edges whose reported window still owes its summary, in the order they were reported.
+    pending: Vec<EdgeKey>,
+    /// Bursts reported so far: the next one's `order`.
+    bursts: u64,
 }
 
 impl FunctionCodeDetector {
@@ -165,6 +183,8 @@ impl FunctionCodeDetector {
                 .map(|(src, dst, port, counts)| ((src, dst, port), counts))
                 .collect(),
             windows: HashMap::default(),
+            pending: Vec::new(),
+            bursts: 0,
         }
     }
 
@@ -219,36 +239,129 @@ impl FunctionCodeDetector {
             return None;
         }
         window.reported = true;
-        let names = window
-            .names
-            .iter()
-            .map(|(name, count)| format!("{count} {name}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let enumeration = window.names.keys().any(|name| {
-            name.contains("ILLEGAL") || name.contains("UNKNOWN") || name.contains("NO_FUNC")
-        });
-        let baseline = if trained.records == 0 {
-            format!(
-                "no answers on this edge in training; at most {} expected",
-                limit - 1
-            )
-        } else {
-            format!(
-                "{} exceptions in {} records on this edge in training; at most {} expected in this minute",
-                trained.errors,
-                trained.records,
-                limit - 1
-            )
-        };
+        window.reported_errors = window.errors;
+        window.seen = Some(Seen::of(event, Schema::Request));
+        window.order = self.bursts;
+        self.bursts += 1;
+        self.pending.push(key);
         let reasons = vec![Reason::new(
             format!(
-                "{} exception answers in {} records within a minute ({names})",
-                window.errors, window.records
+                "{} exception answers in {} records within a minute ({})",
+                window.errors,
+                window.records,
+                names_text(&window.names)
             ),
-            baseline,
+            baseline_text(trained, limit),
         )];
-        Some((reasons, enumeration))
+        Some((reasons, is_enumeration(&window.names)))
+    }
+
+    /// The summaries of reported windows whose minute ended before `ts`: a second finding with
+    /// the whole minute's counts per exception type, when more exceptions came after the report.
+    fn close_windows(&mut self, event: &FlowEvent<'_>, findings: &mut Vec<Finding>) {
+        let index = (event.ts / WINDOW_SECS).floor() as i64;
+        let own = key_of(event);
+        let mut kept = Vec::new();
+        for key in std::mem::take(&mut self.pending) {
+            let Some(window) = self.windows.get_mut(&key) else {
+                continue;
+            };
+            // A window ends when any request record is past it; the edge's own next record
+            // ends it too, should another log's records come earlier in time.
+            let ended = window.index < index || (key == own && window.index != index);
+            if !ended {
+                kept.push(key);
+                continue;
+            }
+            let Some(seen) = window.seen.take() else {
+                continue;
+            };
+            if window.errors == window.reported_errors {
+                continue;
+            }
+            let trained = self.edges.get(&key).copied().unwrap_or_default();
+            let limit = burst_limit(trained, self.pooled_rate, window.records);
+            let enumeration = is_enumeration(&window.names);
+            let (severity, techniques) = burst_grade(enumeration);
+            findings.push(Finding {
+                detector: NAME.to_string(),
+                rule: "exception_burst".to_string(),
+                title: BURST_TITLE.to_string(),
+                severity,
+                subject: Subject {
+                    src: Some(seen.src),
+                    dst: Some(seen.dst),
+                },
+                reasons: vec![Reason::new(
+                    format!(
+                        "{} exception answers in {} records in the whole minute ({})",
+                        window.errors,
+                        window.records,
+                        names_text(&window.names)
+                    ),
+                    baseline_text(trained, limit),
+                )],
+                techniques: techniques.iter().map(|id| id.to_string()).collect(),
+                seen,
+                scores: None,
+            });
+        }
+        self.pending = kept;
+    }
+}
+
+const BURST_TITLE: &str = "Burst of exception answers (enumeration of addresses or function codes)";
+
+/// Every exception type of a window with its count, most frequent first
+/// (`ILLEGAL_DATA_ADDRESS x41, ILLEGAL_FUNCTION x3`).
+fn names_text(names: &BTreeMap<String, u64>) -> String {
+    let mut counted: Vec<(&String, &u64)> = names.iter().collect();
+    counted.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    counted
+        .iter()
+        .map(|(name, count)| format!("{name} x{count}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Exceptions that answer requests for things that do not exist: an enumeration.
+fn is_enumeration(names: &BTreeMap<String, u64>) -> bool {
+    names.keys().any(|name| {
+        name.contains("ILLEGAL") || name.contains("UNKNOWN") || name.contains("NO_FUNC")
+    })
+}
+
+/// A burst's severity and techniques.
+fn burst_grade(enumeration: bool) -> (Severity, Vec<&'static str>) {
+    if enumeration {
+        (
+            Severity::High,
+            vec![
+                ids::POINT_AND_TAG_IDENTIFICATION,
+                ids::REMOTE_SYSTEM_INFORMATION_DISCOVERY,
+            ],
+        )
+    } else {
+        (
+            Severity::Medium,
+            vec![ids::REMOTE_SYSTEM_INFORMATION_DISCOVERY],
+        )
+    }
+}
+
+fn baseline_text(trained: EdgeCounts, limit: u64) -> String {
+    if trained.records == 0 {
+        format!(
+            "no answers on this edge in training; at most {} expected",
+            limit - 1
+        )
+    } else {
+        format!(
+            "{} exceptions in {} records on this edge in training; at most {} expected in this minute",
+            trained.errors,
+            trained.records,
+            limit - 1
+        )
     }
 }
 
@@ -278,6 +391,9 @@ impl Detector for FunctionCodeDetector {
         };
         if observation.schema != Schema::Request {
             return;
+        }
+        if !self.pending.is_empty() {
+            self.close_windows(event, findings);
         }
         let (src, dst) = (event.edge.orig_h, event.edge.resp_h);
         let vocab = observation.vocab;
@@ -344,26 +460,9 @@ impl Detector for FunctionCodeDetector {
                 techniques,
             )
         } else if let Some((burst_reasons, enumeration)) = &burst {
-            let techniques = if *enumeration {
-                vec![
-                    ids::POINT_AND_TAG_IDENTIFICATION,
-                    ids::REMOTE_SYSTEM_INFORMATION_DISCOVERY,
-                ]
-            } else {
-                vec![ids::REMOTE_SYSTEM_INFORMATION_DISCOVERY]
-            };
             reasons.extend(burst_reasons.iter().cloned());
-            let severity = if *enumeration {
-                Severity::High
-            } else {
-                Severity::Medium
-            };
-            (
-                "exception_burst",
-                "Burst of exception answers (enumeration of addresses or function codes)",
-                severity,
-                techniques,
-            )
+            let (severity, techniques) = burst_grade(*enumeration);
+            ("exception_burst", BURST_TITLE, severity, techniques)
         } else {
             return;
         };
@@ -415,9 +514,26 @@ impl Detector for FunctionCodeDetector {
     fn restore(&mut self, state: serde_json::Value) -> Result<(), String> {
         if state.is_null() {
             self.windows.clear();
+            self.pending.clear();
+            self.bursts = 0;
             return Ok(());
         }
         let state: State = serde_json::from_value(state).map_err(|error| error.to_string())?;
+        // The windows owing a summary, in the order their bursts were reported.
+        let mut pending: Vec<(u64, EdgeKey)> = state
+            .windows
+            .iter()
+            .filter(|(_, _, _, window)| window.seen.is_some())
+            .map(|(src, dst, port, window)| (window.order, (*src, *dst, *port)))
+            .collect();
+        pending.sort_unstable();
+        self.bursts = state
+            .windows
+            .iter()
+            .map(|(_, _, _, window)| window.order + 1)
+            .max()
+            .unwrap_or(0);
+        self.pending = pending.into_iter().map(|(_, key)| key).collect();
         self.windows = state
             .windows
             .into_iter()

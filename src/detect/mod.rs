@@ -16,6 +16,7 @@
 pub mod attack;
 pub mod baseline;
 pub mod conduit;
+pub mod flow_shape;
 pub mod forest;
 pub mod function_code;
 pub mod novelty;

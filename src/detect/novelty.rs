@@ -83,7 +83,7 @@ impl Detector for NoveltyDetector {
             EventKind::Request(request) => (Some(request.function), request.is_write, None),
             EventKind::Conn(conn) => (None, false, Some(conn.conn_state)),
             // Value records have no schema and never reach an event detector's `observe`.
-            EventKind::Values(_) => return,
+            EventKind::Values(_) | EventKind::Control(_) => return,
         };
         // A host that only ever answered has, by definition, never originated: its first session
         // is a role reversal (a field device used as a pivot), which says more than "new source".

@@ -20,6 +20,11 @@
 //! out of the range and drift rules. Registers never seen in training are judged only against
 //! safe limits: enumerating them is the function-code detector's. The per-register hour being
 //! summed, the CUSUM sums and the excursion latches are the checkpointed state.
+//!
+//! DNP3 points are judged by their controls (ICSNPP logs no DNP3 point values, only the commands
+//! in `dnp3_control`): a command to a point never commanded in training, a function or trip code
+//! never used on it, or pulse times outside its range (`control`: rules `new_control_point`,
+//! `new_control_code`, `control_timing`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -32,13 +37,16 @@ use super::baseline;
 use super::{Detector, Finding, Observation, Reason, Seen, Severity, Subject};
 use crate::features::intern::KeyHashState;
 use crate::features::{EventKind, FlowEvent, Schema, ValueFields};
+
+pub mod control;
 use crate::inventory::Inventory;
 use crate::model::{BaselineSection, LoadedModel};
+pub use control::{Block, ControlBaseline, PointKey};
 
 /// The detector's name in findings, metrics and the model's baselines.
 pub const NAME: &str = "process_value";
 /// The version of the baseline section this build writes and reads.
-pub const BASELINE_VERSION: u32 = 1;
+pub const BASELINE_VERSION: u32 = 2;
 
 /// The CUSUM's bucket: one hour of log time.
 pub const BUCKET_SECS: f64 = 3600.0;
@@ -144,6 +152,10 @@ pub struct ValueBaseline {
     pub registers: Vec<(RegisterKey, RegisterBaseline)>,
     /// Registers past [`MAX_REGISTERS`], not learnt.
     pub overflow: u64,
+    /// DNP3 output points and what training saw of their commands (since version 2).
+    pub controls: Vec<(PointKey, ControlBaseline)>,
+    /// Commands to points past [`control::MAX_POINTS`], not learnt.
+    pub control_overflow: u64,
 }
 
 /// The noise unit's floor: half a count, or 0.2 % of the level for large values.
@@ -289,6 +301,24 @@ impl Cusum {
 pub struct Learner {
     registers: BTreeMap<RegisterKey, RegisterFit>,
     overflow: u64,
+    controls: control::ControlLearner,
+}
+
+impl Learner {
+    /// The learnt baseline, as the model's section holds it.
+    pub fn into_baseline(self) -> ValueBaseline {
+        let (controls, control_overflow) = self.controls.finish();
+        ValueBaseline {
+            controls,
+            control_overflow,
+            registers: self
+                .registers
+                .into_iter()
+                .map(|(key, fit)| (key, fit.finish(key.table)))
+                .collect(),
+            overflow: self.overflow,
+        }
+    }
 }
 
 impl baseline::Learner for Learner {
@@ -299,8 +329,10 @@ impl baseline::Learner for Learner {
     fn observe(&mut self, _record: &baseline::TrainingRecord<'_>) {}
 
     fn observe_values(&mut self, event: &FlowEvent<'_>) {
-        let EventKind::Values(values) = &event.kind else {
-            return;
+        let values = match &event.kind {
+            EventKind::Values(values) => values,
+            EventKind::Control(control) => return self.controls.observe(event, control),
+            _ => return,
         };
         let Some(pairs) = registers(event, values) else {
             return;
@@ -321,15 +353,7 @@ impl baseline::Learner for Learner {
     }
 
     fn finish(self: Box<Self>) -> Result<BaselineSection, baseline::BaselineError> {
-        let baseline = ValueBaseline {
-            registers: self
-                .registers
-                .into_iter()
-                .map(|(key, fit)| (key, fit.finish(key.table)))
-                .collect(),
-            overflow: self.overflow,
-        };
-        baseline::encode(NAME, BASELINE_VERSION, &baseline)
+        baseline::encode(NAME, BASELINE_VERSION, &self.into_baseline())
     }
 }
 
@@ -360,6 +384,7 @@ pub struct ProcessValueDetector {
     baseline: HashMap<RegisterKey, RegisterBaseline, KeyHashState>,
     inventory: Option<Arc<Inventory>>,
     states: HashMap<RegisterKey, RegisterState, KeyHashState>,
+    controls: control::Controls,
 }
 
 impl std::fmt::Debug for ProcessValueDetector {
@@ -367,6 +392,7 @@ impl std::fmt::Debug for ProcessValueDetector {
         formatter
             .debug_struct("ProcessValueDetector")
             .field("registers", &self.baseline.len())
+            .field("control_points", &self.controls.points())
             .field("inventory", &self.inventory.is_some())
             .field("states", &self.states.len())
             .finish()
@@ -376,10 +402,12 @@ impl std::fmt::Debug for ProcessValueDetector {
 impl ProcessValueDetector {
     /// A detector over the model's baseline (none for a model trained before this detector).
     pub fn new(baseline: Option<ValueBaseline>) -> ProcessValueDetector {
+        let baseline = baseline.unwrap_or_default();
         ProcessValueDetector {
-            baseline: baseline.unwrap_or_default().registers.into_iter().collect(),
+            baseline: baseline.registers.into_iter().collect(),
             inventory: None,
             states: HashMap::default(),
+            controls: control::Controls::new(baseline.controls),
         }
     }
 
@@ -603,8 +631,10 @@ impl Detector for ProcessValueDetector {
     fn observe(&mut self, _observation: &Observation<'_>, _findings: &mut Vec<Finding>) {}
 
     fn observe_values(&mut self, event: &FlowEvent<'_>, findings: &mut Vec<Finding>) {
-        let EventKind::Values(values) = &event.kind else {
-            return;
+        let values = match &event.kind {
+            EventKind::Values(values) => values,
+            EventKind::Control(control) => return self.controls.judge(event, control, findings),
+            _ => return,
         };
         let Some(pairs) = registers(event, values) else {
             return;

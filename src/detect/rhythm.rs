@@ -158,7 +158,7 @@ fn counts(observation_kind: &EventKind<'_>) -> bool {
         EventKind::Request(request) => request.direction != Direction::Response,
         EventKind::Conn(_) => true,
         // Value records repeat a request already counted from its protocol log.
-        EventKind::Values(_) => false,
+        EventKind::Values(_) | EventKind::Control(_) => false,
     }
 }
 

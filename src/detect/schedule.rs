@@ -218,7 +218,7 @@ impl Learner for ScheduleLearner {
             EventKind::Conn(conn) => {
                 event.ts + conn.duration.unwrap_or(0.0).clamp(0.0, 7.0 * 86_400.0)
             }
-            EventKind::Request(_) | EventKind::Values(_) => event.ts,
+            EventKind::Request(_) | EventKind::Values(_) | EventKind::Control(_) => event.ts,
         };
         self.clients
             .entry(event.edge.orig_h)

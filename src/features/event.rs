@@ -128,6 +128,30 @@ impl<'a> ValueFields<'a> {
     }
 }
 
+/// What ICSNPP's `dnp3_control` log says about one DNP3 control command (a control relay output
+/// block, an analog output block) or the outstation's echo of it. Like value records, these feed
+/// the process-value detector only: the request itself is counted once, from dnp3.log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ControlFields<'a> {
+    /// `SELECT`, `OPERATE`, `DIRECT_OPERATE`, `DIRECT_OPERATE_NR`, or `RESPONSE`.
+    pub function: &'a str,
+    /// `Control Relay Output Block`, `Analog Output 16-Bit`, ...; empty when unset.
+    pub block_type: &'a str,
+    /// The point index the command operates.
+    pub index: Option<u64>,
+    /// `Nul`, `Close`, `Trip`; empty when unset.
+    pub trip_control_code: &'a str,
+    /// `Pulse On`, `Pulse Off`, `Latch On`, `Latch Off`, `Nul`; empty when unset.
+    pub operation_type: &'a str,
+    pub execute_count: Option<u64>,
+    /// Pulse on and off times in milliseconds.
+    pub on_time: Option<u64>,
+    pub off_time: Option<u64>,
+    /// The outstation's status (`Success`, ...); empty when unset.
+    pub status_code: &'a str,
+    pub direction: Direction,
+}
+
 /// What kind of record an event comes from, and its own fields.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum EventKind<'a> {
@@ -137,6 +161,8 @@ pub enum EventKind<'a> {
     Request(RequestFields<'a>),
     /// One detail-log line: the values of a request or response.
     Values(ValueFields<'a>),
+    /// One `dnp3_control` line: a DNP3 control command or its echo.
+    Control(ControlFields<'a>),
 }
 
 /// One log record, as the feature state machine sees it.

@@ -10,7 +10,8 @@ use std::net::IpAddr;
 use std::ops::Range;
 
 use super::event::{
-    ConnFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields, ValueFields,
+    ConnFields, ControlFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields,
+    ValueFields,
 };
 
 /// The events of one block, in reading order.
@@ -59,6 +60,18 @@ enum StoredKind {
         separator: Range<usize>,
         direction: Direction,
     },
+    Control {
+        function: Range<usize>,
+        block_type: Range<usize>,
+        index: Option<u64>,
+        trip_control_code: Range<usize>,
+        operation_type: Range<usize>,
+        execute_count: Option<u64>,
+        on_time: Option<u64>,
+        off_time: Option<u64>,
+        status_code: Range<usize>,
+        direction: Direction,
+    },
 }
 
 impl EventBlock {
@@ -89,6 +102,18 @@ impl EventBlock {
                 values: self.keep(values.values),
                 separator: self.keep(values.separator),
                 direction: values.direction,
+            },
+            EventKind::Control(control) => StoredKind::Control {
+                function: self.keep(control.function),
+                block_type: self.keep(control.block_type),
+                index: control.index,
+                trip_control_code: self.keep(control.trip_control_code),
+                operation_type: self.keep(control.operation_type),
+                execute_count: control.execute_count,
+                on_time: control.on_time,
+                off_time: control.off_time,
+                status_code: self.keep(control.status_code),
+                direction: control.direction,
             },
         };
         self.events.push(StoredEvent {
@@ -179,6 +204,29 @@ impl EventBlock {
                 separator: text(separator),
                 direction: *direction,
             }),
+            StoredKind::Control {
+                function,
+                block_type,
+                index,
+                trip_control_code,
+                operation_type,
+                execute_count,
+                on_time,
+                off_time,
+                status_code,
+                direction,
+            } => EventKind::Control(ControlFields {
+                function: text(function),
+                block_type: text(block_type),
+                index: *index,
+                trip_control_code: text(trip_control_code),
+                operation_type: text(operation_type),
+                execute_count: *execute_count,
+                on_time: *on_time,
+                off_time: *off_time,
+                status_code: text(status_code),
+                direction: *direction,
+            }),
         };
         FlowEvent {
             ts: stored.ts,
@@ -253,15 +301,30 @@ mod tests {
             }),
             ..conn
         };
+        let control = FlowEvent {
+            kind: EventKind::Control(ControlFields {
+                function: "OPERATE",
+                block_type: "Control Relay Output Block",
+                index: Some(8),
+                trip_control_code: "Close",
+                operation_type: "Pulse Off",
+                execute_count: Some(1),
+                on_time: Some(500),
+                off_time: None,
+                status_code: "",
+                direction: Direction::Request,
+            }),
+            ..request
+        };
         let mut block = EventBlock::default();
         assert!(block.is_empty());
-        for event in [conn, request, values, conn] {
+        for event in [conn, request, values, control, conn] {
             block.push(&event);
         }
-        assert_eq!(block.len(), 4);
+        assert_eq!(block.len(), 5);
         assert_eq!(
             block.iter().collect::<Vec<_>>(),
-            vec![conn, request, values, conn]
+            vec![conn, request, values, control, conn]
         );
     }
 }

@@ -5,19 +5,21 @@
 //! traffic, a well-known OT port): OT is a tag, not a deletion.
 //! One protocol log per protocol gives request events (`modbus`, `dnp3`, `enip`, `cip`): each has
 //! one line per request or request/reply pair, and taking their detail logs as request events as
-//! well (`modbus_detailed`, `dnp3_control`, ...) would count the same request twice. The one
-//! detail log read, `modbus_detailed`, gives value events instead: the register values that
-//! only it carries, for the process-value detector and for no forest.
+//! well (`modbus_detailed`, `dnp3_control`, ...) would count the same request twice. Two detail
+//! logs are read for what only they carry, for the process-value detector and for no forest:
+//! `modbus_detailed` gives value events (register values), `dnp3_control` control events (which
+//! point a DNP3 command operates, how, with which pulse times). ICSNPP logs no DNP3 point values.
 
 use std::net::IpAddr;
 
 use zeek::{
-    CipColumns, Columns, ConnColumns, Dnp3Columns, EnipColumns, ModbusColumns,
+    CipColumns, Columns, ConnColumns, Dnp3Columns, Dnp3ControlColumns, EnipColumns, ModbusColumns,
     ModbusDetailedColumns, Record, ViewCache,
 };
 
 use super::event::{
-    ConnFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields, ValueFields,
+    ConnFields, ControlFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields,
+    ValueFields,
 };
 use super::functions::is_write;
 use crate::ot::{ConnMatch, OtSelector};
@@ -30,6 +32,8 @@ pub enum LogKind {
     /// ICSNPP `modbus_detailed`: register values.
     ModbusDetailed,
     Dnp3,
+    /// ICSNPP `dnp3_control`: control commands and their echoes.
+    Dnp3Control,
     Enip,
     Cip,
     Other,
@@ -43,6 +47,7 @@ impl LogKind {
             "modbus" => LogKind::Modbus,
             "modbus_detailed" => LogKind::ModbusDetailed,
             "dnp3" => LogKind::Dnp3,
+            "dnp3_control" => LogKind::Dnp3Control,
             "enip" => LogKind::Enip,
             "cip" => LogKind::Cip,
             _ => LogKind::Other,
@@ -67,6 +72,7 @@ pub struct ZeekAdapter {
     modbus: ViewCache<ModbusColumns>,
     modbus_detailed: ViewCache<ModbusDetailedColumns>,
     dnp3: ViewCache<Dnp3Columns>,
+    dnp3_control: ViewCache<Dnp3ControlColumns>,
     enip: ViewCache<EnipColumns>,
     cip: ViewCache<CipColumns>,
 }
@@ -168,19 +174,11 @@ impl ZeekAdapter {
                 }
                 .or(old_values)
                 .unwrap_or("");
-                let event = FlowEvent {
+                let event = protocol_event(
+                    &row.common,
                     ts,
-                    uid: row.common.uid,
-                    orig_p: row.common.id.orig_p,
-                    ot: true,
-                    edge: edge(
-                        row.common.id.orig_h,
-                        row.common.id.resp_h,
-                        row.common.id.resp_p,
-                        Proto::Tcp,
-                        "modbus",
-                    ),
-                    kind: EventKind::Values(ValueFields {
+                    "modbus",
+                    EventKind::Values(ValueFields {
                         unit: row.unit,
                         function,
                         address: row.address,
@@ -188,7 +186,7 @@ impl ZeekAdapter {
                         separator,
                         direction: direction_of(row.direction),
                     }),
-                };
+                );
                 Ok(Ok(visit(&event)))
             }
             LogKind::Dnp3 => {
@@ -202,6 +200,37 @@ impl ZeekAdapter {
                 // "parameter error" are the outstation's error flags.
                 let error = row.iin.map_or("", iin_error);
                 request(&row.common, "dnp3", function, error, None, visit)
+            }
+            LogKind::Dnp3Control => {
+                let row = self.dnp3_control.read(record)?;
+                let Some(ts) = row.common.ts.seconds() else {
+                    return Ok(Err(Skip::MaskedTime));
+                };
+                let function = row.function_code.as_deref().unwrap_or("-");
+                // The 2021 schema has no `is_orig`: the outstation's echo is named `RESPONSE`.
+                let direction = match row.direction {
+                    Some(direction) => direction_of(Some(direction)),
+                    None if function.eq_ignore_ascii_case("RESPONSE") => Direction::Response,
+                    None => Direction::Request,
+                };
+                let event = protocol_event(
+                    &row.common,
+                    ts,
+                    "dnp3",
+                    EventKind::Control(ControlFields {
+                        function,
+                        block_type: row.block_type.as_deref().unwrap_or(""),
+                        index: row.index_number,
+                        trip_control_code: row.trip_control_code.as_deref().unwrap_or(""),
+                        operation_type: row.operation_type.as_deref().unwrap_or(""),
+                        execute_count: row.execute_count,
+                        on_time: row.on_time,
+                        off_time: row.off_time,
+                        status_code: row.status_code.as_deref().unwrap_or(""),
+                        direction,
+                    }),
+                );
+                Ok(Ok(visit(&event)))
             }
             LogKind::Enip => {
                 let row = self.enip.read(record)?;
@@ -240,7 +269,29 @@ fn request<R>(
         return Ok(Err(Skip::MaskedTime));
     };
     let direction = direction_of(direction);
-    let event = FlowEvent {
+    let event = protocol_event(
+        common,
+        ts,
+        service,
+        EventKind::Request(RequestFields {
+            function,
+            is_write: is_write(function),
+            is_error: !error.is_empty(),
+            error,
+            direction,
+        }),
+    );
+    Ok(Ok(visit(&event)))
+}
+
+/// The event of a protocol-log line: OT traffic on its protocol's TCP edge.
+fn protocol_event<'e>(
+    common: &zeek::views::Common<'e>,
+    ts: f64,
+    service: &'e str,
+    kind: EventKind<'e>,
+) -> FlowEvent<'e> {
+    FlowEvent {
         ts,
         uid: common.uid,
         orig_p: common.id.orig_p,
@@ -252,15 +303,8 @@ fn request<R>(
             Proto::Tcp,
             service,
         ),
-        kind: EventKind::Request(RequestFields {
-            function,
-            is_write: is_write(function),
-            is_error: !error.is_empty(),
-            error,
-            direction,
-        }),
-    };
-    Ok(Ok(visit(&event)))
+        kind,
+    }
 }
 
 fn direction_of(direction: Option<zeek::views::Direction>) -> Direction {
@@ -311,6 +355,7 @@ pub fn view_of(kind: LogKind) -> &'static str {
         LogKind::Modbus => ModbusColumns::VIEW,
         LogKind::ModbusDetailed => ModbusDetailedColumns::VIEW,
         LogKind::Dnp3 => Dnp3Columns::VIEW,
+        LogKind::Dnp3Control => Dnp3ControlColumns::VIEW,
         LogKind::Enip => EnipColumns::VIEW,
         LogKind::Cip => CipColumns::VIEW,
         LogKind::Other => "other",

@@ -19,18 +19,19 @@ pub mod state;
 pub mod vocab;
 
 pub use event::{
-    ConnFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields, ValueFields,
+    ConnFields, ControlFields, Direction, EdgeRef, EventKind, FlowEvent, Proto, RequestFields,
+    ValueFields,
 };
 pub use extract::{Extractor, RawRow};
 pub use schema::{FeatureRanges, MAX_WIDTH, Schema};
 pub use vocab::Vocab;
 
-/// Which schema an event belongs to; `None` for value records, which feed no forest.
+/// Which schema an event belongs to; `None` for value and control records, which feed no forest.
 pub fn schema_of(event: &FlowEvent<'_>) -> Option<Schema> {
     match event.kind {
         EventKind::Conn(_) => Some(Schema::Conn),
         EventKind::Request(_) => Some(Schema::Request),
-        EventKind::Values(_) => None,
+        EventKind::Values(_) | EventKind::Control(_) => None,
     }
 }
 

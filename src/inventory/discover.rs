@@ -101,7 +101,7 @@ impl Observations {
     /// Adds one OT record.
     pub fn observe(&mut self, event: &FlowEvent<'_>) {
         // Value records repeat requests the protocol log already gave.
-        if matches!(event.kind, EventKind::Values(_)) {
+        if matches!(event.kind, EventKind::Values(_) | EventKind::Control(_)) {
             return;
         }
         let edge = &event.edge;
@@ -129,7 +129,7 @@ impl Observations {
                 answer_of(conn)
             }
             // An analyzer only logs what a live session carried.
-            EventKind::Request(_) | EventKind::Values(_) => (true, true),
+            EventKind::Request(_) | EventKind::Values(_) | EventKind::Control(_) => (true, true),
         };
         let hosts: &[(IpAddr, IpAddr)] = if answered {
             &[(client, server), (server, client)]
@@ -169,7 +169,7 @@ impl Observations {
             .insert(server);
         match &event.kind {
             EventKind::Conn(_) => traffic.connections_started += 1,
-            EventKind::Values(_) => {}
+            EventKind::Values(_) | EventKind::Control(_) => {}
             EventKind::Request(request) => {
                 if request.direction != crate::features::Direction::Response {
                     traffic.requests_sent += 1;

@@ -26,6 +26,7 @@ use thiserror::Error;
 
 use crate::alerts::{Alert, AlertBuilder, AlertState, DEFAULT_WINDOW_SECS};
 use crate::detect::conduit::ConduitDetector;
+use crate::detect::flow_shape::{self, FlowShapeDetector};
 use crate::detect::forest::{self, ForestDetector};
 use crate::detect::function_code::{self, FunctionCodeDetector};
 use crate::detect::novelty::NoveltyDetector;
@@ -275,6 +276,11 @@ impl Pipeline {
         match RhythmDetector::from_model(&model) {
             Ok(Some(detector)) => detectors.push(Box::new(detector)),
             Ok(None) => stats.detector_warnings.push(no_baseline("rhythm")),
+            Err(error) => stats.detector_warnings.push(error.to_string()),
+        }
+        match FlowShapeDetector::from_model(&model) {
+            Ok(Some(detector)) => detectors.push(Box::new(detector)),
+            Ok(None) => stats.detector_warnings.push(no_baseline(flow_shape::NAME)),
             Err(error) => stats.detector_warnings.push(error.to_string()),
         }
         match ScheduleDetector::from_model(&model) {

@@ -9,16 +9,16 @@
 //! not detected the drift, it has rejected the baseline sample, and the report shows both rates
 //! side by side so such a "pass" is visible.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::stream::{Stream, Tally};
+use crate::detect::flow_shape::{EdgeShape, Quantity, ShapeBaseline};
 use crate::features::{ConnFields, EdgeRef, EventKind, FlowEvent, Proto, Schema};
 use crate::model::LoadedModel;
-use crate::pipeline::{Pipeline, PipelineConfig, PipelineError, RowOutput};
-use crate::sinks::{RowRecord, Sink, SinkError};
+use crate::pipeline::PipelineError;
 
 const DAY_SECS: f64 = 86_400.0;
 
@@ -41,6 +41,12 @@ pub struct DriftConfig {
     /// The highest rate a detector may flag the undrifted control at and still pass: above it,
     /// its "detections" say nothing about the drift.
     pub max_control_rate: f64,
+    /// Start the drift at the chosen edge's own median orig_bytes per record with the same
+    /// relative change (initial = median, target = median x target / initial): the attacker's
+    /// choice, a drift that begins exactly where the edge is. The report's `initial` and
+    /// `target` are then the values used.
+    #[serde(default)]
+    pub from_edge_median: bool,
 }
 
 impl Default for DriftConfig {
@@ -55,6 +61,7 @@ impl Default for DriftConfig {
             required_rate: 0.90,
             required_first_day: 5,
             max_control_rate: 0.10,
+            from_edge_median: false,
         }
     }
 }
@@ -70,6 +77,8 @@ pub enum DriftError {
     NoConnModel,
     #[error("the model's conn vocabulary has no edge to drift on")]
     NoEdge,
+    #[error(transparent)]
+    Baseline(#[from] crate::detect::baseline::BaselineError),
     #[error("scoring the drift failed: {0}")]
     Pipeline(#[from] PipelineError),
 }
@@ -87,6 +96,9 @@ pub struct BaselinePoll {
     pub resp_bytes: u64,
     pub orig_pkts: u64,
     pub resp_pkts: u64,
+    /// The edge's median orig_bytes per record in training, when the model keeps it.
+    #[serde(default)]
+    pub typical_orig_bytes: Option<f64>,
     /// How the poll was chosen, in words.
     pub chosen: String,
 }
@@ -121,9 +133,10 @@ pub struct DriftReport {
     pub combined: DetectorResult,
 }
 
-/// The training median of a feature is not kept; the midpoint of its training range (0.1th to
-/// 99.9th percentile, in the feature's ln(1 + x) domain) stands in for it.
-fn range_midpoint(model: &crate::model::SchemaModel, feature: &str) -> f64 {
+/// The midpoint of a feature's schema-wide training range (0.1th to 99.9th percentile, in the
+/// feature's ln(1 + x) domain): the stand-in for an edge's own values in a model trained before
+/// the flow-shape baseline kept them.
+pub(crate) fn range_midpoint(model: &crate::model::SchemaModel, feature: &str) -> f64 {
     let names = Schema::Conn.feature_names();
     let Some(index) = names.iter().position(|name| *name == feature) else {
         return 0.0;
@@ -133,82 +146,119 @@ fn range_midpoint(model: &crate::model::SchemaModel, feature: &str) -> f64 {
     ((low + high) / 2.0).exp_m1().max(0.0)
 }
 
-/// Picks the conn edge seen most often in training and its most frequent conn state.
-pub fn baseline_poll(model: &LoadedModel) -> Result<BaselinePoll, DriftError> {
-    let conn = model.schema(Schema::Conn).ok_or(DriftError::NoConnModel)?;
-    let vocab = &conn.vocab;
-    let (edge_id, _) = vocab
-        .edge_counts
-        .iter()
-        .enumerate()
-        .filter(|(id, _)| vocab.edges.key(*id as u32).is_some())
-        .max_by_key(|(id, count)| (**count, std::cmp::Reverse(*id)))
-        .ok_or(DriftError::NoEdge)?;
-    let ids = vocab.edges.key(edge_id as u32).ok_or(DriftError::NoEdge)?;
-    let host = |id| vocab.hosts.key(id).ok_or(DriftError::NoEdge);
-    let conn_state = (0..vocab.pairs.len() as u32)
+/// The most frequent conn state of conn edge `edge_id` in training.
+fn conn_state_of(vocab: &crate::features::Vocab, edge_id: usize) -> String {
+    (0..vocab.pairs.len() as u32)
         .filter_map(|pair| vocab.pairs.key(pair).map(|key| (pair, key)))
         .filter(|(_, (edge, _))| *edge as usize == edge_id)
         .max_by_key(|(pair, _)| vocab.pair_counts.get(*pair as usize).copied().unwrap_or(0))
         .and_then(|(_, (_, label))| vocab.labels.key(label))
         .unwrap_or("SF")
-        .to_string();
+        .to_string()
+}
+
+/// The poll the test repeats: a real sample of one of the model's edges.
+///
+/// With the model's flow-shape baseline (per-edge medians), the edge is the one whose median
+/// orig_bytes per record is nearest the test's initial value (in ln(1 + x), ties to the edge
+/// seen most), or with `from_edge_median` the edge seen most; every other field is that edge's
+/// own training median. A model without that baseline gets the conn edge seen most in training
+/// and the midpoint of each schema-wide training range, as before it existed.
+pub fn baseline_poll(
+    model: &LoadedModel,
+    config: &DriftConfig,
+) -> Result<BaselinePoll, DriftError> {
+    let conn = model.schema(Schema::Conn).ok_or(DriftError::NoConnModel)?;
+    let vocab = &conn.vocab;
+    let known = |id: usize| vocab.edges.key(id as u32);
+    let shapes = ShapeBaseline::from_model(model)?;
+    let shaped = shapes.as_ref().and_then(|shapes| {
+        let candidates = shapes
+            .edges
+            .iter()
+            .enumerate()
+            .filter_map(|(id, shape)| Some((id, shape.as_ref()?)))
+            .filter(|(id, _)| known(*id).is_some());
+        let wanted = config.initial.max(0.0).ln_1p();
+        let distance = |shape: &EdgeShape| {
+            (shape.quantities[Quantity::OrigPerRecord as usize]
+                .dist
+                .median
+                - wanted)
+                .abs()
+        };
+        candidates.min_by(|(a_id, a), (b_id, b)| {
+            let nearer = if config.from_edge_median {
+                std::cmp::Ordering::Equal
+            } else {
+                distance(a).total_cmp(&distance(b))
+            };
+            nearer.then(b.records.cmp(&a.records)).then(a_id.cmp(b_id))
+        })
+    });
+    let host = |id| vocab.hosts.key(id).ok_or(DriftError::NoEdge);
+    let poll = |edge_id: usize| -> Result<BaselinePoll, DriftError> {
+        let ids = known(edge_id).ok_or(DriftError::NoEdge)?;
+        Ok(BaselinePoll {
+            orig_h: host(ids.orig)?,
+            resp_h: host(ids.resp)?,
+            resp_p: ids.port,
+            proto: ids.proto,
+            service: vocab.services.key(ids.service).unwrap_or("").to_string(),
+            conn_state: conn_state_of(vocab, edge_id),
+            duration: 0.0,
+            resp_bytes: 0,
+            orig_pkts: 0,
+            resp_pkts: 0,
+            typical_orig_bytes: None,
+            chosen: String::new(),
+        })
+    };
+    if let Some((edge_id, shape)) = shaped {
+        let median = |dist: &crate::detect::flow_shape::Dist| EdgeShape::median_of(dist);
+        let count = |dist| median(dist).round().max(0.0) as u64;
+        // Byte counts are whole: the median rounds off the learnt quantization.
+        let typical = median(&shape.quantities[Quantity::OrigPerRecord as usize].dist).round();
+        let why = if config.from_edge_median {
+            "the conn edge seen most in training".to_string()
+        } else {
+            format!(
+                "the conn edge whose median orig_bytes per record ({typical:.0}) is nearest the initial value {}",
+                config.initial
+            )
+        };
+        return Ok(BaselinePoll {
+            duration: median(&shape.duration),
+            resp_bytes: count(&shape.quantities[Quantity::RespPerRecord as usize].dist),
+            orig_pkts: count(&shape.packets[0]),
+            resp_pkts: count(&shape.packets[1]),
+            typical_orig_bytes: Some(typical),
+            chosen: format!(
+                "{why} ({} records), its most frequent conn state, and its own median duration, resp_bytes and packets",
+                shape.records
+            ),
+            ..poll(edge_id)?
+        });
+    }
+    let (edge_id, _) = vocab
+        .edge_counts
+        .iter()
+        .enumerate()
+        .filter(|(id, _)| known(*id).is_some())
+        .max_by_key(|(id, count)| (**count, std::cmp::Reverse(*id)))
+        .ok_or(DriftError::NoEdge)?;
     let count = |feature| range_midpoint(conn, feature).round() as u64;
     Ok(BaselinePoll {
-        orig_h: host(ids.orig)?,
-        resp_h: host(ids.resp)?,
-        resp_p: ids.port,
-        proto: ids.proto,
-        service: vocab.services.key(ids.service).unwrap_or("").to_string(),
-        conn_state,
         duration: range_midpoint(conn, "duration"),
         resp_bytes: count("resp_bytes"),
         orig_pkts: count("orig_pkts"),
         resp_pkts: count("resp_pkts"),
         chosen: format!(
-            "the conn edge seen most in training ({} records), its most frequent conn state, and the midpoint of each training range",
+            "the conn edge seen most in training ({} records), its most frequent conn state, and the midpoint of each schema-wide training range (the model has no flow_shape baseline: retrain it for a real sample of the edge)",
             vocab.edge_counts[edge_id]
         ),
+        ..poll(edge_id)?
     })
-}
-
-/// Counts, per detector, the polls with a finding and the first one's time.
-#[derive(Default)]
-struct Tally {
-    start_ts: f64,
-    by_detector: BTreeMap<String, (u64, Option<f64>)>,
-    combined: (u64, Option<f64>),
-}
-
-impl Tally {
-    fn hit(entry: &mut (u64, Option<f64>), ts: f64) {
-        entry.0 += 1;
-        entry.1.get_or_insert(ts);
-    }
-}
-
-impl Sink for Tally {
-    fn alert(&mut self, _alert: &crate::alerts::Alert) -> Result<(), SinkError> {
-        Ok(())
-    }
-
-    fn row(&mut self, row: &RowRecord) -> Result<(), SinkError> {
-        let mut seen: Vec<&str> = Vec::new();
-        for finding in &row.findings {
-            let detector = finding.split('.').next().unwrap_or(finding);
-            if !seen.contains(&detector) {
-                seen.push(detector);
-                Tally::hit(
-                    self.by_detector.entry(detector.to_string()).or_default(),
-                    row.ts,
-                );
-            }
-        }
-        if !seen.is_empty() {
-            Tally::hit(&mut self.combined, row.ts);
-        }
-        Ok(())
-    }
 }
 
 /// Pushes `n_polls` polls through a fresh pipeline; `value(i)` is poll i's `orig_bytes`.
@@ -220,20 +270,8 @@ fn run_stream(
     n_polls: u64,
     value: impl Fn(u64) -> f64,
 ) -> Result<(Tally, Vec<&'static str>), DriftError> {
-    let mut pipeline = Pipeline::new(
-        Arc::clone(model),
-        PipelineConfig {
-            threshold: config.threshold,
-            batch_rows: config.batch_rows,
-            rows: RowOutput::Flagged,
-            ..PipelineConfig::default()
-        },
-    );
-    let names = pipeline.detector_names();
-    let mut tally = Tally {
-        start_ts,
-        ..Tally::default()
-    };
+    let mut stream = Stream::new(model, config.threshold, config.batch_rows, start_ts);
+    let names = stream.detector_names();
     let interval = DAY_SECS / config.polls_per_day as f64;
     for index in 0..n_polls {
         let event = FlowEvent {
@@ -257,10 +295,9 @@ fn run_stream(
                 conn_state: &poll.conn_state,
             }),
         };
-        pipeline.push(&event, &mut tally)?;
+        stream.push(&event)?;
     }
-    pipeline.finish(&mut tally)?;
-    Ok((tally, names))
+    Ok((stream.finish()?, names))
 }
 
 /// Runs the control day and the drift and reports per detector and combined.
@@ -279,9 +316,25 @@ pub fn run(model: Arc<LoadedModel>, config: &DriftConfig) -> Result<DriftReport,
             "finite, non-negative initial and target values".into(),
         ));
     }
-    let poll = baseline_poll(&model)?;
-    // The test's log time starts a day after training ended, so nothing overlaps the baseline.
-    let start_ts = (model.file.manifest.window.end / DAY_SECS).ceil() * DAY_SECS + DAY_SECS;
+    let poll = baseline_poll(&model, config)?;
+    // The drift the attacker chooses: from where the edge is, by the same relative change.
+    let mut config = config.clone();
+    if config.from_edge_median {
+        let Some(median) = poll.typical_orig_bytes else {
+            return Err(DriftError::Config(
+                "a model with a flow_shape baseline to start at the edge's median (retrain it with this otsentry)".into(),
+            ));
+        };
+        if config.initial <= 0.0 {
+            return Err(DriftError::Config(
+                "a positive initial value to scale from the edge's median".into(),
+            ));
+        }
+        config.target = median * config.target / config.initial;
+        config.initial = median;
+    }
+    let config = &config;
+    let start_ts = super::stream::test_start(&model);
     let initial = config.initial;
     let (control, _) = run_stream(
         &model,

@@ -29,6 +29,50 @@ fn cell(value: &Value) -> String {
     }
 }
 
+/// The realistic variants' table; a certification stored before they existed says so.
+fn variant_rows(out: &mut String, report: &Value, blind_spots: &mut Vec<String>) {
+    let Some(variants) = report["variants"]
+        .as_array()
+        .filter(|list| !list.is_empty())
+    else {
+        let _ = writeln!(
+            out,
+            "Realistic variants: not run (certified by an otsentry without them); certify again to run them.\n"
+        );
+        blind_spots.push(
+            "unknown: the realistic variants (register drift, scenarios) were not run on this artifact".to_string(),
+        );
+        return;
+    };
+    let _ = writeln!(out, "Realistic variants:\n");
+    let _ = writeln!(
+        out,
+        "| test | caught by | caught | total | first detection (s) | requirement | pass |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    for variant in variants {
+        let fields = [
+            "test",
+            "caught_by",
+            "caught",
+            "total",
+            "first_detection_secs",
+            "requirement",
+            "passed",
+        ];
+        let cells: Vec<String> = fields.iter().map(|field| cell(&variant[*field])).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+        if variant["passed"] != Value::Bool(true) {
+            blind_spots.push(format!(
+                "{}: not caught as required ({})",
+                cell(&variant["test"]),
+                cell(&variant["requirement"])
+            ));
+        }
+    }
+    let _ = writeln!(out);
+}
+
 /// The card in Markdown; `format_time` renders epoch microseconds.
 pub fn model_card(
     version: &ModelVersionRecord,
@@ -172,6 +216,7 @@ pub fn model_card(
                 }
             }
             let _ = writeln!(out);
+            variant_rows(&mut out, report, &mut blind_spots);
             let canaries = report["canaries"].as_array().cloned().unwrap_or_default();
             if !canaries.is_empty() {
                 let _ = writeln!(
@@ -202,9 +247,7 @@ pub fn model_card(
     }
 
     let _ = writeln!(out, "## Known blind spots\n");
-    blind_spots.push(
-        "value ranges and schedules are not part of the baseline diff; scenario tests (new source on 502, write from a read-only host, scan, RTU pivot, timing mimicry, poisoning) are not run yet".to_string(),
-    );
+    blind_spots.push("value ranges and schedules are not part of the baseline diff".to_string());
     for spot in blind_spots {
         let _ = writeln!(out, "- {spot}");
     }
@@ -232,4 +275,63 @@ pub fn model_card(
         };
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ModelStage;
+
+    fn version(certification: Value) -> ModelVersionRecord {
+        ModelVersionRecord {
+            id: 1,
+            sha256: "ab".into(),
+            parent_id: None,
+            path: "m.otm".into(),
+            provenance: Value::Null,
+            stage: ModelStage::Candidate,
+            stage_since: 0,
+            certification: Some(certification),
+            certified: Some(false),
+            registered_by: "alice".into(),
+            registered_at: 0,
+            stage_changed_by: "alice".into(),
+        }
+    }
+
+    #[test]
+    fn a_certification_without_variants_says_they_were_not_run() {
+        let card = model_card(
+            &version(serde_json::json!({ "model_sha256": "ab", "drift": {} })),
+            &[],
+            |at| at.to_string(),
+        );
+        assert!(card.contains("Realistic variants: not run"), "{card}");
+        assert!(card.contains("the realistic variants"), "{card}");
+    }
+
+    #[test]
+    fn variants_are_tabled_and_a_failed_one_is_a_blind_spot() {
+        let report = serde_json::json!({
+            "model_sha256": "ab",
+            "drift": {},
+            "variants": [
+                { "test": "rtu_pivot", "caught_by": "novelty.role_reversal", "caught": 20,
+                  "total": 20, "first_detection_secs": 0.0, "requirement": "within a cycle",
+                  "passed": true },
+                { "test": "register_drift", "caught_by": null, "caught": 0, "total": 10080,
+                  "first_detection_secs": null, "requirement": "by day 5", "passed": false }
+            ]
+        });
+        let card = model_card(&version(report), &[], |at| at.to_string());
+        assert!(
+            card.contains("| rtu_pivot | novelty.role_reversal | 20 | 20 |"),
+            "{card}"
+        );
+        assert!(
+            card.contains("- register_drift: not caught as required (by day 5)"),
+            "{card}"
+        );
+        assert!(!card.contains("- rtu_pivot: not caught"), "{card}");
+    }
 }

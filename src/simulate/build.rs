@@ -4,7 +4,7 @@
 //! (persistent), the historian collects every 30 polling periods over a new connection each
 //! time, and pulls a shift report at 06:00, 14:00 and 22:00. Per EtherNet/IP PLC: its HMI reads
 //! tags over explicit messaging and the PLC exchanges cyclic I/O with its adapter. SCADA polls
-//! every DNP3 outstation. Once a week the engineering workstation works on three PLCs, and now
+//! every DNP3 outstation every `dnp3_poll_ms`. Once a week the engineering workstation works on three PLCs, and now
 //! and then the vendor connects to the engineering workstation over remote desktop.
 
 use std::sync::Arc;
@@ -199,7 +199,7 @@ pub fn normal_traffic(
             &format!("dnp3/scada/{}", plant.name(outstation)),
             plant.ip(plant.scada),
             plant.ip(outstation),
-            start,
+            (start, i64::from(config.config.dnp3_poll_ms) * 1000),
             restart_at,
         )));
     }

@@ -1,6 +1,6 @@
 //! DNP3 over TCP: the SCADA master polling an outstation (class 1/2/3 event polls every few
-//! seconds, a class 0 integrity poll every 10 minutes, a few direct operates per day), as
-//! ICSNPP's dnp3.log and dnp3_control.log record it.
+//! seconds, 5 s by default, a class 0 integrity poll every 120 polls, about four direct operates
+//! per outstation and day shift), as ICSNPP's dnp3.log and dnp3_control.log record it.
 
 use std::sync::Arc;
 
@@ -99,11 +99,10 @@ impl Dnp3Poller {
         key: &str,
         master: Arc<str>,
         outstation: Arc<str>,
-        start: i64,
+        (start, period): (i64, i64),
         restart_at: Option<i64>,
     ) -> Dnp3Poller {
         let mut rng = stream(seed, key);
-        let period = 5_000_000;
         let next_poll = start + rng.random_range(0..period);
         Dnp3Poller {
             uids: UidSource::new(seed, key),
@@ -177,8 +176,10 @@ impl Dnp3Poller {
             iin,
         )?;
         let hour = t.rem_euclid(86_400_000_000) / 3_600_000_000;
-        // About four operator commands per outstation and day shift.
-        if (7..19).contains(&hour) && self.rng.random_bool(4.0 * 5.0 / (12.0 * 3600.0)) {
+        // About four operator commands per outstation and day shift, whatever the period (at
+        // the default 5 s the chance per poll is 4 * 5 / 43200, as it always was).
+        let period_secs = self.period as f64 / 1e6;
+        if (7..19).contains(&hour) && self.rng.random_bool(4.0 * period_secs / (12.0 * 3600.0)) {
             let index = self.rng.random_range(0..8);
             direct_operate(sinks, &mut session.conn, t + rtt + 20_000, rtt, index)?;
         }

@@ -165,6 +165,27 @@ fn encode(buffer: &mut Vec<u8>, event: &FlowEvent<'_>) {
             push_str(buffer, values.values);
             buffer.push(values.direction as u8);
         }
+        EventKind::Control(control) => {
+            buffer.push(b'K');
+            for text in [
+                control.function,
+                control.block_type,
+                control.trip_control_code,
+                control.operation_type,
+                control.status_code,
+            ] {
+                push_str(buffer, text);
+            }
+            for value in [
+                control.index,
+                control.execute_count,
+                control.on_time,
+                control.off_time,
+            ] {
+                push_opt(buffer, value);
+            }
+            buffer.push(control.direction as u8);
+        }
     }
 }
 

@@ -156,3 +156,21 @@ pub fn append_conn(dir: &Path, conns: &[Conn<'_>]) {
     body.push_str(close);
     std::fs::write(&path, body).unwrap();
 }
+
+/// Runs `otsentry simulate` into `dir` with the given extra options, asserting success, and
+/// returns the labels it wrote (one JSON object per injected attack).
+pub fn simulate(dir: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["simulate", "--out", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let output = otsentry(&args);
+    assert!(
+        output.status.success(),
+        "simulate failed: {}",
+        stderr(&output)
+    );
+    std::fs::read_to_string(dir.join("labels.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}

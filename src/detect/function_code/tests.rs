@@ -244,6 +244,95 @@ fn an_enumeration_answered_by_exceptions_is_one_burst() {
     );
 }
 
+/// Issue 10: a burst's alert names every exception type of its minute with its count, not only
+/// the types seen before the limit was crossed.
+#[test]
+fn a_burst_names_every_exception_type_with_its_count() {
+    let trained = trained();
+    let mut detector = FunctionCodeDetector::new(Some(trained.baseline.clone()));
+    let mut events = Vec::new();
+    // 41 unknown addresses, then 3 unknown functions, all in the minute from 6000 s.
+    for step in 0..44 {
+        let ts = 6000.0 + step as f64 * 1.3;
+        let error = if step < 41 {
+            "ILLEGAL_DATA_ADDRESS"
+        } else {
+            "ILLEGAL_FUNCTION"
+        };
+        events.push(request(
+            ts,
+            HMI,
+            "READ_HOLDING_REGISTERS",
+            error,
+            Direction::Response,
+        ));
+    }
+    // The next minute's first record ends the window.
+    events.push(request(
+        6100.0,
+        HMI,
+        "READ_HOLDING_REGISTERS",
+        "",
+        Direction::Response,
+    ));
+    let findings = run(&trained, &mut detector, &events);
+    assert_eq!(findings.len(), 2, "{findings:#?}");
+    assert!(
+        findings
+            .iter()
+            .all(|finding| finding.rule == "exception_burst")
+    );
+    let first = &findings[0].reasons[0].observed;
+    assert!(first.contains("(ILLEGAL_DATA_ADDRESS x10)"), "{first}");
+    let whole = &findings[1].reasons[0].observed;
+    assert!(
+        whole.contains("44 exception answers in 44 records in the whole minute (ILLEGAL_DATA_ADDRESS x41, ILLEGAL_FUNCTION x3)"),
+        "{whole}"
+    );
+    // The summary is about the burst's record, so the alert builder joins it to the burst.
+    assert_eq!(findings[1].seen, findings[0].seen);
+    assert_eq!(findings[1].severity, Severity::High);
+
+    // Through the alert builder: one alert whose reasons hold the whole minute.
+    let mut builder = crate::alerts::AlertBuilder::new(600.0, "model");
+    let mut alerts = Vec::new();
+    for finding in findings {
+        builder.add(finding, &mut alerts);
+    }
+    builder.finish(&mut alerts);
+    let closed = alerts.last().unwrap();
+    assert_eq!(alerts.len(), 2, "opened, then closed with the summary");
+    assert!(
+        closed
+            .reasons
+            .iter()
+            .any(|reason| reason.observed.contains("ILLEGAL_FUNCTION x3")),
+        "{closed:#?}"
+    );
+
+    // A burst with nothing after its report owes no summary.
+    let mut quiet = FunctionCodeDetector::new(Some(trained.baseline.clone()));
+    let mut events: Vec<_> = (0..10)
+        .map(|step| {
+            request(
+                6000.0 + step as f64,
+                HMI,
+                "READ_HOLDING_REGISTERS",
+                "ILLEGAL_DATA_ADDRESS",
+                Direction::Response,
+            )
+        })
+        .collect();
+    events.push(request(
+        6100.0,
+        HMI,
+        "READ_HOLDING_REGISTERS",
+        "",
+        Direction::Response,
+    ));
+    assert_eq!(run(&trained, &mut quiet, &events).len(), 1);
+}
+
 #[test]
 fn exceptions_at_the_training_rate_are_no_burst() {
     let trained = trained();
@@ -302,10 +391,22 @@ fn a_split_run_equals_one_run() {
             Direction::Response,
         ));
     }
+    // The next minute: the burst's summary comes on this record, whatever the cut.
+    events.push(request(
+        6100.0,
+        HMI,
+        "READ_HOLDING_REGISTERS",
+        "",
+        Direction::Response,
+    ));
     let mut whole = FunctionCodeDetector::new(Some(trained.baseline.clone()));
     let expected = run(&trained, &mut whole, &events);
-    assert_eq!(expected.len(), 1);
-    for cut in [1, 5, 15, 29] {
+    assert_eq!(
+        expected.len(),
+        2,
+        "the burst and its summary: {expected:#?}"
+    );
+    for cut in [1, 5, 15, 29, 30] {
         let mut first = FunctionCodeDetector::new(Some(trained.baseline.clone()));
         let mut found = run(&trained, &mut first, &events[..cut]);
         let state = serde_json::to_string(&first.checkpoint()).unwrap();

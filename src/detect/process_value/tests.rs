@@ -267,3 +267,256 @@ fn values_of_old_and_new_schemas_map_to_registers() {
     };
     assert_eq!(registers(&event, values).unwrap().count(), 1);
 }
+
+const MASTER: &str = "10.10.20.5";
+const OUTSTATION: &str = "10.10.20.8";
+
+/// A `dnp3_control` line as the 2021 ICSNPP schema gives it (no `is_orig`).
+#[allow(clippy::too_many_arguments)]
+fn control_event<'a>(
+    ts: f64,
+    function: &'a str,
+    index: u64,
+    trip: &'a str,
+    operation: &'a str,
+    on_time: u64,
+    direction: Direction,
+) -> FlowEvent<'a> {
+    FlowEvent {
+        ts,
+        uid: "CCONTROL",
+        orig_p: 55355,
+        ot: true,
+        edge: EdgeRef {
+            orig_h: MASTER.parse().unwrap(),
+            resp_h: OUTSTATION.parse().unwrap(),
+            resp_p: 20000,
+            proto: Proto::Tcp,
+            service: "dnp3",
+        },
+        kind: EventKind::Control(crate::features::ControlFields {
+            function,
+            block_type: "Control Relay Output Block",
+            index: Some(index),
+            trip_control_code: trip,
+            operation_type: operation,
+            execute_count: Some(1),
+            on_time: Some(on_time),
+            off_time: Some(0),
+            status_code: "",
+            direction,
+        }),
+    }
+}
+
+/// Training as in ICSNPP's sample: SELECT then OPERATE of points 0..=13, even points closed with
+/// a 500 ms pulse off, odd points tripped with a 500 ms pulse on; each echoed by a RESPONSE.
+fn control_training() -> Vec<FlowEvent<'static>> {
+    let mut events = Vec::new();
+    for round in 0..5 {
+        for index in 0..14u64 {
+            let (trip, operation) = if index % 2 == 0 {
+                ("Close", "Pulse Off")
+            } else {
+                ("Trip", "Pulse On")
+            };
+            let ts = f64::from(round) * 3600.0 + index as f64;
+            for function in ["SELECT", "OPERATE"] {
+                events.push(control_event(
+                    ts,
+                    function,
+                    index,
+                    trip,
+                    operation,
+                    500,
+                    Direction::Request,
+                ));
+                events.push(control_event(
+                    ts + 0.01,
+                    "RESPONSE",
+                    index,
+                    trip,
+                    operation,
+                    500,
+                    Direction::Response,
+                ));
+            }
+        }
+    }
+    events
+}
+
+fn control_detector() -> (ValueBaseline, ProcessValueDetector) {
+    let mut learner = Box::new(Learner::default());
+    for event in control_training() {
+        learner.observe_values(&event);
+    }
+    let baseline: ValueBaseline = postcard::from_bytes(&learner.finish().unwrap().body).unwrap();
+    (baseline.clone(), ProcessValueDetector::new(Some(baseline)))
+}
+
+fn judge(detector: &mut ProcessValueDetector, events: &[FlowEvent<'_>]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for event in events {
+        detector.observe_values(event, &mut findings);
+    }
+    findings
+}
+
+#[test]
+fn dnp3_controls_are_learnt_per_point() {
+    let (baseline, _) = control_detector();
+    assert_eq!(baseline.controls.len(), 14, "{:#?}", baseline.controls);
+    let (key, point) = &baseline.controls[3];
+    assert_eq!(
+        *key,
+        PointKey {
+            device: OUTSTATION.parse().unwrap(),
+            block: Block::Crob,
+            index: 3
+        }
+    );
+    // Echoes are not commands: five rounds of SELECT and OPERATE.
+    assert_eq!(point.commands, 10);
+    assert_eq!(point.functions, vec!["OPERATE", "SELECT"]);
+    assert_eq!(
+        point.codes,
+        vec![("Trip".to_string(), "Pulse On".to_string())]
+    );
+    assert_eq!(point.on_time, Some((500, 500)));
+    assert_eq!(point.off_time, Some((0, 0)));
+}
+
+#[test]
+fn dnp3_controls_as_in_training_give_no_finding() {
+    let (_, mut detector) = control_detector();
+    let held_out: Vec<_> = control_training()
+        .into_iter()
+        .map(|event| FlowEvent {
+            ts: event.ts + 86_400.0,
+            ..event
+        })
+        .collect();
+    assert!(judge(&mut detector, &held_out).is_empty());
+}
+
+#[test]
+fn dnp3_controls_outside_their_baseline_are_findings_with_reasons() {
+    let (_, mut detector) = control_detector();
+    let ts = 86_400.0;
+    let cases = [
+        // A point never commanded.
+        (
+            control_event(
+                ts,
+                "SELECT",
+                14,
+                "Close",
+                "Pulse Off",
+                500,
+                Direction::Request,
+            ),
+            "new_control_point",
+            Severity::High,
+            "never commanded in training; control relay output block points commanded on 10.10.20.8: 0-13",
+            vec!["T0855", "T0831"],
+        ),
+        // A function never used on a known point.
+        (
+            control_event(
+                ts,
+                "DIRECT_OPERATE",
+                8,
+                "Close",
+                "Pulse Off",
+                500,
+                Direction::Request,
+            ),
+            "new_control_code",
+            Severity::High,
+            "OPERATE, SELECT in 10 training commands of this point",
+            vec!["T0855", "T0831"],
+        ),
+        // A trip where the point was only ever closed.
+        (
+            control_event(
+                ts,
+                "OPERATE",
+                8,
+                "Trip",
+                "Pulse On",
+                500,
+                Direction::Request,
+            ),
+            "new_control_code",
+            Severity::High,
+            "Close / Pulse Off in training",
+            vec!["T0855", "T0831"],
+        ),
+        // A pulse ten times longer.
+        (
+            control_event(
+                ts,
+                "OPERATE",
+                8,
+                "Close",
+                "Pulse Off",
+                5000,
+                Direction::Request,
+            ),
+            "control_timing",
+            Severity::Medium,
+            "500 to 500 ms in 10 training commands of this point",
+            vec!["T0836", "T0855"],
+        ),
+    ];
+    for (event, rule, severity, baseline, techniques) in cases {
+        let findings = judge(&mut detector, &[event]);
+        assert_eq!(findings.len(), 1, "{rule}: {findings:#?}");
+        let finding = &findings[0];
+        assert_eq!((finding.rule.as_str(), finding.severity), (rule, severity));
+        assert!(
+            finding
+                .reasons
+                .iter()
+                .any(|reason| reason.baseline == baseline),
+            "{rule}: {:#?}",
+            finding.reasons
+        );
+        assert_eq!(finding.techniques, techniques);
+        assert_eq!(finding.subject.src, Some(MASTER.parse().unwrap()));
+        assert_eq!(finding.subject.dst, Some(OUTSTATION.parse().unwrap()));
+    }
+    // The outstation's echo of an unusual command repeats it and is not judged again.
+    let echo = control_event(
+        ts,
+        "RESPONSE",
+        14,
+        "Close",
+        "Pulse Off",
+        500,
+        Direction::Response,
+    );
+    assert!(judge(&mut detector, &[echo]).is_empty());
+    // A model trained without any DNP3 control judges every command as new.
+    let mut untrained = ProcessValueDetector::new(Some(ValueBaseline::default()));
+    let findings = judge(
+        &mut untrained,
+        &[control_event(
+            ts,
+            "OPERATE",
+            1,
+            "Trip",
+            "Pulse On",
+            500,
+            Direction::Request,
+        )],
+    );
+    assert_eq!(findings[0].rule, "new_control_point");
+    assert!(
+        findings[0].reasons[0]
+            .baseline
+            .contains("no control relay output block of 10.10.20.8"),
+        "{findings:#?}"
+    );
+}

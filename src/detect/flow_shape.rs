@@ -1,0 +1,673 @@
+//! The flow-shape detector: per conn edge (originator, responder, port, transport, service), the
+//! size of what the edge carries, learnt in training, and a cumulative change detector that
+//! catches a size drift whose every step is small.
+//!
+//! An OT polling edge repeats the same requests, so its bytes per packet in each direction are
+//! nearly constant, whatever the session's length; where the edge's records are one poll each
+//! (a connection per poll), the bytes per record are nearly constant too. A lasting change of
+//! either means other requests ride the edge: other register ranges read, writes injected among
+//! the polls, data tunnelled over the protocol. Four quantities are learnt per edge, in
+//! ln(1 + x): orig and resp bytes per packet, orig and resp bytes per record. Each gets a robust
+//! level (the median) and spread (the MAD); a quantity is judged only on an edge with at least
+//! [`MIN_RECORDS`] training records and only when its robust spread is at most [`MAX_SPREAD`]
+//! (a session edge's bytes per record vary with how long the session ran, so they are not
+//! judged; its bytes per packet are). Bytes per packet are judged only on records with at least
+//! half the edge's 1st-percentile packet count: a short session's ratio is dominated by the
+//! connection's setup and teardown packets.
+//!
+//! One rule, `size_drift`: a two-sided CUSUM per quantity over the edge's records, in noise
+//! units (the robust standard deviation, never under [`UNIT_FLOOR`]), each record's step clipped
+//! to [`CLIP`] units so one odd record cannot raise an alarm alone, with an allowance of
+//! [`ALLOWANCE`] units and an alarm level learnt by replaying the edge's own training records:
+//! twice the largest sum they reached, never under [`MIN_ALARM`]. While a sum stays over its
+//! alarm, every record of the edge is a finding (an alert groups them), and the sum is capped
+//! at twice the alarm so the episode ends soon after the edge returns to its own size. Medium:
+//! a known edge on its known service whose size drifts is suspicious, not yet an attack. The
+//! sums and a smoothed recent level per quantity are the checkpointed state; the work per record
+//! is a fixed handful of additions.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use super::attack::ids;
+use super::baseline::{self, BaselineError, TrainingRecord};
+use super::{Detector, Finding, Observation, Reason, Seen, Severity, Subject};
+use crate::features::intern::OVERFLOW;
+use crate::features::{ConnFields, EventKind, Schema};
+use crate::model::{BaselineSection, LoadedModel};
+
+/// The detector's name in findings, metrics and the model's baselines.
+pub const NAME: &str = "flow_shape";
+/// The version of the baseline section this build writes and reads.
+pub const BASELINE_VERSION: u32 = 1;
+
+/// Training records an edge needs before it is judged: enough that its 1st and 99th
+/// percentiles are each set by a record, and that the alarm calibration saw the edge's noise.
+pub const MIN_RECORDS: u64 = 100;
+/// The widest robust spread (1.4826 MAD, in ln units: about 10 %) a quantity may have and still
+/// be judged: wider, the edge's own variation would hide or mimic a drift.
+pub const MAX_SPREAD: f64 = 0.10;
+/// The smallest noise unit, in ln units (2 %): a quantity constant in training still has a scale,
+/// below which a change is not worth a finding.
+pub const UNIT_FLOOR: f64 = 0.02;
+/// The CUSUM's allowance, in noise units: shifts smaller than this do not accumulate.
+pub const ALLOWANCE: f64 = 0.5;
+/// The most one record adds to a sum, in noise units.
+pub const CLIP: f64 = 4.0;
+/// The lowest alarm level, in noise units: at least three records at the clip.
+pub const MIN_ALARM: f64 = 8.0;
+/// Edges learnt at most; later ones are counted and left out.
+pub const MAX_EDGES: usize = 4096;
+/// Training records per edge kept, in order, for the alarm calibration (the level and spread
+/// use every record).
+const MAX_KEPT: usize = 4096;
+/// Quantization of ln(1 + x) in training: 1/2000, a twentieth of a percent.
+const STEPS_PER_UNIT: f64 = 2000.0;
+/// A kept quantity with no value.
+const MISSING: u16 = u16::MAX;
+/// The weight of a new record in the smoothed recent level shown in reasons.
+const SMOOTHING: f64 = 1.0 / 32.0;
+
+/// The judged quantities, in their order in every per-edge array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quantity {
+    OrigPerPacket = 0,
+    RespPerPacket = 1,
+    OrigPerRecord = 2,
+    RespPerRecord = 3,
+}
+
+impl Quantity {
+    pub const ALL: [Quantity; 4] = [
+        Quantity::OrigPerPacket,
+        Quantity::RespPerPacket,
+        Quantity::OrigPerRecord,
+        Quantity::RespPerRecord,
+    ];
+
+    /// The quantity in words, as reasons name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Quantity::OrigPerPacket => "orig bytes per packet",
+            Quantity::RespPerPacket => "resp bytes per packet",
+            Quantity::OrigPerRecord => "orig bytes per record",
+            Quantity::RespPerRecord => "resp bytes per record",
+        }
+    }
+
+    /// The packet direction a per-packet quantity divides by (0 orig, 1 resp).
+    fn packets(self) -> Option<usize> {
+        match self {
+            Quantity::OrigPerPacket => Some(0),
+            Quantity::RespPerPacket => Some(1),
+            Quantity::OrigPerRecord | Quantity::RespPerRecord => None,
+        }
+    }
+}
+
+/// A learnt distribution in ln(1 + x) units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Dist {
+    pub n: u64,
+    pub median: f64,
+    pub mad: f64,
+    pub q01: f64,
+    pub q99: f64,
+}
+
+impl Dist {
+    /// The robust standard deviation: 1.4826 MAD.
+    pub fn spread(&self) -> f64 {
+        1.4826 * self.mad
+    }
+}
+
+/// What training saw of one quantity on one edge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QuantityBaseline {
+    pub dist: Dist,
+    /// The noise unit, ln units.
+    pub unit: f64,
+    /// The largest CUSUM sum the edge's kept training records reached, in units.
+    pub highest: f64,
+    /// The alarm level, in units.
+    pub alarm: f64,
+    /// False for a quantity too spread (or too rarely present) to judge.
+    pub judged: bool,
+}
+
+/// One edge's learnt shape.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EdgeShape {
+    pub records: u64,
+    pub duration: Dist,
+    /// Packets per record, orig and resp.
+    pub packets: [Dist; 2],
+    /// Indexed by [`Quantity`].
+    pub quantities: [QuantityBaseline; 4],
+}
+
+impl EdgeShape {
+    /// The fewest packets in a direction a record needs for its bytes per packet to be judged.
+    pub fn min_packets(&self, direction: usize) -> f64 {
+        plain(self.packets[direction].q01) / 2.0
+    }
+
+    /// The typical value of a quantity or distribution, in plain units.
+    pub fn median_of(dist: &Dist) -> f64 {
+        plain(dist.median)
+    }
+}
+
+/// The baseline saved in the model: per conn edge id of the training vocabulary.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShapeBaseline {
+    pub edges: Vec<Option<EdgeShape>>,
+    /// Edges past [`MAX_EDGES`], not learnt.
+    pub overflow: u64,
+}
+
+impl ShapeBaseline {
+    /// The learnt shape of conn edge `edge`, if it has one.
+    pub fn edge(&self, edge: u32) -> Option<&EdgeShape> {
+        self.edges.get(edge as usize).and_then(Option::as_ref)
+    }
+
+    /// The model's flow-shape baseline; `Ok(None)` when the model has none.
+    pub fn from_model(model: &LoadedModel) -> Result<Option<ShapeBaseline>, BaselineError> {
+        baseline::decode(model, NAME, BASELINE_VERSION)
+    }
+}
+
+/// `ln(1 + x)` back to x.
+fn plain(ln: f64) -> f64 {
+    ln.exp_m1()
+}
+
+fn quantize(ln: f64) -> u16 {
+    (ln * STEPS_PER_UNIT)
+        .round()
+        .clamp(0.0, f64::from(MISSING - 1)) as u16
+}
+
+fn unquantize(step: u16) -> f64 {
+    f64::from(step) / STEPS_PER_UNIT
+}
+
+/// A record's quantities in ln(1 + x), and its packets per direction; `None` for a record that
+/// carried no payload (a probe or a rejected connection: the communication detector's).
+fn measure(conn: &ConnFields<'_>) -> Option<([Option<f64>; 4], [u64; 2])> {
+    let (orig, resp) = (conn.orig_bytes?, conn.resp_bytes?);
+    if orig == 0 && resp == 0 {
+        return None;
+    }
+    let packets = [conn.orig_pkts.unwrap_or(0), conn.resp_pkts.unwrap_or(0)];
+    let per_packet =
+        |bytes: u64, packets: u64| (packets > 0).then(|| (bytes as f64 / packets as f64).ln_1p());
+    Some((
+        [
+            per_packet(orig, packets[0]),
+            per_packet(resp, packets[1]),
+            Some((orig as f64).ln_1p()),
+            Some((resp as f64).ln_1p()),
+        ],
+        packets,
+    ))
+}
+
+/// A sparse count of quantized values.
+#[derive(Clone, Debug, Default)]
+struct Bins {
+    counts: BTreeMap<u16, u64>,
+    n: u64,
+}
+
+impl Bins {
+    fn add(&mut self, step: u16) {
+        *self.counts.entry(step).or_default() += 1;
+        self.n += 1;
+    }
+
+    /// The q-quantile, in ln units.
+    fn quantile(&self, q: f64) -> f64 {
+        let rank = ((self.n.saturating_sub(1)) as f64 * q).round() as u64;
+        let mut seen = 0;
+        for (&step, &count) in &self.counts {
+            seen += count;
+            if seen > rank {
+                return unquantize(step);
+            }
+        }
+        0.0
+    }
+
+    fn summary(&self) -> Dist {
+        if self.n == 0 {
+            return Dist::default();
+        }
+        let median = self.quantile(0.5);
+        let mut deviations: Vec<(f64, u64)> = self
+            .counts
+            .iter()
+            .map(|(&step, &count)| ((unquantize(step) - median).abs(), count))
+            .collect();
+        deviations.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let rank = self.n.saturating_sub(1) / 2;
+        let mut seen = 0;
+        let mut mad = 0.0;
+        for (deviation, count) in deviations {
+            seen += count;
+            if seen > rank {
+                mad = deviation;
+                break;
+            }
+        }
+        Dist {
+            n: self.n,
+            median,
+            mad,
+            q01: self.quantile(0.01),
+            q99: self.quantile(0.99),
+        }
+    }
+}
+
+/// A two-sided CUSUM in noise units, capped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Cusum {
+    high: f64,
+    low: f64,
+}
+
+impl Cusum {
+    fn add(&mut self, z: f64, cap: f64) {
+        let z = z.clamp(-CLIP, CLIP);
+        self.high = (self.high + z - ALLOWANCE).clamp(0.0, cap);
+        self.low = (self.low - z - ALLOWANCE).clamp(0.0, cap);
+    }
+
+    fn largest(&self) -> f64 {
+        self.high.max(self.low)
+    }
+}
+
+/// One edge's training state.
+#[derive(Debug, Default)]
+struct EdgeFit {
+    records: u64,
+    quantities: [Bins; 4],
+    packets: [Bins; 2],
+    duration: Bins,
+    /// The first [`MAX_KEPT`] records: four quantities and two packet counts, quantized.
+    kept: Vec<[u16; 6]>,
+}
+
+impl EdgeFit {
+    fn add(&mut self, conn: &ConnFields<'_>) {
+        let Some((values, packets)) = measure(conn) else {
+            return;
+        };
+        self.records += 1;
+        let mut row = [MISSING; 6];
+        for (idx, value) in values.iter().enumerate() {
+            if let Some(value) = value {
+                let step = quantize(*value);
+                self.quantities[idx].add(step);
+                row[idx] = step;
+            }
+        }
+        for (direction, &count) in packets.iter().enumerate() {
+            let step = quantize((count as f64).ln_1p());
+            self.packets[direction].add(step);
+            row[4 + direction] = step;
+        }
+        if let Some(duration) = conn.duration.filter(|d| d.is_finite() && *d >= 0.0) {
+            self.duration.add(quantize(duration.ln_1p()));
+        }
+        if self.kept.len() < MAX_KEPT {
+            self.kept.push(row);
+        }
+    }
+
+    fn finish(self) -> Option<EdgeShape> {
+        if self.records < MIN_RECORDS {
+            return None;
+        }
+        let packets = [self.packets[0].summary(), self.packets[1].summary()];
+        let mut shape = EdgeShape {
+            records: self.records,
+            duration: self.duration.summary(),
+            packets,
+            quantities: [QuantityBaseline::default(); 4],
+        };
+        for quantity in Quantity::ALL {
+            let idx = quantity as usize;
+            let dist = self.quantities[idx].summary();
+            let unit = dist.spread().max(UNIT_FLOOR);
+            // Replaying the edge's own records, judged the way scoring judges them, gives the
+            // highest sum its ordinary noise reaches.
+            let min_packets = quantity.packets().map(|dir| shape.min_packets(dir));
+            let mut cusum = Cusum::default();
+            let mut highest: f64 = 0.0;
+            for row in &self.kept {
+                if row[idx] == MISSING {
+                    continue;
+                }
+                if let (Some(dir), Some(min)) = (quantity.packets(), min_packets)
+                    && plain(unquantize(row[4 + dir])) < min
+                {
+                    continue;
+                }
+                cusum.add((unquantize(row[idx]) - dist.median) / unit, f64::INFINITY);
+                highest = highest.max(cusum.largest());
+            }
+            shape.quantities[idx] = QuantityBaseline {
+                dist,
+                unit,
+                highest,
+                alarm: (2.0 * highest).max(MIN_ALARM),
+                judged: dist.n >= MIN_RECORDS && dist.spread() <= MAX_SPREAD,
+            };
+        }
+        Some(shape)
+    }
+}
+
+/// The training pass of the detector.
+#[derive(Debug, Default)]
+pub struct Learner {
+    edges: Vec<Option<EdgeFit>>,
+    learnt: usize,
+    overflow: u64,
+}
+
+impl baseline::Learner for Learner {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn observe(&mut self, record: &TrainingRecord<'_>) {
+        let EventKind::Conn(conn) = &record.event.kind else {
+            return;
+        };
+        if record.schema != Schema::Conn || record.raw.edge == OVERFLOW {
+            return;
+        }
+        let idx = record.raw.edge as usize;
+        if self.edges.len() <= idx {
+            self.edges.resize_with(idx + 1, || None);
+        }
+        if self.edges[idx].is_none() {
+            if self.learnt >= MAX_EDGES {
+                self.overflow += 1;
+                return;
+            }
+            self.learnt += 1;
+        }
+        self.edges[idx]
+            .get_or_insert_with(EdgeFit::default)
+            .add(conn);
+    }
+
+    fn finish(self: Box<Self>) -> Result<BaselineSection, BaselineError> {
+        let baseline = ShapeBaseline {
+            edges: self
+                .edges
+                .into_iter()
+                .map(|edge| edge.and_then(EdgeFit::finish))
+                .collect(),
+            overflow: self.overflow,
+        };
+        baseline::encode(NAME, BASELINE_VERSION, &baseline)
+    }
+}
+
+/// One edge's live state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct EdgeLive {
+    sums: [Cusum; 4],
+    /// The smoothed recent level per quantity, ln units.
+    recent: [Option<f64>; 4],
+}
+
+/// The checkpointed state.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct State {
+    edges: Vec<(u32, EdgeLive)>,
+}
+
+/// What a finding's reasons depend on, per quantity over its alarm: the quantity, the sum to
+/// a tenth, the recent level and the record's value as printed. Equal keys read the same.
+type ReasonKey = Vec<(usize, i64, u64, u64)>;
+
+/// The flow-shape detector.
+#[derive(Debug)]
+pub struct FlowShapeDetector {
+    baseline: ShapeBaseline,
+    edges: HashMap<u32, EdgeLive>,
+    /// Per edge, the last reasons given and their key: a sustained drift gives the same words
+    /// for thousands of records, and formatting them is most of the detector's cost.
+    said: HashMap<u32, (ReasonKey, Vec<Reason>)>,
+}
+
+impl FlowShapeDetector {
+    pub fn new(baseline: ShapeBaseline) -> FlowShapeDetector {
+        FlowShapeDetector {
+            baseline,
+            edges: HashMap::new(),
+            said: HashMap::new(),
+        }
+    }
+
+    /// The detector over the model's baseline; `Ok(None)` when the model has none.
+    pub fn from_model(model: &LoadedModel) -> Result<Option<FlowShapeDetector>, BaselineError> {
+        Ok(ShapeBaseline::from_model(model)?.map(FlowShapeDetector::new))
+    }
+}
+
+/// A size as printed, to three significant digits (whole bytes from 100 up): finer than the
+/// learnt quantization, coarser than its rounding.
+fn size_printed(ln: f64) -> f64 {
+    let value = plain(ln);
+    let scale = if value >= 100.0 {
+        1.0
+    } else if value >= 10.0 {
+        10.0
+    } else {
+        100.0
+    };
+    (value * scale).round() / scale
+}
+
+/// A size in words, as [`size_printed`] rounds it.
+fn size_text(ln: f64) -> String {
+    let value = size_printed(ln);
+    if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+fn edge_text(observation: &Observation<'_>) -> String {
+    let edge = &observation.event.edge;
+    format!(
+        "{} -> {}:{}/{} {}",
+        edge.orig_h,
+        edge.resp_h,
+        edge.resp_p,
+        edge.proto.as_str(),
+        edge.service
+    )
+}
+
+/// The reason for one quantity over its alarm: the cumulative excess (always over its alarm,
+/// so never inside the baseline), and the recent level only when it reads differently from the
+/// training median.
+fn reason(
+    observation: &Observation<'_>,
+    quantity: Quantity,
+    learnt: &QuantityBaseline,
+    sums: Cusum,
+    recent: Option<f64>,
+    value: f64,
+) -> Reason {
+    let (direction, sum) = if sums.high >= sums.low {
+        ("above", sums.high)
+    } else {
+        ("below", sums.low)
+    };
+    let sum = (sum * 10.0).round() / 10.0;
+    let median = size_text(learnt.dist.median);
+    let mut observed = format!(
+        "{} on {} cumulatively {direction} its training level by {sum:.1} noise units",
+        quantity.label(),
+        edge_text(observation)
+    );
+    if let Some(recent) = recent.map(size_text).filter(|recent| *recent != median) {
+        observed.push_str(&format!(", recently {recent}"));
+    }
+    let now = size_text(value);
+    let (low, high) = (size_text(learnt.dist.q01), size_text(learnt.dist.q99));
+    if value < learnt.dist.q01 && now != low || value > learnt.dist.q99 && now != high {
+        observed.push_str(&format!(", this record {now}"));
+    }
+    Reason::new(
+        observed,
+        format!(
+            "median {median}, 1st to 99th percentile {low} to {high} over {} training records; noise unit {:.1} %, alarm at {:.1} units (training reached {:.1})",
+            learnt.dist.n,
+            100.0 * learnt.unit.exp_m1(),
+            learnt.alarm,
+            learnt.highest
+        ),
+    )
+}
+
+impl Detector for FlowShapeDetector {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn observe(&mut self, observation: &Observation<'_>, findings: &mut Vec<Finding>) {
+        let (event, raw) = (observation.event, observation.raw);
+        if observation.schema != Schema::Conn || raw.edge == OVERFLOW {
+            return;
+        }
+        let EventKind::Conn(conn) = &event.kind else {
+            return;
+        };
+        // An edge never seen in training, or seen too little, is not judged here.
+        let Some(learnt) = self.baseline.edge(raw.edge) else {
+            return;
+        };
+        let Some((values, packets)) = measure(conn) else {
+            return;
+        };
+        let live = self.edges.entry(raw.edge).or_default();
+        let mut over: ReasonKey = Vec::new();
+        for quantity in Quantity::ALL {
+            let idx = quantity as usize;
+            let base = &learnt.quantities[idx];
+            let Some(value) = values[idx] else {
+                continue;
+            };
+            if !base.judged
+                || quantity
+                    .packets()
+                    .is_some_and(|dir| (packets[dir] as f64) < learnt.min_packets(dir))
+            {
+                continue;
+            }
+            let sums = &mut live.sums[idx];
+            sums.add((value - base.dist.median) / base.unit, 2.0 * base.alarm);
+            let recent =
+                live.recent[idx].map_or(value, |recent| recent + SMOOTHING * (value - recent));
+            live.recent[idx] = Some(recent);
+            if sums.largest() > base.alarm {
+                over.push((
+                    idx,
+                    (if sums.high >= sums.low {
+                        sums.high
+                    } else {
+                        -sums.low
+                    } * 10.0)
+                        .round() as i64,
+                    size_printed(recent).to_bits(),
+                    size_printed(value).to_bits(),
+                ));
+            }
+        }
+        if over.is_empty() {
+            return;
+        }
+        let reasons = match self.said.get(&raw.edge) {
+            Some((key, reasons)) if *key == over => reasons.clone(),
+            _ => {
+                let reasons: Vec<Reason> = over
+                    .iter()
+                    .map(|&(idx, ..)| {
+                        reason(
+                            observation,
+                            Quantity::ALL[idx],
+                            &learnt.quantities[idx],
+                            live.sums[idx],
+                            live.recent[idx],
+                            values[idx].unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+                self.said.insert(raw.edge, (over, reasons.clone()));
+                reasons
+            }
+        };
+        findings.push(Finding {
+            detector: NAME.to_string(),
+            rule: "size_drift".to_string(),
+            title: "Size of the traffic on an edge drifting from its own".to_string(),
+            severity: Severity::Medium,
+            subject: Subject {
+                src: Some(event.edge.orig_h),
+                dst: Some(event.edge.resp_h),
+            },
+            reasons,
+            // Other requests riding a known polling edge: injected commands among the polls
+            // (T0855), or data carried over the OT protocol itself (T0869).
+            techniques: vec![
+                ids::UNAUTHORIZED_COMMAND.to_string(),
+                ids::STANDARD_APPLICATION_LAYER_PROTOCOL.to_string(),
+            ],
+            seen: Seen::of(event, observation.schema),
+            scores: None,
+        });
+    }
+
+    fn checkpoint(&self) -> serde_json::Value {
+        let mut edges: Vec<(u32, EdgeLive)> = self
+            .edges
+            .iter()
+            .map(|(id, live)| (*id, live.clone()))
+            .collect();
+        edges.sort_by_key(|(id, _)| *id);
+        serde_json::to_value(State { edges }).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn restore(&mut self, state: serde_json::Value) -> Result<(), String> {
+        self.said.clear();
+        if state.is_null() {
+            self.edges.clear();
+            return Ok(());
+        }
+        let state: State = serde_json::from_value(state)
+            .map_err(|error| format!("the flow_shape state is not valid: {error}"))?;
+        self.edges = state.edges.into_iter().collect();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -26,14 +26,16 @@
 //! sums and a smoothed recent level per quantity are the checkpointed state; the work per record
 //! is a fixed handful of additions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::attack::ids;
 use super::baseline::{self, BaselineError, TrainingRecord};
+use super::histogram::StepCounts;
 use super::{Detector, Finding, Observation, Reason, Seen, Severity, Subject};
-use crate::features::intern::OVERFLOW;
+use crate::features::extract::ln_1p_count;
+use crate::features::intern::{KeyHashState, OVERFLOW};
 use crate::features::{ConnFields, EventKind, Schema};
 use crate::model::{BaselineSection, LoadedModel};
 
@@ -195,80 +197,85 @@ fn unquantize(step: u16) -> f64 {
     f64::from(step) / STEPS_PER_UNIT
 }
 
-/// A record's quantities in ln(1 + x), and its packets per direction; `None` for a record that
-/// carried no payload (a probe or a rejected connection: the communication detector's).
-fn measure(conn: &ConnFields<'_>) -> Option<([Option<f64>; 4], [u64; 2])> {
+/// A record's byte counts and packets per direction; `None` for a record that carried no
+/// payload (a probe or a rejected connection: the communication detector's).
+fn sizes(conn: &ConnFields<'_>) -> Option<([u64; 2], [u64; 2])> {
     let (orig, resp) = (conn.orig_bytes?, conn.resp_bytes?);
     if orig == 0 && resp == 0 {
         return None;
     }
-    let packets = [conn.orig_pkts.unwrap_or(0), conn.resp_pkts.unwrap_or(0)];
-    let per_packet =
-        |bytes: u64, packets: u64| (packets > 0).then(|| (bytes as f64 / packets as f64).ln_1p());
     Some((
-        [
-            per_packet(orig, packets[0]),
-            per_packet(resp, packets[1]),
-            Some((orig as f64).ln_1p()),
-            Some((resp as f64).ln_1p()),
-        ],
-        packets,
+        [orig, resp],
+        [conn.orig_pkts.unwrap_or(0), conn.resp_pkts.unwrap_or(0)],
     ))
+}
+
+/// Slots of [`LnMemo`].
+const MEMO_SLOTS: usize = 256;
+
+/// The last `ln(1 + bytes / packets)` computed per slot, keyed by the quotient's bits: a polling
+/// edge repeats the same quotients, and `ln_1p` is most of a record's arithmetic. A slot holds
+/// the value `f64::ln_1p` gave for exactly those bits, so a hit is the same bits as a call.
+#[derive(Clone, Debug)]
+struct LnMemo {
+    slots: Box<[(u64, f64)]>,
+}
+
+impl Default for LnMemo {
+    fn default() -> LnMemo {
+        // A NaN's bits: a quotient of counts with packets > 0 is never NaN.
+        LnMemo {
+            slots: vec![(u64::MAX, 0.0); MEMO_SLOTS].into_boxed_slice(),
+        }
+    }
+}
+
+impl LnMemo {
+    /// `ln(1 + bytes / packets)`, `None` without packets.
+    #[inline]
+    fn per_packet(&mut self, bytes: u64, packets: u64) -> Option<f64> {
+        if packets == 0 {
+            return None;
+        }
+        let quotient = bytes as f64 / packets as f64;
+        let bits = quotient.to_bits();
+        let slot = ((bits ^ (bits >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize;
+        let entry = &mut self.slots[slot % MEMO_SLOTS];
+        if entry.0 != bits {
+            *entry = (bits, quotient.ln_1p());
+        }
+        Some(entry.1)
+    }
+
+    /// One quantity of a record in ln(1 + x), `None` when it has no value.
+    #[inline]
+    fn quantity(&mut self, quantity: Quantity, bytes: [u64; 2], packets: [u64; 2]) -> Option<f64> {
+        match quantity {
+            Quantity::OrigPerPacket => self.per_packet(bytes[0], packets[0]),
+            Quantity::RespPerPacket => self.per_packet(bytes[1], packets[1]),
+            Quantity::OrigPerRecord => Some(ln_1p_count(bytes[0])),
+            Quantity::RespPerRecord => Some(ln_1p_count(bytes[1])),
+        }
+    }
 }
 
 /// A sparse count of quantized values.
 #[derive(Clone, Debug, Default)]
-struct Bins {
-    counts: BTreeMap<u16, u64>,
-    n: u64,
-}
+struct Bins(StepCounts);
 
 impl Bins {
     fn add(&mut self, step: u16) {
-        *self.counts.entry(step).or_default() += 1;
-        self.n += 1;
-    }
-
-    /// The q-quantile, in ln units.
-    fn quantile(&self, q: f64) -> f64 {
-        let rank = ((self.n.saturating_sub(1)) as f64 * q).round() as u64;
-        let mut seen = 0;
-        for (&step, &count) in &self.counts {
-            seen += count;
-            if seen > rank {
-                return unquantize(step);
-            }
-        }
-        0.0
+        self.0.add(step);
     }
 
     fn summary(&self) -> Dist {
-        if self.n == 0 {
-            return Dist::default();
-        }
-        let median = self.quantile(0.5);
-        let mut deviations: Vec<(f64, u64)> = self
-            .counts
-            .iter()
-            .map(|(&step, &count)| ((unquantize(step) - median).abs(), count))
-            .collect();
-        deviations.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let rank = self.n.saturating_sub(1) / 2;
-        let mut seen = 0;
-        let mut mad = 0.0;
-        for (deviation, count) in deviations {
-            seen += count;
-            if seen > rank {
-                mad = deviation;
-                break;
-            }
-        }
+        let summary = self.0.summary(STEPS_PER_UNIT);
         Dist {
-            n: self.n,
-            median,
-            mad,
-            q01: self.quantile(0.01),
-            q99: self.quantile(0.99),
+            n: self.0.n(),
+            median: summary.median,
+            mad: summary.mad,
+            q01: summary.q01,
+            q99: summary.q99,
         }
     }
 }
@@ -304,21 +311,22 @@ struct EdgeFit {
 }
 
 impl EdgeFit {
-    fn add(&mut self, conn: &ConnFields<'_>) {
-        let Some((values, packets)) = measure(conn) else {
+    fn add(&mut self, conn: &ConnFields<'_>, memo: &mut LnMemo) {
+        let Some((bytes, packets)) = sizes(conn) else {
             return;
         };
         self.records += 1;
         let mut row = [MISSING; 6];
-        for (idx, value) in values.iter().enumerate() {
-            if let Some(value) = value {
-                let step = quantize(*value);
+        for quantity in Quantity::ALL {
+            let idx = quantity as usize;
+            if let Some(value) = memo.quantity(quantity, bytes, packets) {
+                let step = quantize(value);
                 self.quantities[idx].add(step);
                 row[idx] = step;
             }
         }
         for (direction, &count) in packets.iter().enumerate() {
-            let step = quantize((count as f64).ln_1p());
+            let step = quantize(ln_1p_count(count));
             self.packets[direction].add(step);
             row[4 + direction] = step;
         }
@@ -380,6 +388,7 @@ pub struct Learner {
     edges: Vec<Option<EdgeFit>>,
     learnt: usize,
     overflow: u64,
+    memo: LnMemo,
 }
 
 impl baseline::Learner for Learner {
@@ -407,7 +416,7 @@ impl baseline::Learner for Learner {
         }
         self.edges[idx]
             .get_or_insert_with(EdgeFit::default)
-            .add(conn);
+            .add(conn, &mut self.memo);
     }
 
     fn finish(self: Box<Self>) -> Result<BaselineSection, BaselineError> {
@@ -446,18 +455,30 @@ type ReasonKey = Vec<(usize, i64, u64, u64)>;
 #[derive(Debug)]
 pub struct FlowShapeDetector {
     baseline: ShapeBaseline,
-    edges: HashMap<u32, EdgeLive>,
+    /// Per edge id of the baseline, [`EdgeShape::min_packets`] of both directions, computed once
+    /// (each is an `exp_m1`, and every record of the edge needs them).
+    min_packets: Vec<[f64; 2]>,
+    /// Per edge id of the baseline, its live state once a record of it was measured.
+    edges: Vec<Option<EdgeLive>>,
     /// Per edge, the last reasons given and their key: a sustained drift gives the same words
     /// for thousands of records, and formatting them is most of the detector's cost.
-    said: HashMap<u32, (ReasonKey, Vec<Reason>)>,
+    said: HashMap<u32, (ReasonKey, Vec<Reason>), KeyHashState>,
+    memo: LnMemo,
 }
 
 impl FlowShapeDetector {
     pub fn new(baseline: ShapeBaseline) -> FlowShapeDetector {
+        let min_packets = baseline
+            .edges
+            .iter()
+            .map(|edge| edge.as_ref().map_or([0.0; 2], |edge| [0, 1].map(|d| edge.min_packets(d))))
+            .collect();
         FlowShapeDetector {
+            edges: vec![None; baseline.edges.len()],
+            min_packets,
             baseline,
-            edges: HashMap::new(),
-            said: HashMap::new(),
+            said: HashMap::default(),
+            memo: LnMemo::default(),
         }
     }
 
@@ -565,21 +586,28 @@ impl Detector for FlowShapeDetector {
         let Some(learnt) = self.baseline.edge(raw.edge) else {
             return;
         };
-        let Some((values, packets)) = measure(conn) else {
+        let Some((bytes, packets)) = sizes(conn) else {
             return;
         };
-        let live = self.edges.entry(raw.edge).or_default();
+        let edge = raw.edge as usize;
+        let min_packets = self.min_packets[edge];
+        let live = self.edges[edge].get_or_insert_with(EdgeLive::default);
         let mut over: ReasonKey = Vec::new();
+        // Only judged quantities are computed; the others' values are never read.
+        let mut values = [None; 4];
         for quantity in Quantity::ALL {
             let idx = quantity as usize;
             let base = &learnt.quantities[idx];
-            let Some(value) = values[idx] else {
+            if !base.judged {
+                continue;
+            }
+            let Some(value) = self.memo.quantity(quantity, bytes, packets) else {
                 continue;
             };
-            if !base.judged
-                || quantity
-                    .packets()
-                    .is_some_and(|dir| (packets[dir] as f64) < learnt.min_packets(dir))
+            values[idx] = Some(value);
+            if quantity
+                .packets()
+                .is_some_and(|dir| (packets[dir] as f64) < min_packets[dir])
             {
                 continue;
             }
@@ -647,24 +675,30 @@ impl Detector for FlowShapeDetector {
     }
 
     fn checkpoint(&self) -> serde_json::Value {
-        let mut edges: Vec<(u32, EdgeLive)> = self
+        let edges: Vec<(u32, EdgeLive)> = self
             .edges
             .iter()
-            .map(|(id, live)| (*id, live.clone()))
+            .enumerate()
+            .filter_map(|(id, live)| Some((id as u32, live.clone()?)))
             .collect();
-        edges.sort_by_key(|(id, _)| *id);
         serde_json::to_value(State { edges }).unwrap_or(serde_json::Value::Null)
     }
 
     fn restore(&mut self, state: serde_json::Value) -> Result<(), String> {
         self.said.clear();
+        self.edges.iter_mut().for_each(|live| *live = None);
         if state.is_null() {
-            self.edges.clear();
             return Ok(());
         }
         let state: State = serde_json::from_value(state)
             .map_err(|error| format!("the flow_shape state is not valid: {error}"))?;
-        self.edges = state.edges.into_iter().collect();
+        for (id, live) in state.edges {
+            // Live state only exists for edges of the baseline the checkpoint was made with.
+            let slot = self.edges.get_mut(id as usize).ok_or_else(|| {
+                format!("the flow_shape state names edge {id}, which the model's baseline does not have")
+            })?;
+            *slot = Some(live);
+        }
         Ok(())
     }
 }

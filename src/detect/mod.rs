@@ -19,6 +19,7 @@ pub mod conduit;
 pub mod flow_shape;
 pub mod forest;
 pub mod function_code;
+mod histogram;
 pub mod novelty;
 pub mod process_value;
 pub mod reasons;

@@ -10,15 +10,17 @@
 //! a split run equals one run. Each rule reports a departure once and then stays quiet on that edge
 //! or source for [`REPEAT_SECS`] of log time while it lasts: one alert per episode, not per record.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
 use super::attack::ids;
 use super::baseline::{self, BaselineError, Learner, TrainingRecord};
+use super::histogram::StepCounts;
 use super::{Detector, Finding, Observation, Reason, Seen, Severity, Subject};
-use crate::features::intern::OVERFLOW;
+use crate::features::extract::ln_1p_count;
+use crate::features::intern::{KeyHashState, OVERFLOW};
 use crate::features::{Direction, EventKind, Schema};
 use crate::model::{BaselineSection, LoadedModel};
 
@@ -44,8 +46,7 @@ const BINS_PER_UNIT: f64 = 20.0;
 /// A sparse histogram of ln(1 + x).
 #[derive(Clone, Debug, Default)]
 struct Hist {
-    bins: BTreeMap<u16, u64>,
-    n: u64,
+    bins: StepCounts,
     max: f64,
 }
 
@@ -54,55 +55,28 @@ impl Hist {
         if !value.is_finite() || value < 0.0 {
             return;
         }
-        let bin = (value.ln_1p() * BINS_PER_UNIT)
-            .round()
-            .min(f64::from(u16::MAX)) as u16;
-        *self.bins.entry(bin).or_default() += 1;
-        self.n += 1;
+        self.add_ln(value, value.ln_1p());
+    }
+
+    /// Adds a count: the same as `add(count as f64)`, its `ln_1p` read from a table.
+    fn add_count(&mut self, count: u64) {
+        self.add_ln(count as f64, ln_1p_count(count));
+    }
+
+    fn add_ln(&mut self, value: f64, ln: f64) {
+        let bin = (ln * BINS_PER_UNIT).round().min(f64::from(u16::MAX)) as u16;
+        self.bins.add(bin);
         self.max = self.max.max(value);
     }
 
-    /// The q-quantile in ln(1 + x) units.
-    fn quantile_ln(&self, q: f64) -> f64 {
-        let rank = ((self.n as f64 - 1.0) * q).round() as u64;
-        let mut seen = 0;
-        for (&bin, &count) in &self.bins {
-            seen += count;
-            if seen > rank {
-                return f64::from(bin) / BINS_PER_UNIT;
-            }
-        }
-        self.bins
-            .keys()
-            .next_back()
-            .map_or(0.0, |&bin| f64::from(bin) / BINS_PER_UNIT)
-    }
-
     fn summary(&self) -> Dist {
-        let median = self.quantile_ln(0.5);
-        // The median absolute deviation, read from the same bins.
-        let mut deviations: Vec<(f64, u64)> = self
-            .bins
-            .iter()
-            .map(|(&bin, &count)| ((f64::from(bin) / BINS_PER_UNIT - median).abs(), count))
-            .collect();
-        deviations.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let rank = (self.n.saturating_sub(1)) / 2;
-        let mut seen = 0;
-        let mut mad = 0.0;
-        for (deviation, count) in deviations {
-            seen += count;
-            if seen > rank {
-                mad = deviation;
-                break;
-            }
-        }
+        let summary = self.bins.summary(BINS_PER_UNIT);
         Dist {
-            n: self.n,
-            q01: self.quantile_ln(0.01),
-            median,
-            q99: self.quantile_ln(0.99),
-            mad,
+            n: self.bins.n(),
+            q01: summary.q01,
+            median: summary.median,
+            q99: summary.q99,
+            mad: summary.mad,
             max: self.max,
         }
     }
@@ -224,7 +198,7 @@ struct EdgeLearning {
 #[derive(Default)]
 pub struct RhythmLearner {
     edges: [Vec<Option<EdgeLearning>>; 2],
-    sources: HashMap<IpAddr, (Reach, u32)>,
+    sources: HashMap<IpAddr, (Reach, u32), KeyHashState>,
 }
 
 impl Learner for RhythmLearner {
@@ -254,7 +228,7 @@ impl Learner for RhythmLearner {
                 edge.duration.add(duration);
             }
             edge.packets
-                .add((conn.orig_pkts.unwrap_or(0) + conn.resp_pkts.unwrap_or(0)) as f64);
+                .add_count(conn.orig_pkts.unwrap_or(0) + conn.resp_pkts.unwrap_or(0));
             let (reach, max) = self.sources.entry(event.edge.orig_h).or_default();
             *max = (*max).max(reach.add(event.ts, event.edge.resp_h, event.edge.resp_p));
         }
@@ -302,13 +276,38 @@ struct RhythmState {
     sources: Vec<(IpAddr, Reach, Option<f64>)>,
 }
 
+/// What scoring compares an edge's records with, computed once from its [`EdgeRhythm`]: the
+/// limits each record needs, which otherwise cost an `exp_m1` each per record.
+#[derive(Clone, Copy, Debug)]
+struct EdgeLimits {
+    /// A session longer than this (seconds) or with more packets than this is long.
+    duration: f64,
+    packets: f64,
+}
+
+impl EdgeLimits {
+    fn of(learnt: &EdgeRhythm) -> EdgeLimits {
+        EdgeLimits {
+            duration: (2.0 * learnt.duration.max)
+                .max(4.0 * plain(learnt.duration.q99))
+                .max(60.0),
+            packets: (2.0 * learnt.packets.max)
+                .max(4.0 * plain(learnt.packets.q99))
+                .max(100.0),
+        }
+    }
+}
+
 /// The polling-rhythm detector.
 #[derive(Debug)]
 pub struct RhythmDetector {
     baseline: RhythmBaseline,
-    source_max: HashMap<IpAddr, u32>,
-    edges: [HashMap<u32, EdgeLive>; 2],
-    sources: HashMap<IpAddr, (Reach, Option<f64>)>,
+    /// Per schema and edge id of the baseline, the edge's limits.
+    limits: [Vec<Option<EdgeLimits>>; 2],
+    source_max: HashMap<IpAddr, u32, KeyHashState>,
+    /// Per schema and edge id of the baseline, the edge's live state once a record of it came.
+    edges: [Vec<Option<EdgeLive>>; 2],
+    sources: HashMap<IpAddr, (Reach, Option<f64>), KeyHashState>,
 }
 
 /// A report is due when none was made in the last [`REPEAT_SECS`].
@@ -338,19 +337,21 @@ impl RhythmDetector {
     }
 
     pub fn new(baseline: RhythmBaseline) -> RhythmDetector {
+        let limits = [0, 1].map(|slot| {
+            baseline.edges[slot]
+                .iter()
+                .map(|edge| edge.as_ref().map(EdgeLimits::of))
+                .collect()
+        });
         RhythmDetector {
             source_max: baseline.sources.iter().copied().collect(),
+            edges: [0, 1].map(|slot| vec![None; baseline.edges[slot].len()]),
+            limits,
             baseline,
-            edges: [HashMap::new(), HashMap::new()],
-            sources: HashMap::new(),
+            sources: HashMap::default(),
         }
     }
 
-    fn learnt(&self, schema: Schema, edge: u32) -> Option<&EdgeRhythm> {
-        self.baseline.edges[slot(schema)]
-            .get(edge as usize)
-            .and_then(Option::as_ref)
-    }
 }
 
 fn finding(
@@ -387,9 +388,13 @@ fn edge_text(observation: &Observation<'_>) -> String {
     )
 }
 
+/// The middle of the window: `sorted[WINDOW / 2]` (of a full window, the only kind judged).
 fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    let mut sorted = [0.0; WINDOW];
+    let sorted = &mut sorted[..values.len().min(WINDOW)];
+    sorted.copy_from_slice(&values[..sorted.len()]);
+    // Elements equal under `total_cmp` have the same bits, so any sort gives this order.
+    sorted.sort_unstable_by(f64::total_cmp);
     sorted[sorted.len() / 2]
 }
 
@@ -442,13 +447,17 @@ impl Detector for RhythmDetector {
         if raw.edge == OVERFLOW {
             return;
         }
-        let Some(learnt) = self.learnt(observation.schema, raw.edge).cloned() else {
+        let schema_slot = slot(observation.schema);
+        let Some(learnt) = self.baseline.edges[schema_slot]
+            .get(raw.edge as usize)
+            .and_then(Option::as_ref)
+        else {
             // An edge never seen in training is the new-communication detector's to report.
             return;
         };
-        let live = self.edges[slot(observation.schema)]
-            .entry(raw.edge)
-            .or_default();
+        let edge = raw.edge as usize;
+        let limits = self.limits[schema_slot][edge];
+        let live = self.edges[schema_slot][edge].get_or_insert_with(EdgeLive::default);
         if counts(&event.kind) {
             if let Some(last) = live.last_ts.replace(event.ts) {
                 live.window.push((event.ts - last).max(0.0).ln_1p());
@@ -520,11 +529,9 @@ impl Detector for RhythmDetector {
             && learnt.duration.n >= MIN_SESSIONS
         {
             let mut reasons = Vec::new();
+            let limits = limits.unwrap_or_else(|| EdgeLimits::of(learnt));
             if let Some(duration) = conn.duration {
-                let limit = (2.0 * learnt.duration.max)
-                    .max(4.0 * plain(learnt.duration.q99))
-                    .max(60.0);
-                if duration > limit {
+                if duration > limits.duration {
                     reasons.push(Reason::new(
                         format!(
                             "session of {} on {}",
@@ -540,10 +547,7 @@ impl Detector for RhythmDetector {
                 }
             }
             let packets = (conn.orig_pkts.unwrap_or(0) + conn.resp_pkts.unwrap_or(0)) as f64;
-            let limit = (2.0 * learnt.packets.max)
-                .max(4.0 * plain(learnt.packets.q99))
-                .max(100.0);
-            if packets > limit {
+            if packets > limits.packets {
                 reasons.push(Reason::new(
                     format!(
                         "{packets:.0} packets in one session on {}",
@@ -573,10 +577,11 @@ impl Detector for RhythmDetector {
     fn checkpoint(&self) -> serde_json::Value {
         let mut state = RhythmState::default();
         for (slot, edges) in self.edges.iter().enumerate() {
-            let mut list: Vec<(u32, EdgeLive)> =
-                edges.iter().map(|(id, live)| (*id, live.clone())).collect();
-            list.sort_by_key(|(id, _)| *id);
-            state.edges[slot] = list;
+            state.edges[slot] = edges
+                .iter()
+                .enumerate()
+                .filter_map(|(id, live)| Some((id as u32, live.clone()?)))
+                .collect();
         }
         let mut sources: Vec<(IpAddr, Reach, Option<f64>)> = self
             .sources
@@ -595,7 +600,15 @@ impl Detector for RhythmDetector {
         let state: RhythmState = serde_json::from_value(state)
             .map_err(|error| format!("the rhythm state is not valid: {error}"))?;
         for (slot, edges) in state.edges.into_iter().enumerate() {
-            self.edges[slot] = edges.into_iter().collect();
+            let live_edges = &mut self.edges[slot];
+            live_edges.iter_mut().for_each(|live| *live = None);
+            for (id, live) in edges {
+                // Live state only exists for edges of the baseline the checkpoint was made with.
+                let entry = live_edges.get_mut(id as usize).ok_or_else(|| {
+                    format!("the rhythm state names edge {id}, which the model's baseline does not have")
+                })?;
+                *entry = Some(live);
+            }
         }
         self.sources = state
             .sources

@@ -9,6 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
+use crate::features::intern::KeyHashState;
 use crate::features::{Schema, Vocab};
 use crate::ot::OtSelector;
 
@@ -64,13 +65,14 @@ impl Role {
 /// The roles of every host seen in training.
 #[derive(Clone, Debug, Default)]
 pub struct Roles {
-    hosts: HashMap<IpAddr, Role>,
+    /// Looked up several times per record (scope, novelty): foldhash, keyed per process.
+    hosts: HashMap<IpAddr, Role, KeyHashState>,
 }
 
 impl Roles {
     /// Learns the roles from the training vocabularies: only edges with a training count count.
     pub fn learn<'v>(vocabs: impl IntoIterator<Item = &'v Vocab>, ot: &OtSelector) -> Roles {
-        let mut hosts: HashMap<IpAddr, Role> = HashMap::new();
+        let mut hosts: HashMap<IpAddr, Role, KeyHashState> = HashMap::default();
         for vocab in vocabs {
             for (edge_id, &count) in vocab.edge_counts.iter().enumerate() {
                 if count == 0 {

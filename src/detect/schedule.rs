@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::attack::ids;
 use super::baseline::{self, BaselineError, Learner, TrainingRecord};
 use super::{Detector, Finding, Observation, Reason, Seen, Severity, Subject};
-use crate::features::intern::OVERFLOW;
+use crate::features::intern::{KeyHashState, OVERFLOW};
 use crate::features::{EventKind, Schema};
 use crate::inventory::schedule::DAYS;
 use crate::model::{BaselineSection, LoadedModel};
@@ -195,7 +195,7 @@ impl Learning {
 pub struct ScheduleLearner {
     days_seen: HashSet<i64>,
     coverage: Coverage,
-    clients: HashMap<IpAddr, Learning>,
+    clients: HashMap<IpAddr, Learning, KeyHashState>,
     edges: [Vec<Option<Learning>>; 2],
 }
 
@@ -262,9 +262,9 @@ impl Learner for ScheduleLearner {
 #[derive(Debug)]
 pub struct ScheduleDetector {
     baseline: ScheduleBaseline,
-    clients: HashMap<IpAddr, Activity>,
+    clients: HashMap<IpAddr, Activity, KeyHashState>,
     /// Log time of the last report per source.
-    reported: HashMap<IpAddr, f64>,
+    reported: HashMap<IpAddr, f64, KeyHashState>,
 }
 
 impl ScheduleDetector {
@@ -277,7 +277,7 @@ impl ScheduleDetector {
         ScheduleDetector {
             clients: baseline.clients.iter().copied().collect(),
             baseline,
-            reported: HashMap::new(),
+            reported: HashMap::default(),
         }
     }
 }

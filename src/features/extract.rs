@@ -63,7 +63,7 @@ static SMALL_LN_1P: LazyLock<Box<[f64]>> =
     LazyLock::new(|| (0..SMALL_COUNTS).map(|n| (n as f64).ln_1p()).collect());
 
 /// `ln(1 + count)` of a byte or packet count, exactly as `(count as f64).ln_1p()`.
-fn ln_1p_count(count: u64) -> f64 {
+pub(crate) fn ln_1p_count(count: u64) -> f64 {
     usize::try_from(count)
         .ok()
         .and_then(|idx| SMALL_LN_1P.get(idx))

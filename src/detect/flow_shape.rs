@@ -471,7 +471,10 @@ impl FlowShapeDetector {
         let min_packets = baseline
             .edges
             .iter()
-            .map(|edge| edge.as_ref().map_or([0.0; 2], |edge| [0, 1].map(|d| edge.min_packets(d))))
+            .map(|edge| {
+                edge.as_ref()
+                    .map_or([0.0; 2], |edge| [0, 1].map(|d| edge.min_packets(d)))
+            })
             .collect();
         FlowShapeDetector {
             edges: vec![None; baseline.edges.len()],
@@ -695,7 +698,9 @@ impl Detector for FlowShapeDetector {
         for (id, live) in state.edges {
             // Live state only exists for edges of the baseline the checkpoint was made with.
             let slot = self.edges.get_mut(id as usize).ok_or_else(|| {
-                format!("the flow_shape state names edge {id}, which the model's baseline does not have")
+                format!(
+                    "the flow_shape state names edge {id}, which the model's baseline does not have"
+                )
             })?;
             *slot = Some(live);
         }

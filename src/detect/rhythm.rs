@@ -351,7 +351,6 @@ impl RhythmDetector {
             sources: HashMap::default(),
         }
     }
-
 }
 
 fn finding(
@@ -605,7 +604,9 @@ impl Detector for RhythmDetector {
             for (id, live) in edges {
                 // Live state only exists for edges of the baseline the checkpoint was made with.
                 let entry = live_edges.get_mut(id as usize).ok_or_else(|| {
-                    format!("the rhythm state names edge {id}, which the model's baseline does not have")
+                    format!(
+                        "the rhythm state names edge {id}, which the model's baseline does not have"
+                    )
                 })?;
                 *entry = Some(live);
             }

@@ -529,21 +529,21 @@ impl Detector for RhythmDetector {
         {
             let mut reasons = Vec::new();
             let limits = limits.unwrap_or_else(|| EdgeLimits::of(learnt));
-            if let Some(duration) = conn.duration {
-                if duration > limits.duration {
-                    reasons.push(Reason::new(
-                        format!(
-                            "session of {} on {}",
-                            seconds_text(duration),
-                            edge_text(observation)
-                        ),
-                        format!(
-                            "at most {} in training (median {})",
-                            seconds_text(learnt.duration.max),
-                            seconds_text(plain(learnt.duration.median))
-                        ),
-                    ));
-                }
+            if let Some(duration) = conn.duration
+                && duration > limits.duration
+            {
+                reasons.push(Reason::new(
+                    format!(
+                        "session of {} on {}",
+                        seconds_text(duration),
+                        edge_text(observation)
+                    ),
+                    format!(
+                        "at most {} in training (median {})",
+                        seconds_text(learnt.duration.max),
+                        seconds_text(plain(learnt.duration.median))
+                    ),
+                ));
             }
             let packets = (conn.orig_pkts.unwrap_or(0) + conn.resp_pkts.unwrap_or(0)) as f64;
             if packets > limits.packets {

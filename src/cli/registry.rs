@@ -426,3 +426,96 @@ pub fn add_record_rows(table: &mut comfy_table::Table, detail: &ModelDetail) {
         ]);
     }
 }
+
+/// The registry version of `loaded`, refused unless it is in `stage` with a passed
+/// certification of this exact artifact: what `watch --db` runs (production) and scores beside
+/// it (staging).
+pub fn require_stage(
+    db: &Path,
+    policies: &[PathBuf],
+    loaded: &crate::model::LoadedModel,
+    stage: ModelStage,
+) -> anyhow::Result<crate::store::ModelVersionRecord> {
+    let detail = record_of(db, policies, &loaded.sha256)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "model {} is not in the registry {}; register it with `otsentry model register`",
+            loaded.sha256,
+            db.display()
+        )
+    })?;
+    let version = detail.version;
+    anyhow::ensure!(
+        version.stage == stage,
+        "registry version {} ({}) is in stage {}, not {stage}",
+        version.id,
+        version.sha256,
+        version.stage
+    );
+    let certified = version
+        .certification
+        .as_ref()
+        .and_then(|report| report.get("model_sha256"))
+        .and_then(serde_json::Value::as_str);
+    anyhow::ensure!(
+        version.certified == Some(true) && certified == Some(version.sha256.as_str()),
+        "registry version {} ({}) has no passed certification of this artifact ({}); run `otsentry certify MODEL --db`",
+        version.id,
+        version.sha256,
+        match version.certified {
+            None => "not certified",
+            Some(false) => "its certification failed",
+            Some(true) => "the certification on record is of another artifact",
+        }
+    );
+    Ok(version)
+}
+
+/// The registry's staging version (`watch --staging`): refused when there is none or several.
+pub fn staging_version(
+    db: &Path,
+    policies: &[PathBuf],
+) -> anyhow::Result<crate::store::ModelVersionRecord> {
+    let versions = runtime()?.block_on(async {
+        let governance = open_for_show(db, policies).await?;
+        let versions = governance.list_models(Actor::Local).await;
+        governance.close().await;
+        anyhow::Ok(versions?)
+    })?;
+    let mut staging: Vec<_> = versions
+        .into_iter()
+        .filter(|v| v.stage == ModelStage::Staging)
+        .collect();
+    match staging.len() {
+        0 => anyhow::bail!(
+            "no version is in stage staging in {}; stage a candidate with `otsentry model stage VERSION`",
+            db.display()
+        ),
+        1 => Ok(staging.remove(0)),
+        _ => anyhow::bail!(
+            "{} versions are in stage staging in {} ({}); name the one to score with --staging-model",
+            staging.len(),
+            db.display(),
+            staging
+                .iter()
+                .map(|v| v.id.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Records a staging version's evidence in the registry database, each delta one governed,
+/// audited change as `local:cli`, on a runtime of its own (watch is synchronous).
+pub fn staging_recorder(
+    db: &Path,
+    policies: &[PathBuf],
+    version_id: i64,
+) -> anyhow::Result<crate::watch::staging::Recorder> {
+    let runtime = runtime()?;
+    let governance = runtime.block_on(open_for_show(db, policies))?;
+    Ok(Box::new(move |delta| {
+        runtime
+            .block_on(governance.record_staging_evidence(Actor::Local, version_id, delta))
+            .map_err(|error| error.to_string())
+    }))
+}

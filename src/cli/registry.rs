@@ -59,6 +59,16 @@ pub enum RegistryCommand {
         #[command(flatten)]
         gov: GovArgs,
     },
+    /// Compare a staging version with production on live traffic: how long it scored beside
+    /// production, how many records, and its would-be alerts next to production's, by rule.
+    Compare {
+        #[arg(value_name = "VERSION")]
+        id: i64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        gov: GovArgs,
+    },
     /// Print a version's model card (Markdown).
     Card {
         #[arg(value_name = "VERSION")]
@@ -208,6 +218,25 @@ async fn run_async(command: RegistryCommand) -> anyhow::Result<()> {
             let record = governance.rollback_model(Actor::Local, id).await;
             governance.close().await;
             print_version("rolled back to", &record?)
+        }
+        RegistryCommand::Compare { id, format, gov } => {
+            let governance = open_governance(&gov).await?;
+            let detail = governance.model_detail(Actor::Local, id).await;
+            governance.close().await;
+            let detail = detail?;
+            if format == Format::Json {
+                writeln!(
+                    std::io::stdout(),
+                    "{}",
+                    serde_json::to_string_pretty(&detail.staging)?
+                )?;
+                return Ok(());
+            }
+            let mut table = Table::new();
+            table.set_header(["", "value"]);
+            add_staging_rows(&mut table, &detail);
+            writeln!(std::io::stdout(), "{table}")?;
+            Ok(())
         }
         RegistryCommand::Card { id, gov } => {
             let governance = open_governance(&gov).await?;
@@ -411,6 +440,7 @@ pub fn add_record_rows(table: &mut comfy_table::Table, detail: &ModelDetail) {
             ]);
         }
     }
+    add_staging_rows(table, detail);
     for item in &detail.diff_items {
         table.add_row([
             format!("diff #{}", item.id),
@@ -518,4 +548,71 @@ pub fn staging_recorder(
             .block_on(governance.record_staging_evidence(Actor::Local, version_id, delta))
             .map_err(|error| error.to_string())
     }))
+}
+
+/// The staging evidence rows of `model show` and `model compare`: how long the version scored
+/// live traffic beside production, the records, and its would-be alerts against production's
+/// on the same records, in all and by detector and rule.
+pub fn add_staging_rows(table: &mut comfy_table::Table, detail: &ModelDetail) {
+    use crate::store::StagingSide;
+    let Some(evidence) = &detail.staging else {
+        table.add_row([
+            "staging evidence",
+            "none: it never scored live traffic beside production (`otsentry watch --staging`)",
+        ]);
+        return;
+    };
+    table.add_row([
+        "staging evidence".to_string(),
+        format!(
+            "scored live traffic beside production {} for {}, {} to {}: {} records ({} rows by the forest)",
+            evidence.production_sha256,
+            match evidence.scored_micros as f64 / 1e6 {
+                secs if secs < 3600.0 => format!("{secs:.1} s"),
+                secs => format!("{:.1} h", secs / 3600.0),
+            },
+            format_micros(evidence.first_scored_at),
+            format_micros(evidence.last_scored_at),
+            evidence.records,
+            evidence.rows_scored
+        ),
+    ]);
+    table.add_row([
+        "  alerts".to_string(),
+        format!(
+            "{} would-be (this version), {} by production on the same records",
+            evidence.alerts(StagingSide::Staging),
+            evidence.alerts(StagingSide::Production)
+        ),
+    ]);
+    let mut by_rule: std::collections::BTreeMap<(&str, &str), (u64, u64)> = Default::default();
+    for count in &evidence.counts {
+        let entry = by_rule
+            .entry((count.detector.as_str(), count.rule.as_str()))
+            .or_default();
+        match count.side {
+            StagingSide::Staging => entry.0 += count.alerts,
+            StagingSide::Production => entry.1 += count.alerts,
+        }
+    }
+    for ((detector, rule), (would_be, production)) in by_rule {
+        table.add_row([
+            format!("  {detector}.{rule}"),
+            format!("{would_be} would-be, {production} by production"),
+        ]);
+    }
+    let mut by_day: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+    for count in &evidence.counts {
+        let entry = by_day.entry(count.day.as_str()).or_default();
+        match count.side {
+            StagingSide::Staging => entry.0 += count.alerts,
+            StagingSide::Production => entry.1 += count.alerts,
+        }
+    }
+    for (day, (would_be, production)) in by_day {
+        table.add_row([
+            format!("  day {day}"),
+            format!("{would_be} would-be, {production} by production"),
+        ]);
+    }
 }

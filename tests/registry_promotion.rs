@@ -293,7 +293,10 @@ async fn staging_evidence_is_recorded_only_for_a_staging_model() {
         message.contains("recorded only for a staging model"),
         "{message}"
     );
-    governance.stage_model(Actor::Local, v1.id).await.expect("staged");
+    governance
+        .stage_model(Actor::Local, v1.id)
+        .await
+        .expect("staged");
     for _ in 0..2 {
         governance
             .record_staging_evidence(Actor::Local, v1.id, &delta)

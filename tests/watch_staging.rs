@@ -272,8 +272,8 @@ fn staging_evidence_is_gathered_beside_production_and_gates_promotion() {
     assert!(totals(&after, "production") > 0, "{after}");
 
     // Every SIEM event is production's: the candidate's would-be alerts never reach a sink.
-    let b_sha = after_sha(&site, "2");
-    let a_sha = after_sha(&site, "1");
+    let b_sha = after_sha(&site, 2);
+    let a_sha = after_sha(&site, 1);
     let events = std::fs::read_to_string(&siem).unwrap();
     assert!(!events.is_empty());
     assert!(!events.contains(&b_sha));
@@ -318,13 +318,13 @@ fn site_copy(
     (fresh, whole, production)
 }
 
-fn after_sha(site: &Site, version: &str) -> String {
+fn after_sha(site: &Site, version: i64) -> String {
     let list: serde_json::Value =
         serde_json::from_str(&site.ok(&["model", "list", "--format", "json"])).unwrap();
     list.as_array()
         .unwrap()
         .iter()
-        .find(|v| v["id"].to_string() == version)
+        .find(|v| v["id"] == version)
         .unwrap()["sha256"]
         .as_str()
         .unwrap()

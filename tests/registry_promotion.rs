@@ -88,7 +88,7 @@ async fn a_model_reaches_production_only_through_every_check() {
     let message = refusal(governance.promote_model(Actor::Local, v1.id, None).await);
     assert!(message.contains("has no certification"), "{message}");
     assert!(
-        message.contains("staging period of 3 day(s) is not over"),
+        message.contains("staging period of 3 day(s) cannot run: no model is in production"),
         "{message}"
     );
     let refused = last_entries(&db, 1).await;
@@ -122,6 +122,12 @@ async fn a_model_reaches_production_only_through_every_check() {
         message.contains("failed its adversarial certification"),
         "{message}"
     );
+    // The override of a promotion that was refused is refused too, not left applied.
+    let entries = last_entries(&db, 2).await;
+    assert_eq!(entries[0].0, "override_staging_period");
+    assert_eq!(entries[0].1, "refuse", "{entries:?}");
+    assert!(entries[0].2.contains("is not applied"), "{entries:?}");
+    assert_ne!(entries[1].0, "override_staging_period");
 
     governance
         .record_certification(Actor::Local, v1.id, &report(&sha1), true)
@@ -198,6 +204,13 @@ async fn a_model_reaches_production_only_through_every_check() {
         message.contains("1 baseline-diff item(s) are not acknowledged"),
         "{message}"
     );
+    assert_eq!(last_entries(&db, 1).await[0].1, "refuse");
+    // Without the override, v2 has production to score beside but never did.
+    let message = refusal(governance.promote_model(Actor::Local, v2.id, None).await);
+    assert!(
+        message.contains("never scored live traffic beside production"),
+        "{message}"
+    );
     assert!(
         message.contains("10.0.0.101 -> 10.0.0.105:4444/tcp"),
         "{message}"
@@ -244,6 +257,67 @@ async fn a_model_reaches_production_only_through_every_check() {
         .await
         .expect("reads")
         .expect("every registry row is explained by the audit log");
+}
+
+#[tokio::test]
+async fn staging_evidence_is_recorded_only_for_a_staging_model() {
+    use otsentry::store::{StagingCount, StagingDelta, StagingSide};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("otsentry.db");
+    let governance = common::governance(&db, None).await;
+    let v1 = governance
+        .register_model(Actor::Local, version(&"4".repeat(64)), None)
+        .await
+        .expect("registered");
+    let delta = StagingDelta {
+        scored_micros: 1_000_000,
+        records: 10,
+        rows_scored: 9,
+        production_sha256: "5".repeat(64),
+        at: 1,
+        counts: vec![StagingCount {
+            day: "2026-10-01".into(),
+            side: StagingSide::Staging,
+            detector: "novelty".into(),
+            rule: "new_source".into(),
+            severity: "high".into(),
+            alerts: 2,
+        }],
+    };
+    let message = refusal(
+        governance
+            .record_staging_evidence(Actor::Local, v1.id, &delta)
+            .await,
+    );
+    assert!(
+        message.contains("recorded only for a staging model"),
+        "{message}"
+    );
+    governance
+        .stage_model(Actor::Local, v1.id)
+        .await
+        .expect("staged");
+    for _ in 0..2 {
+        governance
+            .record_staging_evidence(Actor::Local, v1.id, &delta)
+            .await
+            .expect("recorded");
+    }
+    let evidence = governance
+        .staging_evidence(Actor::Local, v1.id)
+        .await
+        .expect("reads")
+        .expect("evidence");
+    assert_eq!(evidence.records, 20);
+    assert_eq!(evidence.scored_micros, 2_000_000);
+    assert_eq!(evidence.counts.len(), 1);
+    assert_eq!(evidence.counts[0].alerts, 4);
+    governance.close().await;
+    let store = SqliteStore::open(&db).await.expect("opens");
+    verify_store(&store, &Default::default())
+        .await
+        .expect("reads")
+        .expect("every evidence row is explained by the audit log");
 }
 
 #[tokio::test]

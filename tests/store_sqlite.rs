@@ -49,7 +49,7 @@ async fn the_database_runs_in_wal_mode_with_the_schema_applied() {
         .await
         .expect("table")
         .get(0);
-    assert_eq!(versions, 6);
+    assert_eq!(versions, 7);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

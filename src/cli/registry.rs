@@ -59,6 +59,16 @@ pub enum RegistryCommand {
         #[command(flatten)]
         gov: GovArgs,
     },
+    /// Compare a staging version with production on live traffic: how long it scored beside
+    /// production, how many records, and its would-be alerts next to production's, by rule.
+    Compare {
+        #[arg(value_name = "VERSION")]
+        id: i64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        gov: GovArgs,
+    },
     /// Print a version's model card (Markdown).
     Card {
         #[arg(value_name = "VERSION")]
@@ -208,6 +218,25 @@ async fn run_async(command: RegistryCommand) -> anyhow::Result<()> {
             let record = governance.rollback_model(Actor::Local, id).await;
             governance.close().await;
             print_version("rolled back to", &record?)
+        }
+        RegistryCommand::Compare { id, format, gov } => {
+            let governance = open_governance(&gov).await?;
+            let detail = governance.model_detail(Actor::Local, id).await;
+            governance.close().await;
+            let detail = detail?;
+            if format == Format::Json {
+                writeln!(
+                    std::io::stdout(),
+                    "{}",
+                    serde_json::to_string_pretty(&detail.staging)?
+                )?;
+                return Ok(());
+            }
+            let mut table = Table::new();
+            table.set_header(["", "value"]);
+            add_staging_rows(&mut table, &detail);
+            writeln!(std::io::stdout(), "{table}")?;
+            Ok(())
         }
         RegistryCommand::Card { id, gov } => {
             let governance = open_governance(&gov).await?;
@@ -411,6 +440,7 @@ pub fn add_record_rows(table: &mut comfy_table::Table, detail: &ModelDetail) {
             ]);
         }
     }
+    add_staging_rows(table, detail);
     for item in &detail.diff_items {
         table.add_row([
             format!("diff #{}", item.id),
@@ -423,6 +453,166 @@ pub fn add_record_rows(table: &mut comfy_table::Table, detail: &ModelDetail) {
                 ),
                 None => format!("{} {}: not acknowledged", item.kind, item.item),
             },
+        ]);
+    }
+}
+
+/// The registry version of `loaded`, refused unless it is in `stage` with a passed
+/// certification of this exact artifact: what `watch --db` runs (production) and scores beside
+/// it (staging).
+pub fn require_stage(
+    db: &Path,
+    policies: &[PathBuf],
+    loaded: &crate::model::LoadedModel,
+    stage: ModelStage,
+) -> anyhow::Result<crate::store::ModelVersionRecord> {
+    let detail = record_of(db, policies, &loaded.sha256)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "model {} is not in the registry {}; register it with `otsentry model register`",
+            loaded.sha256,
+            db.display()
+        )
+    })?;
+    let version = detail.version;
+    anyhow::ensure!(
+        version.stage == stage,
+        "registry version {} ({}) is in stage {}, not {stage}",
+        version.id,
+        version.sha256,
+        version.stage
+    );
+    let certified = version
+        .certification
+        .as_ref()
+        .and_then(|report| report.get("model_sha256"))
+        .and_then(serde_json::Value::as_str);
+    anyhow::ensure!(
+        version.certified == Some(true) && certified == Some(version.sha256.as_str()),
+        "registry version {} ({}) has no passed certification of this artifact ({}); run `otsentry certify MODEL --db`",
+        version.id,
+        version.sha256,
+        match version.certified {
+            None => "not certified",
+            Some(false) => "its certification failed",
+            Some(true) => "the certification on record is of another artifact",
+        }
+    );
+    Ok(version)
+}
+
+/// The registry's staging version (`watch --staging`): refused when there is none or several.
+pub fn staging_version(
+    db: &Path,
+    policies: &[PathBuf],
+) -> anyhow::Result<crate::store::ModelVersionRecord> {
+    let versions = runtime()?.block_on(async {
+        let governance = open_for_show(db, policies).await?;
+        let versions = governance.list_models(Actor::Local).await;
+        governance.close().await;
+        anyhow::Ok(versions?)
+    })?;
+    let mut staging: Vec<_> = versions
+        .into_iter()
+        .filter(|v| v.stage == ModelStage::Staging)
+        .collect();
+    match staging.len() {
+        0 => anyhow::bail!(
+            "no version is in stage staging in {}; stage a candidate with `otsentry model stage VERSION`",
+            db.display()
+        ),
+        1 => Ok(staging.remove(0)),
+        _ => anyhow::bail!(
+            "{} versions are in stage staging in {} ({}); name the one to score with --staging-model",
+            staging.len(),
+            db.display(),
+            staging
+                .iter()
+                .map(|v| v.id.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Records a staging version's evidence in the registry database, each delta one governed,
+/// audited change as `local:cli`, on a runtime of its own (watch is synchronous).
+pub fn staging_recorder(
+    db: &Path,
+    policies: &[PathBuf],
+    version_id: i64,
+) -> anyhow::Result<crate::watch::staging::Recorder> {
+    let runtime = runtime()?;
+    let governance = runtime.block_on(open_for_show(db, policies))?;
+    Ok(Box::new(move |delta| {
+        runtime
+            .block_on(governance.record_staging_evidence(Actor::Local, version_id, delta))
+            .map_err(|error| error.to_string())
+    }))
+}
+
+/// The staging evidence rows of `model show` and `model compare`: how long the version scored
+/// live traffic beside production, the records, and its would-be alerts against production's
+/// on the same records, in all and by detector and rule.
+pub fn add_staging_rows(table: &mut comfy_table::Table, detail: &ModelDetail) {
+    use crate::store::StagingSide;
+    let Some(evidence) = &detail.staging else {
+        table.add_row([
+            "staging evidence",
+            "none: it never scored live traffic beside production (`otsentry watch --staging`)",
+        ]);
+        return;
+    };
+    table.add_row([
+        "staging evidence".to_string(),
+        format!(
+            "scored live traffic beside production {} for {}, {} to {}: {} records ({} rows by the forest)",
+            evidence.production_sha256,
+            match evidence.scored_micros as f64 / 1e6 {
+                secs if secs < 3600.0 => format!("{secs:.1} s"),
+                secs => format!("{:.1} h", secs / 3600.0),
+            },
+            format_micros(evidence.first_scored_at),
+            format_micros(evidence.last_scored_at),
+            evidence.records,
+            evidence.rows_scored
+        ),
+    ]);
+    table.add_row([
+        "  alerts".to_string(),
+        format!(
+            "{} would-be (this version), {} by production on the same records",
+            evidence.alerts(StagingSide::Staging),
+            evidence.alerts(StagingSide::Production)
+        ),
+    ]);
+    let mut by_rule: std::collections::BTreeMap<(&str, &str), (u64, u64)> = Default::default();
+    for count in &evidence.counts {
+        let entry = by_rule
+            .entry((count.detector.as_str(), count.rule.as_str()))
+            .or_default();
+        match count.side {
+            StagingSide::Staging => entry.0 += count.alerts,
+            StagingSide::Production => entry.1 += count.alerts,
+        }
+    }
+    for ((detector, rule), (would_be, production)) in by_rule {
+        table.add_row([
+            format!("  {detector}.{rule}"),
+            format!("{would_be} would-be, {production} by production"),
+        ]);
+    }
+    let mut by_day: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+    for count in &evidence.counts {
+        let entry = by_day.entry(count.day.as_str()).or_default();
+        match count.side {
+            StagingSide::Staging => entry.0 += count.alerts,
+            StagingSide::Production => entry.1 += count.alerts,
+        }
+    }
+    for (day, (would_be, production)) in by_day {
+        table.add_row([
+            format!("  day {day}"),
+            format!("{would_be} would-be, {production} by production"),
         ]);
     }
 }

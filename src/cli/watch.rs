@@ -21,9 +21,11 @@ use crate::metrics::Metrics;
 use crate::pipeline::{BATCH_ROWS, PipelineConfig, RowOutput};
 use crate::sinks::queue::AlertQueue;
 use crate::sinks::{Sink, SinkError};
+use crate::store::ModelStage;
 use crate::watch::diag::{self, diag};
 use crate::watch::lock::StateLock;
 use crate::watch::siem::{self, Opened, SiemOptions};
+use crate::watch::staging::{DEFAULT_PERSIST_EVERY, StagingRun};
 use crate::watch::{DEFAULT_POLL, NamedSink, Outputs, WatchConfig, WatchSummary, watch};
 
 /// Follow live Zeek logs and alert within one polling cycle.
@@ -48,6 +50,28 @@ pub struct WatchArgs {
     /// the SHA-256 trailer and sidecar are checked, and a warning says so.
     #[arg(long, value_name = "FILE")]
     pub public_key: Option<PathBuf>,
+    /// Score the registry's staging version beside production on the same events, without
+    /// alerting: its would-be alerts are counted (per day, detector, rule, severity) next to
+    /// production's and recorded in --db as its staging evidence, which `model promote` needs.
+    /// The candidate must be signed (--public-key), certified, and in stage staging; needs
+    /// --state-dir, so a restart neither loses nor doubles its counts.
+    #[arg(long, requires_all = ["db", "state_dir", "public_key"])]
+    pub staging: bool,
+    /// As --staging, with the candidate's file named (it must be the registry's staging version).
+    #[arg(long, value_name = "MODEL", requires_all = ["db", "state_dir", "public_key"], conflicts_with = "staging")]
+    pub staging_model: Option<PathBuf>,
+    /// The registry database. With it the model must be the registry's production version with
+    /// a passed certification of this exact artifact; --staging records its evidence here.
+    #[arg(long, value_name = "DB", requires = "policies")]
+    pub db: Option<PathBuf>,
+    /// The policy files in force for --db, as `--policy` of the governance commands.
+    #[arg(
+        long = "policy",
+        value_name = "FILE",
+        value_delimiter = ',',
+        requires = "db"
+    )]
+    pub policies: Vec<PathBuf>,
     /// Where alerts go, repeatable: tcp://, tcp+tls://, syslog+udp://, syslog+tcp://,
     /// syslog+tls://, https:// (Splunk HEC), file://PATH, or - (standard output). Alone, -
     /// writes straight to stdout; every other output is fed from the durable spool.
@@ -174,6 +198,15 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
             "warning: the model's signature is not checked (no --public-key): any well-formed model file runs"
         );
     }
+    // The registry's word on both models, before any log is opened.
+    let staging = match &args.db {
+        Some(db) => {
+            super::registry::require_stage(db, &args.policies, &model, ModelStage::Production)
+                .with_context(|| format!("model {} cannot run", args.model.display()))?;
+            staging_run(&args, db, &model)?
+        }
+        None => None,
+    };
     // The principal and the policy are checked here, before any log is opened.
     let queue = super::score::open_queue(&args.queue)?.map(|queue| Rc::new(RefCell::new(queue)));
     // Held until the process ends: a second watch on this state directory is refused.
@@ -257,13 +290,27 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
             None => String::new(),
         }
     );
-    let outcome = watch(model, &config, &mut outputs, &stop);
+    if let Some(run) = &staging {
+        diag!(
+            "staging: version {} (sha256 {}) scores beside production without alerting; its would-be alerts are recorded in {}",
+            run.version_id,
+            run.model.sha256,
+            args.db
+                .as_deref()
+                .unwrap_or(std::path::Path::new("-"))
+                .display()
+        );
+    }
+    let outcome = watch(model, &config, &mut outputs, staging, &stop);
     stop.store(true, Ordering::Relaxed);
     // Everything is in the spool already; the senders get a moment to deliver it.
     outputs.shutdown(Duration::from_secs(args.drain_secs));
     drop(background);
     let summary = outcome.context("watch failed")?;
     report(&summary);
+    if let Some(line) = &summary.staging {
+        diag!("{line}");
+    }
     if let Some(line) = queue
         .as_ref()
         .and_then(|queue| args.queue.stored_line(&queue.borrow()))
@@ -271,6 +318,57 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
         diag!("{line}");
     }
     Ok(())
+}
+
+/// The staging candidate `--staging` or `--staging-model` names, verified as production is:
+/// its signature, a passed certification of this artifact in the registry, stage staging, and
+/// the OT selection production's events are chosen by.
+fn staging_run(
+    args: &WatchArgs,
+    db: &std::path::Path,
+    production: &crate::model::LoadedModel,
+) -> anyhow::Result<Option<StagingRun>> {
+    let path = match (&args.staging_model, args.staging) {
+        (Some(path), _) => path.clone(),
+        (None, true) => {
+            let version = super::registry::staging_version(db, &args.policies)?;
+            PathBuf::from(version.path)
+        }
+        (None, false) => return Ok(None),
+    };
+    let (candidate, _) = super::score::load_model_signed(
+        &path,
+        args.window,
+        &args.selection,
+        args.public_key.as_deref(),
+    )
+    .context("the staging candidate cannot run")?;
+    let record =
+        super::registry::require_stage(db, &args.policies, &candidate, ModelStage::Staging)
+            .with_context(|| format!("the staging candidate {} cannot run", path.display()))?;
+    anyhow::ensure!(
+        candidate.sha256 != production.sha256,
+        "the staging candidate {} is the production model itself",
+        path.display()
+    );
+    anyhow::ensure!(
+        candidate.ot_selector() == production.ot_selector(),
+        "the staging candidate {} was trained with another OT selection ({:?}) than production ({:?}); both must judge the same events",
+        path.display(),
+        candidate.ot_selector().config(),
+        production.ot_selector().config()
+    );
+    let version_id = record.id;
+    let recorder = super::registry::staging_recorder(db, &args.policies, version_id)?;
+    Ok(Some(StagingRun {
+        model: candidate,
+        version_id,
+        record: recorder,
+        persist_every: std::env::var(crate::watch::staging::PERSIST_EVERY_ENV)
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map_or(DEFAULT_PERSIST_EVERY, Duration::from_millis),
+    }))
 }
 
 /// The run's totals on stderr.

@@ -80,6 +80,8 @@ pub enum Action {
     RollbackModel,
     /// Skip a candidate's staging period (an admin's override, audited).
     OverrideStagingPeriod,
+    /// Add what a staging model scored beside production (`watch --staging`).
+    RecordStagingEvidence,
     /// Open or close a security incident, or keep its records as a canary set.
     RecordIncident,
     /// Record the manual review of the data around a closed incident.
@@ -127,6 +129,7 @@ impl Action {
             Action::PromoteModel => "promote_model",
             Action::RollbackModel => "rollback_model",
             Action::OverrideStagingPeriod => "override_staging_period",
+            Action::RecordStagingEvidence => "record_staging_evidence",
             Action::RecordIncident => "record_incident",
             Action::ReviewIncidentData => "review_incident_data",
             Action::RunRetrain => "run_retrain",

@@ -38,6 +38,7 @@ pub const HUMAN_OPERATOR_ACTIONS: &[Action] = &[
     Action::ReadModels,
     Action::RegisterModel,
     Action::CertifyModel,
+    Action::RecordStagingEvidence,
     Action::AcknowledgeBaselineDiff,
     Action::PromoteModel,
     Action::RollbackModel,

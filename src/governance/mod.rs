@@ -23,6 +23,7 @@ pub mod principal;
 pub mod retraining;
 pub mod review;
 mod service;
+mod staging;
 pub mod token;
 
 pub use action::{Action, Resource};

@@ -12,14 +12,17 @@ use super::gate::{Verdict, decide};
 use super::service::{Actor, ConsolePerson, Governance, now_micros};
 use crate::registry::{DiffItem, PromotionInput, Transition, clear_for_production};
 use crate::store::{
-    DiffItemRecord, ModelStage, ModelVersionRecord, NewModelVersion, Store, StoreTx,
+    DiffItemRecord, ModelStage, ModelVersionRecord, NewModelVersion, StagingEvidence, StagingTx,
+    Store, StoreTx,
 };
 
-/// A version with its baseline-diff items.
+/// A version with its baseline-diff items and its staging evidence.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelDetail {
     pub version: ModelVersionRecord,
     pub diff_items: Vec<DiffItemRecord>,
+    /// What it scored beside production in its staging period, if it ever did.
+    pub staging: Option<StagingEvidence>,
 }
 
 /// An admin's override of the staging period: who (proved at the console) and why.
@@ -31,6 +34,49 @@ pub struct StagingOverride<'a> {
 
 fn not_found(id: i64) -> GovernanceError {
     GovernanceError::NotFound(format!("model version {id}"))
+}
+
+/// The refusal message of a promotion the checks blocked.
+fn refusal(id: i64, blockers: &[crate::registry::Blocker]) -> String {
+    format!(
+        "version {id} cannot be promoted: {}",
+        blockers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    )
+}
+
+/// Runs the promotion checks on what `tx` reads; the refusal message if any check fails.
+async fn promotion_blockers<T: StoreTx + StagingTx>(
+    tx: &mut T,
+    id: i64,
+    staging_period_days: u32,
+    staging_override: bool,
+) -> Result<Option<String>, GovernanceError> {
+    let version = tx.model_version(id).await?.ok_or_else(|| not_found(id))?;
+    let diff_items = tx.diff_items(id).await?;
+    let staging = tx.staging_evidence(id).await?;
+    let has_production = has_production(tx).await?;
+    Ok(clear_for_production(PromotionInput {
+        version: &version,
+        diff_items: &diff_items,
+        staging: staging.as_ref(),
+        has_production,
+        staging_period_days,
+        staging_override,
+    })
+    .err()
+    .map(|blockers| refusal(id, &blockers)))
+}
+
+async fn has_production<T: StoreTx>(tx: &mut T) -> Result<bool, GovernanceError> {
+    Ok(tx
+        .list_model_versions()
+        .await?
+        .iter()
+        .any(|v| v.stage == ModelStage::Production))
 }
 
 fn wrong_stage(error: crate::registry::WrongStage) -> GovernanceError {
@@ -70,9 +116,11 @@ impl<S: Store> Governance<S> {
         let mut read = self.store.read().await?;
         let version = read.model_version(id).await?.ok_or_else(|| not_found(id))?;
         let diff_items = read.diff_items(id).await?;
+        let staging = read.staging_evidence(id).await?;
         Ok(ModelDetail {
             version,
             diff_items,
+            staging,
         })
     }
 
@@ -303,7 +351,17 @@ impl<S: Store> Governance<S> {
             } else {
                 (Verdict::Allow, decision.reason)
             };
-            // The override is its own audited decision, allow or deny, by the admin.
+            // The override is its own audited decision, allow or deny, by the admin; but it is
+            // applied only to a promotion that then passes every other check. Checked first on
+            // a read, so a refused promotion leaves the override refused, not applied.
+            let justification = over.justification.trim().to_string();
+            let blockers = match verdict.0 {
+                Verdict::Allow => {
+                    let mut read = self.store.read().await?;
+                    promotion_blockers(&mut read, id, staging_period_days, true).await?
+                }
+                Verdict::Deny => None,
+            };
             let (tx, _permit, pending) = self
                 .open_change(
                     Actor::Principal(admin),
@@ -313,8 +371,13 @@ impl<S: Store> Governance<S> {
                     Action::OverrideStagingPeriod.name(),
                 )
                 .await?;
-            let justification = over.justification.trim().to_string();
-            self.finish(tx, pending, Ok(()), |_| {
+            let outcome = match blockers {
+                Some(message) => Err(GovernanceError::Invalid(format!(
+                    "the override of the staging period is not applied: {message}"
+                ))),
+                None => Ok(()),
+            };
+            self.finish(tx, pending, outcome, |_| {
                 format!("staging period of version {id} skipped: {justification}")
             })
             .await?;
@@ -329,23 +392,17 @@ impl<S: Store> Governance<S> {
         let outcome = async {
             let version = tx.model_version(id).await?.ok_or_else(|| not_found(id))?;
             let diff_items = tx.diff_items(id).await?;
+            let staging = tx.staging_evidence(id).await?;
+            let has_production = has_production(&mut tx).await?;
             let clearance = clear_for_production(PromotionInput {
                 version: &version,
                 diff_items: &diff_items,
-                now: now_micros(),
+                staging: staging.as_ref(),
+                has_production,
                 staging_period_days,
                 staging_override: staging_override.is_some(),
             })
-            .map_err(|blockers| {
-                GovernanceError::Invalid(format!(
-                    "version {id} cannot be promoted: {}",
-                    blockers
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ))
-            })?;
+            .map_err(|blockers| GovernanceError::Invalid(refusal(id, &blockers)))?;
             let retired = self.retire_production(&mut tx, &permit, actor).await?;
             let stage = Transition::Promote(clearance)
                 .apply(version.stage)

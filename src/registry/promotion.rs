@@ -1,9 +1,13 @@
 //! The promotion checks: what must hold before a staging model may replace production. Each
 //! unmet condition is a [`Blocker`] naming what is missing, and all of them are reported at once,
 //! so a person learns everything left to do from one refusal.
+//!
+//! The staging period is time the candidate spent scoring live traffic beside production
+//! (`watch --staging`, its evidence in the store), not time since `model stage`: a candidate
+//! that never ran beside production has no evidence, however long ago it was staged.
 
 use super::stage::Clearance;
-use crate::store::{DiffItemRecord, ModelStage, ModelVersionRecord};
+use crate::store::{DiffItemRecord, ModelStage, ModelVersionRecord, StagingEvidence};
 
 /// The staging period when no policy sets one.
 pub const DEFAULT_STAGING_PERIOD_DAYS: u32 = 3;
@@ -15,9 +19,11 @@ const DAY_MICROS: i64 = 86_400_000_000;
 pub struct PromotionInput<'a> {
     pub version: &'a ModelVersionRecord,
     pub diff_items: &'a [DiffItemRecord],
-    /// Wall-clock now, epoch microseconds.
-    pub now: i64,
     pub staging_period_days: u32,
+    /// What the candidate scored beside production, if it ever did.
+    pub staging: Option<&'a StagingEvidence>,
+    /// Whether a production model runs (the first model has nothing to score beside).
+    pub has_production: bool,
     /// An admin's audited override of the staging period (the only way to skip it).
     pub staging_override: bool,
 }
@@ -36,9 +42,23 @@ pub enum Blocker {
     )]
     OtherArtifact { certified: String, actual: String },
     #[error(
-        "the staging period of {days} day(s) is not over: {hours_left} hour(s) left (an admin can override it, audited)"
+        "the staging period of {days} day(s) is not over: the candidate has never scored live traffic beside production, so there is no staging evidence; run `otsentry watch --staging --db DB` beside production for {days} day(s) (an admin can override it, audited)"
     )]
-    Staging { days: u32, hours_left: i64 },
+    NoStagingEvidence { days: u32 },
+    #[error(
+        "the staging period of {days} day(s) cannot run: no model is in production for the candidate to score beside, so the first model goes to production only with an admin's audited override (`model promote VERSION --override-staging ADMIN --justification TEXT`)"
+    )]
+    NothingToStageBeside { days: u32 },
+    #[error(
+        "the staging period of {days} day(s) is not over: the candidate scored live traffic beside production for {hours_scored} of {hours_needed} hour(s) ({records} records), {hours_left} hour(s) left (an admin can override it, audited)"
+    )]
+    Staging {
+        days: u32,
+        hours_scored: i64,
+        hours_needed: i64,
+        records: u64,
+        hours_left: i64,
+    },
     #[error(
         "{} baseline-diff item(s) are not acknowledged: {}",
         .0.len(),
@@ -73,14 +93,26 @@ pub fn clear_for_production(input: PromotionInput<'_>) -> Result<Clearance, Vec<
         }
     }
     if version.stage == ModelStage::Staging && !input.staging_override {
-        let ends = version.stage_since + i64::from(input.staging_period_days) * DAY_MICROS;
-        if input.now < ends {
-            let hour = DAY_MICROS / 24;
-            let hours_left = (ends - input.now + hour - 1) / hour;
-            blockers.push(Blocker::Staging {
+        let needed = i64::from(input.staging_period_days) * DAY_MICROS;
+        let hour = DAY_MICROS / 24;
+        match input.staging {
+            None if !input.has_production => blockers.push(Blocker::NothingToStageBeside {
                 days: input.staging_period_days,
-                hours_left,
-            });
+            }),
+            None => blockers.push(Blocker::NoStagingEvidence {
+                days: input.staging_period_days,
+            }),
+            Some(evidence) if evidence.records == 0 => blockers.push(Blocker::NoStagingEvidence {
+                days: input.staging_period_days,
+            }),
+            Some(evidence) if evidence.scored_micros < needed => blockers.push(Blocker::Staging {
+                days: input.staging_period_days,
+                hours_scored: evidence.scored_micros / hour,
+                hours_needed: needed / hour,
+                records: evidence.records,
+                hours_left: (needed - evidence.scored_micros + hour - 1) / hour,
+            }),
+            Some(_) => {}
         }
     }
     let open: Vec<String> = input
@@ -139,17 +171,32 @@ mod tests {
         }
     }
 
-    /// Runs the checks `days` days after staging began and returns the blockers.
+    fn evidence(micros: i64, records: u64) -> StagingEvidence {
+        StagingEvidence {
+            version_id: 1,
+            first_scored_at: 0,
+            last_scored_at: micros,
+            scored_micros: micros,
+            records,
+            rows_scored: records,
+            production_sha256: "cd".into(),
+            counts: Vec::new(),
+        }
+    }
+
+    /// Runs the checks after the candidate scored `days` days beside production.
     fn check(
         version: &ModelVersionRecord,
         items: &[DiffItemRecord],
         days: i64,
         over: bool,
     ) -> Vec<Blocker> {
+        let scored = evidence(days * DAY_MICROS, 1_000);
         clear_for_production(PromotionInput {
             version,
             diff_items: items,
-            now: days * DAY_MICROS,
+            staging: Some(&scored),
+            has_production: true,
             staging_period_days: 3,
             staging_override: over,
         })
@@ -172,6 +219,9 @@ mod tests {
                 Blocker::NotCertified,
                 Blocker::Staging {
                     days: 3,
+                    hours_scored: 24,
+                    hours_needed: 72,
+                    records: 1_000,
                     hours_left: 48
                 },
                 Blocker::UnacknowledgedDiff(vec!["#7 edge 10.0.0.1 -> 10.0.0.5:4444/tcp".into()]),
@@ -201,6 +251,55 @@ mod tests {
         let v = version(ModelStage::Staging, Some(true), SHA);
         assert_eq!(check(&v, &[], 0, true), vec![]);
         assert_eq!(check(&v, &[], 0, false).len(), 1);
+    }
+
+    #[test]
+    fn a_candidate_that_never_scored_beside_production_has_no_evidence() {
+        let v = version(ModelStage::Staging, Some(true), SHA);
+        let idle = evidence(9 * DAY_MICROS, 0);
+        for staging in [None, Some(&idle)] {
+            let blockers = clear_for_production(PromotionInput {
+                version: &v,
+                diff_items: &[],
+                staging,
+                has_production: true,
+                staging_period_days: 3,
+                staging_override: false,
+            })
+            .unwrap_err();
+            assert_eq!(blockers, vec![Blocker::NoStagingEvidence { days: 3 }]);
+            assert!(
+                blockers[0]
+                    .to_string()
+                    .contains("never scored live traffic"),
+                "{}",
+                blockers[0]
+            );
+        }
+        // Even a period of 0 days needs the candidate to have scored something.
+        let blockers = clear_for_production(PromotionInput {
+            version: &v,
+            diff_items: &[],
+            staging: None,
+            has_production: true,
+            staging_period_days: 0,
+            staging_override: false,
+        })
+        .unwrap_err();
+        assert_eq!(blockers, vec![Blocker::NoStagingEvidence { days: 0 }]);
+        // With nothing in production the period cannot run; the refusal says the override is
+        // the way.
+        let blockers = clear_for_production(PromotionInput {
+            version: &v,
+            diff_items: &[],
+            staging: None,
+            has_production: false,
+            staging_period_days: 3,
+            staging_override: false,
+        })
+        .unwrap_err();
+        assert_eq!(blockers, vec![Blocker::NothingToStageBeside { days: 3 }]);
+        assert!(blockers[0].to_string().contains("--override-staging"));
     }
 
     #[test]

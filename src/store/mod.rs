@@ -1,5 +1,5 @@
 //! The store: where principals, tokens, alerts, decisions, recommendations, approvals, reviews,
-//! policies, model versions, incidents, retrain runs and the audit log live. A small trait with one implementation per back end (SQLite
+//! policies, model versions, staging evidence, incidents, retrain runs and the audit log live. A small trait with one implementation per back end (SQLite
 //! now; PostgreSQL can follow behind the same trait).
 //!
 //! Every change happens in a [`StoreTx`]: it takes the write lock when it begins, each write
@@ -15,12 +15,14 @@
 pub mod records;
 pub mod retraining;
 mod sqlite;
+pub mod staging;
 
 use std::future::Future;
 
 pub use records::*;
 pub use retraining::*;
 pub use sqlite::SqliteStore;
+pub use staging::*;
 
 use crate::audit::{AuditEntry, Effect, Link, StoredEntry};
 use crate::governance::principal::{Principal, PrincipalKind};
@@ -76,7 +78,7 @@ pub type SealFn<'a> =
 
 /// A database: transactions, the audit rows, and the state the audit log must explain.
 pub trait Store: Clone + Send + Sync + 'static {
-    type Tx: StoreTx + RetrainingTx;
+    type Tx: StoreTx + RetrainingTx + StagingTx;
 
     /// A write transaction; it holds the write lock from the start, so everything decided inside
     /// it (counting approvals, checking a version) is serialised with every other writer.

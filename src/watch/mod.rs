@@ -20,6 +20,7 @@
 pub mod diag;
 pub mod lock;
 pub mod siem;
+pub mod staging;
 pub mod state;
 
 use std::collections::BTreeMap;
@@ -42,6 +43,7 @@ use crate::sinks::{RowRecord, Sink, SinkError};
 use crate::sources::{RecordAdapter, SourceOptions, SourceStats};
 use crate::triage::live::LiveTriage;
 use diag::diag;
+use staging::{Candidate, Counted, StagingRun};
 use state::{StateError, WatchState};
 
 /// The default pause between polls: inside the one-second alerting target with room to spare.
@@ -89,6 +91,8 @@ pub enum WatchError {
     State(Box<StateError>),
     #[error("the checkpoint does not fit this run: {0}")]
     Restore(Box<crate::pipeline::CheckpointError>),
+    #[error("the staging candidate cannot start: {0}")]
+    Staging(Box<PipelineError>),
     #[error(transparent)]
     Read(#[from] ZeekError),
     #[error(transparent)]
@@ -111,6 +115,8 @@ pub struct WatchSummary {
     pub polls: u64,
     pub source: SourceStats,
     pub pipeline: PipelineStats,
+    /// The staging candidate's closing line, when one ran beside production.
+    pub staging: Option<String>,
 }
 
 /// One output with the name metrics and messages use for it.
@@ -307,6 +313,7 @@ pub fn watch(
     model: Arc<LoadedModel>,
     config: &WatchConfig,
     outputs: &mut Outputs,
+    staging: Option<StagingRun>,
     stop: &AtomicBool,
 ) -> Result<WatchSummary, WatchError> {
     let metrics = Arc::clone(&outputs.metrics);
@@ -324,18 +331,31 @@ pub fn watch(
         Some(path) => WatchState::read_if_exists(path)?,
         None => None,
     };
+    let production_sha256 = model.sha256.clone();
     let mut pipeline = Pipeline::new(model, config.pipeline.clone());
     let mut summary = WatchSummary {
         resumed: saved.is_some(),
         ..WatchSummary::default()
     };
-    let follower_checkpoint = match saved {
+    let (follower_checkpoint, saved_staging) = match saved {
         Some(saved) => {
             pipeline
                 .restore(saved.pipeline)
                 .map_err(|error| WatchError::Restore(Box::new(error)))?;
-            Some(saved.follower)
+            (Some(saved.follower), saved.staging)
         }
+        None => (None, None),
+    };
+    let mut candidate = match staging {
+        Some(run) => Some(
+            Candidate::start(
+                run,
+                config.pipeline.clone(),
+                &production_sha256,
+                saved_staging,
+            )
+            .map_err(|error| WatchError::Staging(Box::new(error)))?,
+        ),
         None => None,
     };
     let mut options = FollowOptions::new(config.logs.clone());
@@ -370,8 +390,20 @@ pub fn watch(
                     }
                 };
                 taken += 1;
-                let pushed = adapter.adapt(&record, &mut stats, |event| {
-                    pipeline.push(event, &mut *outputs)
+                let pushed = adapter.adapt(&record, &mut stats, |event| match &mut candidate {
+                    // Production first: its alerts are out before the candidate sees the event.
+                    Some(candidate) => {
+                        let pushed = pipeline.push(
+                            event,
+                            &mut Counted {
+                                inner: &mut *outputs,
+                                tally: Some(&mut candidate.production),
+                            },
+                        );
+                        candidate.push(event);
+                        pushed
+                    }
+                    None => pipeline.push(event, &mut *outputs),
                 });
                 if let Some(Err(error)) = pushed {
                     result = Err(error.into());
@@ -396,15 +428,37 @@ pub fn watch(
             && !fresh
             && !report.stopped_early
             && follower.backlog_bytes() == 0;
+        let mut sink = Counted {
+            inner: &mut *outputs,
+            tally: candidate
+                .as_mut()
+                .map(|candidate| &mut candidate.production),
+        };
         if idle_end && !stopping {
-            pipeline.finish(&mut *outputs)?;
+            pipeline.finish(&mut sink)?;
         }
         let checkpoint = match &state_path {
-            Some(_) if fresh || idle_end || stopping => Some(pipeline.checkpoint(&mut *outputs)?),
+            Some(_) if fresh || idle_end || stopping => Some(pipeline.checkpoint(&mut sink)?),
             _ => {
-                pipeline.flush(&mut *outputs)?;
+                pipeline.flush(&mut sink)?;
                 None
             }
+        };
+        // The candidate lands the same records after production's alerts are out.
+        let staging_state = match &mut candidate {
+            Some(candidate) => {
+                if idle_end && !stopping {
+                    candidate.finish();
+                }
+                match &checkpoint {
+                    Some(_) => candidate.checkpoint(),
+                    None => {
+                        candidate.flush();
+                        None
+                    }
+                }
+            }
+            None => None,
         };
         // The alerts are durable before the checkpoint that covers them is written.
         outputs.flush()?;
@@ -425,9 +479,14 @@ pub fn watch(
             WatchState {
                 follower: follower.checkpoint(),
                 pipeline: pipeline_state,
+                staging: staging_state,
             }
             .write(path)?;
             metrics.add(&names::CHECKPOINTS, &[], 1.0);
+        }
+        // After the checkpoint that covers them: a crash loses these counts, never doubles them.
+        if let Some(candidate) = &mut candidate {
+            candidate.record(idle_end || stopping);
         }
         outputs.commit();
         let took = started.elapsed();
@@ -460,6 +519,7 @@ pub fn watch(
     stats.parse_errors += follower.problems().total();
     summary.source = stats;
     summary.pipeline = pipeline.stats().clone();
+    summary.staging = candidate.as_ref().map(Candidate::summary);
     Ok(summary)
 }
 

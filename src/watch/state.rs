@@ -30,6 +30,9 @@ struct Stored {
     version: u32,
     follower: serde_json::Value,
     pipeline: serde_json::Value,
+    /// The staging candidate's pipeline state (`watch --staging`), when one runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    staging: Option<serde_json::Value>,
 }
 
 /// What a restarted `watch` resumes from.
@@ -37,6 +40,8 @@ struct Stored {
 pub struct WatchState {
     pub follower: Checkpoint,
     pub pipeline: PipelineState,
+    /// The staging candidate's pipeline state, beside production's.
+    pub staging: Option<PipelineState>,
 }
 
 /// Why the checkpoint could not be written or read.
@@ -89,11 +94,18 @@ impl WatchState {
             .map_err(|error| write_error(error.into()))?;
         let pipeline =
             serde_json::to_value(&self.pipeline).map_err(|error| write_error(error.into()))?;
+        let staging = match &self.staging {
+            Some(state) => {
+                Some(serde_json::to_value(state).map_err(|error| write_error(error.into()))?)
+            }
+            None => None,
+        };
         let stored = Stored {
             format: FORMAT.to_string(),
             version: VERSION,
             follower,
             pipeline,
+            staging,
         };
         let json = serde_json::to_vec(&stored).map_err(|error| write_error(error.into()))?;
         write_atomic(path, &json).map_err(write_error)
@@ -124,7 +136,23 @@ impl WatchState {
                 path: path.to_path_buf(),
                 source: Box::new(source),
             })?;
-        Ok(WatchState { follower, pipeline })
+        let staging = match &stored.staging {
+            Some(value) => {
+                let bytes = serde_json::to_vec(value).unwrap_or_default();
+                Some(PipelineState::from_slice(&bytes, path).map_err(|source| {
+                    StateError::Pipeline {
+                        path: path.to_path_buf(),
+                        source: Box::new(source),
+                    }
+                })?)
+            }
+            None => None,
+        };
+        Ok(WatchState {
+            follower,
+            pipeline,
+            staging,
+        })
     }
 
     /// Reads the checkpoint at `path`, or `None` when there is none yet.

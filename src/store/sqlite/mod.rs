@@ -7,6 +7,7 @@
 mod anchor;
 mod retraining;
 mod rows;
+mod staging;
 mod state;
 
 use std::path::{Path, PathBuf};

@@ -29,6 +29,8 @@ const STATE_TABLES: &[(&str, &str, bool)] = &[
     ("model_diff_items", "id", true),
     ("incidents", "id", true),
     ("retrain_runs", "id", true),
+    ("model_staging_runs", "version_id", true),
+    ("model_staging_counts", "id", true),
 ];
 
 /// Columns recorded as a fingerprint: an Argon2id hash of a passphrase would let anyone who

@@ -163,7 +163,15 @@ pub fn run(
         &mut grader,
     )?;
     progress(Stage::Certify, 0);
-    let certification = crate::redteam::certify_with(model, &config.certify, &[], None)
+    let mut certify = config.certify.clone();
+    // A reduced demo (a day of sparse polls) may learn no edge's medians: the drift from the
+    // edge's median cannot run, and the seed's fixed drift is all there is.
+    let has_median = crate::redteam::drift::baseline_poll(&model, &certify.drift)
+        .is_ok_and(|poll| poll.typical_orig_bytes.is_some());
+    if certify.drift.from_edge_median && !has_median && !certify.extra_drifts.is_empty() {
+        certify.drift = certify.extra_drifts.remove(0);
+    }
+    let certification = crate::redteam::certify_with(model, &certify, &[], None)
         .map_err(|error| DemoError::Certify(Box::new(error)))?;
 
     Ok(DemoReport {
@@ -370,7 +378,8 @@ impl Sink for Grader {
 /// its verdict means something on any plant), with the seed's fixed drift (250 to 450 bytes)
 /// beside it for its honest outcome: on the simulated plant no edge carries polls near 250
 /// bytes, so that test's control day is rejected and it is inconclusive, which the verdict
-/// reports without counting it. `polls_per_day` shortens both for tests.
+/// reports without counting it. A model that kept no edge's medians (a reduced demo) gets the
+/// seed's drift alone. `polls_per_day` shortens both for tests.
 pub fn certify_config(polls_per_day: u64) -> crate::redteam::CertifyConfig {
     let seed = crate::redteam::DriftConfig {
         polls_per_day,

@@ -88,7 +88,10 @@ fn flow_shape_catches_a_drift_from_the_edges_own_median() {
     assert_eq!(report["drift"]["combined"]["outcome"], "inconclusive");
     let reason = report["drift"]["inconclusive"].as_str().unwrap();
     assert!(reason.contains("flow_shape at rate"), "{reason}");
-    assert!(reason.contains("median orig_bytes per record is 13"), "{reason}");
+    assert!(
+        reason.contains("median orig_bytes per record is 13"),
+        "{reason}"
+    );
     assert!(reason.contains("--from-edge-median"), "{reason}");
     assert_eq!(report["inconclusive"], serde_json::json!(["slow_drift"]));
     assert_eq!(report["passed"], false);

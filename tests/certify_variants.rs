@@ -241,7 +241,10 @@ fn a_training_window_poisoned_from_day_one_is_caught_by_the_baseline_diff() {
     // The same plant (same seed) twice: clean, and with the persistent beacon, an attacker
     // present from the first hour to the end, so no window of the run is free of it.
     let clean_logs = dir.path().join("clean");
-    simulate(&clean_logs, &[&SMALL_PLANT[..], &["--attacks", "none"]].concat());
+    simulate(
+        &clean_logs,
+        &[&SMALL_PLANT[..], &["--attacks", "none"]].concat(),
+    );
     let poisoned_logs = dir.path().join("poisoned");
     let labels = simulate(
         &poisoned_logs,
@@ -250,7 +253,10 @@ fn a_training_window_poisoned_from_day_one_is_caught_by_the_baseline_diff() {
     let beacon = &labels[0];
     assert_eq!(beacon["scenario"], "persistent_beacon", "{beacon}");
     assert!(
-        beacon["start"].as_str().unwrap().starts_with("2026-10-01T00:"),
+        beacon["start"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-10-01T00:"),
         "{beacon}"
     );
     assert_eq!(beacon["end"], "2026-10-03T00:00:00Z", "{beacon}");
@@ -314,7 +320,9 @@ fn a_training_window_poisoned_from_day_one_is_caught_by_the_baseline_diff() {
     let text = stdout(&output);
     assert!(text.contains("baseline_diff"), "{text}");
     assert!(
-        text.contains(&format!("poisoning: learnt edge {attacker} -> {target}:4444/tcp")),
+        text.contains(&format!(
+            "poisoning: learnt edge {attacker} -> {target}:4444/tcp"
+        )),
         "{text}"
     );
 

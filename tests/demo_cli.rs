@@ -67,8 +67,7 @@ fn a_reduced_demo_catches_the_attacks() {
     assert_eq!(drift["test"], "slow_drift_from_edge_median", "{drift:#}");
     assert_eq!(drift["config"]["from_edge_median"], true);
     assert_eq!(
-        drift["combined"]["initial_value"],
-        drift["poll"]["typical_orig_bytes"],
+        drift["combined"]["initial_value"], drift["poll"]["typical_orig_bytes"],
         "{drift:#}"
     );
     assert_ne!(drift["combined"]["outcome"], "inconclusive", "{drift:#}");
@@ -77,7 +76,10 @@ fn a_reduced_demo_catches_the_attacks() {
     assert_eq!(seed["config"]["initial"], 250.0);
     assert_eq!(seed["config"]["target"], 450.0);
     assert_eq!(seed["combined"]["outcome"], "inconclusive", "{seed:#}");
-    assert_eq!(certification["inconclusive"], serde_json::json!(["slow_drift"]));
+    assert_eq!(
+        certification["inconclusive"],
+        serde_json::json!(["slow_drift"])
+    );
     let failed = certification["failed"].as_array().unwrap();
     assert!(!failed.contains(&serde_json::json!("slow_drift")));
     assert_eq!(
@@ -135,7 +137,10 @@ fn the_demo_prints_tables_and_next_steps() {
     assert!(text.contains("timing_mimicry"), "{text}");
     // Both drift rows, with the edge each ran on, and the seed's honest outcome with its reason.
     // A day of minute polls keeps no edge's medians: the seed's drift alone, with its edge.
-    assert!(text.contains("slow_drift\n") || text.contains("slow_drift "), "{text}");
+    assert!(
+        text.contains("slow_drift\n") || text.contains("slow_drift "),
+        "{text}"
+    );
     assert!(text.contains(":502 (modbus)"), "{text}");
     assert!(text.contains("certification of "), "{text}");
     // The poisoning check is one command away.

@@ -314,14 +314,14 @@ pub fn verdict(certification: &Certification) -> String {
         // Stored by an otsentry that did not list the failures.
         "FAILED: not deployable".to_string()
     } else if certification.failed.is_empty() {
-        format!("NOT CERTIFIED: no conclusive slow-drift test ({})", problems.join("; "))
+        format!(
+            "NOT CERTIFIED: no conclusive slow-drift test ({})",
+            problems.join("; ")
+        )
     } else {
         format!("FAILED: not deployable ({})", problems.join("; "))
     };
-    let mut line = format!(
-        "certification of {}: {result}.",
-        certification.model_sha256
-    );
+    let mut line = format!("certification of {}: {result}.", certification.model_sha256);
     if !certification.passed && certification.no_conclusive_drift() {
         line.push_str(&format!(" {}.", instead(certification)));
     }
@@ -343,7 +343,9 @@ fn instead(certification: &Certification) -> String {
             .map_or(String::new(), |median| {
                 format!(" (the edge's median orig_bytes is {median:.0})")
             });
-        format!("Run the drift from the chosen edge's own median instead: otsentry certify MODEL --from-edge-median{median}")
+        format!(
+            "Run the drift from the chosen edge's own median instead: otsentry certify MODEL --from-edge-median{median}"
+        )
     }
 }
 

@@ -479,7 +479,10 @@ fn inconclusive_reason(
         .map(|result| format!("{} at rate {:.4}", result.detector, result.control_rate))
         .collect();
     let by = if rejecting.is_empty() {
-        format!("the detectors together at rate {:.4}", combined.control_rate)
+        format!(
+            "the detectors together at rate {:.4}",
+            combined.control_rate
+        )
     } else {
         rejecting.join(", ")
     };

@@ -271,9 +271,7 @@ mod tests {
             passed: false,
             ..passing.clone()
         };
-        assert!(
-            failures(old.drifts(), &old.canaries, std::slice::from_ref(&passing)).is_empty()
-        );
+        assert!(failures(old.drifts(), &old.canaries, std::slice::from_ref(&passing)).is_empty());
         assert_eq!(
             failures(old.drifts(), &old.canaries, &[passing, missed]),
             vec!["timing_mimicry".to_string()]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use comfy_table::{ColumnConstraint, ContentArrangement, Table};
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width};
 
 use super::common::{Format, open_governance, runtime};
 use crate::governance::Actor;
@@ -375,6 +375,10 @@ pub fn certification_table(certification: &Certification) -> Table {
         if let Some(column) = table.column_mut(column) {
             column.set_constraint(ColumnConstraint::ContentWidth);
         }
+    }
+    // Room for the longest test name (slow_drift_from_edge_median) on one line.
+    if let Some(column) = table.column_mut(0) {
+        column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(29)));
     }
     for drift in certification.drifts() {
         table.add_row(drift_row(drift));

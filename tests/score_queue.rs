@@ -10,7 +10,7 @@ use std::path::Path;
 use otsentry::governance::{Actor, AiComponent, PrincipalKind};
 use plant_logs::*;
 
-/// A trained model and a day with one new host polling a PLC (two alerts: one per log stream).
+/// A trained model and a day with one new host polling a PLC (one alert across both log streams).
 fn model_and_day(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let logs = dir.join("baseline");
     write_logs(&logs, &plant(START, 15.0, 1800.0));

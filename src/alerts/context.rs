@@ -56,14 +56,15 @@ fn lower(severity: Severity) -> Severity {
 }
 
 /// Applies the maintenance rule to a finding: lowers its severity one level when maintenance
-/// explains it, and always says that a window was open.
-pub fn apply_maintenance(ends: &Ends, finding: &mut Finding) {
+/// explains it, and always says that a window was open. Returns whether maintenance explains it.
+pub fn apply_maintenance(ends: &Ends, finding: &mut Finding) -> bool {
     let Some((asset, window)) = ends.maintenance() else {
-        return;
+        return false;
     };
-    let both_known = ends.source.known && ends.destination.known;
+    let explained =
+        ends.source.known && ends.destination.known && maintenance_explains(&finding.detector);
     let observed = format!("maintenance window \"{window}\" of {asset} open at the record's time");
-    if both_known && maintenance_explains(&finding.detector) && finding.severity > Severity::Low {
+    if explained && finding.severity > Severity::Low {
         let lowered = lower(finding.severity);
         finding.reasons.push(Reason::new(
             observed,
@@ -73,12 +74,27 @@ pub fn apply_maintenance(ends: &Ends, finding: &mut Finding) {
             ),
         ));
         finding.severity = lowered;
+    } else if explained {
+        finding.reasons.push(Reason::new(
+            observed,
+            "severity kept at low: both ends are listed assets",
+        ));
     } else {
         finding.reasons.push(Reason::new(
             observed,
             "severity kept: a maintenance window does not explain this finding",
         ));
     }
+    explained
+}
+
+/// When the maintenance window that explains a finding closes: the window of the destination,
+/// else of the source, open at the record's time (the order `Ends` names them in).
+pub fn maintenance_closes_at(inventory: &Inventory, finding: &Finding) -> Option<f64> {
+    let ts = finding.seen.ts;
+    [finding.seen.dst, finding.seen.src]
+        .into_iter()
+        .find_map(|ip| inventory.in_maintenance(ip, ts)?.closes_at(ts))
 }
 
 #[cfg(test)]

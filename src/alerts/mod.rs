@@ -164,8 +164,12 @@ fn alert_id(finding: &Finding) -> String {
 ///
 /// The two streams come from different files (conn.log, modbus.log, ...), which a batch read
 /// takes one after the other: each is in log-time order, but between them time jumps back. So
-/// each stream keeps its own log time and its own alerts, and the result does not depend on
-/// which file was read first.
+/// each stream keeps its own log time and its own alerts. The same fact seen through both logs
+/// (one new edge in conn.log and in modbus.log) is still one alert: a finding is not alerted
+/// again when the other stream's alert of the same detector, rule and devices covers its time
+/// and is at least as severe (a more severe sighting must be seen). It never changes that
+/// alert, open or closed, so a live run, where both logs advance together, and a batch run,
+/// which reads one file after the other, give the same alerts.
 type GroupKey = (String, String, Subject, Schema);
 
 fn stream(schema: Schema) -> usize {
@@ -175,8 +179,53 @@ fn stream(schema: Schema) -> usize {
     }
 }
 
+fn other(schema: Schema) -> Schema {
+    match schema {
+        Schema::Conn => Schema::Request,
+        Schema::Request => Schema::Conn,
+    }
+}
+
 fn key_of(detector: &str, rule: &str, subject: Subject, schema: Schema) -> GroupKey {
     (detector.to_string(), rule.to_string(), subject, schema)
+}
+
+/// At most this many closed alerts are remembered for the other stream to join; the oldest
+/// are forgotten first (only a batch run whose first file holds more alerts than this meets it).
+const MAX_REPORTED: usize = 1 << 16;
+
+/// An alert being gathered, and when its window closes in log time.
+#[derive(Clone, Debug)]
+struct Gathering {
+    seq: u64,
+    closes_at: f64,
+    alert: Alert,
+}
+
+/// A closed alert that a finding of the other stream may still join.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reported {
+    pub seq: u64,
+    pub schema: Schema,
+    pub detector: String,
+    pub rule: String,
+    pub subject: Subject,
+    /// The alert's first finding less the window, and when its window closed (log time).
+    pub from: f64,
+    pub until: f64,
+    pub severity: Severity,
+}
+
+impl Reported {
+    fn key(&self) -> GroupKey {
+        key_of(&self.detector, &self.rule, self.subject, self.schema)
+    }
+
+    fn joins(&self, finding: &Finding) -> bool {
+        self.from <= finding.seen.ts
+            && finding.seen.ts <= self.until
+            && finding.severity <= self.severity
+    }
 }
 
 /// Groups findings into alerts, in log time.
@@ -186,9 +235,13 @@ pub struct AlertBuilder {
     /// The asset inventory that enriches alerts, if one was given.
     inventory: Option<Arc<Inventory>>,
     model_sha256: String,
-    open: HashMap<GroupKey, (u64, Alert)>,
+    open: HashMap<GroupKey, Gathering>,
     /// Open alerts per stream by (window end in order-preserving bits, opening sequence).
     closing: [BTreeMap<(u64, u64), GroupKey>; 2],
+    /// Closed alerts per stream, by (window end in order-preserving bits, sequence).
+    reported: [BTreeMap<(u64, u64), Reported>; 2],
+    /// The sequences of `reported` by group key.
+    reported_by_key: HashMap<GroupKey, Vec<(u64, u64)>>,
     next_seq: u64,
     /// The latest log time seen per stream.
     watermark: [f64; 2],
@@ -202,6 +255,13 @@ pub struct BuilderState {
     /// The latest log time seen per stream (conn, request), if any.
     pub watermark: [Option<f64>; 2],
     pub open: Vec<(u64, Alert)>,
+    /// When each open alert's window closes, by sequence, where it is not the alert's first
+    /// finding plus the window (a maintenance session).
+    #[serde(default)]
+    pub closes_at: BTreeMap<u64, f64>,
+    /// Closed alerts the other stream may still join.
+    #[serde(default)]
+    pub reported: Vec<Reported>,
 }
 
 /// Order-preserving bits of a finite or infinite f64 (total order for the keys).
@@ -222,19 +282,22 @@ impl AlertBuilder {
             model_sha256: model_sha256.to_string(),
             open: HashMap::new(),
             closing: [BTreeMap::new(), BTreeMap::new()],
+            reported: [BTreeMap::new(), BTreeMap::new()],
+            reported_by_key: HashMap::new(),
             next_seq: 0,
             watermark: [f64::NEG_INFINITY; 2],
         }
     }
 
     /// Enriches every alert with both ends' asset context from `inventory`, and applies its
-    /// maintenance windows to severity (`context`).
+    /// maintenance windows to severity and grouping (`context`).
     pub fn with_inventory(mut self, inventory: Option<Arc<Inventory>>) -> AlertBuilder {
         self.inventory = inventory;
         self
     }
 
-    /// Log time of a stream moves on to `ts`: its alerts whose window ended before it are closed.
+    /// Log time of a stream moves on to `ts`: its alerts whose window ended before it are
+    /// closed, and the other stream's closed alerts it can no longer join are forgotten.
     pub fn advance(&mut self, schema: Schema, ts: f64, out: &mut Vec<Alert>) {
         let stream = stream(schema);
         if ts.is_nan() || ts <= self.watermark[stream] {
@@ -249,41 +312,139 @@ impl AlertBuilder {
             let key = entry.remove();
             self.close(&key, out);
         }
+        // conn.log is written when a connection ends, so its records come a little out of
+        // order: keep one window of slack before forgetting.
+        let forget = order_bits(ts - self.window);
+        let others = self::stream(other(schema));
+        while self.reported[others]
+            .first_key_value()
+            .is_some_and(|(order, _)| order.0 < forget)
+        {
+            self.forget_oldest(others);
+        }
     }
 
     fn close(&mut self, key: &GroupKey, out: &mut Vec<Alert>) {
-        if let Some((_, mut alert)) = self.open.remove(key)
-            && alert.count > 1
-        {
+        let Some(gathering) = self.open.remove(key) else {
+            return;
+        };
+        let Gathering {
+            seq,
+            closes_at,
+            mut alert,
+        } = gathering;
+        self.remember(Reported {
+            seq,
+            schema: key.3,
+            detector: alert.detector.clone(),
+            rule: alert.rule.clone(),
+            subject: alert.subject,
+            from: alert.first_seen - self.window,
+            until: closes_at,
+            severity: alert.severity,
+        });
+        if alert.count > 1 {
             alert.state = AlertState::Closed;
             out.push(alert);
         }
     }
 
+    fn remember(&mut self, reported: Reported) {
+        let stream = stream(reported.schema);
+        let order = (order_bits(reported.until), reported.seq);
+        self.reported_by_key
+            .entry(reported.key())
+            .or_default()
+            .push(order);
+        self.reported[stream].insert(order, reported);
+        while self.reported.iter().map(BTreeMap::len).sum::<usize>() > MAX_REPORTED {
+            let oldest = (0..2)
+                .filter_map(|s| self.reported[s].first_key_value().map(|(o, _)| (*o, s)))
+                .min()
+                .map(|(_, s)| s);
+            match oldest {
+                Some(stream) => self.forget_oldest(stream),
+                None => break,
+            }
+        }
+    }
+
+    fn forget_oldest(&mut self, stream: usize) {
+        let Some((order, reported)) = self.reported[stream].pop_first() else {
+            return;
+        };
+        let key = reported.key();
+        if let Some(orders) = self.reported_by_key.get_mut(&key) {
+            orders.retain(|kept| *kept != order);
+            if orders.is_empty() {
+                self.reported_by_key.remove(&key);
+            }
+        }
+    }
+
+    /// The finding back, unless the other stream already alerted on its fact (open or closed,
+    /// in its window) and the finding is not more severe.
+    fn unless_other_stream_has(&mut self, key: &GroupKey, finding: Finding) -> Option<Finding> {
+        let mut other_key = key.clone();
+        other_key.3 = other(key.3);
+        let ts = finding.seen.ts;
+        if let Some(gathering) = self.open.get(&other_key)
+            && gathering.alert.first_seen - self.window <= ts
+            && ts <= gathering.closes_at
+            && finding.severity <= gathering.alert.severity
+        {
+            return None;
+        }
+        let reported = &self.reported[stream(other_key.3)];
+        let known = self.reported_by_key.get(&other_key).is_some_and(|orders| {
+            orders
+                .iter()
+                .any(|order| reported.get(order).is_some_and(|r| r.joins(&finding)))
+        });
+        (!known).then_some(finding)
+    }
+
     /// Adds a finding: a new alert is emitted at once; a finding within an open alert's window
     /// joins it.
+    ///
+    /// With an inventory, a finding that a maintenance window explains (both ends listed, one
+    /// inside its window) is grouped by its source until that window closes: one engineering
+    /// session on several devices is one alert that lists them all, at the lowered severity.
     pub fn add(&mut self, mut finding: Finding, out: &mut Vec<Alert>) {
         let schema = finding.seen.record;
+        let mut closes_at = finding.seen.ts + self.window;
         let ends = self.inventory.as_deref().map(|inventory| {
             let ends = Ends::of(inventory, &finding);
-            context::apply_maintenance(&ends, &mut finding);
+            if context::apply_maintenance(&ends, &mut finding)
+                && let Some(end) = context::maintenance_closes_at(inventory, &finding)
+            {
+                group_as_session(&mut finding, end);
+                closes_at = closes_at.max(end);
+            }
             ends
         });
         self.advance(schema, finding.seen.ts, out);
         let key = key_of(&finding.detector, &finding.rule, finding.subject, schema);
-        if let Some((_, alert)) = self.open.get_mut(&key) {
-            alert.absorb(finding);
+        if let Some(gathering) = self.open.get_mut(&key) {
+            gathering.alert.absorb(finding);
             return;
         }
+        let Some(finding) = self.unless_other_stream_has(&key, finding) else {
+            return;
+        };
         let alert = Alert::open(finding, &self.model_sha256, ends);
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.closing[stream(schema)].insert(
-            (order_bits(alert.first_seen + self.window), seq),
-            key.clone(),
-        );
+        self.closing[stream(schema)].insert((order_bits(closes_at), seq), key.clone());
         out.push(alert.clone());
-        self.open.insert(key, (seq, alert));
+        self.open.insert(
+            key,
+            Gathering {
+                seq,
+                closes_at,
+                alert,
+            },
+        );
     }
 
     /// Closes every open alert, in the order their windows end (the end of the input).
@@ -303,13 +464,23 @@ impl AlertBuilder {
 
     /// The state to checkpoint.
     pub fn state(&self) -> BuilderState {
-        let mut open: Vec<(u64, Alert)> = self.open.values().cloned().collect();
-        open.sort_by_key(|(seq, _)| *seq);
+        let mut open: Vec<&Gathering> = self.open.values().collect();
+        open.sort_by_key(|gathering| gathering.seq);
         BuilderState {
             window: self.window,
             next_seq: self.next_seq,
             watermark: self.watermark.map(|ts| ts.is_finite().then_some(ts)),
-            open,
+            closes_at: open
+                .iter()
+                .filter(|g| g.closes_at != g.alert.first_seen + self.window)
+                .map(|g| (g.seq, g.closes_at))
+                .collect(),
+            open: open.into_iter().map(|g| (g.seq, g.alert.clone())).collect(),
+            reported: self
+                .reported
+                .iter()
+                .flat_map(|reported| reported.values().cloned())
+                .collect(),
         }
     }
 
@@ -321,14 +492,44 @@ impl AlertBuilder {
         for (seq, alert) in state.open {
             let schema = alert.seen.record;
             let key = key_of(&alert.detector, &alert.rule, alert.subject, schema);
-            builder.closing[stream(schema)].insert(
-                (order_bits(alert.first_seen + builder.window), seq),
-                key.clone(),
+            let closes_at = state
+                .closes_at
+                .get(&seq)
+                .copied()
+                .unwrap_or(alert.first_seen + builder.window);
+            builder.closing[stream(schema)].insert((order_bits(closes_at), seq), key.clone());
+            builder.open.insert(
+                key,
+                Gathering {
+                    seq,
+                    closes_at,
+                    alert,
+                },
             );
-            builder.open.insert(key, (seq, alert));
+        }
+        for reported in state.reported {
+            builder.remember(reported);
         }
         builder
     }
+}
+
+/// Groups a finding that maintenance explains by its source until the window closes at `end`,
+/// and says so.
+fn group_as_session(finding: &mut Finding, end: f64) {
+    let source = finding.seen.src;
+    finding.subject = Subject {
+        src: Some(source),
+        dst: None,
+    };
+    finding.reasons.push(Reason::new(
+        format!(
+            "one alert for {source}'s {} findings until the maintenance window closes at {}",
+            finding.rule,
+            crate::train::window::rfc3339(end)
+        ),
+        "a maintenance session is grouped by its source; every device it reached is listed",
+    ));
 }
 
 /// Sorts alerts most severe first, then by first seen (the order a table or queue shows).

@@ -213,3 +213,205 @@ fn a_checkpointed_builder_continues_as_one_run() {
         assert_eq!(split, continuous, "cut at {cut}");
     }
 }
+
+fn in_stream(mut finding: Finding, schema: Schema) -> Finding {
+    finding.seen.record = schema;
+    finding
+}
+
+#[test]
+fn one_fact_seen_in_conn_log_and_a_protocol_log_is_one_alert() {
+    let conn = |ts: f64| {
+        in_stream(
+            finding(ts, "C1", "new_edge", "10.0.0.1", "10.0.0.2", Severity::High),
+            Schema::Conn,
+        )
+    };
+    let request = |ts: f64, severity: Severity| {
+        in_stream(
+            finding(ts, "C1", "new_edge", "10.0.0.1", "10.0.0.2", severity),
+            Schema::Request,
+        )
+    };
+    // Live: both logs advance together; the protocol record is the same fact as the open
+    // alert and changes nothing, so the result is the batch run's.
+    let live = run(vec![conn(100.0), request(101.0, Severity::High)], 600.0);
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!((live[0].0, live[0].2), (AlertState::Open, 1));
+
+    // Batch: conn.log is read to its end (closing the alert) before modbus.log begins.
+    let later = in_stream(
+        finding(
+            5000.0,
+            "C9",
+            "new_source",
+            "10.0.0.9",
+            "10.0.0.2",
+            Severity::Low,
+        ),
+        Schema::Conn,
+    );
+    let batch = run(
+        vec![conn(100.0), later.clone(), request(101.0, Severity::High)],
+        600.0,
+    );
+    assert_eq!(
+        batch.len(),
+        2,
+        "conn's new edge and its later alert only: {batch:?}"
+    );
+
+    // A more severe sighting, or one outside the window, is its own alert.
+    let severe = run(
+        vec![
+            conn(100.0),
+            later.clone(),
+            request(101.0, Severity::Critical),
+        ],
+        600.0,
+    );
+    assert_eq!(severe.len(), 3, "{severe:?}");
+    let outside = run(
+        vec![conn(100.0), later, request(900.0, Severity::High)],
+        600.0,
+    );
+    assert_eq!(outside.len(), 3, "{outside:?}");
+
+    // The same stream's later window is never joined to an earlier alert of its own.
+    let same = run(vec![conn(100.0), conn(800.0)], 600.0);
+    assert_eq!(same.len(), 2, "{same:?}");
+}
+
+/// An engineering workstation (10.0.0.1) and two PLCs (10.0.0.2, 10.0.0.3) in maintenance on
+/// Wednesdays 09:00 to 12:00 UTC.
+fn maintained() -> Arc<crate::inventory::Inventory> {
+    let mut yaml = "assets:\n  - {ip: 10.0.0.1, name: ews-1, type: ews}\n".to_string();
+    for plc in [2, 3] {
+        yaml.push_str(&format!(
+            "  - ip: 10.0.0.{plc}\n    name: plc-{plc}\n    type: plc\n    maintenance:\n      - {{name: weekly maintenance, time_zone: UTC, weekly: [{{days: [wednesday], start: \"09:00\", end: \"12:00\"}}]}}\n"
+        ));
+    }
+    Arc::new(crate::inventory::parse_inventory(&[("plant.yaml", yaml.as_str())]).unwrap())
+}
+
+/// 2026-10-07T09:00:00Z, a Wednesday.
+const NINE: f64 = 1_791_363_600.0;
+
+#[test]
+fn a_maintenance_session_on_several_devices_is_one_alert_until_the_window_closes() {
+    let mut builder = AlertBuilder::new(600.0, "model").with_inventory(Some(maintained()));
+    let mut out = Vec::new();
+    let edge = |ts: f64, uid: &str, dst: &str| {
+        finding(ts, uid, "new_edge", "10.0.0.1", dst, Severity::High)
+    };
+    builder.add(edge(NINE + 600.0, "C1", "10.0.0.2"), &mut out);
+    builder.add(edge(NINE + 4_000.0, "C2", "10.0.0.3"), &mut out);
+    builder.add(edge(NINE + 9_000.0, "C3", "10.0.0.3"), &mut out);
+    // After the window: an ordinary alert of the edge again.
+    builder.add(edge(NINE + 3.0 * 3600.0 + 60.0, "C4", "10.0.0.3"), &mut out);
+    builder.finish(&mut out);
+    let opened: Vec<&Alert> = out.iter().filter(|a| a.state == AlertState::Open).collect();
+    assert_eq!(opened.len(), 2, "{out:#?}");
+    let session = &opened[0];
+    assert_eq!(session.severity, Severity::Medium, "lowered one level");
+    assert_eq!(session.subject.src, Some("10.0.0.1".parse().unwrap()));
+    assert_eq!(session.subject.dst, None);
+    assert!(
+        session
+            .reasons
+            .iter()
+            .any(|r| r.observed.contains("2026-10-07T12:00:00Z")),
+        "{:?}",
+        session.reasons
+    );
+    let closed = out
+        .iter()
+        .find(|a| a.state == AlertState::Closed && a.id == session.id)
+        .expect("the session closes with its count");
+    assert_eq!(closed.count, 3);
+    assert_eq!(closed.uids, ["C1", "C2", "C3"]);
+    assert_eq!(opened[1].subject.dst, Some("10.0.0.3".parse().unwrap()));
+    assert_eq!(opened[1].severity, Severity::High);
+}
+
+#[test]
+fn a_checkpoint_keeps_maintenance_sessions_and_what_the_other_stream_may_join() {
+    let inventory = maintained();
+    let findings = [
+        finding(
+            NINE + 60.0,
+            "C1",
+            "new_edge",
+            "10.0.0.1",
+            "10.0.0.2",
+            Severity::High,
+        ),
+        finding(
+            NINE + 3000.0,
+            "C2",
+            "new_edge",
+            "10.0.0.1",
+            "10.0.0.3",
+            Severity::High,
+        ),
+        finding(
+            NINE + 20_000.0,
+            "C3",
+            "new_edge",
+            "10.0.0.5",
+            "10.0.0.3",
+            Severity::High,
+        ),
+        in_stream(
+            finding(
+                NINE + 70.0,
+                "C1",
+                "new_edge",
+                "10.0.0.1",
+                "10.0.0.2",
+                Severity::High,
+            ),
+            Schema::Request,
+        ),
+        in_stream(
+            finding(
+                NINE + 20_010.0,
+                "C3",
+                "new_edge",
+                "10.0.0.5",
+                "10.0.0.3",
+                Severity::High,
+            ),
+            Schema::Request,
+        ),
+    ];
+    let events = |cut: usize| {
+        let mut builder = AlertBuilder::new(600.0, "model").with_inventory(Some(inventory.clone()));
+        let mut out = Vec::new();
+        for finding in findings[..cut].iter().cloned() {
+            builder.add(finding, &mut out);
+        }
+        let json = serde_json::to_string(&builder.state()).unwrap();
+        let mut restored = AlertBuilder::restore(serde_json::from_str(&json).unwrap(), "model")
+            .with_inventory(Some(inventory.clone()));
+        for finding in findings[cut..].iter().cloned() {
+            restored.add(finding, &mut out);
+        }
+        restored.finish(&mut out);
+        out.into_iter()
+            .map(|alert| (alert.state, alert.id, alert.count))
+            .collect::<Vec<_>>()
+    };
+    let continuous = events(findings.len());
+    assert_eq!(
+        continuous
+            .iter()
+            .filter(|(state, _, _)| *state == AlertState::Open)
+            .count(),
+        2,
+        "the session and the other source's edge, each once across both streams: {continuous:?}"
+    );
+    for cut in 0..findings.len() {
+        assert_eq!(events(cut), continuous, "cut at {cut}");
+    }
+}

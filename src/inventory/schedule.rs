@@ -162,20 +162,42 @@ impl Window {
     /// Whether the instant `ts` (seconds since the epoch, log time) falls inside the window.
     /// A time that is not a number or beyond jiff's range (years -9999 to 9999) is outside.
     pub fn contains(&self, ts: f64) -> bool {
+        self.slot_at(ts).is_some()
+    }
+
+    /// When the occurrence of the window open at `ts` closes (log time), if one is open: the end
+    /// of the latest slot holding `ts` that day, in the window's time zone. Alerts use it to keep
+    /// one maintenance session together until the window closes.
+    pub fn closes_at(&self, ts: f64) -> Option<f64> {
+        let (local, slot) = self.slot_at(ts)?;
+        let midnight = local.date().to_datetime(jiff::civil::Time::midnight());
+        let end = midnight
+            .checked_add(jiff::Span::new().minutes(i64::from(slot.end.minutes())))
+            .ok()?;
+        let end = self.tz.to_ambiguous_timestamp(end).compatible().ok()?;
+        Some((end.as_second() as f64).max(ts))
+    }
+
+    /// The local time of `ts` and the slot holding it, the one ending latest if several do. A
+    /// time that is not a number or beyond jiff's range (years -9999 to 9999) is in none.
+    fn slot_at(&self, ts: f64) -> Option<(jiff::civil::DateTime, &WeeklySlot)> {
         if !ts.is_finite() {
-            return false;
+            return None;
         }
-        let Ok(timestamp) = Timestamp::from_second(ts.floor() as i64) else {
-            return false;
-        };
+        let timestamp = Timestamp::from_second(ts.floor() as i64).ok()?;
         let local = self.tz.to_datetime(timestamp);
         let day = Day::of(local.weekday());
         let minute = local.hour() as u16 * 60 + local.minute() as u16;
-        self.weekly.iter().any(|slot| {
-            slot.days.contains(&day)
-                && slot.start.minutes() <= minute
-                && minute < slot.end.minutes()
-        })
+        let slot = self
+            .weekly
+            .iter()
+            .filter(|slot| {
+                slot.days.contains(&day)
+                    && slot.start.minutes() <= minute
+                    && minute < slot.end.minutes()
+            })
+            .max_by_key(|slot| slot.end)?;
+        Some((local, slot))
     }
 }
 
@@ -211,6 +233,29 @@ mod tests {
         assert!(!w.contains(ts("2026-10-08T10:00:00Z")), "thursday");
         assert!(!w.contains(f64::NAN));
         assert!(!w.contains(1e300));
+    }
+
+    #[test]
+    fn an_open_window_closes_at_its_slots_end_in_its_own_time_zone() {
+        let w = window("UTC", &[Day::Wednesday], "09:00", "12:00");
+        assert_eq!(
+            w.closes_at(ts("2026-10-07T10:15:00Z")),
+            Some(ts("2026-10-07T12:00:00Z"))
+        );
+        assert_eq!(w.closes_at(ts("2026-10-07T12:00:00Z")), None, "closed");
+        assert_eq!(w.closes_at(f64::NAN), None);
+        let berlin = window("Europe/Berlin", &[Day::Wednesday], "09:00", "12:00");
+        assert_eq!(
+            berlin.closes_at(ts("2026-11-04T08:30:00Z")),
+            Some(ts("2026-11-04T11:00:00Z")),
+            "12:00 winter time in Berlin is 11:00 UTC"
+        );
+        let night = window("UTC", &[Day::Sunday], "22:00", "24:00");
+        assert_eq!(
+            night.closes_at(ts("2026-10-11T23:00:00Z")),
+            Some(ts("2026-10-12T00:00:00Z")),
+            "24:00 ends the day"
+        );
     }
 
     #[test]

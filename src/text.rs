@@ -5,7 +5,7 @@
 //!
 //! Two views: [`escape_terminal`] for text printed as it is (table cells, status lines), and
 //! [`json_for_terminal`] for JSON printed to a terminal, which stays valid JSON with the same
-//! value.
+//! value. Beside them, [`human_duration`]: how the tables write a delay.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -55,6 +55,17 @@ pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
     Cow::Owned(escaped)
 }
 
+/// Seconds as a person reads a delay: `0.6 s`, `12.5 min`, `25.6 h`.
+pub fn human_duration(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds:.1} s")
+    } else if seconds < 7200.0 {
+        format!("{:.1} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +85,14 @@ mod tests {
         check("abc\u{202e}fed", "abc\\u{202e}fed");
         check("\u{2066}x\u{2069}", "\\u{2066}x\\u{2069}");
         assert!(matches!(escape_terminal("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn delays_read_in_the_unit_that_fits() {
+        assert_eq!(human_duration(0.64), "0.6 s");
+        assert_eq!(human_duration(119.9), "119.9 s");
+        assert_eq!(human_duration(750.0), "12.5 min");
+        assert_eq!(human_duration(92_160.0), "25.6 h");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The real binary certifying a model trained from real Zeek TSV files: the drift test's poll is
 //! the chosen edge's own medians, the flow-shape detector catches a drift that starts at the
-//! edge's median, and it flags a control poll that is no sample of the edge (so such a test
-//! cannot pass on it); a model without the flow-shape baseline falls back, and says so.
+//! edge's median, and it flags a control poll that is no sample of the edge (so such a test is
+//! inconclusive, not a pass, and says what to run instead); a model without the flow-shape baseline falls back, and says so.
 
 mod plant_logs;
 
@@ -72,6 +72,9 @@ fn flow_shape_catches_a_drift_from_the_edges_own_median() {
     );
     assert!(shape["control_rate"].as_f64().unwrap() <= 0.10, "{shape}");
     assert_eq!(shape["meets_requirement"], true, "{shape}");
+    assert_eq!(shape["outcome"], "pass", "{shape}");
+    assert_eq!(report["drift"]["test"], "slow_drift_from_edge_median");
+    assert_eq!(report["inconclusive"], serde_json::json!([]));
 
     // The seed's 250 bytes are twenty times this edge's polls: the control day is no baseline
     // sample, and the detector that knows the edge rejects it rather than "detecting" a drift.
@@ -80,6 +83,18 @@ fn flow_shape_catches_a_drift_from_the_edges_own_median() {
     assert_eq!(shape["initial_value"], 250.0);
     assert!(shape["control_rate"].as_f64().unwrap() > 0.9, "{shape}");
     assert_eq!(shape["meets_requirement"], false, "{shape}");
+    // Inconclusive, not a miss: the test says so, why, and what to run instead.
+    assert_eq!(shape["outcome"], "inconclusive", "{shape}");
+    assert_eq!(report["drift"]["combined"]["outcome"], "inconclusive");
+    let reason = report["drift"]["inconclusive"].as_str().unwrap();
+    assert!(reason.contains("flow_shape at rate"), "{reason}");
+    assert!(
+        reason.contains("median orig_bytes per record is 13"),
+        "{reason}"
+    );
+    assert!(reason.contains("--from-edge-median"), "{reason}");
+    assert_eq!(report["inconclusive"], serde_json::json!(["slow_drift"]));
+    assert_eq!(report["passed"], false);
 }
 
 #[test]

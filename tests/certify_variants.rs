@@ -2,8 +2,10 @@
 //! simulated plant's model is caught by every scenario within one polling cycle (the timing
 //! mimicry by the novelty of its source) and has its register drift judged by the process-value
 //! detector; a model that learnt no register values fails that variant and so the whole
-//! certification; a model trained on a window the attacker was in is caught by the baseline
-//! diff against the clean production model, and reported as such.
+//! certification; the seed's fixed drift on a plant whose polls are far from 250 bytes is
+//! inconclusive and the verdict says what to run instead; a model trained on a window the
+//! simulator's persistent attacker was in from day 1 is caught by the baseline diff against
+//! the clean production model, and reported as such.
 
 mod plant_logs;
 
@@ -131,11 +133,27 @@ fn every_scenario_is_caught_within_a_polling_cycle_and_the_verdict_counts_them_a
 
     // The verdict: every failing test is named, and a pass needs none.
     let failed = failed(&report);
-    assert_eq!(report["passed"], failed.is_empty(), "{report:#}");
     assert_eq!(
-        failed.contains(&"slow_drift"),
-        report["drift"]["combined"]["meets_requirement"] == false
+        report["passed"],
+        failed.is_empty() && report["inconclusive"].as_array().unwrap().is_empty(),
+        "{report:#}"
     );
+    // The seed's 250-byte drift on a plant whose polls are 24 bytes: its control day is
+    // rejected, so the test is inconclusive (neither failed nor passed) and the model is not
+    // certified, with what to run instead.
+    let drift = &report["drift"];
+    assert_eq!(drift["combined"]["outcome"], "inconclusive", "{drift:#}");
+    assert_eq!(drift["combined"]["meets_requirement"], false, "{drift:#}");
+    assert!(
+        drift["inconclusive"]
+            .as_str()
+            .unwrap()
+            .contains("--from-edge-median"),
+        "{drift:#}"
+    );
+    assert!(!failed.contains(&"slow_drift"), "{report:#}");
+    assert_eq!(report["inconclusive"], serde_json::json!(["slow_drift"]));
+    assert_eq!(report["passed"], false, "{report:#}");
     for result in report["variants"].as_array().unwrap() {
         assert_eq!(
             failed.contains(&result["test"].as_str().unwrap()),
@@ -162,7 +180,11 @@ fn every_scenario_is_caught_within_a_polling_cycle_and_the_verdict_counts_them_a
         "slow_drift",
         "register_drift",
         "timing_mimicry",
-        "A model passes only if the slow-drift test, every canary and every variant pass",
+        "10.10.3.20 -> 10.10.10.10:502 (modbus)",
+        "INCONCLUSIVE",
+        "NOT CERTIFIED: no conclusive slow-drift test",
+        "otsentry certify MODEL --from-edge-median",
+        "A model passes only if every conclusive slow-drift test (at least one), every canary and every variant pass",
     ] {
         assert!(text.contains(needle), "{needle} missing: {text}");
     }
@@ -193,29 +215,74 @@ fn a_model_that_misses_a_variant_does_not_pass() {
     assert_eq!(variant(&report, "new_source_502")["passed"], true);
 }
 
+/// The alerts `otsentry score` raises on `logs` with `model` whose destination is `ip`, by rule.
+fn alerts_on(logs: &Path, model: &Path, ip: &str) -> Vec<String> {
+    let output = otsentry(&[
+        "score",
+        "--log",
+        logs.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|alert| alert["destination"]["ip"] == ip)
+        .map(|alert| alert["rule"]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
-fn a_poisoned_training_window_is_caught_by_the_baseline_diff() {
+fn a_training_window_poisoned_from_day_one_is_caught_by_the_baseline_diff() {
     let dir = tempfile::tempdir().unwrap();
-    let logs = dir.path().join("sim");
-    // Two days; the attacker (a new source polling a PLC) is in the second.
+    // The same plant (same seed) twice: clean, and with the persistent beacon, an attacker
+    // present from the first hour to the end, so no window of the run is free of it.
+    let clean_logs = dir.path().join("clean");
+    simulate(
+        &clean_logs,
+        &[&SMALL_PLANT[..], &["--attacks", "none"]].concat(),
+    );
+    let poisoned_logs = dir.path().join("poisoned");
     let labels = simulate(
-        &logs,
-        &[
-            &SMALL_PLANT[..],
-            &["--attack-days", "1", "--attacks", "new_source"],
-        ]
-        .concat(),
+        &poisoned_logs,
+        &[&SMALL_PLANT[..], &["--attacks", "persistent_beacon"]].concat(),
     );
-    let attacker = labels[0]["hosts"][0].as_str().unwrap().to_string();
-    let start = labels[0]["start_ts"].as_f64().unwrap().to_string();
+    let beacon = &labels[0];
+    assert_eq!(beacon["scenario"], "persistent_beacon", "{beacon}");
+    assert!(
+        beacon["start"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-10-01T00:"),
+        "{beacon}"
+    );
+    assert_eq!(beacon["end"], "2026-10-03T00:00:00Z", "{beacon}");
+    // About hourly over the two days.
+    let beacons = beacon["uids"].as_array().unwrap().len();
+    assert!((44..=52).contains(&beacons), "{beacon}");
+    let (attacker, target) = (
+        beacon["hosts"][0].as_str().unwrap(),
+        beacon["hosts"][1].as_str().unwrap(),
+    );
+
     let clean = dir.path().join("clean.otm");
-    train(
-        &logs,
-        &clean,
-        &["--allow-short-baseline", "--until", &start],
-    );
+    train(&clean_logs, &clean, &["--allow-short-baseline"]);
     let poisoned = dir.path().join("poisoned.otm");
-    train(&logs, &poisoned, &["--allow-short-baseline"]);
+    train(&poisoned_logs, &poisoned, &["--allow-short-baseline"]);
+
+    // The poisoned model learnt the beacon as normal: the clean one alerts on it, it does not.
+    let by_clean = alerts_on(&poisoned_logs, &clean, target);
+    assert!(
+        by_clean.iter().any(|rule| rule.starts_with("novelty.")),
+        "{by_clean:?}"
+    );
+    assert_eq!(
+        alerts_on(&poisoned_logs, &poisoned, target),
+        Vec::<String>::new()
+    );
 
     let report = certify(&poisoned, &["--poisoning-check", clean.to_str().unwrap()]);
     let poisoning = variant(&report, "poisoning");
@@ -226,12 +293,38 @@ fn a_poisoned_training_window_is_caught_by_the_baseline_diff() {
         .iter()
         .map(|d| d.as_str().unwrap())
         .collect();
-    assert!(
-        details.contains(&format!("learnt host {attacker}").as_str()),
-        "{attacker} not among {details:?}"
+    // Exactly the attacker: the benign traffic of both runs is the same.
+    assert_eq!(
+        details,
+        [
+            format!("learnt edge {attacker} -> {target}:4444/tcp -"),
+            format!("learnt host {target}"),
+        ],
+        "{poisoning:#}"
     );
+    assert_eq!(poisoning["caught"], 2, "{poisoning:#}");
     // No canary forgotten: the diff items block promotion, not certification.
     assert_eq!(poisoning["passed"], true, "{poisoning:#}");
+
+    // The table says it too.
+    let output = otsentry(&[
+        "certify",
+        poisoned.to_str().unwrap(),
+        "--drift-days",
+        "1",
+        "--polls-per-day",
+        "600",
+        "--poisoning-check",
+        clean.to_str().unwrap(),
+    ]);
+    let text = stdout(&output);
+    assert!(text.contains("baseline_diff"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "poisoning: learnt edge {attacker} -> {target}:4444/tcp"
+        )),
+        "{text}"
+    );
 
     // The clean model against itself learnt nothing.
     let itself = certify(&clean, &["--poisoning-check", clean.to_str().unwrap()]);

@@ -60,7 +60,32 @@ fn a_reduced_demo_catches_the_attacks() {
         certification["model_sha256"], report["model_sha256"],
         "{certification:#}"
     );
-    assert_eq!(certification["drift"]["config"]["polls_per_day"], 600);
+    // The drift of record starts at the edge's own median; the seed's fixed drift runs beside
+    // it and, on a plant whose polls are far from 250 bytes, is inconclusive, not counted.
+    let drift = &certification["drift"];
+    assert_eq!(drift["config"]["polls_per_day"], 600);
+    assert_eq!(drift["test"], "slow_drift_from_edge_median", "{drift:#}");
+    assert_eq!(drift["config"]["from_edge_median"], true);
+    assert_eq!(
+        drift["combined"]["initial_value"], drift["poll"]["typical_orig_bytes"],
+        "{drift:#}"
+    );
+    assert_ne!(drift["combined"]["outcome"], "inconclusive", "{drift:#}");
+    let seed = &certification["extra_drifts"][0];
+    assert_eq!(seed["test"], "slow_drift", "{certification:#}");
+    assert_eq!(seed["config"]["initial"], 250.0);
+    assert_eq!(seed["config"]["target"], 450.0);
+    assert_eq!(seed["combined"]["outcome"], "inconclusive", "{seed:#}");
+    assert_eq!(
+        certification["inconclusive"],
+        serde_json::json!(["slow_drift"])
+    );
+    let failed = certification["failed"].as_array().unwrap();
+    assert!(!failed.contains(&serde_json::json!("slow_drift")));
+    assert_eq!(
+        failed.contains(&serde_json::json!("slow_drift_from_edge_median")),
+        drift["combined"]["outcome"] == "fail"
+    );
     let variants = certification["variants"].as_array().unwrap();
     for test in [
         "register_drift",
@@ -110,5 +135,14 @@ fn the_demo_prints_tables_and_next_steps() {
         "{text}"
     );
     assert!(text.contains("timing_mimicry"), "{text}");
+    // Both drift rows, with the edge each ran on, and the seed's honest outcome with its reason.
+    // A day of minute polls keeps no edge's medians: the seed's drift alone, with its edge.
+    assert!(
+        text.contains("slow_drift\n") || text.contains("slow_drift "),
+        "{text}"
+    );
+    assert!(text.contains(":502 (modbus)"), "{text}");
     assert!(text.contains("certification of "), "{text}");
+    // The poisoning check is one command away.
+    assert!(text.contains("--poisoning-check"), "{text}");
 }

@@ -10,12 +10,14 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use comfy_table::Table;
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width};
 
 use super::common::{Format, open_governance, runtime};
 use crate::governance::Actor;
 use crate::model::ModelFile;
-use crate::redteam::{Certification, CertifyConfig, DriftConfig, VariantConfig};
+use crate::redteam::{
+    Certification, CertifyConfig, DriftConfig, DriftOutcome, DriftReport, VariantConfig,
+};
 
 /// The slow-drift test's parameters, shared by `certify` and `retrain run`.
 #[derive(Debug, Args)]
@@ -114,6 +116,7 @@ pub fn run(args: CertifyArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot load model {}", args.model.display()))?;
     let config = CertifyConfig {
         drift: args.drift.config(),
+        extra_drifts: Vec::new(),
         variants: args.variants.config(),
     };
     let production = match &args.poisoning_check {
@@ -195,20 +198,67 @@ pub fn print(certification: &Certification, format: Format) -> anyhow::Result<()
         )?;
         return Ok(());
     }
-    let drift = &certification.drift;
+    for drift in certification.drifts() {
+        writeln!(
+            std::io::stdout(),
+            "{}: orig_bytes {} -> {} over {} day(s) on {}, {} polls per day",
+            drift.test,
+            drift.config.initial,
+            drift.config.target,
+            drift.config.drift_days,
+            edge_of(drift),
+            drift.config.polls_per_day
+        )?;
+        writeln!(std::io::stdout(), "  the poll: {}", drift.poll.chosen)?;
+        writeln!(std::io::stdout(), "{}", detector_table(drift))?;
+    }
+    writeln!(std::io::stdout(), "{}", certification_table(certification))?;
+    for note in notes(certification) {
+        writeln!(std::io::stdout(), "  {note}")?;
+    }
+    writeln!(std::io::stdout(), "{}", verdict(certification))?;
+    Ok(())
+}
+
+/// The lines under the table: each variant's details (the poisoning's learnt items, why a
+/// variant could not run) and why a drift test is inconclusive.
+pub fn notes(certification: &Certification) -> Vec<String> {
+    let details = certification.variants.iter().flat_map(|variant| {
+        variant
+            .details
+            .iter()
+            .map(move |detail| format!("{}: {detail}", variant.test))
+    });
+    let inconclusive = certification.drifts().filter_map(|drift| {
+        drift
+            .inconclusive
+            .as_ref()
+            .map(|reason| format!("{} is inconclusive: {reason}", drift.test))
+    });
+    details.chain(inconclusive).collect()
+}
+
+/// The drift poll's edge: `10.10.1.10 -> 10.10.10.10:502 (modbus)`.
+fn edge_of(drift: &DriftReport) -> String {
     let poll = &drift.poll;
-    writeln!(
-        std::io::stdout(),
-        "slow drift of orig_bytes {} -> {} over {} day(s) on {} -> {}:{} ({}), {} polls per day",
-        drift.config.initial,
-        drift.config.target,
-        drift.config.drift_days,
-        poll.orig_h,
-        poll.resp_h,
-        poll.resp_p,
-        poll.service,
-        drift.config.polls_per_day
-    )?;
+    format!(
+        "{} -> {}:{} ({})",
+        poll.orig_h, poll.resp_h, poll.resp_p, poll.service
+    )
+}
+
+/// A drift outcome as the tables write it.
+fn outcome_cell(outcome: DriftOutcome) -> String {
+    match outcome {
+        DriftOutcome::Pass => "pass",
+        DriftOutcome::Fail => "FAIL",
+        DriftOutcome::Inconclusive => "INCONCLUSIVE: control rejected",
+    }
+    .to_string()
+}
+
+/// One drift test per detector and combined.
+fn detector_table(drift: &DriftReport) -> Table {
     let mut table = Table::new();
     table.set_header([
         "detector",
@@ -220,7 +270,7 @@ pub fn print(certification: &Certification, format: Format) -> anyhow::Result<()
         "rate",
         "first day",
         "control rate",
-        "meets requirement",
+        "outcome",
     ]);
     for result in drift
         .detectors
@@ -239,46 +289,64 @@ pub fn print(certification: &Certification, format: Format) -> anyhow::Result<()
                 .first_detection_day
                 .map_or("never".to_string(), |day| day.to_string()),
             format!("{:.4}", result.control_rate),
-            if result.meets_requirement {
-                "yes"
-            } else {
-                "no"
-            }
-            .to_string(),
+            outcome_cell(result.outcome()),
         ]);
     }
-    writeln!(std::io::stdout(), "{table}")?;
-    writeln!(std::io::stdout(), "{}", certification_table(certification))?;
-    for variant in certification
-        .variants
-        .iter()
-        .filter(|v| !v.details.is_empty())
-    {
-        for detail in &variant.details {
-            writeln!(std::io::stdout(), "  {}: {detail}", variant.test)?;
-        }
-    }
-    writeln!(std::io::stdout(), "{}", verdict(certification))?;
-    Ok(())
+    table
 }
 
-/// The certification's last line: the verdict, what failed, and the rule.
+/// The certification's last line: the verdict, what failed or was inconclusive, what to run
+/// instead, and the rule.
 pub fn verdict(certification: &Certification) -> String {
+    let mut problems = Vec::new();
+    if !certification.failed.is_empty() {
+        problems.push(format!("failed: {}", certification.failed.join(", ")));
+    }
+    if !certification.inconclusive.is_empty() {
+        problems.push(format!(
+            "inconclusive: {} (the undrifted control day was rejected)",
+            certification.inconclusive.join(", ")
+        ));
+    }
     let result = if certification.passed {
         "passed".to_string()
-    } else if certification.failed.is_empty() {
+    } else if problems.is_empty() {
         // Stored by an otsentry that did not list the failures.
         "FAILED: not deployable".to_string()
-    } else {
+    } else if certification.failed.is_empty() {
         format!(
-            "FAILED: not deployable (failed: {})",
-            certification.failed.join(", ")
+            "NOT CERTIFIED: no conclusive slow-drift test ({})",
+            problems.join("; ")
         )
+    } else {
+        format!("FAILED: not deployable ({})", problems.join("; "))
     };
-    format!(
-        "certification of {}: {result}. A model passes only if the slow-drift test, every canary and every variant pass.",
-        certification.model_sha256
-    )
+    let mut line = format!("certification of {}: {result}.", certification.model_sha256);
+    if !certification.passed && certification.no_conclusive_drift() {
+        line.push_str(&format!(" {}.", instead(certification)));
+    }
+    line.push_str(" A model passes only if every conclusive slow-drift test (at least one), every canary and every variant pass.");
+    line
+}
+
+/// What to run when no drift test was conclusive.
+fn instead(certification: &Certification) -> String {
+    let tried_median = certification
+        .drifts()
+        .any(|drift| drift.config.from_edge_median);
+    if tried_median {
+        "Even the drift from the edge's own median has its control rejected: the model flags its own baseline; check its calibrated thresholds (otsentry model show) and retrain".to_string()
+    } else {
+        let median = certification
+            .drifts()
+            .find_map(|drift| drift.poll.typical_orig_bytes)
+            .map_or(String::new(), |median| {
+                format!(" (the edge's median orig_bytes is {median:.0})")
+            });
+        format!(
+            "Run the drift from the chosen edge's own median instead: otsentry certify MODEL --from-edge-median{median}"
+        )
+    }
 }
 
 fn yes_no(passed: bool) -> String {
@@ -289,6 +357,11 @@ fn yes_no(passed: bool) -> String {
 /// requirement, pass.
 pub fn certification_table(certification: &Certification) -> Table {
     let mut table = Table::new();
+    table.set_content_arrangement(ContentArrangement::Dynamic);
+    if table.width().is_none() {
+        // Not a terminal: wrap the long requirement cells rather than print 300 columns.
+        table.set_width(150);
+    }
     table.set_header([
         "test",
         "caught by",
@@ -297,31 +370,19 @@ pub fn certification_table(certification: &Certification) -> Table {
         "requirement",
         "pass",
     ]);
-    let drift = &certification.drift;
-    let best = drift
-        .detectors
-        .iter()
-        .filter(|result| result.detected > 0)
-        .max_by_key(|result| result.detected);
-    table.add_row([
-        drift.test.clone(),
-        best.map_or("none".to_string(), |result| result.detector.clone()),
-        format!(
-            "{} / {} polls",
-            drift.combined.detected, drift.combined.total_polls
-        ),
-        drift
-            .combined
-            .first_detection_day
-            .map_or("never".to_string(), |day| format!("day {day}")),
-        format!(
-            "rate >= {}, first detection by day {}, control rate <= {}",
-            drift.config.required_rate,
-            drift.config.required_first_day,
-            drift.config.max_control_rate
-        ),
-        yes_no(drift.combined.meets_requirement),
-    ]);
+    // Detector names, delays and verdicts stay whole; the words around them wrap.
+    for column in [1, 3, 5] {
+        if let Some(column) = table.column_mut(column) {
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    // Room for the longest test name (slow_drift_from_edge_median) on one line.
+    if let Some(column) = table.column_mut(0) {
+        column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(29)));
+    }
+    for drift in certification.drifts() {
+        table.add_row(drift_row(drift));
+    }
     for canary in &certification.canaries {
         table.add_row([
             format!("canary of incident {}", canary.incident),
@@ -350,10 +411,72 @@ pub fn certification_table(certification: &Certification) -> Table {
             format!("{} / {} {}", variant.caught, variant.total, variant.unit),
             variant
                 .first_detection_secs
-                .map_or("-".to_string(), super::demo::human_duration),
+                .map_or("-".to_string(), crate::text::human_duration),
             variant.requirement.clone(),
             yes_no(variant.passed),
         ]);
     }
     table
+}
+
+/// A drift test's row: the edge it ran on, the detector that caught most, and its outcome; an
+/// inconclusive test names the detectors that rejected its control instead.
+fn drift_row(drift: &DriftReport) -> [String; 6] {
+    let inconclusive = drift.outcome() == DriftOutcome::Inconclusive;
+    let caught_by = if inconclusive {
+        let rejecting: Vec<&str> = drift
+            .detectors
+            .iter()
+            .filter(|result| result.outcome() == DriftOutcome::Inconclusive)
+            .map(|result| result.detector.as_str())
+            .collect();
+        format!(
+            "none: control rejected by {}",
+            if rejecting.is_empty() {
+                "the detectors together".to_string()
+            } else {
+                rejecting.join(", ")
+            }
+        )
+    } else {
+        drift
+            .detectors
+            .iter()
+            .filter(|result| result.detected > 0)
+            .max_by_key(|result| result.detected)
+            .map_or("none".to_string(), |result| result.detector.clone())
+    };
+    let median = drift
+        .poll
+        .typical_orig_bytes
+        .map_or(String::new(), |median| format!(", edge median {median:.0}"));
+    [
+        format!(
+            "{}\n{}\norig_bytes {} -> {}{median}",
+            drift.test,
+            edge_of(drift),
+            drift.config.initial,
+            drift.config.target
+        ),
+        caught_by,
+        format!(
+            "{} / {} polls\n(control day: {:.4} flagged)",
+            drift.combined.detected, drift.combined.total_polls, drift.combined.control_rate
+        ),
+        drift
+            .combined
+            .first_detection_day
+            .map_or("never".to_string(), |day| format!("day {day}")),
+        format!(
+            "rate >= {}, first detection by day {}, control rate <= {}",
+            drift.config.required_rate,
+            drift.config.required_first_day,
+            drift.config.max_control_rate
+        ),
+        match drift.outcome() {
+            DriftOutcome::Pass => "yes".to_string(),
+            DriftOutcome::Fail => "NO".to_string(),
+            DriftOutcome::Inconclusive => "INCONCLUSIVE".to_string(),
+        },
+    ]
 }

@@ -45,10 +45,13 @@ pub struct SimulateArgs {
     pub json: bool,
     /// Attacks to inject: all, none, or a comma-separated list of new_source, setpoint_drift,
     /// lateral_movement, write_from_reader, network_scan, dnp3_cold_restart,
-    /// exception_enumeration, forged_write.
+    /// exception_enumeration, forged_write, persistent_beacon. `all` is the first eight;
+    /// persistent_beacon (an hourly beacon to port 4444 from the first hour to the end, which
+    /// poisons any training window) runs only when named.
     #[arg(long, default_value = "all")]
     pub attacks: AttackSelection,
-    /// Attacks fall in the last N days, so the first days are clean for training.
+    /// Attacks fall in the last N days, so the first days are clean for training (except the
+    /// persistent beacon).
     #[arg(long, default_value_t = 3)]
     pub attack_days: u32,
     /// Gzip every log (.log.gz).

@@ -1,6 +1,7 @@
 //! `otsentry demo`: simulate a labelled plant, train on its clean days, score its attack days,
 //! grade the result against the simulator's labels, and certify the trained model (the slow-drift
-//! test and the realistic variants, as `otsentry certify` runs them).
+//! test from the edge's own median with the seed's fixed drift beside it, and the realistic
+//! variants, as `otsentry certify` runs them; see [`certify_config`]).
 //!
 //! The demo scores through the same pipeline `score` and `watch` run. Grading joins by connection
 //! uid: an attack is caught when at least one of its connections (conn.log line or protocol-log
@@ -162,7 +163,15 @@ pub fn run(
         &mut grader,
     )?;
     progress(Stage::Certify, 0);
-    let certification = crate::redteam::certify_with(model, &config.certify, &[], None)
+    let mut certify = config.certify.clone();
+    // A reduced demo (a day of sparse polls) may learn no edge's medians: the drift from the
+    // edge's median cannot run, and the seed's fixed drift is all there is.
+    let has_median = crate::redteam::drift::baseline_poll(&model, &certify.drift)
+        .is_ok_and(|poll| poll.typical_orig_bytes.is_some());
+    if certify.drift.from_edge_median && !has_median && !certify.extra_drifts.is_empty() {
+        certify.drift = certify.extra_drifts.remove(0);
+    }
+    let certification = crate::redteam::certify_with(model, &certify, &[], None)
         .map_err(|error| DemoError::Certify(Box::new(error)))?;
 
     Ok(DemoReport {
@@ -361,6 +370,28 @@ impl Sink for Grader {
             day.false_positive_alerts += 1;
         }
         Ok(())
+    }
+}
+
+/// What the demo certifies with: the slow drift from the chosen edge's own median (the drift an
+/// attacker who knows the edge runs, and the one whose control day is a sample of the edge, so
+/// its verdict means something on any plant), with the seed's fixed drift (250 to 450 bytes)
+/// beside it for its honest outcome: on the simulated plant no edge carries polls near 250
+/// bytes, so that test's control day is rejected and it is inconclusive, which the verdict
+/// reports without counting it. A model that kept no edge's medians (a reduced demo) gets the
+/// seed's drift alone. `polls_per_day` shortens both for tests.
+pub fn certify_config(polls_per_day: u64) -> crate::redteam::CertifyConfig {
+    let seed = crate::redteam::DriftConfig {
+        polls_per_day,
+        ..crate::redteam::DriftConfig::default()
+    };
+    crate::redteam::CertifyConfig {
+        drift: crate::redteam::DriftConfig {
+            from_edge_median: true,
+            ..seed.clone()
+        },
+        extra_drifts: vec![seed],
+        ..crate::redteam::CertifyConfig::default()
     }
 }
 

@@ -5,9 +5,10 @@
 //! says, per detector and combined, how many polls were caught and on which day the first was.
 //!
 //! A control stream (one day of the same poll at the initial value, no drift) runs first through
-//! a fresh pipeline: a detector that flags the undrifted poll as often as the drifted one has
-//! not detected the drift, it has rejected the baseline sample, and the report shows both rates
-//! side by side so such a "pass" is visible.
+//! a fresh pipeline: a detector that flags the undrifted poll more often than the control rate
+//! allows has not detected the drift, it has rejected the baseline sample. Its result, and the
+//! test's when the detectors together reject the control, is `inconclusive`: neither a pass nor
+//! a detection, with the reason and what to run instead (the drift from the edge's own median).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -103,6 +104,29 @@ pub struct BaselinePoll {
     pub chosen: String,
 }
 
+/// What a drift result says about the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftOutcome {
+    /// The drift was caught at the required rate and day, the control was not rejected.
+    Pass,
+    /// The control was accepted but the drift was not caught as required: a miss.
+    Fail,
+    /// The undrifted control was flagged above the allowed control rate: the poll is no
+    /// baseline sample of the edge, so the result says nothing about the drift.
+    Inconclusive,
+}
+
+impl DriftOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftOutcome::Pass => "pass",
+            DriftOutcome::Fail => "fail",
+            DriftOutcome::Inconclusive => "inconclusive",
+        }
+    }
+}
+
 /// What one detector (or all of them together) caught.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DetectorResult {
@@ -117,7 +141,23 @@ pub struct DetectorResult {
     pub first_detection_day: Option<u32>,
     /// The rate on the undrifted control day: what the detector flags without any drift.
     pub control_rate: f64,
+    /// Pass only when the outcome is `pass`.
     pub meets_requirement: bool,
+    /// `None` in a result stored by an otsentry before the outcome existed (see
+    /// [`DetectorResult::outcome`]).
+    #[serde(default)]
+    pub outcome: Option<DriftOutcome>,
+}
+
+impl DetectorResult {
+    /// The outcome; a result stored before it existed passed or failed on `meets_requirement`.
+    pub fn outcome(&self) -> DriftOutcome {
+        self.outcome.unwrap_or(if self.meets_requirement {
+            DriftOutcome::Pass
+        } else {
+            DriftOutcome::Fail
+        })
+    }
 }
 
 /// The report of one drift test.
@@ -131,6 +171,16 @@ pub struct DriftReport {
     pub detectors: Vec<DetectorResult>,
     /// Any detector's finding counts as a detection.
     pub combined: DetectorResult,
+    /// Why the test is inconclusive and what to run instead, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inconclusive: Option<String>,
+}
+
+impl DriftReport {
+    /// The test's outcome: the combined result's.
+    pub fn outcome(&self) -> DriftOutcome {
+        self.combined.outcome()
+    }
 }
 
 /// The midpoint of a feature's schema-wide training range (0.1th to 99.9th percentile, in the
@@ -353,6 +403,16 @@ pub fn run(model: Arc<LoadedModel>, config: &DriftConfig) -> Result<DriftReport,
         let detection_rate = detected as f64 / total as f64;
         let first_detection_day =
             first.map(|ts| ((ts - drift.start_ts) / DAY_SECS).floor() as u32 + 1);
+        let control_rate = control_hits as f64 / config.polls_per_day as f64;
+        let caught = detection_rate >= config.required_rate
+            && first_detection_day.is_some_and(|day| day <= config.required_first_day);
+        let outcome = if control_rate > config.max_control_rate {
+            DriftOutcome::Inconclusive
+        } else if caught {
+            DriftOutcome::Pass
+        } else {
+            DriftOutcome::Fail
+        };
         DetectorResult {
             detector: detector.to_string(),
             drift_days: config.drift_days,
@@ -362,10 +422,9 @@ pub fn run(model: Arc<LoadedModel>, config: &DriftConfig) -> Result<DriftReport,
             detected,
             detection_rate,
             first_detection_day,
-            control_rate: control_hits as f64 / config.polls_per_day as f64,
-            meets_requirement: detection_rate >= config.required_rate
-                && first_detection_day.is_some_and(|day| day <= config.required_first_day)
-                && control_hits as f64 / config.polls_per_day as f64 <= config.max_control_rate,
+            control_rate,
+            meets_requirement: outcome == DriftOutcome::Pass,
+            outcome: Some(outcome),
         }
     };
     let mut detectors: Vec<DetectorResult> = names
@@ -385,12 +444,61 @@ pub fn run(model: Arc<LoadedModel>, config: &DriftConfig) -> Result<DriftReport,
         }
     }
     let combined = result("combined", drift.combined, control.combined.0);
+    let inconclusive = (combined.outcome() == DriftOutcome::Inconclusive)
+        .then(|| inconclusive_reason(config, &poll, &detectors, &combined));
     Ok(DriftReport {
-        test: "slow_drift".to_string(),
+        test: test_name(config).to_string(),
         model_sha256: model.sha256.clone(),
         config: config.clone(),
         poll,
         detectors,
         combined,
+        inconclusive,
     })
+}
+
+/// The test's name in the table and the verdict: the seed's fixed drift or the attacker's.
+pub fn test_name(config: &DriftConfig) -> &'static str {
+    if config.from_edge_median {
+        "slow_drift_from_edge_median"
+    } else {
+        "slow_drift"
+    }
+}
+
+/// Why the control day was rejected, by whom, and what to run instead.
+fn inconclusive_reason(
+    config: &DriftConfig,
+    poll: &BaselinePoll,
+    detectors: &[DetectorResult],
+    combined: &DetectorResult,
+) -> String {
+    let rejecting: Vec<String> = detectors
+        .iter()
+        .filter(|result| result.outcome() == DriftOutcome::Inconclusive)
+        .map(|result| format!("{} at rate {:.4}", result.detector, result.control_rate))
+        .collect();
+    let by = if rejecting.is_empty() {
+        format!(
+            "the detectors together at rate {:.4}",
+            combined.control_rate
+        )
+    } else {
+        rejecting.join(", ")
+    };
+    let why = format!(
+        "the undrifted control day (orig_bytes {} on every poll) is itself flagged, by {by} (at most {} allowed)",
+        config.initial, config.max_control_rate
+    );
+    match (config.from_edge_median, poll.typical_orig_bytes) {
+        (false, Some(median)) => format!(
+            "{why}: the poll is no baseline sample of the edge, whose median orig_bytes per record is {median:.0}, so a detection says nothing about the drift; run the drift from the edge's own median instead (certify --from-edge-median), or with --initial near {median:.0}"
+        ),
+        (false, None) => format!(
+            "{why}: the poll is no baseline sample of the model's traffic, so a detection says nothing about the drift; retrain the model with this otsentry (it keeps each edge's medians) and run the drift from the edge's own median (certify --from-edge-median)"
+        ),
+        (true, _) => format!(
+            "{why}: the poll is the edge's own median sample and the model still rejects it, so the model flags its own baseline; check the thresholds it was calibrated with (otsentry model show) before certifying it"
+        ),
+    }
 }

@@ -8,7 +8,11 @@
 //! (`variants`: a register-value drift, scenario attacks built from the model's own edges, and,
 //! against a production model, the poisoning check), all streaming through `stream`. A model
 //! is certified only when the drift test, every canary and every variant pass; a model that
-//! fails is not deployable.
+//! fails is not deployable. A drift test whose undrifted control day is rejected is
+//! inconclusive: it counts neither way, and a model with no conclusive drift test is not
+//! certified (the verdict says what to run instead). Further drift tests can run beside the
+//! first (`otsentry demo` runs the drift from the edge's own median, with the seed's fixed
+//! drift beside it): each conclusive one must pass.
 
 pub mod canary;
 pub mod drift;
@@ -20,7 +24,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use canary::{CanaryError, CanaryResult};
-pub use drift::{DetectorResult, DriftConfig, DriftError, DriftReport};
+pub use drift::{DetectorResult, DriftConfig, DriftError, DriftOutcome, DriftReport};
 pub use variants::{VariantConfig, VariantError, VariantResult};
 
 use crate::model::LoadedModel;
@@ -35,6 +39,9 @@ pub struct Certification {
     pub tool: String,
     pub passed: bool,
     pub drift: DriftReport,
+    /// Further drift tests run beside `drift`, in the order configured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_drifts: Vec<DriftReport>,
     /// One result per incident canary set given; every one must be caught.
     #[serde(default)]
     pub canaries: Vec<CanaryResult>,
@@ -45,6 +52,22 @@ pub struct Certification {
     /// The tests that failed (`slow_drift`, `canary of incident N`, a variant's name).
     #[serde(default)]
     pub failed: Vec<String>,
+    /// The drift tests that were inconclusive (their control day was rejected).
+    #[serde(default)]
+    pub inconclusive: Vec<String>,
+}
+
+impl Certification {
+    /// Every drift test run, the first one first.
+    pub fn drifts(&self) -> impl Iterator<Item = &DriftReport> {
+        std::iter::once(&self.drift).chain(self.extra_drifts.iter())
+    }
+
+    /// Whether no drift test was conclusive, so the certification cannot pass on any.
+    pub fn no_conclusive_drift(&self) -> bool {
+        self.drifts()
+            .all(|drift| drift.outcome() == DriftOutcome::Inconclusive)
+    }
 }
 
 /// Why certification could not run.
@@ -62,6 +85,8 @@ pub enum CertifyError {
 #[derive(Clone, Debug, Default)]
 pub struct CertifyConfig {
     pub drift: DriftConfig,
+    /// Further drift tests to run beside `drift` (none for `otsentry certify`).
+    pub extra_drifts: Vec<DriftConfig>,
     pub variants: VariantConfig,
 }
 
@@ -74,7 +99,7 @@ pub fn certify(
 ) -> Result<Certification, CertifyError> {
     let config = CertifyConfig {
         drift: drift.clone(),
-        variants: VariantConfig::default(),
+        ..CertifyConfig::default()
     };
     certify_with(model, &config, canaries, None)
 }
@@ -88,6 +113,11 @@ pub fn certify_with(
 ) -> Result<Certification, CertifyError> {
     config.variants.check()?;
     let report = drift::run(Arc::clone(&model), &config.drift)?;
+    let extra_drifts = config
+        .extra_drifts
+        .iter()
+        .map(|extra| drift::run(Arc::clone(&model), extra))
+        .collect::<Result<Vec<_>, _>>()?;
     let canaries = canary::run(&model, canaries)?;
     let mut variant_config = config.variants.clone();
     // The variants judge the forest at the threshold the drift test uses.
@@ -96,28 +126,46 @@ pub fn certify_with(
     if let Some(production) = production {
         variants.push(variants::poisoning::check(&model, production, &canaries));
     }
-    let failed = failures(&report, &canaries, &variants);
-    Ok(Certification {
+    let mut certification = Certification {
         model_sha256: model.sha256.clone(),
         tool: format!("otsentry {}", env!("CARGO_PKG_VERSION")),
-        passed: failed.is_empty(),
+        passed: false,
         drift: report,
+        extra_drifts,
         canaries,
         variants,
-        failed,
-    })
+        failed: Vec::new(),
+        inconclusive: Vec::new(),
+    };
+    certification.judge();
+    Ok(certification)
 }
 
-/// Every test that failed: the verdict is a pass only when this is empty.
-fn failures(
-    drift: &DriftReport,
+impl Certification {
+    /// Sets the verdict from the tests: what failed, which drift tests were inconclusive, and
+    /// a pass only with nothing failed and at least one conclusive drift test.
+    fn judge(&mut self) {
+        self.failed = failures(self.drifts(), &self.canaries, &self.variants);
+        self.inconclusive = self
+            .drifts()
+            .filter(|drift| drift.outcome() == DriftOutcome::Inconclusive)
+            .map(|drift| drift.test.clone())
+            .collect();
+        self.passed = self.failed.is_empty() && !self.no_conclusive_drift();
+    }
+}
+
+/// Every test that failed (an inconclusive drift test did not): the verdict is a pass only
+/// when this is empty and a drift test was conclusive.
+fn failures<'a>(
+    drifts: impl Iterator<Item = &'a DriftReport>,
     canaries: &[CanaryResult],
     variants: &[VariantResult],
 ) -> Vec<String> {
-    let mut failed = Vec::new();
-    if !drift.combined.meets_requirement {
-        failed.push(drift.test.clone());
-    }
+    let mut failed: Vec<String> = drifts
+        .filter(|drift| drift.outcome() == DriftOutcome::Fail)
+        .map(|drift| drift.test.clone())
+        .collect();
     for canary in canaries.iter().filter(|canary| !canary.caught) {
         failed.push(format!("canary of incident {}", canary.incident));
     }
@@ -158,6 +206,47 @@ mod tests {
         assert!(old.variants.is_empty());
         assert!(old.failed.is_empty());
         assert!(old.passed);
+        // Stored before the outcome: its pass is read from meets_requirement.
+        assert_eq!(old.drift.outcome(), DriftOutcome::Pass);
+        assert!(old.inconclusive.is_empty());
+    }
+
+    #[test]
+    fn an_inconclusive_drift_neither_fails_nor_passes_and_a_conclusive_one_decides() {
+        let mut certification: Certification =
+            serde_json::from_value(stored_before_variants()).unwrap();
+        assert_eq!(certification.drift.outcome(), DriftOutcome::Pass);
+        let rejected = DetectorResult {
+            control_rate: 1.0,
+            meets_requirement: false,
+            outcome: Some(DriftOutcome::Inconclusive),
+            ..certification.drift.combined.clone()
+        };
+        certification.drift.combined = rejected.clone();
+        certification.judge();
+        assert!(certification.failed.is_empty());
+        assert_eq!(certification.inconclusive, ["slow_drift"]);
+        assert!(!certification.passed, "no conclusive drift test");
+
+        // The drift from the edge's median beside it decides, either way.
+        let mut from_median: DriftReport = certification.drift.clone();
+        from_median.test = "slow_drift_from_edge_median".into();
+        from_median.combined = DetectorResult {
+            control_rate: 0.0,
+            meets_requirement: true,
+            outcome: Some(DriftOutcome::Pass),
+            ..rejected.clone()
+        };
+        certification.extra_drifts = vec![from_median.clone()];
+        certification.judge();
+        assert!(certification.passed);
+        assert_eq!(certification.inconclusive, ["slow_drift"]);
+        from_median.combined.outcome = Some(DriftOutcome::Fail);
+        from_median.combined.meets_requirement = false;
+        certification.extra_drifts = vec![from_median];
+        certification.judge();
+        assert!(!certification.passed);
+        assert_eq!(certification.failed, ["slow_drift_from_edge_median"]);
     }
 
     #[test]
@@ -182,9 +271,9 @@ mod tests {
             passed: false,
             ..passing.clone()
         };
-        assert!(failures(&old.drift, &old.canaries, std::slice::from_ref(&passing)).is_empty());
+        assert!(failures(old.drifts(), &old.canaries, std::slice::from_ref(&passing)).is_empty());
         assert_eq!(
-            failures(&old.drift, &old.canaries, &[passing, missed]),
+            failures(old.drifts(), &old.canaries, &[passing, missed]),
             vec!["timing_mimicry".to_string()]
         );
     }

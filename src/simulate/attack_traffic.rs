@@ -13,7 +13,7 @@ use super::plant::{Plant, PlcKind};
 use super::poller::{Cadence, ModbusPoller, Plan, PollerSetup};
 use super::process::ProcessModel;
 use super::rng::{UidSource, between, ephemeral_port, stream};
-use super::scenarios::{AttackPlan, scan_targets};
+use super::scenarios::{AttackPlan, BEACON_PERIOD, BEACON_PORT, scan_targets};
 use super::sessions::{ConnSessions, PlannedConn, Script, Scripted, Shape};
 
 const MINUTE: i64 = 60_000_000;
@@ -227,6 +227,33 @@ pub fn generators(
                     vec![(attack.start, script)],
                     vec![uid],
                 )));
+            }
+            Scenario::PersistentBeacon => {
+                let mut rng = stream(seed, &key);
+                let mut planned = Vec::new();
+                let mut at = attack.start;
+                // Jittered around the period, as beacons are, so no two gaps are alike.
+                while at < attack.end {
+                    let end = at + between(&mut rng, 400_000, 2_500_000);
+                    if end >= attack.end {
+                        break;
+                    }
+                    planned.push(PlannedConn {
+                        start: at,
+                        end,
+                        orig: Arc::clone(&attack.attacker),
+                        resp: Arc::clone(&attack.targets[0]),
+                        resp_p: BEACON_PORT,
+                        service: "",
+                        shape: Shape::Data {
+                            orig_bytes: between(&mut rng, 120, 260) as u64,
+                            resp_bytes: between(&mut rng, 40, 900) as u64,
+                            exchanges: 2,
+                        },
+                    });
+                    at += BEACON_PERIOD + between(&mut rng, -5 * MINUTE, 5 * MINUTE);
+                }
+                generators.push(Box::new(ConnSessions::new(seed, &key, planned, true)));
             }
             Scenario::ForgedWrite => {
                 generators.push(Box::new(ModbusPoller::new(

@@ -18,10 +18,14 @@ pub enum Scenario {
     Dnp3ColdRestart,
     ExceptionEnumeration,
     ForgedWrite,
+    /// Not in the attack window: present from the run's first hour to its end, so it poisons
+    /// any training window (`all` leaves it out; name it to inject it).
+    PersistentBeacon,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    /// The scenarios of the attack window: what `all` injects.
+    pub const WINDOW: [Scenario; 8] = [
         Scenario::NewSource,
         Scenario::SetpointDrift,
         Scenario::LateralMovement,
@@ -30,6 +34,19 @@ impl Scenario {
         Scenario::Dnp3ColdRestart,
         Scenario::ExceptionEnumeration,
         Scenario::ForgedWrite,
+    ];
+
+    /// Every scenario the simulator knows: the attack window's and the persistent beacon.
+    pub const ALL: [Scenario; 9] = [
+        Scenario::NewSource,
+        Scenario::SetpointDrift,
+        Scenario::LateralMovement,
+        Scenario::WriteFromReader,
+        Scenario::NetworkScan,
+        Scenario::Dnp3ColdRestart,
+        Scenario::ExceptionEnumeration,
+        Scenario::ForgedWrite,
+        Scenario::PersistentBeacon,
     ];
 
     /// The name used on the command line and in labels.jsonl.
@@ -43,6 +60,7 @@ impl Scenario {
             Scenario::Dnp3ColdRestart => "dnp3_cold_restart",
             Scenario::ExceptionEnumeration => "exception_enumeration",
             Scenario::ForgedWrite => "forged_write",
+            Scenario::PersistentBeacon => "persistent_beacon",
         }
     }
 
@@ -57,6 +75,7 @@ impl Scenario {
             Scenario::Dnp3ColdRestart => ("T0816", "Device Restart/Shutdown"),
             Scenario::ExceptionEnumeration => ("T0861", "Point & Tag Identification"),
             Scenario::ForgedWrite => ("T0855", "Unauthorized Command Message"),
+            Scenario::PersistentBeacon => ("T0869", "Standard Application Layer Protocol"),
         }
     }
 }
@@ -78,13 +97,15 @@ impl FromStr for Scenario {
     }
 }
 
-/// Which scenarios to inject: `all`, `none`, or a comma-separated list of names.
+/// Which scenarios to inject: `all` (the attack window's), `none`, or a comma-separated list
+/// of names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttackSelection(pub Vec<Scenario>);
 
 impl AttackSelection {
+    /// Every scenario of the attack window; the persistent beacon only when named.
     pub fn all() -> Self {
-        AttackSelection(Scenario::ALL.to_vec())
+        AttackSelection(Scenario::WINDOW.to_vec())
     }
 
     pub fn none() -> Self {
@@ -151,7 +172,8 @@ pub struct PlantConfig {
     /// First simulated day (UTC midnight).
     pub start: Date,
     pub attacks: AttackSelection,
-    /// Attacks fall in the last `attack_days` days (clamped to the second half of short runs).
+    /// Attacks fall in the last `attack_days` days (clamped to the second half of short runs);
+    /// the persistent beacon runs throughout.
     pub attack_days: u32,
     pub format: LogFormat,
     pub gzip: bool,
@@ -277,7 +299,7 @@ pub enum ConfigError {
     #[error("the DNP3 poll period must be between 50 ms and 600000 ms, got {0} ms")]
     Dnp3PollPeriod(u32),
     #[error(
-        "unknown attack scenario {0:?} (known: new_source, setpoint_drift, lateral_movement, write_from_reader, network_scan, dnp3_cold_restart, exception_enumeration, forged_write, or all/none)"
+        "unknown attack scenario {0:?} (known: new_source, setpoint_drift, lateral_movement, write_from_reader, network_scan, dnp3_cold_restart, exception_enumeration, forged_write, persistent_beacon, or all/none)"
     )]
     UnknownScenario(String),
 }
@@ -289,6 +311,13 @@ mod tests {
     #[test]
     fn attack_lists_parse() {
         assert_eq!("all".parse::<AttackSelection>().unwrap().0.len(), 8);
+        // The persistent beacon poisons the training window: only when named.
+        assert!(!AttackSelection::all().contains(Scenario::PersistentBeacon));
+        let beacon: AttackSelection = "persistent_beacon,new_source".parse().unwrap();
+        assert_eq!(
+            beacon.0,
+            vec![Scenario::NewSource, Scenario::PersistentBeacon]
+        );
         assert!("none".parse::<AttackSelection>().unwrap().0.is_empty());
         let list: AttackSelection = "network_scan,new_source".parse().unwrap();
         assert_eq!(list.0, vec![Scenario::NewSource, Scenario::NetworkScan]);

@@ -3,6 +3,8 @@
 //!
 //! Every scenario draws its timing and targets from its own random stream inside the attack
 //! window (the last `attack_days` days), so selecting fewer scenarios does not move the others.
+//! The persistent beacon is the exception: it runs from the first hour to the end of the run, an
+//! attacker present in any training window.
 
 use std::sync::Arc;
 
@@ -18,12 +20,19 @@ use super::enip::ENIP_PORT;
 use super::labels::{Label, rfc3339};
 use super::plant::{Plant, PlcKind, Role};
 use super::process::DriftPlan;
-use super::rng::stream;
+use super::rng::{between, stream};
 
 const MINUTE: i64 = 60_000_000;
 
 /// The address of the rogue master: in the operations subnet, but no plant asset.
 pub const ROGUE_MASTER_IP: &str = "10.10.3.77";
+
+/// Where the persistent beacon calls: in the operations subnet, no plant asset.
+pub const BEACON_IP: &str = "10.10.3.66";
+
+/// The beacon's port (a common reverse-shell listener) and its period.
+pub const BEACON_PORT: u16 = 4444;
+pub const BEACON_PERIOD: i64 = 60 * MINUTE;
 
 /// How long the exception enumeration's connection lasts, at most (its requests come 20 to 60 ms
 /// apart, as a scanning tool sends them).
@@ -221,6 +230,23 @@ pub fn plan(config: &ValidPlantConfig, plant: &Plant) -> AttackPlan {
                     description: format!(
                         "the engineering workstation enumerates the Modbus function codes and holding register addresses of {}, which answers ILLEGAL_FUNCTION and ILLEGAL_DATA_ADDRESS exceptions",
                         plant.name(plant.plcs[plc].host)
+                    ),
+                }
+            }
+            Scenario::PersistentBeacon => {
+                let hmi = plant.hmis[0];
+                let start = config.start_us + between(&mut rng, 5 * MINUTE, 15 * MINUTE);
+                PlannedAttack {
+                    scenario,
+                    start,
+                    end: config.end_us,
+                    attacker: plant.ip(hmi),
+                    targets: vec![Arc::from(BEACON_IP)],
+                    target_plcs: Vec::new(),
+                    description: format!(
+                        "from the run's first hour to its end, the compromised {} opens a short session to {BEACON_IP}:{BEACON_PORT}, which is no plant asset, about every {} minutes (a low-and-slow command-and-control beacon): present in every training window, so a model trained on this run learns it as normal",
+                        plant.name(hmi),
+                        BEACON_PERIOD / MINUTE
                     ),
                 }
             }

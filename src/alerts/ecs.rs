@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::Alert;
 use crate::detect::{Reason, attack};
-use crate::train::window::rfc3339;
+use crate::text::rfc3339;
 
 /// ECS `threat.framework` for ATT&CK for ICS.
 pub const THREAT_FRAMEWORK: &str = "MITRE ATT&CK for ICS";

@@ -526,7 +526,7 @@ fn group_as_session(finding: &mut Finding, end: f64) {
         format!(
             "one alert for {source}'s {} findings until the maintenance window closes at {}",
             finding.rule,
-            crate::train::window::rfc3339(end)
+            crate::text::rfc3339(end)
         ),
         "a maintenance session is grouped by its source; every device it reached is listed",
     ));

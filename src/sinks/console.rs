@@ -14,7 +14,7 @@ use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use super::{RowRecord, Sink, SinkError};
 use crate::alerts::{Alert, ecs, sort_most_severe_first};
 use crate::text::escape_terminal;
-use crate::train::window::rfc3339;
+use crate::text::rfc3339;
 
 /// What the console prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

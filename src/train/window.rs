@@ -78,12 +78,7 @@ pub fn parse_rfc3339(text: &str) -> Option<f64> {
         .map(|time| time.unix_timestamp_nanos() as f64 / 1e9)
 }
 
-pub fn rfc3339(ts: f64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos((ts * 1e6).round() as i128 * 1000)
-        .ok()
-        .and_then(|time| time.format(&Rfc3339).ok())
-        .unwrap_or_else(|| format!("{ts}"))
-}
+pub use crate::text::rfc3339;
 
 #[cfg(test)]
 mod tests {

@@ -54,6 +54,10 @@ pub enum RowOutput {
     Flagged,
     /// Every row.
     All,
+    /// Of each row with at least one finding, only its log time and the findings themselves
+    /// (`Sink::findings`): no row record is built and no reason formatted, for a sink that only
+    /// counts which detectors flagged what (certification).
+    Findings,
 }
 
 /// How the pipeline runs.
@@ -532,15 +536,22 @@ impl Pipeline {
                 attach_or_push(&mut findings, outlier);
             }
             count_findings(&mut self.stats, &findings);
-            if self.config.rows == RowOutput::All
-                || (self.config.rows == RowOutput::Flagged && !findings.is_empty())
-            {
-                let record =
-                    row_record(&event, slot.schema, schema_model, score_samples, &findings);
-                if let Err(error) = sink.row(&record) {
-                    result = Err(error.into());
-                    break;
-                }
+            let handed = match self.config.rows {
+                RowOutput::None => Ok(()),
+                RowOutput::Findings if findings.is_empty() => Ok(()),
+                RowOutput::Findings => sink.findings(event.ts, &findings),
+                RowOutput::Flagged if findings.is_empty() => Ok(()),
+                RowOutput::Flagged | RowOutput::All => sink.row(&row_record(
+                    &event,
+                    slot.schema,
+                    schema_model,
+                    score_samples,
+                    &findings,
+                )),
+            };
+            if let Err(error) = handed {
+                result = Err(error.into());
+                break;
             }
             self.builder.advance(slot.schema, event.ts, &mut alerts);
             for finding in findings.drain(..) {

@@ -11,7 +11,8 @@ use crate::alerts::{Alert, AlertState};
 use crate::features::FlowEvent;
 use crate::model::LoadedModel;
 use crate::pipeline::{Pipeline, PipelineConfig, PipelineError, RowOutput};
-use crate::sinks::{RowRecord, Sink, SinkError};
+use crate::detect::Finding;
+use crate::sinks::{Sink, SinkError};
 
 const DAY_SECS: f64 = 86_400.0;
 
@@ -44,9 +45,11 @@ impl Tally {
         entry.1.get_or_insert(ts);
     }
 
-    fn first_seen(&mut self, ts: f64, finding: &str) {
+    /// Keeps `detector.rule` as the first finding when it is earlier than the one kept; the
+    /// name is only formatted then (a drift flags most polls, in log order).
+    fn first_seen(&mut self, ts: f64, detector: &str, rule: &str) {
         if self.first.as_ref().is_none_or(|(first, _)| ts < *first) {
-            self.first = Some((ts, finding.to_string()));
+            self.first = Some((ts, format!("{detector}.{rule}")));
         }
     }
 
@@ -77,35 +80,35 @@ impl Tally {
 impl Sink for Tally {
     fn alert(&mut self, alert: &Alert) -> Result<(), SinkError> {
         if alert.state == AlertState::Open {
-            Tally::hit(
-                self.alerts.entry(alert.detector.clone()).or_default(),
-                alert.first_seen,
-            );
-            self.first_seen(
-                alert.first_seen,
-                &format!("{}.{}", alert.detector, alert.rule),
-            );
+            hit_in(&mut self.alerts, &alert.detector, alert.first_seen);
+            self.first_seen(alert.first_seen, &alert.detector, &alert.rule);
         }
         Ok(())
     }
 
-    fn row(&mut self, row: &RowRecord) -> Result<(), SinkError> {
-        let mut seen: Vec<&str> = Vec::new();
-        for finding in &row.findings {
-            let detector = finding.split('.').next().unwrap_or(finding);
-            if !seen.contains(&detector) {
-                seen.push(detector);
-                Tally::hit(
-                    self.by_detector.entry(detector.to_string()).or_default(),
-                    row.ts,
-                );
+    fn findings(&mut self, ts: f64, findings: &[Finding]) -> Result<(), SinkError> {
+        for (index, finding) in findings.iter().enumerate() {
+            // A row counts once per detector, however many of its rules fired.
+            if findings[..index]
+                .iter()
+                .all(|earlier| earlier.detector != finding.detector)
+            {
+                hit_in(&mut self.by_detector, &finding.detector, ts);
             }
         }
-        if let Some(finding) = row.findings.first() {
-            Tally::hit(&mut self.combined, row.ts);
-            self.first_seen(row.ts, finding);
+        if let Some(finding) = findings.first() {
+            Tally::hit(&mut self.combined, ts);
+            self.first_seen(ts, &finding.detector, &finding.rule);
         }
         Ok(())
+    }
+}
+
+/// Counts a hit of `detector`, looked up before inserting so a counted row allocates nothing.
+fn hit_in(map: &mut BTreeMap<String, Hits>, detector: &str, ts: f64) {
+    match map.get_mut(detector) {
+        Some(entry) => Tally::hit(entry, ts),
+        None => Tally::hit(map.entry(detector.to_string()).or_default(), ts),
     }
 }
 
@@ -129,7 +132,7 @@ impl Stream {
             PipelineConfig {
                 threshold,
                 batch_rows,
-                rows: RowOutput::Flagged,
+                rows: RowOutput::Findings,
                 ..PipelineConfig::default()
             },
         );

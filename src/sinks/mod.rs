@@ -23,6 +23,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::alerts::{Alert, ecs};
+use crate::detect::Finding;
 use crate::triage::TriageEvent;
 
 /// One scored row, as `--format rows` prints it.
@@ -115,6 +116,12 @@ pub trait Sink {
         Ok(())
     }
 
+    /// Takes the findings on one flagged row and its log time; only called when the pipeline is
+    /// asked for findings (`RowOutput::Findings`), in place of `row`.
+    fn findings(&mut self, _ts: f64, _findings: &[Finding]) -> Result<(), SinkError> {
+        Ok(())
+    }
+
     /// Makes everything taken so far durable (written out and synced, or in the spool): after
     /// it returns, a checkpoint that covers those alerts may be written.
     fn flush(&mut self) -> Result<(), SinkError> {
@@ -155,6 +162,12 @@ impl Sink for Fanout<'_> {
 
     fn row(&mut self, row: &RowRecord) -> Result<(), SinkError> {
         self.0.iter_mut().try_for_each(|sink| sink.row(row))
+    }
+
+    fn findings(&mut self, ts: f64, findings: &[Finding]) -> Result<(), SinkError> {
+        self.0
+            .iter_mut()
+            .try_for_each(|sink| sink.findings(ts, findings))
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {

@@ -245,6 +245,9 @@ pub struct AlertBuilder {
     next_seq: u64,
     /// The latest log time seen per stream.
     watermark: [f64; 2],
+    /// The key of the group the last finding went to: a run of findings on one fact (a drift
+    /// flags every poll) finds its open alert without building a key for each.
+    last: Option<GroupKey>,
 }
 
 /// The builder's state in a checkpoint: its open alerts in opening order.
@@ -286,6 +289,7 @@ impl AlertBuilder {
             reported_by_key: HashMap::new(),
             next_seq: 0,
             watermark: [f64::NEG_INFINITY; 2],
+            last: None,
         }
     }
 
@@ -424,9 +428,20 @@ impl AlertBuilder {
             ends
         });
         self.advance(schema, finding.seen.ts, out);
+        if let Some(last) = &self.last
+            && last.0 == finding.detector
+            && last.1 == finding.rule
+            && last.2 == finding.subject
+            && last.3 == schema
+            && let Some(gathering) = self.open.get_mut(last)
+        {
+            gathering.alert.absorb(finding);
+            return;
+        }
         let key = key_of(&finding.detector, &finding.rule, finding.subject, schema);
         if let Some(gathering) = self.open.get_mut(&key) {
             gathering.alert.absorb(finding);
+            self.last = Some(key);
             return;
         }
         let Some(finding) = self.unless_other_stream_has(&key, finding) else {
@@ -437,6 +452,7 @@ impl AlertBuilder {
         self.next_seq += 1;
         self.closing[stream(schema)].insert((order_bits(closes_at), seq), key.clone());
         out.push(alert.clone());
+        self.last = Some(key.clone());
         self.open.insert(
             key,
             Gathering {

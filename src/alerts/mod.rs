@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::detect::{Finding, Reason, Scores, Seen, Severity, Subject};
 use crate::features::Schema;
+use crate::features::intern::KeyHashState;
 use crate::inventory::Inventory;
 pub use context::Ends;
 pub use stored::stored_form;
@@ -235,7 +236,9 @@ pub struct AlertBuilder {
     /// The asset inventory that enriches alerts, if one was given.
     inventory: Option<Arc<Inventory>>,
     model_sha256: String,
-    open: HashMap<GroupKey, Gathering>,
+    /// Looked up once per finding: foldhash, keyed per process (the keys carry addresses from
+    /// the network); nothing iterates it in hash order.
+    open: HashMap<GroupKey, Gathering, KeyHashState>,
     /// Open alerts per stream by (window end in order-preserving bits, opening sequence).
     closing: [BTreeMap<(u64, u64), GroupKey>; 2],
     /// Closed alerts per stream, by (window end in order-preserving bits, sequence).
@@ -283,7 +286,7 @@ impl AlertBuilder {
             window: window_secs.max(0.0),
             inventory: None,
             model_sha256: model_sha256.to_string(),
-            open: HashMap::new(),
+            open: HashMap::default(),
             closing: [BTreeMap::new(), BTreeMap::new()],
             reported: [BTreeMap::new(), BTreeMap::new()],
             reported_by_key: HashMap::new(),

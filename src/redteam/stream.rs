@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::alerts::{Alert, AlertState};
+use crate::detect::Finding;
 use crate::features::FlowEvent;
 use crate::model::LoadedModel;
 use crate::pipeline::{Pipeline, PipelineConfig, PipelineError, RowOutput};
-use crate::detect::Finding;
 use crate::sinks::{Sink, SinkError};
 
 const DAY_SECS: f64 = 86_400.0;

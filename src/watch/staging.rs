@@ -6,11 +6,11 @@
 //! `persist_every` and at the end of the run.
 //!
 //! The time handed on is time the candidate scored records: for each interval between two
-//! recordings, the wall-clock time of the interval, but never more than the log time its records
-//! advanced (the latest `ts` seen then against the latest seen at the previous recording). An
-//! interval in which nothing arrived counts nothing, so a watch left running on an idle sensor
-//! does not serve the staging period; a replay of old logs counts its wall-clock seconds, not
-//! the days its records span.
+//! recordings, the wall-clock time up to the end of its last poll that took records, but never
+//! more than the log time its records advanced (the latest `ts` seen then against the latest
+//! seen at the previous recording). An interval in which nothing arrived counts nothing, so a
+//! watch left running on an idle sensor does not serve the staging period; a replay of old logs
+//! counts its wall-clock seconds, not the days its records span.
 //!
 //! Production comes first: the candidate never stops or delays production's alerts beyond the
 //! work of its own pipeline (its forest scores on its own thread; its detectors run on the watch
@@ -165,6 +165,10 @@ pub struct Candidate {
     /// log time an interval's records advanced bounds the time it counts.
     latest_ts: Option<f64>,
     recorded_ts: Option<f64>,
+    /// Whether records came since the poll's last landing, and when the last poll that took
+    /// some landed them: wall-clock time after it, until the next recording, was idle.
+    took_records: bool,
+    last_busy: Option<Instant>,
     /// Evidence the recorder refused, kept for the next attempt.
     unrecorded: StagingDelta,
     /// Set when the candidate's pipeline failed: it is out of the run.
@@ -208,6 +212,8 @@ impl Candidate {
             last_record: Instant::now(),
             latest_ts: None,
             recorded_ts: None,
+            took_records: false,
+            last_busy: None,
             unrecorded: StagingDelta::default(),
             failed: false,
             total_would_be: 0,
@@ -233,6 +239,7 @@ impl Candidate {
         if self.failed {
             return;
         }
+        self.took_records = true;
         if event.ts.is_finite() {
             self.latest_ts = Some(
                 self.latest_ts
@@ -244,8 +251,16 @@ impl Candidate {
         }
     }
 
+    /// Notes the end of a poll that took records.
+    fn landed(&mut self) {
+        if std::mem::take(&mut self.took_records) {
+            self.last_busy = Some(Instant::now());
+        }
+    }
+
     /// Lands every pushed event (the poll's end).
     pub fn flush(&mut self) {
+        self.landed();
         if self.failed {
             return;
         }
@@ -256,6 +271,7 @@ impl Candidate {
 
     /// The end of the input: closes the candidate's open alerts as production's are.
     pub fn finish(&mut self) {
+        self.landed();
         if self.failed {
             return;
         }
@@ -266,6 +282,7 @@ impl Candidate {
 
     /// The candidate's state for the checkpoint (its alerts, as always, go nowhere).
     pub fn checkpoint(&mut self) -> Option<PipelineState> {
+        self.landed();
         if self.failed {
             return None;
         }
@@ -285,11 +302,17 @@ impl Candidate {
         if !last && elapsed < self.run.persist_every {
             return;
         }
+        // Busy time: from the last recording to the end of the last poll that took records.
+        let busy = self
+            .last_busy
+            .map_or(Duration::ZERO, |busy| {
+                busy.saturating_duration_since(self.last_record)
+            });
         self.last_record = Instant::now();
         let stats = self.pipeline.stats();
         let mut delta = std::mem::take(&mut self.unrecorded);
         if !self.failed {
-            delta.scored_micros += scored_micros(elapsed, self.recorded_ts, self.latest_ts);
+            delta.scored_micros += scored_micros(busy, self.recorded_ts, self.latest_ts);
         }
         self.recorded_ts = self.latest_ts;
         delta.records += stats.events - self.recorded_events;
@@ -337,7 +360,8 @@ impl Candidate {
     }
 }
 
-/// The time an interval of `elapsed` wall-clock time counts toward the staging period: at most
+/// The time an interval that was busy for `elapsed` (wall-clock) counts toward the staging
+/// period: at most
 /// the log time its records advanced, from the latest `ts` at the previous recording (`from`, or
 /// the interval's own first record's at the first) to the latest now (`to`). Nothing taken,
 /// nothing counted.

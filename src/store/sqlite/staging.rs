@@ -110,7 +110,8 @@ impl StagingTx for SqliteTx {
              rows_scored = rows_scored + excluded.rows_scored",
         )
         .bind(version_id)
-        .bind(delta.at)
+        // The evidence's first write covers the time scored before it.
+        .bind(delta.at.saturating_sub(delta.scored_micros.max(0)))
         .bind(delta.at)
         .bind(delta.scored_micros.max(0))
         .bind(signed(delta.records))

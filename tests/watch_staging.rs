@@ -379,7 +379,7 @@ fn idle_time_beside_production_does_not_count_toward_the_staging_period() {
     let state = site.dir.join("state");
     let siem = site.dir.join("siem.jsonl");
     let started = Instant::now();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_otsentry"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_otsentry"))
         .args([
             "watch",
             "--log",

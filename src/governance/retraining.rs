@@ -324,11 +324,12 @@ impl<S: Store> Governance<S> {
         // With `approval_must_precede_retrain: false` a pending (unexpired) request may run
         // before its approvals, recorded as such; a withdrawn or expired one never runs.
         let approved = request.status == ChangeStatus::Applied;
-        let pending = request.status == ChangeStatus::Pending
-            && !request
-                .expires_at
-                .is_some_and(|expiry| expiry <= now_micros());
-        if !approved && !(pending && !policy.approval_must_precede_retrain) {
+        let expired = request
+            .expires_at
+            .is_some_and(|expiry| expiry <= now_micros());
+        let pending = request.status == ChangeStatus::Pending && !expired;
+        let may_run = approved || (pending && !policy.approval_must_precede_retrain);
+        if !may_run {
             return Err(GovernanceError::Denied(if pending {
                 format!(
                     "change request {id} is pending: a retrain runs only after its approvals are complete (the retraining policy's approval_must_precede_retrain is true)"

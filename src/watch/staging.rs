@@ -303,11 +303,9 @@ impl Candidate {
             return;
         }
         // Busy time: from the last recording to the end of the last poll that took records.
-        let busy = self
-            .last_busy
-            .map_or(Duration::ZERO, |busy| {
-                busy.saturating_duration_since(self.last_record)
-            });
+        let busy = self.last_busy.map_or(Duration::ZERO, |busy| {
+            busy.saturating_duration_since(self.last_record)
+        });
         self.last_record = Instant::now();
         let stats = self.pipeline.stats();
         let mut delta = std::mem::take(&mut self.unrecorded);

@@ -14,7 +14,7 @@
 
 /// Fewest pending runs before a merge; a merge also waits for a quarter as many runs as there
 /// are distinct steps, so merging stays a few steps per value however many steps are distinct.
-const MIN_PENDING: usize = 1024;
+const MIN_PENDING: usize = 256;
 
 /// The largest count one pending run holds (a run's count sits below its step in one `u64`).
 const MAX_RUN: u64 = (1 << 48) - 1;

@@ -5,8 +5,8 @@
 //!
 //! Two views: [`escape_terminal`] for text printed as it is (table cells, status lines), and
 //! [`json_for_terminal`] for JSON printed to a terminal, which stays valid JSON with the same
-//! value. Beside them, [`human_duration`]: how the tables write a delay, and [`rfc3339`]: how
-//! alerts and tables write a log time.
+//! value. Beside them, [`human_duration`]: how the tables write a delay, and [`rfc3339`] and
+//! [`rfc3339_micros`]: how alerts, tables and records write a time.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -70,13 +70,20 @@ pub fn human_duration(seconds: f64) -> String {
 /// A log time (seconds since the epoch) as RFC 3339 in UTC, to the microsecond; a time outside
 /// the calendar's range is written as the number it is.
 pub fn rfc3339(ts: f64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos((ts * 1e6).round() as i128 * 1000)
+    format_nanos((ts * 1e6).round() as i128 * 1000).unwrap_or_else(|| format!("{ts}"))
+}
+
+/// Epoch microseconds (how the store, the audit log and the simulator keep times) as RFC 3339
+/// in UTC; a time outside the calendar's range is written as the number it is.
+pub fn rfc3339_micros(micros: i64) -> String {
+    format_nanos(i128::from(micros) * 1000).unwrap_or_else(|| micros.to_string())
+}
+
+fn format_nanos(nanos: i128) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
         .ok()
-        .and_then(|time| {
-            time.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("{ts}"))
 }
 
 #[cfg(test)]

@@ -31,12 +31,11 @@ fn model_and_day(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (model, day)
 }
 
-#[tokio::test]
-async fn opened_alerts_are_stored_through_the_scorers_handle_and_audited() {
-    let dir = tempfile::tempdir().unwrap();
-    let (model, day) = model_and_day(dir.path());
-    let db = dir.path().join("gov.db");
-    let governance = common::governance(&db, None).await;
+/// A governance database with the detectors' scorer and the triage assistant as AI principals.
+async fn governance_with_scorer_and_triage(
+    db: &Path,
+) -> otsentry::governance::Governance<otsentry::store::SqliteStore> {
+    let governance = common::governance(db, None).await;
     for (name, component) in [
         ("scorer-1", AiComponent::Scorer),
         ("triage-1", AiComponent::Triage),
@@ -46,6 +45,46 @@ async fn opened_alerts_are_stored_through_the_scorers_handle_and_audited() {
             .await
             .unwrap();
     }
+    governance
+}
+
+/// The alerts a run opened (its JSON lines), checked against the count it says it stored.
+fn opened_and_stored(stdout: &str, stderr: &str) -> Vec<serde_json::Value> {
+    let opened: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|alert| alert["event"]["action"] == "alert_opened")
+        .collect();
+    assert!(!opened.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains(&format!(
+            "{} alerts stored in the alert queue",
+            opened.len()
+        )),
+        "{stderr}"
+    );
+    opened
+}
+
+/// How many audit entries record a stored alert.
+fn created_alert_entries(db: &Path) -> usize {
+    common::site::audit_entries(db)
+        .iter()
+        .filter(|entry| entry.to_string().contains("create_alert"))
+        .count()
+}
+
+fn audit_verifies(db: &Path) {
+    let (code, _, stderr) = common::otsentry(&["audit", "verify", "--db", db.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[tokio::test]
+async fn opened_alerts_are_stored_through_the_scorers_handle_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, day) = model_and_day(dir.path());
+    let db = dir.path().join("gov.db");
+    let governance = governance_with_scorer_and_triage(&db).await;
     let policy = common::ai_policy_path();
     let score = |principal: &str| {
         common::otsentry(&[
@@ -76,19 +115,7 @@ async fn opened_alerts_are_stored_through_the_scorers_handle_and_audited() {
 
     let (code, stdout, stderr) = score("scorer-1");
     assert_eq!(code, Some(0), "{stderr}");
-    let opened: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
-        .filter(|alert| alert["event"]["action"] == "alert_opened")
-        .collect();
-    assert!(!opened.is_empty(), "{stdout}");
-    assert!(
-        stderr.contains(&format!(
-            "{} alerts stored in the alert queue",
-            opened.len()
-        )),
-        "{stderr}"
-    );
+    let opened = opened_and_stored(&stdout, &stderr);
 
     let stored = governance
         .list_alerts(Actor::Local, None, 1000)
@@ -116,14 +143,8 @@ async fn opened_alerts_are_stored_through_the_scorers_handle_and_audited() {
     assert_eq!(new_source.alert.uid.as_deref(), Some("CNEWSOURCE0001"));
 
     // Every stored alert is an audit entry by the scorer, and the log verifies.
-    let entries = common::site::audit_entries(&db);
-    let created = entries
-        .iter()
-        .filter(|entry| entry.to_string().contains("create_alert"))
-        .count();
-    assert_eq!(created, opened.len(), "{entries:#?}");
-    let (code, _, stderr) = common::otsentry(&["audit", "verify", "--db", db.to_str().unwrap()]);
-    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(created_alert_entries(&db), opened.len());
+    audit_verifies(&db);
 
     // Each stored alert carries the pipeline's stable id, the one the SIEM line has.
     let mut stable: Vec<&str> = stored
@@ -155,8 +176,7 @@ async fn opened_alerts_are_stored_through_the_scorers_handle_and_audited() {
         .await
         .unwrap();
     assert_eq!(again.len(), opened.len());
-    let (code, _, stderr) = common::otsentry(&["audit", "verify", "--db", db.to_str().unwrap()]);
-    assert_eq!(code, Some(0), "{stderr}");
+    audit_verifies(&db);
 }
 
 #[tokio::test]
@@ -164,16 +184,7 @@ async fn watch_stores_opened_alerts_through_the_scorers_handle_and_refuses_anoth
     let dir = tempfile::tempdir().unwrap();
     let (model, day) = model_and_day(dir.path());
     let db = dir.path().join("gov.db");
-    let governance = common::governance(&db, None).await;
-    for (name, component) in [
-        ("scorer-1", AiComponent::Scorer),
-        ("triage-1", AiComponent::Triage),
-    ] {
-        governance
-            .create_principal(Actor::Local, name, PrincipalKind::Ai { component })
-            .await
-            .unwrap();
-    }
+    let governance = governance_with_scorer_and_triage(&db).await;
     let policy = common::ai_policy_path();
     let state = dir.path().join("state");
     let watch = |principal: &str| {
@@ -220,19 +231,7 @@ async fn watch_stores_opened_alerts_through_the_scorers_handle_and_refuses_anoth
 
     let (code, stdout, stderr) = watch("scorer-1");
     assert_eq!(code, Some(0), "{stderr}");
-    let opened: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
-        .filter(|alert| alert["event"]["action"] == "alert_opened")
-        .collect();
-    assert!(!opened.is_empty(), "{stdout}");
-    assert!(
-        stderr.contains(&format!(
-            "{} alerts stored in the alert queue",
-            opened.len()
-        )),
-        "{stderr}"
-    );
+    let opened = opened_and_stored(&stdout, &stderr);
     let stored = governance
         .list_alerts(Actor::Local, None, 1000)
         .await
@@ -245,12 +244,7 @@ async fn watch_stores_opened_alerts_through_the_scorers_handle_and_refuses_anoth
             "{src} is not stored"
         );
     }
-    let entries = common::site::audit_entries(&db);
-    let created = entries
-        .iter()
-        .filter(|entry| entry.to_string().contains("create_alert"))
-        .count();
-    assert_eq!(created, opened.len(), "{entries:#?}");
+    assert_eq!(created_alert_entries(&db), opened.len());
     // Read again from the start (no checkpoint): every alert is known by its id, none stored twice.
     std::fs::remove_dir_all(&state).unwrap();
     let (code, _, stderr) = watch("scorer-1");
@@ -267,6 +261,5 @@ async fn watch_stores_opened_alerts_through_the_scorers_handle_and_refuses_anoth
         .await
         .unwrap();
     assert_eq!(again.len(), stored.len());
-    let (code, _, stderr) = common::otsentry(&["audit", "verify", "--db", db.to_str().unwrap()]);
-    assert_eq!(code, Some(0), "{stderr}");
+    audit_verifies(&db);
 }

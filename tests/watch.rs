@@ -64,6 +64,11 @@ fn alerts_arrive_while_lines_are_written_and_kill_9_resumes_without_gaps_or_repe
     let (status, _, stderr) = watch.terminate();
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("resumed from a checkpoint"), "{stderr}");
+    // Without --db, the person starting it is told that the registry was not asked.
+    assert!(
+        stderr.contains("warning: the registry is not consulted (no --db)"),
+        "{stderr}"
+    );
     let alerts = alerts_in(&out);
     assert_no_repeats(&alerts);
     // Each intruder opens one alert: its conn.log and modbus.log records are the same fact.

@@ -198,6 +198,11 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
             "warning: the model's signature is not checked (no --public-key): any well-formed model file runs"
         );
     }
+    if args.db.is_none() {
+        diag!(
+            "warning: the registry is not consulted (no --db): this model's certification and stage are not checked"
+        );
+    }
     // The registry's word on both models, before any log is opened.
     let staging = match &args.db {
         Some(db) => {

@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::action::{Action, Resource};
 use super::error::GovernanceError;
@@ -156,13 +155,7 @@ pub fn now_micros() -> i64 {
     i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
 
-/// Formats epoch microseconds as RFC 3339 UTC.
-pub fn format_micros(micros: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
-        .ok()
-        .and_then(|time| time.format(&Rfc3339).ok())
-        .unwrap_or_else(|| micros.to_string())
-}
+pub use crate::text::rfc3339_micros as format_micros;
 
 pub(super) const HOUR_MICROS: i64 = 3_600_000_000;
 

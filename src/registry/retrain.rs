@@ -29,13 +29,7 @@ pub struct RetrainWindow {
     pub end: i64,
 }
 
-/// Formats epoch microseconds as RFC 3339 UTC.
-pub fn rfc3339(micros: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
-        .ok()
-        .and_then(|time| time.format(&Rfc3339).ok())
-        .unwrap_or_else(|| micros.to_string())
-}
+pub use crate::text::rfc3339_micros as rfc3339;
 
 fn parse_rfc3339(text: &str) -> Result<i64, String> {
     let time = OffsetDateTime::parse(text.trim(), &Rfc3339)

@@ -65,18 +65,7 @@ pub fn read_labels(path: &Path) -> Result<Vec<Label>, SimulateError> {
         .collect()
 }
 
-/// RFC 3339 text of epoch microseconds.
-pub fn rfc3339(micros: i64) -> String {
-    let nanos = i128::from(micros) * 1000;
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|instant| {
-            instant
-                .format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| micros.to_string())
-}
+pub use crate::text::rfc3339_micros as rfc3339;
 
 #[derive(Serialize)]
 struct PlantFile<'a> {

@@ -246,9 +246,12 @@ async fn a_model_reaches_production_only_through_every_check() {
     let versions = governance.list_models(Actor::Local).await.expect("list");
     assert_eq!(versions[1].stage, ModelStage::Archived);
 
-    let card = otsentry::registry::card::model_card(&detail.version, &detail.diff_items, |t| {
-        t.to_string()
-    });
+    let card = otsentry::registry::card::model_card(
+        &detail.version,
+        &detail.diff_items,
+        detail.staging.as_ref(),
+        |t| t.to_string(),
+    );
     assert!(card.contains("# Model card: version 2"), "{card}");
 
     governance.close().await;
@@ -312,6 +315,25 @@ async fn staging_evidence_is_recorded_only_for_a_staging_model() {
     assert_eq!(evidence.scored_micros, 2_000_000);
     assert_eq!(evidence.counts.len(), 1);
     assert_eq!(evidence.counts[0].alerts, 4);
+    // Evidence is of one (candidate, production) pair: beside another production model it
+    // starts over.
+    let beside_another = StagingDelta {
+        production_sha256: "6".repeat(64),
+        ..delta.clone()
+    };
+    governance
+        .record_staging_evidence(Actor::Local, v1.id, &beside_another)
+        .await
+        .expect("recorded");
+    let evidence = governance
+        .staging_evidence(Actor::Local, v1.id)
+        .await
+        .expect("reads")
+        .expect("evidence");
+    assert_eq!(evidence.production_sha256, "6".repeat(64));
+    assert_eq!(evidence.records, 10);
+    assert_eq!(evidence.scored_micros, 1_000_000);
+    assert_eq!(evidence.counts[0].alerts, 2);
     governance.close().await;
     let store = SqliteStore::open(&db).await.expect("opens");
     verify_store(&store, &Default::default())
@@ -345,4 +367,104 @@ async fn an_ai_principal_cannot_promote_a_model() {
             .await,
     );
     assert!(message.starts_with("refused:"), "{message}");
+}
+
+/// A rollback restores only a version that ran in production before and still holds a passed
+/// certification of its artifact: a rejected version, archived without ever running, cannot
+/// reach production through it, and neither can one whose certification is no longer a pass.
+#[tokio::test]
+async fn a_rollback_restores_only_a_version_that_ran_in_production_and_is_still_certified() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("otsentry.db");
+    let governance = common::governance(&db, None).await;
+    let admin = person(&governance, "root", "admin").await;
+    let over = StagingOverride {
+        admin: &admin,
+        justification: "the site's first model, CHG-1",
+    };
+    let mut ids = Vec::new();
+    for digit in ["7", "8", "9"] {
+        let sha = digit.repeat(64);
+        let production = governance
+            .list_models(Actor::Local)
+            .await
+            .expect("list")
+            .into_iter()
+            .find(|v| v.stage == ModelStage::Production)
+            .map(|v| v.id);
+        let registered = governance
+            .register_model(
+                Actor::Local,
+                version(&sha),
+                production.map(|id| (id, &[][..])),
+            )
+            .await
+            .expect("registered");
+        governance
+            .record_certification(Actor::Local, registered.id, &report(&sha), true)
+            .await
+            .expect("recorded");
+        governance
+            .stage_model(Actor::Local, registered.id)
+            .await
+            .expect("staged");
+        ids.push(registered.id);
+        if digit != "8" {
+            governance
+                .promote_model(Actor::Local, registered.id, Some(over))
+                .await
+                .expect("promoted");
+        }
+    }
+    let (v1, v2, v3) = (ids[0], ids[1], ids[2]);
+    // Version 2 is rejected from staging: archived, certified, never in production.
+    let message = refusal(governance.reject_model(Actor::Local, v2, " ").await);
+    assert!(message.contains("needs a reason"), "{message}");
+    let rejected = governance
+        .reject_model(Actor::Local, v2, "learnt the contractor's laptop, CHG-20")
+        .await
+        .expect("rejected");
+    assert_eq!(rejected.stage, ModelStage::Archived);
+    let message = refusal(governance.rollback_model(Actor::Local, Some(v2)).await);
+    assert!(
+        message.contains("version 2 was never in production"),
+        "{message}"
+    );
+    assert!(message.contains("otsentry model promote"), "{message}");
+    assert_eq!(last_entries(&db, 1).await[0].1, "refuse");
+
+    // Version 1 ran in production; once its certification on record fails, it cannot return.
+    governance
+        .record_certification(Actor::Local, v1, &report(&"7".repeat(64)), false)
+        .await
+        .expect("recorded");
+    let message = refusal(governance.rollback_model(Actor::Local, None).await);
+    assert!(
+        message.contains("version 1 has no passed certification of its artifact"),
+        "{message}"
+    );
+    assert!(message.contains("its certification failed"), "{message}");
+    // Certified again, the default rollback (version 3's parent) restores it.
+    governance
+        .record_certification(Actor::Local, v1, &report(&"7".repeat(64)), true)
+        .await
+        .expect("recorded");
+    let restored = governance
+        .rollback_model(Actor::Local, None)
+        .await
+        .expect("rolled back");
+    assert_eq!(restored.id, v1);
+    assert_eq!(restored.stage, ModelStage::Production);
+    // And version 3, which ran, can come back by name.
+    let restored = governance
+        .rollback_model(Actor::Local, Some(v3))
+        .await
+        .expect("rolled back");
+    assert_eq!(restored.id, v3);
+    governance.close().await;
+    let store = SqliteStore::open(&db).await.expect("opens");
+    verify_store(&store, &Default::default())
+        .await
+        .expect("reads")
+        .expect("every registry row is explained by the audit log");
 }

@@ -91,6 +91,11 @@ fn hex_file(path: &Path, bytes: &[u8]) {
 /// A database with alice (analyst), sam and lee (security leads) and an AI scorer; both policies,
 /// the retrain events log in the test's directory; the ticketing system's and the site's keys.
 fn site() -> Site {
+    site_with(|policy| policy)
+}
+
+/// [`site`] with its retraining policy edited by `edit`.
+fn site_with(edit: impl FnOnce(String) -> String) -> Site {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("otsentry.db");
     let events = dir.path().join("retrain-events.jsonl");
@@ -101,7 +106,7 @@ fn site() -> Site {
             &events.display().to_string(),
         );
     let retraining_path = dir.path().join("retraining_policy.yaml");
-    std::fs::write(&retraining_path, retraining).unwrap();
+    std::fs::write(&retraining_path, edit(retraining)).unwrap();
     let policies = format!(
         "{},{}",
         common::ai_policy_path().display(),
@@ -693,4 +698,181 @@ fn a_request_needs_a_permitted_person_a_window_and_the_retraining_policy() {
     );
     assert_eq!(code, Some(2));
     assert!(stderr.contains("cannot end before"), "{stderr}");
+}
+
+/// Whatever the run needs that does not depend on the new model is checked before it trains: a
+/// changed canary file, an `--out` that is a registered version's file and a retrain events log
+/// that cannot be written refuse the run with nothing trained, so a run that trains ends with
+/// its model registered as a candidate.
+#[test]
+fn a_run_that_would_end_unregistered_is_refused_before_it_trains() {
+    let site = site();
+    let logs = site.dir.path().join("logs");
+    write_logs(&logs, &plant(START, 15.0, 300.0));
+    let canary_logs = site.dir.path().join("incident");
+    write_logs(&canary_logs, &plant(START - 40.0 * DAY, 0.1, 300.0));
+    let (code, _, stderr) = site.run_as(
+        "sam",
+        &[
+            "incident",
+            "open",
+            "--title",
+            "writes from a contractor laptop",
+            "--started",
+            &rfc3339(START - 40.0 * DAY),
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stdout, stderr) = site.run_as(
+        "sam",
+        &[
+            "incident",
+            "canary",
+            "1",
+            "--log",
+            canary_logs.join("conn.log").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let kept = stdout.split_whitespace().nth(1).unwrap().to_string();
+    let (code, _, stderr) = site.run_as(
+        "sam",
+        &[
+            "incident",
+            "close",
+            "1",
+            "--ended",
+            &rfc3339(START - 39.0 * DAY),
+            "--note",
+            "laptop removed",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let original = std::fs::read(&kept).unwrap();
+    std::fs::write(&kept, b"edited").unwrap();
+
+    let (id, window) = request(&site, "sam", START, START + 15.0 * DAY);
+    let (code, _, stderr) = approve(&site, "lee", id, &window, "SIEM-7");
+    assert_eq!(code, Some(0), "{stderr}");
+    let out = site.dir.path().join("v1.otm");
+    let (code, _, stderr) = run_retrain(&site, id, &logs, &out);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("changed since it was kept"), "{stderr}");
+    assert!(stderr.contains("nothing was trained"), "{stderr}");
+    assert!(!out.exists(), "a refused run trains nothing");
+
+    // Restored, the run trains, certifies and registers its model.
+    std::fs::write(&kept, &original).unwrap();
+    let (code, stdout, stderr) = run_retrain(&site, id, &logs, &out);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("model version 1"), "{stdout}");
+    assert!(stdout.contains("registered as candidate"), "{stdout}");
+
+    // A second retrain may not write over the registered artifact.
+    let (id, window) = request(&site, "sam", START, START + 15.0 * DAY);
+    let (code, _, stderr) = approve(&site, "lee", id, &window, "SIEM-8");
+    assert_eq!(code, Some(0), "{stderr}");
+    let registered = std::fs::read(&out).unwrap();
+    let (code, _, stderr) = run_retrain(&site, id, &logs, &out);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is the file of registered version 1"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), registered);
+
+    // A retrain events log that cannot be appended to refuses the run before training.
+    std::fs::remove_file(&site.events).unwrap();
+    std::fs::create_dir(&site.events).unwrap();
+    let other = site.dir.path().join("v2.otm");
+    let (code, _, stderr) = run_retrain(&site, id, &logs, &other);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("retrain_events_log"), "{stderr}");
+    assert!(stderr.contains("nothing was trained"), "{stderr}");
+    assert!(!other.exists());
+    std::fs::remove_dir(&site.events).unwrap();
+    let (code, _, stderr) = run_retrain(&site, id, &logs, &other);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (_, list, _) = site.run(&["model", "list", "--format", "json"]);
+    let versions: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(versions.as_array().unwrap().len(), 2, "{versions}");
+}
+
+/// With `approval_must_precede_retrain: false` a pending request runs before its approvals,
+/// and the audit entry and the retrain record say so; the approval may follow, and the request
+/// still runs only once. A withdrawn request never runs.
+#[test]
+fn a_policy_that_lets_a_retrain_precede_its_approval_is_honoured_and_audited() {
+    let site = site_with(|policy| {
+        policy.replace(
+            "approval_must_precede_retrain: true",
+            "approval_must_precede_retrain: false",
+        )
+    });
+    let (code, stdout, stderr) =
+        common::otsentry(&["policy", "check", site.policies.split(',').nth(1).unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("a pending request may run before them"),
+        "{stdout}"
+    );
+    let logs = site.dir.path().join("logs");
+    write_logs(&logs, &plant(START, 15.0, 300.0));
+    let (id, window) = request(&site, "sam", START, START + 15.0 * DAY);
+    let out = site.dir.path().join("early.otm");
+    let (code, stdout, stderr) = run_retrain(&site, id, &logs, &out);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("registered as candidate"), "{stdout}");
+
+    let entries = common::site::audit_entries(&site.db);
+    let start = entries
+        .iter()
+        .find(|entry| {
+            entry["action"] == "run_retrain"
+                && entry["reason"]
+                    .as_str()
+                    .is_some_and(|reason| reason.contains("may start"))
+        })
+        .expect("the start of the run is audited");
+    assert!(
+        start["reason"]
+            .as_str()
+            .unwrap()
+            .contains("runs before its approvals are complete (0 of 1)"),
+        "{start}"
+    );
+    let (_, runs, _) = site.run(&["retrain", "list"]);
+    let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
+    let run = &runs[0];
+    assert!(
+        run["approved_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("none (run before approval"),
+        "{run}"
+    );
+    assert_eq!(run["provenance"]["approval"]["approved_before_run"], false);
+    assert_eq!(
+        run["provenance"]["approval"]["approval_must_precede_retrain"],
+        false
+    );
+
+    // The approval may follow the run; the request stays spent.
+    let (code, _, stderr) = approve(&site, "lee", id, &window, "SIEM-9");
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) = run_retrain(&site, id, &logs, &site.dir.path().join("again.otm"));
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("already run"), "{stderr}");
+
+    // A withdrawn request does not run, even under this policy.
+    let (id, _) = request(&site, "alice", START, START + 15.0 * DAY);
+    site.block_on(async |governance| {
+        let alice = principal(governance, "alice").await;
+        governance.withdraw_change(&alice, id).await.unwrap();
+    });
+    let (code, _, stderr) = run_retrain(&site, id, &logs, &site.dir.path().join("w.otm"));
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("is withdrawn"), "{stderr}");
+    let verify = common::otsentry(&["audit", "verify", "--db", site.db.to_str().unwrap()]);
+    assert_eq!(verify.0, Some(0), "{}\n{}", verify.1, verify.2);
 }

@@ -292,6 +292,26 @@ fn staging_evidence_is_gathered_beside_production_and_gates_promotion() {
     let shown = site.ok(&["model", "show", path(&site.dir.join("b.model"))]);
     assert!(shown.contains("staging evidence"), "{shown}");
     assert!(shown.contains("would-be"), "{shown}");
+    // The model card shows the same evidence, by rule and by day, as `model compare` does.
+    let card = site.ok(&["model", "card", "2"]);
+    assert!(card.contains("## Staging beside production"), "{card}");
+    let compared = site.ok(&["model", "compare", "2"]);
+    for line in compared.lines().filter(|line| line.contains("would-be,")) {
+        let cells: Vec<&str> = line
+            .split('|')
+            .map(str::trim)
+            .filter(|cell| !cell.is_empty())
+            .collect();
+        assert!(
+            card.contains(&format!("| {} | {} |", cells[0], cells[1])),
+            "{line} not in the card:\n{card}"
+        );
+    }
+    assert!(card.contains("| day 2026-10-0"), "{card}");
+    assert!(
+        card.contains("scored live traffic beside production"),
+        "{card}"
+    );
     site.ok(&["model", "promote", "2"]);
     // Evidence is recorded only for a staging model: watch on the archived one is refused.
     let refused = watch(&site, &live, &production, &site.dir.join("state2"), &siem);
@@ -347,4 +367,75 @@ fn the_staging_period_counts_only_time_scored_beside_production() {
         "{message}"
     );
     assert!(message.contains("72 hour(s) left"), "{message}");
+}
+
+/// Time the watch sat idle, with nothing new to score, does not count toward the staging
+/// period: only time in which the candidate scored records beside production does.
+#[test]
+fn idle_time_beside_production_does_not_count_toward_the_staging_period() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let (site, logs, production) = site(dir.path(), 3);
+    let state = site.dir.join("state");
+    let siem = site.dir.join("siem.jsonl");
+    let started = Instant::now();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_otsentry"))
+        .args([
+            "watch",
+            "--log",
+            path(&logs),
+            "--model",
+            path(&production),
+            "--public-key",
+            &site.public,
+            "--staging",
+            "--state-dir",
+            path(&state),
+            "--siem",
+            &format!("file://{}", path(&siem)),
+            "--poll-ms",
+            "50",
+            "--db",
+            &site.db,
+            "--policy",
+            &site.policy,
+        ])
+        .env("OTSENTRY_STAGING_RECORD_MS", "100")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Until every record is scored: the evidence stops growing.
+    let mut last = 0;
+    let mut stable_since = Instant::now();
+    let busy = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the watch never finished its logs"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        let records = evidence(&site)["records"].as_u64().unwrap_or(0);
+        if records == 0 || records != last {
+            last = records;
+            stable_since = Instant::now();
+        } else if stable_since.elapsed() > Duration::from_millis(600) {
+            break started.elapsed();
+        }
+    };
+    // Idle: the watch polls logs in which nothing new arrives.
+    let idle = Duration::from_secs(4);
+    std::thread::sleep(idle);
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let whole = started.elapsed();
+    let scored = Duration::from_micros(evidence(&site)["scored_micros"].as_u64().unwrap());
+    assert!(scored > Duration::ZERO);
+    assert!(
+        scored < busy + Duration::from_secs(1),
+        "scored {scored:?} of a run of {whole:?} that was busy for {busy:?} and then idle for {idle:?}"
+    );
 }

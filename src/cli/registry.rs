@@ -1,5 +1,5 @@
-//! The registry subcommands of `otsentry model`: register, list, stage, ack, promote,
-//! rollback and card. Each opens the governance service over the database, so every change is
+//! The registry subcommands of `otsentry model`: register, list, stage, ack, promote, reject,
+//! rollback, compare and card. Each opens the governance service over the database, so every change is
 //! decided by the gate and audited; `ack` and an override of the staging period are a person's
 //! acts, proved with their passphrase on standard input.
 
@@ -52,7 +52,19 @@ pub enum RegistryCommand {
     /// Promote a staging version to production, after its certification, its staging period
     /// and its acknowledged baseline diff.
     Promote(PromoteArgs),
-    /// Put an earlier version back into production (by default the current one's parent).
+    /// Reject a candidate or staging version: it is archived without running, and no rollback
+    /// can restore it.
+    Reject {
+        #[arg(value_name = "VERSION")]
+        id: i64,
+        /// Why it is rejected.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        gov: GovArgs,
+    },
+    /// Put a version that ran in production before back into production (by default the
+    /// current one's parent); it needs a passed certification of its exact artifact.
     Rollback {
         #[arg(value_name = "VERSION")]
         id: Option<i64>,
@@ -213,6 +225,12 @@ async fn run_async(command: RegistryCommand) -> anyhow::Result<()> {
             governance.close().await;
             print_version("promoted", &record?)
         }
+        RegistryCommand::Reject { id, reason, gov } => {
+            let governance = open_governance(&gov).await?;
+            let record = governance.reject_model(Actor::Local, id, &reason).await;
+            governance.close().await;
+            print_version("rejected", &record?)
+        }
         RegistryCommand::Rollback { id, gov } => {
             let governance = open_governance(&gov).await?;
             let record = governance.rollback_model(Actor::Local, id).await;
@@ -249,6 +267,7 @@ async fn run_async(command: RegistryCommand) -> anyhow::Result<()> {
                 crate::registry::card::model_card(
                     &detail.version,
                     &detail.diff_items,
+                    detail.staging.as_ref(),
                     format_micros
                 )
             )?;
@@ -294,6 +313,15 @@ pub async fn diff_against_production(
     governance: &Governance<SqliteStore>,
     loaded: &crate::model::LoadedModel,
 ) -> anyhow::Result<Option<(i64, Vec<crate::registry::DiffItem>)>> {
+    Ok(production_model(governance)
+        .await?
+        .map(|(id, current)| (id, baseline_diff(loaded, &current))))
+}
+
+/// The production version's id and its model file, checked to be the registered artifact.
+pub async fn production_model(
+    governance: &Governance<SqliteStore>,
+) -> anyhow::Result<Option<(i64, crate::model::LoadedModel)>> {
     let production = governance
         .list_models(Actor::Local)
         .await?
@@ -316,7 +344,7 @@ pub async fn diff_against_production(
         current.sha256,
         production.sha256
     );
-    Ok(Some((production.id, baseline_diff(loaded, &current))))
+    Ok(Some((production.id, current)))
 }
 
 /// The registry record to insert for a model file.
@@ -552,67 +580,11 @@ pub fn staging_recorder(
 
 /// The staging evidence rows of `model show` and `model compare`: how long the version scored
 /// live traffic beside production, the records, and its would-be alerts against production's
-/// on the same records, in all and by detector and rule.
+/// on the same records, in all, by detector and rule and by day.
 pub fn add_staging_rows(table: &mut comfy_table::Table, detail: &ModelDetail) {
-    use crate::store::StagingSide;
-    let Some(evidence) = &detail.staging else {
-        table.add_row([
-            "staging evidence",
-            "none: it never scored live traffic beside production (`otsentry watch --staging`)",
-        ]);
-        return;
-    };
-    table.add_row([
-        "staging evidence".to_string(),
-        format!(
-            "scored live traffic beside production {} for {}, {} to {}: {} records ({} rows by the forest)",
-            evidence.production_sha256,
-            match evidence.scored_micros as f64 / 1e6 {
-                secs if secs < 3600.0 => format!("{secs:.1} s"),
-                secs => format!("{:.1} h", secs / 3600.0),
-            },
-            format_micros(evidence.first_scored_at),
-            format_micros(evidence.last_scored_at),
-            evidence.records,
-            evidence.rows_scored
-        ),
-    ]);
-    table.add_row([
-        "  alerts".to_string(),
-        format!(
-            "{} would-be (this version), {} by production on the same records",
-            evidence.alerts(StagingSide::Staging),
-            evidence.alerts(StagingSide::Production)
-        ),
-    ]);
-    let mut by_rule: std::collections::BTreeMap<(&str, &str), (u64, u64)> = Default::default();
-    for count in &evidence.counts {
-        let entry = by_rule
-            .entry((count.detector.as_str(), count.rule.as_str()))
-            .or_default();
-        match count.side {
-            StagingSide::Staging => entry.0 += count.alerts,
-            StagingSide::Production => entry.1 += count.alerts,
-        }
-    }
-    for ((detector, rule), (would_be, production)) in by_rule {
-        table.add_row([
-            format!("  {detector}.{rule}"),
-            format!("{would_be} would-be, {production} by production"),
-        ]);
-    }
-    let mut by_day: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
-    for count in &evidence.counts {
-        let entry = by_day.entry(count.day.as_str()).or_default();
-        match count.side {
-            StagingSide::Staging => entry.0 += count.alerts,
-            StagingSide::Production => entry.1 += count.alerts,
-        }
-    }
-    for (day, (would_be, production)) in by_day {
-        table.add_row([
-            format!("  day {day}"),
-            format!("{would_be} would-be, {production} by production"),
-        ]);
+    for (label, value) in
+        crate::registry::evidence::staging_rows(detail.staging.as_ref(), format_micros)
+    {
+        table.add_row([label, value]);
     }
 }

@@ -458,6 +458,24 @@ fn retrain_run(
     };
     // Refused here (audited, with the incident or alerts named) before any training.
     let plan = runtime.block_on(governance.begin_retrain(Actor::Local, args.id))?;
+    // Everything the run needs that does not depend on the new model is checked before it
+    // trains, so a run that trains ends with the model registered.
+    let canaries = runtime.block_on(governance.canaries(Actor::Local))?;
+    check_canaries(&canaries)?;
+    let production = runtime.block_on(super::registry::production_model(governance))?;
+    check_out(runtime, governance, &args.out)?;
+    let log = policy.retrain_events_log.trim();
+    if !log.is_empty() {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| {
+                format!(
+                    "the retraining policy's retrain_events_log {log} cannot be opened for appending; fix the path or its permissions (nothing was trained)"
+                )
+            })?;
+    }
 
     let mut config = TrainConfig::new(args.logs.clone());
     config.n_estimators = args.n_estimators;
@@ -473,36 +491,56 @@ fn retrain_run(
         .write(&args.out)
         .with_context(|| format!("cannot save the model to {}", args.out.display()))?;
     let loaded = ModelFile::load(&args.out)?;
-    let (dataset_signature, signing_key) = match &key {
-        Some(key) => {
-            let sig = crate::model::signature::sign(&loaded, &args.out, key)?;
-            let text = std::fs::read_to_string(&sig)?;
-            let file: crate::model::signature::SignatureFile = serde_json::from_str(&text)?;
-            (Some(file.signature), Some(file.public_key))
-        }
-        None => (None, None),
+    let signed = match &key {
+        Some(key) => sign_model(&loaded, &args.out, key)
+            .map(|(signature, public)| (Some(signature), Some(public))),
+        None => Ok((None, None)),
     };
+    let (dataset_signature, signing_key) =
+        signed.map_err(|error| unregistered(args, &loaded.sha256, &error.to_string()))?;
 
-    let canaries = runtime.block_on(governance.canaries(Actor::Local))?;
     let loaded = Arc::new(loaded);
-    let certification =
-        crate::redteam::certify(Arc::clone(&loaded), &args.drift.config(), &canaries)?;
-    super::certify::print(&certification, Format::Table)?;
-    let report = serde_json::to_value(&certification)?;
-    let diff = runtime.block_on(super::registry::diff_against_production(
-        governance, &loaded,
-    ))?;
+    // A certification that cannot run is a failed one, recorded with its reason: the model is
+    // registered either way, and `otsentry certify MODEL --db` can certify it again.
+    let (report, passed) = match crate::redteam::certify(
+        Arc::clone(&loaded),
+        &args.drift.config(),
+        &canaries,
+    ) {
+        Ok(certification) => {
+            super::certify::print(&certification, Format::Table)?;
+            (serde_json::to_value(&certification)?, certification.passed)
+        }
+        Err(error) => {
+            eprintln!(
+                "warning: the certification could not run ({error}); it is recorded as failed: certify the model again with `otsentry certify {} --db DB` once the cause is fixed",
+                args.out.display()
+            );
+            (
+                serde_json::json!({
+                    "model_sha256": loaded.sha256,
+                    "passed": false,
+                    "error": error.to_string(),
+                }),
+                false,
+            )
+        }
+    };
+    let diff = production
+        .as_ref()
+        .map(|(id, current)| (*id, crate::registry::baseline_diff(&loaded, current)));
     let result = RetrainResult {
         version: super::registry::new_version(&loaded, &args.out)?,
         diff: diff.as_ref().map(|(id, items)| (*id, items.as_slice())),
         certification: &report,
-        passed: certification.passed,
+        passed,
         dataset_signature,
         signing_key,
         data_sources: serde_json::to_value(&loaded.file.manifest.sources)?,
     };
-    let record = runtime.block_on(governance.record_retrain(Actor::Local, args.id, result))?;
-    let log = policy.retrain_events_log.trim();
+    let record = runtime
+        .block_on(governance.record_retrain(Actor::Local, args.id, result))
+        .map_err(|error| unregistered(args, &loaded.sha256, &error.to_string()))?;
     if !log.is_empty() {
         append_line(Path::new(log), &serde_json::to_string(&record.run)?).with_context(|| {
             format!(
@@ -511,6 +549,94 @@ fn retrain_run(
         })?;
     }
     Ok(record)
+}
+
+/// Signs the model file (`MODEL.sig`); the signature and the public key.
+fn sign_model(
+    loaded: &crate::model::LoadedModel,
+    out: &Path,
+    key: &ed25519_dalek::SigningKey,
+) -> anyhow::Result<(String, String)> {
+    let sig = crate::model::signature::sign(loaded, out, key)?;
+    let text = std::fs::read_to_string(&sig)?;
+    let file: crate::model::signature::SignatureFile = serde_json::from_str(&text)?;
+    Ok((file.signature, file.public_key))
+}
+
+/// The error of a run that trained but did not register its model: the file and its signature
+/// are removed (a model the governed retrain did not register must not run), and the message
+/// says why and what to run.
+fn unregistered(args: &RunArgs, sha256: &str, why: &str) -> anyhow::Error {
+    let sig = crate::model::signature::signature_path(&args.out);
+    let removed =
+        [args.out.as_path(), sig.as_path()]
+            .iter()
+            .all(|path| match std::fs::remove_file(path) {
+                Ok(()) => true,
+                Err(error) => error.kind() == std::io::ErrorKind::NotFound,
+            });
+    anyhow::anyhow!(
+        "retrain request {id} trained {out} (sha256 {sha256}) but did not register it: {why}; {removed}; the request is not spent: once that is resolved, run `otsentry retrain run {id}` again",
+        id = args.id,
+        out = args.out.display(),
+        removed = if removed {
+            "the model file and its signature are removed, since a model the governed retrain did not register must not run".to_string()
+        } else {
+            format!(
+                "remove {} and its signature: a model the governed retrain did not register must not run",
+                args.out.display()
+            )
+        }
+    )
+}
+
+/// Every canary set's files are still what was kept: checked before training, so a changed
+/// canary stops the run before it trains (certification checks them again).
+fn check_canaries(canaries: &[(i64, CanarySet)]) -> anyhow::Result<()> {
+    for (incident, set) in canaries {
+        for file in &set.files {
+            let bytes = std::fs::read(&file.path).with_context(|| {
+                format!(
+                    "canary file {} of incident {incident} cannot be read; certification needs every canary (nothing was trained)",
+                    file.path
+                )
+            })?;
+            let actual = hex::encode(Sha256::digest(&bytes));
+            anyhow::ensure!(
+                actual == file.sha256,
+                "canary file {} of incident {incident} changed since it was kept (sha256 {actual}, kept {}); restore it or keep the incident's records again with `otsentry incident canary {incident}` (nothing was trained)",
+                file.path,
+                file.sha256
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `--out` must not be a registered version's file: a retrain writes a new artifact, never over
+/// one the registry points at.
+fn check_out(
+    runtime: &tokio::runtime::Runtime,
+    governance: &Governance<SqliteStore>,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let Ok(target) = std::fs::canonicalize(out) else {
+        return Ok(());
+    };
+    let versions = runtime.block_on(governance.list_models(Actor::Local))?;
+    if let Some(version) = versions
+        .iter()
+        .find(|version| Path::new(&version.path) == target)
+    {
+        anyhow::bail!(
+            "--out {} is the file of registered version {} ({}, stage {}); a retrain writes a new model file: choose another --out (nothing was trained)",
+            out.display(),
+            version.id,
+            version.sha256,
+            version.stage
+        );
+    }
+    Ok(())
 }
 
 /// Appends one line and makes it durable.

@@ -135,6 +135,11 @@ impl EventBlock {
         self.events.iter().map(|stored| self.lend(stored))
     }
 
+    /// The event at `index` (in pushing order), lent as it was pushed.
+    pub fn get(&self, index: usize) -> Option<FlowEvent<'_>> {
+        self.events.get(index).map(|stored| self.lend(stored))
+    }
+
     /// Empties the block, keeping its memory for the next one.
     pub fn clear(&mut self) {
         self.text.clear();
@@ -322,6 +327,8 @@ mod tests {
             block.push(&event);
         }
         assert_eq!(block.len(), 5);
+        assert_eq!(block.get(2), Some(values));
+        assert_eq!(block.get(5), None);
         assert_eq!(
             block.iter().collect::<Vec<_>>(),
             vec![conn, request, values, control, conn]

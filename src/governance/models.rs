@@ -10,7 +10,9 @@ use super::action::{Action, Resource};
 use super::error::GovernanceError;
 use super::gate::{Verdict, decide};
 use super::service::{Actor, ConsolePerson, Governance, now_micros};
-use crate::registry::{DiffItem, PromotionInput, Transition, clear_for_production};
+use crate::registry::{
+    Blocker, Clearance, DiffItem, PromotionInput, Transition, clear_for_production,
+};
 use crate::store::{
     DiffItemRecord, ModelStage, ModelVersionRecord, NewModelVersion, StagingEvidence, StagingTx,
     Store, StoreTx,
@@ -37,7 +39,7 @@ fn not_found(id: i64) -> GovernanceError {
 }
 
 /// The refusal message of a promotion the checks blocked.
-fn refusal(id: i64, blockers: &[crate::registry::Blocker]) -> String {
+fn refusal(id: i64, blockers: &[Blocker]) -> String {
     format!(
         "version {id} cannot be promoted: {}",
         blockers
@@ -48,35 +50,48 @@ fn refusal(id: i64, blockers: &[crate::registry::Blocker]) -> String {
     )
 }
 
-/// Runs the promotion checks on what `tx` reads; the refusal message if any check fails.
+/// Runs the promotion checks on what `tx` reads: the version, and its clearance or every
+/// blocker.
+async fn promotion_checks<T: StoreTx + StagingTx>(
+    tx: &mut T,
+    id: i64,
+    staging_period_days: u32,
+    staging_override: bool,
+) -> Result<(ModelVersionRecord, Result<Clearance, Vec<Blocker>>), GovernanceError> {
+    let version = tx.model_version(id).await?.ok_or_else(|| not_found(id))?;
+    let diff_items = tx.diff_items(id).await?;
+    let staging = tx.staging_evidence(id).await?;
+    let production = production_of(tx).await?;
+    let checked = clear_for_production(PromotionInput {
+        version: &version,
+        diff_items: &diff_items,
+        staging: staging.as_ref(),
+        production_sha256: production.as_ref().map(|v| v.sha256.as_str()),
+        staging_period_days,
+        staging_override,
+    });
+    Ok((version, checked))
+}
+
+/// The refusal message of the promotion checks on what `tx` reads, if any check fails.
 async fn promotion_blockers<T: StoreTx + StagingTx>(
     tx: &mut T,
     id: i64,
     staging_period_days: u32,
     staging_override: bool,
 ) -> Result<Option<String>, GovernanceError> {
-    let version = tx.model_version(id).await?.ok_or_else(|| not_found(id))?;
-    let diff_items = tx.diff_items(id).await?;
-    let staging = tx.staging_evidence(id).await?;
-    let has_production = has_production(tx).await?;
-    Ok(clear_for_production(PromotionInput {
-        version: &version,
-        diff_items: &diff_items,
-        staging: staging.as_ref(),
-        has_production,
-        staging_period_days,
-        staging_override,
-    })
-    .err()
-    .map(|blockers| refusal(id, &blockers)))
+    let (_, checked) = promotion_checks(tx, id, staging_period_days, staging_override).await?;
+    Ok(checked.err().map(|blockers| refusal(id, &blockers)))
 }
 
-async fn has_production<T: StoreTx>(tx: &mut T) -> Result<bool, GovernanceError> {
+async fn production_of<T: StoreTx>(
+    tx: &mut T,
+) -> Result<Option<ModelVersionRecord>, GovernanceError> {
     Ok(tx
         .list_model_versions()
         .await?
-        .iter()
-        .any(|v| v.stage == ModelStage::Production))
+        .into_iter()
+        .find(|v| v.stage == ModelStage::Production))
 }
 
 fn wrong_stage(error: crate::registry::WrongStage) -> GovernanceError {
@@ -258,6 +273,42 @@ impl<S: Store> Governance<S> {
         .await
     }
 
+    /// Rejects a candidate or staging version: it is archived without ever running, and a
+    /// rollback cannot restore it.
+    pub async fn reject_model(
+        &self,
+        actor: Actor<'_>,
+        id: i64,
+        reason: &str,
+    ) -> Result<ModelVersionRecord, GovernanceError> {
+        let (mut tx, permit, pending) = self
+            .begin_change(actor, Action::RegisterModel, &Resource::ModelVersion(id))
+            .await?;
+        let outcome = async {
+            if reason.trim().is_empty() {
+                return Err(GovernanceError::Invalid(
+                    "a rejection needs a reason".into(),
+                ));
+            }
+            let version = tx.model_version(id).await?.ok_or_else(|| not_found(id))?;
+            let stage = Transition::Reject
+                .apply(version.stage)
+                .map_err(wrong_stage)?;
+            tx.set_model_stage(&permit, id, stage, &actor.audit_name(), now_micros())
+                .await?;
+            tx.model_version(id).await?.ok_or_else(|| not_found(id))
+        }
+        .await;
+        let reason = reason.trim();
+        self.finish(tx, pending, outcome, |record| {
+            format!(
+                "version {} ({}) rejected: {reason}",
+                record.id, record.sha256
+            )
+        })
+        .await
+    }
+
     /// A person acknowledges one baseline-diff item with a justification.
     pub async fn acknowledge_diff_item(
         &self,
@@ -390,19 +441,11 @@ impl<S: Store> Governance<S> {
             .begin_change(actor, Action::PromoteModel, &resource)
             .await?;
         let outcome = async {
-            let version = tx.model_version(id).await?.ok_or_else(|| not_found(id))?;
-            let diff_items = tx.diff_items(id).await?;
-            let staging = tx.staging_evidence(id).await?;
-            let has_production = has_production(&mut tx).await?;
-            let clearance = clear_for_production(PromotionInput {
-                version: &version,
-                diff_items: &diff_items,
-                staging: staging.as_ref(),
-                has_production,
-                staging_period_days,
-                staging_override: staging_override.is_some(),
-            })
-            .map_err(|blockers| GovernanceError::Invalid(refusal(id, &blockers)))?;
+            let (version, checked) =
+                promotion_checks(&mut tx, id, staging_period_days, staging_override.is_some())
+                    .await?;
+            let clearance =
+                checked.map_err(|blockers| GovernanceError::Invalid(refusal(id, &blockers)))?;
             let retired = self.retire_production(&mut tx, &permit, actor).await?;
             let stage = Transition::Promote(clearance)
                 .apply(version.stage)
@@ -455,7 +498,9 @@ impl<S: Store> Governance<S> {
     }
 
     /// Puts an archived version back into production (by default the current production's
-    /// parent), retiring the current one. Only a version that passed certification can return.
+    /// parent), retiring the current one. Only a version that was in production before (the
+    /// audit log shows it) and still holds a passed certification of its exact artifact can
+    /// return: a version archived without ever running (rejected) goes up only by promotion.
     pub async fn rollback_model(
         &self,
         actor: Actor<'_>,
@@ -487,14 +532,30 @@ impl<S: Store> Governance<S> {
                 .find(|v| v.id == target_id)
                 .cloned()
                 .ok_or_else(|| not_found(target_id))?;
-            if target.certified != Some(true) {
-                return Err(GovernanceError::Invalid(format!(
-                    "version {target_id} has no passed certification; only a certified model can run in production"
-                )));
-            }
             let stage = Transition::Restore
                 .apply(target.stage)
                 .map_err(wrong_stage)?;
+            if !tx.production_history().await?.contains(&target_id) {
+                return Err(GovernanceError::Invalid(format!(
+                    "version {target_id} was never in production (it was archived without running), so a rollback cannot restore it: a model reaches production the first time only through `otsentry model promote`, after its certification, staging period and baseline diff"
+                )));
+            }
+            let certified = target
+                .certification
+                .as_ref()
+                .and_then(|report| report.get("model_sha256"))
+                .and_then(serde_json::Value::as_str);
+            if target.certified != Some(true) || certified != Some(target.sha256.as_str()) {
+                return Err(GovernanceError::Invalid(format!(
+                    "version {target_id} has no passed certification of its artifact {} ({}); only a certified model can run in production: certify it again (`otsentry certify MODEL --db DB`) and roll back then",
+                    target.sha256,
+                    match target.certified {
+                        None => "not certified",
+                        Some(false) => "its certification failed",
+                        Some(true) => "the certification on record is of another artifact",
+                    }
+                )));
+            }
             let retired = self.retire_production(&mut tx, &permit, actor).await?;
             tx.set_model_stage(&permit, target_id, stage, &actor.audit_name(), now_micros())
                 .await?;

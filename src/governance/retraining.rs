@@ -36,6 +36,12 @@ pub struct RetrainPlan {
     pub alerts_in_window: serde_json::Value,
     /// Incidents whose span or tainted days meet the window (`log_incidents_in_window`).
     pub incidents_in_window: Vec<i64>,
+    /// Whether the request's approvals were complete before the run; false only under a
+    /// retraining policy with `approval_must_precede_retrain: false`.
+    pub approved_before_run: bool,
+    /// The approval state at the run, for the record's provenance.
+    #[serde(skip)]
+    pub approval: serde_json::Value,
 }
 
 /// What a run produced, for [`Governance::record_retrain`].
@@ -315,11 +321,30 @@ impl<S: Store> Governance<S> {
                 request.action
             )));
         }
-        if request.status != ChangeStatus::Applied {
-            return Err(GovernanceError::Denied(format!(
-                "change request {id} is {}: a retrain runs only after its approvals are complete",
-                request.status
-            )));
+        // With `approval_must_precede_retrain: false` a pending (unexpired) request may run
+        // before its approvals, recorded as such; a withdrawn or expired one never runs.
+        let approved = request.status == ChangeStatus::Applied;
+        let expired = request
+            .expires_at
+            .is_some_and(|expiry| expiry <= now_micros());
+        let pending = request.status == ChangeStatus::Pending && !expired;
+        let may_run = approved || (pending && !policy.approval_must_precede_retrain);
+        if !may_run {
+            return Err(GovernanceError::Denied(if pending {
+                format!(
+                    "change request {id} is pending: a retrain runs only after its approvals are complete (the retraining policy's approval_must_precede_retrain is true)"
+                )
+            } else {
+                format!(
+                    "change request {id} is {}: a retrain runs only on a request that is approved{}",
+                    request.status,
+                    if policy.approval_must_precede_retrain {
+                        ""
+                    } else {
+                        " or pending"
+                    }
+                )
+            }));
         }
         if let Some(run) = tx.retrain_run_of(id).await? {
             return Err(GovernanceError::Conflict(format!(
@@ -353,6 +378,16 @@ impl<S: Store> Governance<S> {
                 tickets.push(ticket.to_string());
             }
         }
+        let approval = serde_json::json!({
+            "approval_must_precede_retrain": policy.approval_must_precede_retrain,
+            "approved_before_run": approved,
+            "approvals_at_run": approvals.len(),
+        });
+        if approved_by.is_empty() {
+            approved_by.push(
+                "none (run before approval: approval_must_precede_retrain is false)".to_string(),
+            );
+        }
         let approval_ticket_id = if tickets.is_empty() {
             format!("change_request:{id}")
         } else {
@@ -377,6 +412,8 @@ impl<S: Store> Governance<S> {
             .find(|v| v.stage == ModelStage::Production)
             .map(|v| v.sha256);
         Ok(RetrainPlan {
+            approved_before_run: approved,
+            approval,
             window,
             requested_by,
             approved_by,
@@ -405,8 +442,18 @@ impl<S: Store> Governance<S> {
         let outcome = self.retrain_checks(&mut tx, id).await;
         self.finish(tx, pending, outcome, |plan| {
             format!(
-                "retrain of change request {id} on {} may start: no prohibited condition holds",
-                plan.window
+                "retrain of change request {id} on {} may start: no prohibited condition holds{}",
+                plan.window,
+                if plan.approved_before_run {
+                    String::new()
+                } else {
+                    format!(
+                        "; it runs before its approvals are complete ({} of {}), as the retraining policy's approval_must_precede_retrain: false allows, and is recorded as unapproved",
+                        plan.approval["approvals_at_run"],
+                        self.retraining_policy()
+                            .map_or(0, |policy| policy.minimum_approvals)
+                    )
+                }
             )
         })
         .await
@@ -473,6 +520,7 @@ impl<S: Store> Governance<S> {
             dataset_signature: result.dataset_signature,
             signing_key: result.signing_key,
             provenance: serde_json::json!({
+                "approval": plan.approval,
                 "data_sources": result.data_sources,
                 "anomaly_alerts_in_window": plan.alerts_in_window,
                 "incidents_in_window": plan.incidents_in_window,

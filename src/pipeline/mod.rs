@@ -165,12 +165,18 @@ struct Slot {
 #[derive(Clone, Copy, Debug)]
 struct PendingRow {
     slot: u8,
+    /// Where the row's event is: `OWN_EVENTS` for the batch's own copies, else an index into
+    /// the batch's lent blocks; and its index in that block.
+    block: u32,
+    event: u32,
     /// The row's index in its schema's matrix, or `NOT_SCORED` (before `emit_from`).
     index: u32,
     raw: RawRow,
 }
 
 const NOT_SCORED: u32 = u32::MAX;
+/// [`PendingRow::block`] of an event copied into the batch's own block.
+const OWN_EVENTS: u32 = u32::MAX;
 /// The slot of value records, past the schemas' slots.
 const VALUES_SLOT: u8 = 2;
 /// The raw row of a value record, which has none.
@@ -186,7 +192,11 @@ const NO_ROW: RawRow = RawRow {
 /// Rows in reading order, with the forest's input per schema.
 #[derive(Default)]
 struct Batch {
+    /// Copies of events pushed one by one ([`Pipeline::push`]).
     events: EventBlock,
+    /// Blocks pushed whole ([`Pipeline::push_block`]), shared with the batch before or after
+    /// when a batch was sealed within one.
+    lent: Vec<Arc<EventBlock>>,
     rows: Vec<PendingRow>,
     /// Per schema: the rows the forest scores (f32) and their f64 form (for reasons).
     values: [Vec<f32>; 2],
@@ -197,6 +207,35 @@ struct Batch {
 impl Batch {
     fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// The event of `row`.
+    fn event(&self, row: &PendingRow) -> Option<FlowEvent<'_>> {
+        let block = match row.block {
+            OWN_EVENTS => &self.events,
+            lent => self.lent.get(lent as usize)?,
+        };
+        block.get(row.event as usize)
+    }
+
+    /// Empties the batch for the next one, keeping its memory; lent blocks no other batch
+    /// holds are handed to `spares`, emptied.
+    fn clear(&mut self, spares: &mut Vec<EventBlock>) {
+        self.events.clear();
+        for block in self.lent.drain(..) {
+            if let Ok(mut block) = Arc::try_unwrap(block) {
+                block.clear();
+                spares.push(block);
+            }
+        }
+        self.rows.clear();
+        for values in &mut self.values {
+            values.clear();
+        }
+        for encoded in &mut self.encoded {
+            encoded.clear();
+        }
+        self.started = None;
     }
 }
 
@@ -218,6 +257,10 @@ pub struct Pipeline {
     forest: ForestDetector,
     builder: AlertBuilder,
     batch: Batch,
+    /// A landed batch, emptied, to fill next (fresh memory per batch costs page faults).
+    spare_batch: Option<Batch>,
+    /// Emptied blocks of landed batches, for [`Pipeline::push_block`] to give back.
+    spare_blocks: Vec<EventBlock>,
     in_flight: bool,
     scoring: ScoringThread,
     stats: PipelineStats,
@@ -307,6 +350,8 @@ impl Pipeline {
             detectors,
             builder,
             batch: Batch::default(),
+            spare_batch: None,
+            spare_blocks: Vec::new(),
             in_flight: false,
             stats,
             findings: Vec::new(),
@@ -351,6 +396,33 @@ impl Pipeline {
         event: &FlowEvent<'_>,
         sink: &mut dyn Sink,
     ) -> Result<(), PipelineError> {
+        self.push_from(event, None, sink)
+    }
+
+    /// Takes a block of events (in reading order), exactly as pushing each of them would, but
+    /// without copying them: the batches keep the block until their rows have landed. Gives
+    /// back an empty block to fill again (one that landed, or a new one).
+    pub fn push_block(
+        &mut self,
+        block: EventBlock,
+        sink: &mut dyn Sink,
+    ) -> Result<EventBlock, PipelineError> {
+        let block = Arc::new(block);
+        for (index, event) in block.iter().enumerate() {
+            self.push_from(&event, Some((&block, index as u32)), sink)?;
+        }
+        drop(block);
+        Ok(self.spare_blocks.pop().unwrap_or_default())
+    }
+
+    /// [`Pipeline::push`] of an event copied into the batch (`lent` is `None`) or lent by a
+    /// block at an index.
+    fn push_from(
+        &mut self,
+        event: &FlowEvent<'_>,
+        lent: Option<(&Arc<EventBlock>, u32)>,
+        sink: &mut dyn Sink,
+    ) -> Result<(), PipelineError> {
         self.stats.events += 1;
         if !self.in_scope(event) {
             self.stats.out_of_scope += 1;
@@ -362,8 +434,11 @@ impl Pipeline {
             self.stats.value_records += 1;
             return self.enqueue(
                 event,
+                lent,
                 PendingRow {
                     slot: VALUES_SLOT,
+                    block: OWN_EVENTS,
+                    event: 0,
                     index: if emit { 0 } else { NOT_SCORED },
                     raw: NO_ROW,
                 },
@@ -393,23 +468,39 @@ impl Pipeline {
         };
         let row = PendingRow {
             slot: slot_idx as u8,
+            block: OWN_EVENTS,
+            event: 0,
             index,
             raw,
         };
-        self.enqueue(event, row, sink)
+        self.enqueue(event, lent, row, sink)
     }
 
     /// Adds a row to the open batch, sealing it when full or late.
     fn enqueue(
         &mut self,
         event: &FlowEvent<'_>,
-        row: PendingRow,
+        lent: Option<(&Arc<EventBlock>, u32)>,
+        mut row: PendingRow,
         sink: &mut dyn Sink,
     ) -> Result<(), PipelineError> {
         if self.batch.is_empty() && self.config.max_latency.is_some() {
             self.batch.started = Some(Instant::now());
         }
-        self.batch.events.push(event);
+        match lent {
+            None => {
+                row.event = self.batch.events.len() as u32;
+                self.batch.events.push(event);
+            }
+            Some((block, index)) => {
+                let lent = &mut self.batch.lent;
+                if !lent.last().is_some_and(|last| Arc::ptr_eq(last, block)) {
+                    lent.push(Arc::clone(block));
+                }
+                row.block = (lent.len() - 1) as u32;
+                row.event = index;
+            }
+        }
         self.batch.rows.push(row);
         let full = self.batch.rows.len() >= self.config.batch_rows.max(1);
         let late = match (self.config.max_latency, self.batch.started) {
@@ -439,7 +530,8 @@ impl Pipeline {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::take(&mut self.batch);
+        let next = self.spare_batch.take().unwrap_or_default();
+        let batch = std::mem::replace(&mut self.batch, next);
         self.scoring.send(batch)?;
         self.in_flight = true;
         Ok(())
@@ -478,7 +570,10 @@ impl Pipeline {
         let mut findings = std::mem::take(&mut self.findings);
         let mut alerts = std::mem::take(&mut self.alerts);
         let mut result = Ok(());
-        for (row, event) in batch.rows.iter().zip(batch.events.iter()) {
+        for row in &batch.rows {
+            let Some(event) = batch.event(row) else {
+                continue;
+            };
             if row.slot == VALUES_SLOT {
                 findings.clear();
                 for detector in &mut self.detectors {
@@ -562,7 +657,8 @@ impl Pipeline {
                 break;
             }
         }
-        batch.events.clear();
+        batch.clear(&mut self.spare_blocks);
+        self.spare_batch = Some(batch);
         self.findings = findings;
         self.alerts = alerts;
         result

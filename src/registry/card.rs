@@ -1,13 +1,14 @@
 //! The model card of a registered version (`otsentry model card VERSION`): intended use,
-//! training window and data, detectors and features, certification results, known blind spots
-//! and who moved it through its stages, in Markdown, from the registry's records alone.
+//! training window and data, detectors and features, certification results, its staging
+//! evidence beside production, known blind spots and who moved it through its stages, in
+//! Markdown, from the registry's records alone.
 
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
 use crate::features::Schema;
-use crate::store::{DiffItemRecord, ModelVersionRecord};
+use crate::store::{DiffItemRecord, ModelVersionRecord, StagingEvidence};
 
 fn text<'a>(value: &'a Value, path: &[&str]) -> &'a str {
     let mut node = value;
@@ -77,6 +78,7 @@ fn variant_rows(out: &mut String, report: &Value, blind_spots: &mut Vec<String>)
 pub fn model_card(
     version: &ModelVersionRecord,
     diff_items: &[DiffItemRecord],
+    staging: Option<&StagingEvidence>,
     format_time: impl Fn(i64) -> String,
 ) -> String {
     let mut out = String::new();
@@ -172,6 +174,12 @@ pub fn model_card(
                 if passed { "passed" } else { "failed" },
                 text(report, &["model_sha256"])
             );
+            if let Some(error) = report["error"].as_str() {
+                let _ = writeln!(out, "The certification could not run: {error}.\n");
+                blind_spots.push(format!(
+                    "unknown: the certification could not run ({error})"
+                ));
+            }
             let drift = &report["drift"];
             let _ = writeln!(
                 out,
@@ -246,6 +254,13 @@ pub fn model_card(
         }
     }
 
+    let _ = writeln!(out, "## Staging beside production\n");
+    let _ = writeln!(out, "| | |\n|---|---|");
+    for (label, value) in super::evidence::staging_rows(staging, &format_time) {
+        let _ = writeln!(out, "| {} | {value} |", label.trim());
+    }
+    let _ = writeln!(out);
+
     let _ = writeln!(out, "## Known blind spots\n");
     blind_spots.push("value ranges and schedules are not part of the baseline diff".to_string());
     for spot in blind_spots {
@@ -304,6 +319,7 @@ mod tests {
         let card = model_card(
             &version(serde_json::json!({ "model_sha256": "ab", "drift": {} })),
             &[],
+            None,
             |at| at.to_string(),
         );
         assert!(card.contains("Realistic variants: not run"), "{card}");
@@ -323,7 +339,7 @@ mod tests {
                   "first_detection_secs": null, "requirement": "by day 5", "passed": false }
             ]
         });
-        let card = model_card(&version(report), &[], |at| at.to_string());
+        let card = model_card(&version(report), &[], None, |at| at.to_string());
         assert!(
             card.contains("| rtu_pivot | novelty.role_reversal | 20 | 20 |"),
             "{card}"

@@ -1,6 +1,7 @@
 //! The model registry: the stages of a model's life and the only moves between them (`stage`),
 //! the checks a model must pass before it replaces production (`promotion`), the baseline diff
-//! between a candidate and production (`diff`), the model card (`card`), and the conditions
+//! between a candidate and production (`diff`), the staging evidence in words (`evidence`), the
+//! model card (`card`), and the conditions
 //! under which no retrain may run (`retrain`).
 //!
 //! Everything here is a pure function of records: the versions themselves live in the store,
@@ -9,6 +10,7 @@
 
 pub mod card;
 pub mod diff;
+pub mod evidence;
 pub mod promotion;
 pub mod retrain;
 pub mod stage;

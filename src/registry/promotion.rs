@@ -22,8 +22,9 @@ pub struct PromotionInput<'a> {
     pub staging_period_days: u32,
     /// What the candidate scored beside production, if it ever did.
     pub staging: Option<&'a StagingEvidence>,
-    /// Whether a production model runs (the first model has nothing to score beside).
-    pub has_production: bool,
+    /// The production model's SHA-256, if one runs (the first model has nothing to score
+    /// beside); evidence gathered beside another production model does not count.
+    pub production_sha256: Option<&'a str>,
     /// An admin's audited override of the staging period (the only way to skip it).
     pub staging_override: bool,
 }
@@ -49,6 +50,14 @@ pub enum Blocker {
         "the staging period of {days} day(s) cannot run: no model is in production for the candidate to score beside, so the first model goes to production only with an admin's audited override (`model promote VERSION --override-staging ADMIN --justification TEXT`)"
     )]
     NothingToStageBeside { days: u32 },
+    #[error(
+        "the staging period of {days} day(s) is not over: the candidate's evidence was gathered beside production model {scored_beside}, but production is now {production}; run `otsentry watch --staging --db DB` beside the current production for {days} day(s) (an admin can override it, audited)"
+    )]
+    BesideAnotherProduction {
+        days: u32,
+        scored_beside: String,
+        production: String,
+    },
     #[error(
         "the staging period of {days} day(s) is not over: the candidate scored live traffic beside production for {hours_scored} of {hours_needed} hour(s) ({records} records), {hours_left} hour(s) left (an admin can override it, audited)"
     )]
@@ -96,9 +105,22 @@ pub fn clear_for_production(input: PromotionInput<'_>) -> Result<Clearance, Vec<
         let needed = i64::from(input.staging_period_days) * DAY_MICROS;
         let hour = DAY_MICROS / 24;
         match input.staging {
-            None if !input.has_production => blockers.push(Blocker::NothingToStageBeside {
-                days: input.staging_period_days,
-            }),
+            None if input.production_sha256.is_none() => {
+                blockers.push(Blocker::NothingToStageBeside {
+                    days: input.staging_period_days,
+                });
+            }
+            Some(evidence)
+                if input
+                    .production_sha256
+                    .is_some_and(|production| production != evidence.production_sha256) =>
+            {
+                blockers.push(Blocker::BesideAnotherProduction {
+                    days: input.staging_period_days,
+                    scored_beside: evidence.production_sha256.clone(),
+                    production: input.production_sha256.unwrap_or_default().to_string(),
+                });
+            }
             None => blockers.push(Blocker::NoStagingEvidence {
                 days: input.staging_period_days,
             }),
@@ -196,7 +218,7 @@ mod tests {
             version,
             diff_items: items,
             staging: Some(&scored),
-            has_production: true,
+            production_sha256: Some("cd"),
             staging_period_days: 3,
             staging_override: over,
         })
@@ -262,7 +284,7 @@ mod tests {
                 version: &v,
                 diff_items: &[],
                 staging,
-                has_production: true,
+                production_sha256: Some("cd"),
                 staging_period_days: 3,
                 staging_override: false,
             })
@@ -281,7 +303,7 @@ mod tests {
             version: &v,
             diff_items: &[],
             staging: None,
-            has_production: true,
+            production_sha256: Some("cd"),
             staging_period_days: 0,
             staging_override: false,
         })
@@ -293,13 +315,36 @@ mod tests {
             version: &v,
             diff_items: &[],
             staging: None,
-            has_production: false,
+            production_sha256: None,
             staging_period_days: 3,
             staging_override: false,
         })
         .unwrap_err();
         assert_eq!(blockers, vec![Blocker::NothingToStageBeside { days: 3 }]);
         assert!(blockers[0].to_string().contains("--override-staging"));
+    }
+
+    #[test]
+    fn evidence_beside_another_production_model_does_not_count() {
+        let v = version(ModelStage::Staging, Some(true), SHA);
+        let scored = evidence(9 * DAY_MICROS, 1_000);
+        let blockers = clear_for_production(PromotionInput {
+            version: &v,
+            diff_items: &[],
+            staging: Some(&scored),
+            production_sha256: Some("ef"),
+            staging_period_days: 3,
+            staging_override: false,
+        })
+        .unwrap_err();
+        assert_eq!(
+            blockers,
+            vec![Blocker::BesideAnotherProduction {
+                days: 3,
+                scored_beside: "cd".into(),
+                production: "ef".into()
+            }]
+        );
     }
 
     #[test]

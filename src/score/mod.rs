@@ -17,7 +17,7 @@ use crate::pipeline::{
     CheckpointError, Pipeline, PipelineConfig, PipelineError, PipelineState, PipelineStats,
 };
 use crate::sinks::Sink;
-use crate::sources::{SourceOptions, SourceStats, walk};
+use crate::sources::{SourceOptions, SourceStats, walk_blocks};
 
 pub use crate::pipeline::BATCH_ROWS;
 
@@ -86,8 +86,9 @@ pub fn score(
     if let Some(path) = &config.resume_from {
         pipeline.restore(PipelineState::read(path)?)?;
     }
-    let source = walk(&config.logs, &config.source, progress, |event| {
-        pipeline.push(event, sink).map_err(ScoreError::from)
+    // Whole blocks: the pipeline's batches keep them instead of copying every event.
+    let source = walk_blocks(&config.logs, &config.source, progress, |block| {
+        pipeline.push_block(block, sink).map_err(ScoreError::from)
     })?;
     match &config.checkpoint_to {
         Some(path) => pipeline.checkpoint(sink)?.write(path)?,

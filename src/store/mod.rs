@@ -310,6 +310,10 @@ pub trait StoreTx: Send + Sized {
         sha256: &str,
     ) -> impl Future<Output = R<Option<ModelVersionRecord>>> + Send;
     fn list_model_versions(&mut self) -> impl Future<Output = R<Vec<ModelVersionRecord>>> + Send;
+    /// The versions that entered production, oldest first, one per entry into production, read
+    /// from the audit log (the record of truth: every stage change leaves the version's row
+    /// there). A version that was never in production is not in it.
+    fn production_history(&mut self) -> impl Future<Output = R<Vec<i64>>> + Send;
     /// `Conflict` when a version with the same SHA-256 is registered.
     fn insert_model_version(
         &mut self,

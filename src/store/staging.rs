@@ -51,12 +51,14 @@ pub struct StagingCount {
 /// What one watch session adds to a version's evidence since its last write.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StagingDelta {
-    /// Wall-clock time the candidate ran beside production since the last write.
+    /// Time the candidate scored records beside production since the last write (wall-clock
+    /// time, bounded by the log time its records advanced: idle time counts nothing).
     pub scored_micros: i64,
     /// Records the candidate's pipeline took.
     pub records: u64,
     pub rows_scored: u64,
-    /// The production model it ran beside.
+    /// The production model it ran beside: evidence is of one (candidate, production) pair, and
+    /// a delta beside another production model starts the evidence over.
     pub production_sha256: String,
     /// Wall-clock now, epoch microseconds.
     pub at: i64,

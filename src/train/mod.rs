@@ -28,6 +28,7 @@ use time::format_description::well_known::Rfc3339;
 use zeek::ZeekError;
 
 use crate::detect::baseline::{self, BaselineError, TrainingRecord};
+use crate::features::intern::KeyHashState;
 use crate::features::{Extractor, FeatureRanges, RawRow, Schema, schema_of};
 use crate::model::{Manifest, ModelFile, SchemaModel, Scope, TrainParams};
 use crate::sources::{SourceOptions, SourceStats, walk_files};
@@ -202,7 +203,10 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
     let mut per_service: BTreeMap<String, u64> = BTreeMap::new();
     // Hosts seen in OT traffic so far: records that are not OT traffic join the baseline when
     // they touch one (an engineering workstation's RDP to an HMI is part of normal).
-    let mut ot_hosts: HashSet<IpAddr> = HashSet::new();
+    // Keyed foldhash, not SipHash: two lookups per record, and the set is never iterated.
+    let mut ot_hosts: HashSet<IpAddr, KeyHashState> = HashSet::default();
+    // The last OT record's hosts: a poller's records repeat them, so most need no lookup.
+    let mut last_ot_pair: Option<(IpAddr, IpAddr)> = None;
     let mut in_scope = 0u64;
     let mut out_of_scope = 0u64;
     // The event detectors' own baselines, learnt from the same records (`detect::baseline`).
@@ -218,8 +222,12 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
             return Ok::<(), TrainError>(());
         }
         if event.ot {
-            ot_hosts.insert(event.edge.orig_h);
-            ot_hosts.insert(event.edge.resp_h);
+            let pair = (event.edge.orig_h, event.edge.resp_h);
+            if last_ot_pair != Some(pair) {
+                ot_hosts.insert(pair.0);
+                ot_hosts.insert(pair.1);
+                last_ot_pair = Some(pair);
+            }
         } else if !ot_hosts.contains(&event.edge.orig_h) && !ot_hosts.contains(&event.edge.resp_h) {
             out_of_scope += 1;
             return Ok(());

@@ -5,6 +5,13 @@
 //! candidate ran and the records it took, to a recorder (the registry database) every
 //! `persist_every` and at the end of the run.
 //!
+//! The time handed on is time the candidate scored records: for each interval between two
+//! recordings, the wall-clock time up to the end of its last poll that took records, but never
+//! more than the log time its records advanced (the latest `ts` seen then against the latest
+//! seen at the previous recording). An interval in which nothing arrived counts nothing, so a
+//! watch left running on an idle sensor does not serve the staging period; a replay of old logs
+//! counts its wall-clock seconds, not the days its records span.
+//!
 //! Production comes first: the candidate never stops or delays production's alerts beyond the
 //! work of its own pipeline (its forest scores on its own thread; its detectors run on the watch
 //! thread after production's). If the candidate's pipeline fails, it is dropped with a warning
@@ -154,6 +161,14 @@ pub struct Candidate {
     recorded_events: u64,
     recorded_rows: u64,
     last_record: Instant,
+    /// The latest log time (`ts`) the candidate took, and the one at the last recording: the
+    /// log time an interval's records advanced bounds the time it counts.
+    latest_ts: Option<f64>,
+    recorded_ts: Option<f64>,
+    /// Whether records came since the poll's last landing, and when the last poll that took
+    /// some landed them: wall-clock time after it, until the next recording, was idle.
+    took_records: bool,
+    last_busy: Option<Instant>,
     /// Evidence the recorder refused, kept for the next attempt.
     unrecorded: StagingDelta,
     /// Set when the candidate's pipeline failed: it is out of the run.
@@ -195,6 +210,10 @@ impl Candidate {
             recorded_events: events,
             recorded_rows: rows,
             last_record: Instant::now(),
+            latest_ts: None,
+            recorded_ts: None,
+            took_records: false,
+            last_busy: None,
             unrecorded: StagingDelta::default(),
             failed: false,
             total_would_be: 0,
@@ -220,13 +239,28 @@ impl Candidate {
         if self.failed {
             return;
         }
+        self.took_records = true;
+        if event.ts.is_finite() {
+            self.latest_ts = Some(
+                self.latest_ts
+                    .map_or(event.ts, |latest| latest.max(event.ts)),
+            );
+        }
         if let Err(error) = self.pipeline.push(event, &mut WouldBe(&mut self.would_be)) {
             self.fail(error);
         }
     }
 
+    /// Notes the end of a poll that took records.
+    fn landed(&mut self) {
+        if std::mem::take(&mut self.took_records) {
+            self.last_busy = Some(Instant::now());
+        }
+    }
+
     /// Lands every pushed event (the poll's end).
     pub fn flush(&mut self) {
+        self.landed();
         if self.failed {
             return;
         }
@@ -237,6 +271,7 @@ impl Candidate {
 
     /// The end of the input: closes the candidate's open alerts as production's are.
     pub fn finish(&mut self) {
+        self.landed();
         if self.failed {
             return;
         }
@@ -247,6 +282,7 @@ impl Candidate {
 
     /// The candidate's state for the checkpoint (its alerts, as always, go nowhere).
     pub fn checkpoint(&mut self) -> Option<PipelineState> {
+        self.landed();
         if self.failed {
             return None;
         }
@@ -266,12 +302,17 @@ impl Candidate {
         if !last && elapsed < self.run.persist_every {
             return;
         }
+        // Busy time: from the last recording to the end of the last poll that took records.
+        let busy = self.last_busy.map_or(Duration::ZERO, |busy| {
+            busy.saturating_duration_since(self.last_record)
+        });
         self.last_record = Instant::now();
         let stats = self.pipeline.stats();
         let mut delta = std::mem::take(&mut self.unrecorded);
         if !self.failed {
-            delta.scored_micros += i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX);
+            delta.scored_micros += scored_micros(busy, self.recorded_ts, self.latest_ts);
         }
+        self.recorded_ts = self.latest_ts;
         delta.records += stats.events - self.recorded_events;
         delta.rows_scored += stats.rows_scored - self.recorded_rows;
         self.recorded_events = stats.events;
@@ -317,6 +358,28 @@ impl Candidate {
     }
 }
 
+/// The time an interval that was busy for `elapsed` (wall-clock) counts toward the staging
+/// period: at most
+/// the log time its records advanced, from the latest `ts` at the previous recording (`from`, or
+/// the interval's own first record's at the first) to the latest now (`to`). Nothing taken,
+/// nothing counted.
+fn scored_micros(elapsed: Duration, from: Option<f64>, to: Option<f64>) -> i64 {
+    let wall = i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX);
+    let Some(to) = to else {
+        return 0;
+    };
+    let advanced = match from {
+        Some(from) => to - from,
+        // The first interval: its records count from the earliest of them, which a restart
+        // does not know; one recording interval of log time at most is lost, never added.
+        None => wall as f64 / 1e6,
+    };
+    if advanced.is_nan() || advanced <= 0.0 {
+        return 0;
+    }
+    wall.min((advanced * 1e6) as i64)
+}
+
 /// Adds `fresh` counts into `kept` (the same key is one row).
 fn merge(kept: Vec<StagingCount>, fresh: Vec<StagingCount>) -> Vec<StagingCount> {
     let mut all: BTreeMap<(String, StagingSide, String, String, String), u64> = BTreeMap::new();
@@ -354,6 +417,26 @@ mod tests {
         assert_eq!(utc_day(1_700_000_000.5), "2023-11-14");
         assert_eq!(utc_day(f64::NAN), "unknown");
         assert_eq!(utc_day(1e300), "unknown");
+    }
+
+    #[test]
+    fn only_time_in_which_records_advanced_counts() {
+        let minute = Duration::from_secs(60);
+        // Nothing ever taken: nothing counts, however long the watch ran.
+        assert_eq!(scored_micros(minute, None, None), 0);
+        // Nothing new since the last recording: an idle interval.
+        assert_eq!(scored_micros(minute, Some(100.0), Some(100.0)), 0);
+        // Live traffic: a minute of records in a minute.
+        assert_eq!(scored_micros(minute, Some(100.0), Some(160.0)), 60_000_000);
+        // A trickle: one record 5 s on counts 5 s of the minute.
+        assert_eq!(scored_micros(minute, Some(100.0), Some(105.0)), 5_000_000);
+        // A replay: days of records in a minute count the minute.
+        assert_eq!(
+            scored_micros(minute, Some(0.0), Some(3.0 * 86_400.0)),
+            60_000_000
+        );
+        // The first interval counts its wall-clock time.
+        assert_eq!(scored_micros(minute, None, Some(5.0)), 60_000_000);
     }
 
     #[test]

@@ -134,7 +134,7 @@ fn explain_retraining(policy: &RetrainingPolicy, out: &mut String) {
         if policy.approval_must_precede_retrain {
             ", given before the retrain starts"
         } else {
-            ""
+            "; a pending request may run before them (approval_must_precede_retrain: false), and such a run is audited and recorded as run before approval"
         }
     );
     let _ = writeln!(out, "\nA retrain is blocked while:");

@@ -413,6 +413,26 @@ impl StoreTx for SqliteTx {
             .ok_or_else(|| StoreError::Conflict("the new model version vanished".into()))
     }
 
+    async fn production_history(&mut self) -> R<Vec<i64>> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT CAST(json_extract(effect.value, '$.key') AS INTEGER) \
+             FROM audit_log, json_each(audit_log.entry, '$.effects') AS effect \
+             WHERE json_extract(effect.value, '$.table') = 'model_versions' \
+             AND json_extract(effect.value, '$.row.stage') = 'production' \
+             ORDER BY audit_log.seq",
+        )
+        .fetch_all(&mut *self.tx)
+        .await?;
+        // Other changes to a production version's row (its certification) repeat it.
+        let mut history: Vec<i64> = Vec::new();
+        for id in rows {
+            if history.last() != Some(&id) {
+                history.push(id);
+            }
+        }
+        Ok(history)
+    }
+
     async fn set_model_stage(
         &mut self,
         _permit: &Permit,

@@ -1,5 +1,6 @@
 //! SQLite rows of the staging evidence (migration 0007), with the snapshots every addition
-//! leaves for its audit entry.
+//! leaves for its audit entry. A version keeps the evidence of one production model: scored
+//! beside another, it starts over.
 
 use sqlx::Row;
 
@@ -72,6 +73,32 @@ impl StagingTx for SqliteTx {
         version_id: i64,
         delta: &StagingDelta,
     ) -> R<()> {
+        // Evidence is of one (candidate, production) pair: scored beside another production
+        // model, it starts over (what it scored beside the previous one stays in the audit log).
+        let beside: Option<String> = sqlx::query_scalar(
+            "SELECT production_sha256 FROM model_staging_runs WHERE version_id = ?",
+        )
+        .bind(version_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        if beside.is_some_and(|beside| beside != delta.production_sha256) {
+            let ids: Vec<i64> =
+                sqlx::query_scalar("SELECT id FROM model_staging_counts WHERE version_id = ?")
+                    .bind(version_id)
+                    .fetch_all(&mut *self.tx)
+                    .await?;
+            sqlx::query("DELETE FROM model_staging_counts WHERE version_id = ?")
+                .bind(version_id)
+                .execute(&mut *self.tx)
+                .await?;
+            for id in ids {
+                self.touched_id("model_staging_counts", id).await?;
+            }
+            sqlx::query("DELETE FROM model_staging_runs WHERE version_id = ?")
+                .bind(version_id)
+                .execute(&mut *self.tx)
+                .await?;
+        }
         sqlx::query(
             "INSERT INTO model_staging_runs \
              (version_id, first_scored_at, last_scored_at, scored_micros, records, rows_scored, production_sha256) \
@@ -80,11 +107,11 @@ impl StagingTx for SqliteTx {
              last_scored_at = excluded.last_scored_at, \
              scored_micros = scored_micros + excluded.scored_micros, \
              records = records + excluded.records, \
-             rows_scored = rows_scored + excluded.rows_scored, \
-             production_sha256 = excluded.production_sha256",
+             rows_scored = rows_scored + excluded.rows_scored",
         )
         .bind(version_id)
-        .bind(delta.at)
+        // The evidence's first write covers the time scored before it.
+        .bind(delta.at.saturating_sub(delta.scored_micros.max(0)))
         .bind(delta.at)
         .bind(delta.scored_micros.max(0))
         .bind(signed(delta.records))

@@ -593,22 +593,17 @@ fn unregistered(args: &RunArgs, sha256: &str, why: &str) -> anyhow::Error {
 /// Every canary set's files are still what was kept: checked before training, so a changed
 /// canary stops the run before it trains (certification checks them again).
 fn check_canaries(canaries: &[(i64, CanarySet)]) -> anyhow::Result<()> {
+    use crate::redteam::canary::{CanaryError, verify_files};
     for (incident, set) in canaries {
-        for file in &set.files {
-            let bytes = std::fs::read(&file.path).with_context(|| {
-                format!(
-                    "canary file {} of incident {incident} cannot be read; certification needs every canary (nothing was trained)",
-                    file.path
-                )
-            })?;
-            let actual = hex::encode(Sha256::digest(&bytes));
-            anyhow::ensure!(
-                actual == file.sha256,
-                "canary file {} of incident {incident} changed since it was kept (sha256 {actual}, kept {}); restore it or keep the incident's records again with `otsentry incident canary {incident}` (nothing was trained)",
-                file.path,
-                file.sha256
-            );
-        }
+        verify_files(*incident, set).map_err(|error| {
+            let hint = match &error {
+                CanaryError::Changed { .. } => format!(
+                    "restore it or keep the incident's records again with `otsentry incident canary {incident}`"
+                ),
+                _ => "certification needs every canary".to_string(),
+            };
+            anyhow::anyhow!("{error}; {hint} (nothing was trained)")
+        })?;
     }
     Ok(())
 }

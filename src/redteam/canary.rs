@@ -51,6 +51,30 @@ pub enum CanaryError {
     Score { incident: i64, source: ScoreError },
 }
 
+/// The set's files, each checked against the digest recorded when it was kept: a changed or
+/// missing canary is an error, never a silent pass.
+pub fn verify_files(incident: i64, set: &CanarySet) -> Result<Vec<PathBuf>, CanaryError> {
+    let mut paths = Vec::new();
+    for file in &set.files {
+        let bytes = std::fs::read(&file.path).map_err(|source| CanaryError::Read {
+            incident,
+            path: file.path.clone(),
+            source,
+        })?;
+        let actual = hex::encode(Sha256::digest(&bytes));
+        if actual != file.sha256 {
+            return Err(CanaryError::Changed {
+                incident,
+                path: file.path.clone(),
+                actual,
+                kept: file.sha256.clone(),
+            });
+        }
+        paths.push(PathBuf::from(&file.path));
+    }
+    Ok(paths)
+}
+
 /// Scores every canary set with the model; one result per set, in the order given.
 pub fn run(
     model: &Arc<LoadedModel>,
@@ -59,24 +83,7 @@ pub fn run(
     let mut results = Vec::new();
     for (incident, set) in sets {
         let incident = *incident;
-        let mut paths = Vec::new();
-        for file in &set.files {
-            let bytes = std::fs::read(&file.path).map_err(|source| CanaryError::Read {
-                incident,
-                path: file.path.clone(),
-                source,
-            })?;
-            let actual = hex::encode(Sha256::digest(&bytes));
-            if actual != file.sha256 {
-                return Err(CanaryError::Changed {
-                    incident,
-                    path: file.path.clone(),
-                    actual,
-                    kept: file.sha256.clone(),
-                });
-            }
-            paths.push(PathBuf::from(&file.path));
-        }
+        let paths = verify_files(incident, set)?;
         let config = ScoreConfig::new(paths, model);
         let mut sink = Collect::default();
         let summary = score(Arc::clone(model), &config, |_| {}, &mut sink)

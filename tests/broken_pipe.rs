@@ -302,7 +302,8 @@ fn every_subcommand_exits_0_without_a_panic_when_its_reader_goes_away() {
     // Not covered here yet, each with its own tests: `watch` runs until stopped like `serve`
     // (tests/watch.rs); `certify` scores 1.2 million polls (tests/registry_cli.rs); the registry
     // commands need a registered, signed version first (tests/registry_*.rs; `model compare` a
-    // staging version with evidence, tests/watch_staging.rs); `triage` needs an
+    // staging version with evidence, tests/watch_staging.rs; `model reject` a candidate,
+    // tests/registry_promotion.rs); `triage` needs an
     // alert in the store (tests/triage.rs); `retrain run` an approved request (tests/retrain_cli.rs).
     for later in [
         "watch",
@@ -315,6 +316,7 @@ fn every_subcommand_exits_0_without_a_panic_when_its_reader_goes_away() {
         "model rollback",
         "model card",
         "model compare",
+        "model reject",
         "model sign",
         "model verify",
         "retrain run",

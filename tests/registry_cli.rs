@@ -247,6 +247,32 @@ fn certify_reports_every_field_and_a_failed_model_is_not_promoted() {
     let list = otsentry(&[&["model", "list", "--format", "json"][..], &gov].concat());
     let versions: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
     assert_eq!(versions[0]["stage"], "staging");
+
+    // The uncertified version is rejected: archived without ever running, with its reason;
+    // neither a second rejection nor a promotion moves it again.
+    let reject = otsentry(
+        &[
+            &["model", "reject", "1", "--reason", "fails register drift"][..],
+            &gov,
+        ]
+        .concat(),
+    );
+    assert!(reject.status.success(), "{}", stderr(&reject));
+    let list = otsentry(&[&["model", "list", "--format", "json"][..], &gov].concat());
+    let versions: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
+    assert_eq!(versions[0]["stage"], "archived");
+    for again in [
+        &["model", "reject", "1", "--reason", "again"][..],
+        &["model", "promote", "1"][..],
+    ] {
+        let refused = otsentry(&[again, &gov].concat());
+        assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+        assert!(
+            stderr(&refused).contains("archived"),
+            "{}",
+            stderr(&refused)
+        );
+    }
 }
 
 mod common;

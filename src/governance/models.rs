@@ -98,6 +98,21 @@ fn wrong_stage(error: crate::registry::WrongStage) -> GovernanceError {
     GovernanceError::Invalid(error.to_string())
 }
 
+/// Moves a version by `transition` from the stage it is in, and returns it as it now stands.
+async fn move_version<T: StoreTx>(
+    tx: &mut T,
+    permit: &super::Permit,
+    id: i64,
+    transition: Transition,
+    actor: Actor<'_>,
+) -> Result<ModelVersionRecord, GovernanceError> {
+    let version = tx.model_version(id).await?.ok_or_else(|| not_found(id))?;
+    let stage = transition.apply(version.stage).map_err(wrong_stage)?;
+    tx.set_model_stage(permit, id, stage, &actor.audit_name(), now_micros())
+        .await?;
+    tx.model_version(id).await?.ok_or_else(|| not_found(id))
+}
+
 impl<S: Store> Governance<S> {
     /// The staging period the retraining policy sets, or the default.
     pub fn staging_period_days(&self) -> u32 {
@@ -257,16 +272,8 @@ impl<S: Store> Governance<S> {
         let (mut tx, permit, pending) = self
             .begin_change(actor, Action::RegisterModel, &Resource::ModelVersion(id))
             .await?;
-        let outcome = async {
-            let version = tx.model_version(id).await?.ok_or_else(|| not_found(id))?;
-            let stage = Transition::Stage
-                .apply(version.stage)
-                .map_err(wrong_stage)?;
-            tx.set_model_stage(&permit, id, stage, &actor.audit_name(), now_micros())
-                .await?;
-            tx.model_version(id).await?.ok_or_else(|| not_found(id))
-        }
-        .await;
+        let outcome =
+            async { move_version(&mut tx, &permit, id, Transition::Stage, actor).await }.await;
         self.finish(tx, pending, outcome, |record| {
             format!("version {} ({}) staged", record.id, record.sha256)
         })
@@ -290,13 +297,7 @@ impl<S: Store> Governance<S> {
                     "a rejection needs a reason".into(),
                 ));
             }
-            let version = tx.model_version(id).await?.ok_or_else(|| not_found(id))?;
-            let stage = Transition::Reject
-                .apply(version.stage)
-                .map_err(wrong_stage)?;
-            tx.set_model_stage(&permit, id, stage, &actor.audit_name(), now_micros())
-                .await?;
-            tx.model_version(id).await?.ok_or_else(|| not_found(id))
+            move_version(&mut tx, &permit, id, Transition::Reject, actor).await
         }
         .await;
         let reason = reason.trim();

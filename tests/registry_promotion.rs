@@ -238,7 +238,7 @@ async fn a_model_reaches_production_only_through_every_check() {
 
     // Rollback puts the parent back and retires the current one.
     let restored = governance
-        .rollback_model(Actor::Local, None)
+        .rollback_model(Actor::Local, None, &|_| Ok(()))
         .await
         .expect("rolled back");
     assert_eq!(restored.id, v1.id);
@@ -425,7 +425,11 @@ async fn a_rollback_restores_only_a_version_that_ran_in_production_and_is_still_
         .await
         .expect("rejected");
     assert_eq!(rejected.stage, ModelStage::Archived);
-    let message = refusal(governance.rollback_model(Actor::Local, Some(v2)).await);
+    let message = refusal(
+        governance
+            .rollback_model(Actor::Local, Some(v2), &|_| Ok(()))
+            .await,
+    );
     assert!(
         message.contains("version 2 was never in production"),
         "{message}"
@@ -438,7 +442,11 @@ async fn a_rollback_restores_only_a_version_that_ran_in_production_and_is_still_
         .record_certification(Actor::Local, v1, &report(&"7".repeat(64)), false)
         .await
         .expect("recorded");
-    let message = refusal(governance.rollback_model(Actor::Local, None).await);
+    let message = refusal(
+        governance
+            .rollback_model(Actor::Local, None, &|_| Ok(()))
+            .await,
+    );
     assert!(
         message.contains("version 1 has no passed certification of its artifact"),
         "{message}"
@@ -449,15 +457,44 @@ async fn a_rollback_restores_only_a_version_that_ran_in_production_and_is_still_
         .record_certification(Actor::Local, v1, &report(&"7".repeat(64)), true)
         .await
         .expect("recorded");
+    // Its file gone from disk, the rollback is refused before anything changes: production
+    // would otherwise point at nothing that can run.
+    let message = refusal(
+        governance
+            .rollback_model(Actor::Local, None, &|version| {
+                Err(format!("{} is missing", version.path))
+            })
+            .await,
+    );
+    assert!(
+        message.contains(&format!(
+            "version 1's artifact /models/{}.otm cannot be restored",
+            "7".repeat(64)
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("is missing; production is unchanged"),
+        "{message}"
+    );
+    assert_eq!(last_entries(&db, 1).await[0].1, "refuse");
+    let production = governance
+        .list_models(Actor::Local)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|v| v.stage == ModelStage::Production)
+        .map(|v| v.id);
+    assert_eq!(production, Some(v3), "production is still version 3");
     let restored = governance
-        .rollback_model(Actor::Local, None)
+        .rollback_model(Actor::Local, None, &|_| Ok(()))
         .await
         .expect("rolled back");
     assert_eq!(restored.id, v1);
     assert_eq!(restored.stage, ModelStage::Production);
     // And version 3, which ran, can come back by name.
     let restored = governance
-        .rollback_model(Actor::Local, Some(v3))
+        .rollback_model(Actor::Local, Some(v3), &|_| Ok(()))
         .await
         .expect("rolled back");
     assert_eq!(restored.id, v3);

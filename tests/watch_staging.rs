@@ -321,6 +321,34 @@ fn staging_evidence_is_gathered_beside_production_and_gates_promotion() {
         "{}",
         stderr(&refused)
     );
+    // Rolling back to version 1 needs its registered file: moved away, the rollback is refused
+    // and production stays version 2; put back, version 1 returns.
+    let moved = site.dir.join("moved.model");
+    std::fs::rename(&production, &moved).unwrap();
+    let refused = site.run(&["model", "rollback"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("version 1's artifact")
+            && stderr(&refused).contains("its file cannot be read")
+            && stderr(&refused).contains("production is unchanged"),
+        "{}",
+        stderr(&refused)
+    );
+    let list = site.ok(&["model", "list"]);
+    let stage_of = |list: &str, version: &str| {
+        list.lines()
+            .find(|line| {
+                line.trim_start_matches(['|', ' '])
+                    .starts_with(&format!("{version} "))
+            })
+            .map(|line| line.contains("production"))
+    };
+    assert_eq!(stage_of(&list, "2"), Some(true), "{list}");
+    std::fs::rename(&moved, &production).unwrap();
+    let restored = site.ok(&["model", "rollback"]);
+    assert!(restored.contains("rolled back to"), "{restored}");
+    let list = site.ok(&["model", "list"]);
+    assert_eq!(stage_of(&list, "1"), Some(true), "{list}");
     let verify = otsentry(&["audit", "verify", "--db", &site.db]);
     assert!(verify.status.success(), "{}", stderr(&verify));
 }

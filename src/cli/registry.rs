@@ -16,7 +16,7 @@ use super::common::{
 use crate::governance::{Actor, Governance, ModelDetail, StagingOverride, format_micros};
 use crate::model::ModelFile;
 use crate::registry::baseline_diff;
-use crate::store::{ModelStage, NewModelVersion, SqliteStore};
+use crate::store::{ModelStage, ModelVersionRecord, NewModelVersion, SqliteStore};
 
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
@@ -233,7 +233,9 @@ async fn run_async(command: RegistryCommand) -> anyhow::Result<()> {
         }
         RegistryCommand::Rollback { id, gov } => {
             let governance = open_governance(&gov).await?;
-            let record = governance.rollback_model(Actor::Local, id).await;
+            let record = governance
+                .rollback_model(Actor::Local, id, &artifact_on_disk)
+                .await;
             governance.close().await;
             print_version("rolled back to", &record?)
         }
@@ -361,6 +363,20 @@ pub fn new_version(
         registered_by: String::new(),
         at: crate::governance::now_micros(),
     })
+}
+
+/// A version's file is still its registered artifact: it reads, and its SHA-256 is the digest
+/// the registry holds (what was certified).
+fn artifact_on_disk(version: &ModelVersionRecord) -> Result<(), String> {
+    let (sha256, _) = crate::train::sha256_file(Path::new(&version.path))
+        .map_err(|error| format!("its file cannot be read ({error})"))?;
+    if sha256 != version.sha256 {
+        return Err(format!(
+            "its file now has SHA-256 {sha256}, not the registered and certified {}: put the registered file back in place",
+            version.sha256
+        ));
+    }
+    Ok(())
 }
 
 /// The governance arguments of a command whose database is optional (`model show --db`,

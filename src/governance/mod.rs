@@ -36,7 +36,7 @@ pub use changes::{
 pub use channel::Channel;
 pub use error::GovernanceError;
 pub use gate::{Decision, Verdict, decide};
-pub use models::{ModelDetail, StagingOverride};
+pub use models::{ArtifactCheck, ModelDetail, StagingOverride};
 pub use policy::{Policy, PolicyError, PolicyKind, PolicySet, load_policy, parse_policy};
 pub use principal::{AiComponent, Principal, PrincipalKind, Role};
 pub use retraining::{RetrainPlan, RetrainResult};

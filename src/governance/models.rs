@@ -34,6 +34,9 @@ pub struct StagingOverride<'a> {
     pub justification: &'a str,
 }
 
+/// Checks that a version's file is still the registered artifact; the reason when it is not.
+pub type ArtifactCheck<'a> = &'a (dyn Fn(&ModelVersionRecord) -> Result<(), String> + Sync);
+
 fn not_found(id: i64) -> GovernanceError {
     GovernanceError::NotFound(format!("model version {id}"))
 }
@@ -502,10 +505,14 @@ impl<S: Store> Governance<S> {
     /// parent), retiring the current one. Only a version that was in production before (the
     /// audit log shows it) and still holds a passed certification of its exact artifact can
     /// return: a version archived without ever running (rejected) goes up only by promotion.
+    /// `artifact` checks, before anything changes, that the version's file is still the
+    /// artifact registered (the caller reads the file; governance holds only its path and digest):
+    /// a rollback to a file that is gone or altered would leave production with nothing that runs.
     pub async fn rollback_model(
         &self,
         actor: Actor<'_>,
         to: Option<i64>,
+        artifact: ArtifactCheck<'_>,
     ) -> Result<ModelVersionRecord, GovernanceError> {
         let resource = Resource::ModelVersion(to.unwrap_or(0));
         let (mut tx, permit, pending) = self
@@ -557,6 +564,12 @@ impl<S: Store> Governance<S> {
                     }
                 )));
             }
+            artifact(&target).map_err(|reason| {
+                GovernanceError::Invalid(format!(
+                    "version {target_id}'s artifact {} cannot be restored: {reason}; production is unchanged",
+                    target.path
+                ))
+            })?;
             let retired = self.retire_production(&mut tx, &permit, actor).await?;
             tx.set_model_stage(&permit, target_id, stage, &actor.audit_name(), now_micros())
                 .await?;

@@ -8,7 +8,8 @@
 //! The time handed on is time the candidate scored records: for each interval between two
 //! recordings, the wall-clock time up to the end of its last poll that took records, but never
 //! more than the log time its records advanced (the latest `ts` seen then against the latest
-//! seen at the previous recording). An interval in which nothing arrived counts nothing, so a
+//! seen at the previous recording, or at the first recording of a run, also after a restart, the
+//! earliest seen since the run began). An interval in which nothing arrived counts nothing, so a
 //! watch left running on an idle sensor does not serve the staging period; a replay of old logs
 //! counts its wall-clock seconds, not the days its records span.
 //!
@@ -165,6 +166,9 @@ pub struct Candidate {
     /// log time an interval's records advanced bounds the time it counts.
     latest_ts: Option<f64>,
     recorded_ts: Option<f64>,
+    /// Until the first recording, the earliest log time taken: the first interval (also the
+    /// first after a restart) counts from its own earliest record.
+    earliest_ts: Option<f64>,
     /// Whether records came since the poll's last landing, and when the last poll that took
     /// some landed them: wall-clock time after it, until the next recording, was idle.
     took_records: bool,
@@ -212,6 +216,7 @@ impl Candidate {
             last_record: Instant::now(),
             latest_ts: None,
             recorded_ts: None,
+            earliest_ts: None,
             took_records: false,
             last_busy: None,
             unrecorded: StagingDelta::default(),
@@ -245,6 +250,12 @@ impl Candidate {
                 self.latest_ts
                     .map_or(event.ts, |latest| latest.max(event.ts)),
             );
+            if self.recorded_ts.is_none() {
+                self.earliest_ts = Some(
+                    self.earliest_ts
+                        .map_or(event.ts, |earliest| earliest.min(event.ts)),
+                );
+            }
         }
         if let Err(error) = self.pipeline.push(event, &mut WouldBe(&mut self.would_be)) {
             self.fail(error);
@@ -310,7 +321,8 @@ impl Candidate {
         let stats = self.pipeline.stats();
         let mut delta = std::mem::take(&mut self.unrecorded);
         if !self.failed {
-            delta.scored_micros += scored_micros(busy, self.recorded_ts, self.latest_ts);
+            delta.scored_micros +=
+                scored_micros(busy, self.recorded_ts.or(self.earliest_ts), self.latest_ts);
         }
         self.recorded_ts = self.latest_ts;
         delta.records += stats.events - self.recorded_events;
@@ -359,21 +371,16 @@ impl Candidate {
 }
 
 /// The time an interval that was busy for `elapsed` (wall-clock) counts toward the staging
-/// period: at most
-/// the log time its records advanced, from the latest `ts` at the previous recording (`from`, or
-/// the interval's own first record's at the first) to the latest now (`to`). Nothing taken,
-/// nothing counted.
+/// period: at most the log time its records advanced, from the latest `ts` at the previous
+/// recording (`from`; at the first recording, also the first after a restart, the interval's own
+/// earliest record's, so the log time between the last recording before a restart and the first
+/// record after it is lost, never added) to the latest now (`to`). Nothing taken, nothing counted.
 fn scored_micros(elapsed: Duration, from: Option<f64>, to: Option<f64>) -> i64 {
     let wall = i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX);
-    let Some(to) = to else {
+    let (Some(from), Some(to)) = (from, to) else {
         return 0;
     };
-    let advanced = match from {
-        Some(from) => to - from,
-        // The first interval: its records count from the earliest of them, which a restart
-        // does not know; one recording interval of log time at most is lost, never added.
-        None => wall as f64 / 1e6,
-    };
+    let advanced = to - from;
     if advanced.is_nan() || advanced <= 0.0 {
         return 0;
     }
@@ -435,8 +442,11 @@ mod tests {
             scored_micros(minute, Some(0.0), Some(3.0 * 86_400.0)),
             60_000_000
         );
-        // The first interval counts its wall-clock time.
-        assert_eq!(scored_micros(minute, None, Some(5.0)), 60_000_000);
+        // The first interval (after a start or a restart) counts from its own earliest record:
+        // a replayed backlog of 5 s of log time counts 5 s, not the minute it took.
+        assert_eq!(scored_micros(minute, Some(0.0), Some(5.0)), 5_000_000);
+        // A first interval of one record advanced no log time.
+        assert_eq!(scored_micros(minute, Some(7.0), Some(7.0)), 0);
     }
 
     #[test]

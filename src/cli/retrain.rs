@@ -496,8 +496,8 @@ fn retrain_run(
             .map(|(signature, public)| (Some(signature), Some(public))),
         None => Ok((None, None)),
     };
-    let (dataset_signature, signing_key) =
-        signed.map_err(|error| unregistered(args, &loaded.sha256, &error.to_string()))?;
+    let (dataset_signature, signing_key) = signed
+        .map_err(|error| unregistered(args.id, &args.out, &loaded.sha256, &error.to_string()))?;
 
     let loaded = Arc::new(loaded);
     // A certification that cannot run is a failed one, recorded with its reason: the model is
@@ -540,7 +540,7 @@ fn retrain_run(
     };
     let record = runtime
         .block_on(governance.record_retrain(Actor::Local, args.id, result))
-        .map_err(|error| unregistered(args, &loaded.sha256, &error.to_string()))?;
+        .map_err(|error| unregistered(args.id, &args.out, &loaded.sha256, &error.to_string()))?;
     if !log.is_empty() {
         append_line(Path::new(log), &serde_json::to_string(&record.run)?).with_context(|| {
             format!(
@@ -566,25 +566,23 @@ fn sign_model(
 /// The error of a run that trained but did not register its model: the file and its signature
 /// are removed (a model the governed retrain did not register must not run), and the message
 /// says why and what to run.
-fn unregistered(args: &RunArgs, sha256: &str, why: &str) -> anyhow::Error {
-    let sig = crate::model::signature::signature_path(&args.out);
-    let removed =
-        [args.out.as_path(), sig.as_path()]
-            .iter()
-            .all(|path| match std::fs::remove_file(path) {
-                Ok(()) => true,
-                Err(error) => error.kind() == std::io::ErrorKind::NotFound,
-            });
+fn unregistered(id: i64, out: &Path, sha256: &str, why: &str) -> anyhow::Error {
+    let sig = crate::model::signature::signature_path(out);
+    let removed = [out, sig.as_path()]
+        .iter()
+        .all(|path| match std::fs::remove_file(path) {
+            Ok(()) => true,
+            Err(error) => error.kind() == std::io::ErrorKind::NotFound,
+        });
     anyhow::anyhow!(
         "retrain request {id} trained {out} (sha256 {sha256}) but did not register it: {why}; {removed}; the request is not spent: once that is resolved, run `otsentry retrain run {id}` again",
-        id = args.id,
-        out = args.out.display(),
+        out = out.display(),
         removed = if removed {
             "the model file and its signature are removed, since a model the governed retrain did not register must not run".to_string()
         } else {
             format!(
                 "remove {} and its signature: a model the governed retrain did not register must not run",
-                args.out.display()
+                out.display()
             )
         }
     )
@@ -642,4 +640,37 @@ fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
         .open(path)?;
     file.write_all(format!("{line}\n").as_bytes())?;
     file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run that trained but was refused its record leaves no model that could run: the file
+    /// and its signature are gone, and the message names the request to run again.
+    #[test]
+    fn a_model_trained_but_not_registered_is_removed_with_its_signature() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("retrained.model");
+        let sig = crate::model::signature::signature_path(&out);
+        std::fs::write(&out, b"model").unwrap();
+        std::fs::write(&sig, b"signature").unwrap();
+        let message =
+            unregistered(7, &out, "ab12", "incident 3 opened while it trained").to_string();
+        assert!(!out.exists() && !sig.exists(), "{message}");
+        assert!(
+            message.contains("retrain request 7 trained")
+                && message.contains(
+                    "(sha256 ab12) but did not register it: incident 3 opened while it trained"
+                )
+                && message.contains("the model file and its signature are removed")
+                && message.contains("run `otsentry retrain run 7` again"),
+            "{message}"
+        );
+        // Nothing there to remove (the signature was never written) is not a failure.
+        std::fs::write(&out, b"model").unwrap();
+        let message = unregistered(7, &out, "ab12", "signing failed").to_string();
+        assert!(!out.exists());
+        assert!(message.contains("are removed"), "{message}");
+    }
 }

@@ -5,8 +5,9 @@
 //! `features::intern`), and each schema keeps two reservoirs of raw rows: a small one the trees
 //! draw their `max_samples` rows from, and a larger one the offset (the contamination percentile
 //! of the training scores) is computed on. The source files are hashed from the bytes the reader
-//! reads (`sources`), and the dataset digest runs on a thread of its own (`dataset`), so neither
-//! reads a file again nor slows the pass.
+//! reads (`sources`), and the detectors' learners and the dataset digest run on a thread of their
+//! own (`learning`, `dataset`) that gets each decoded block after the pass, so neither reads a
+//! file again nor slows the pass.
 
 pub mod dataset;
 pub mod digests;

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use super::attack::ids;
 use super::baseline::{self, BaselineError, TrainingRecord};
-use super::histogram::StepCounts;
+use super::histogram::{self, StepCounts};
 use super::{Detector, Finding, Observation, Reason, Seen, Severity, Subject};
 use crate::features::extract::ln_1p_count;
 use crate::features::intern::{KeyHashState, OVERFLOW};
@@ -188,9 +188,7 @@ fn plain(ln: f64) -> f64 {
 }
 
 fn quantize(ln: f64) -> u16 {
-    (ln * STEPS_PER_UNIT)
-        .round()
-        .clamp(0.0, f64::from(MISSING - 1)) as u16
+    histogram::round(ln * STEPS_PER_UNIT).clamp(0.0, f64::from(MISSING - 1)) as u16
 }
 
 fn unquantize(step: u16) -> f64 {
@@ -311,7 +309,8 @@ struct EdgeFit {
 }
 
 impl EdgeFit {
-    fn add(&mut self, conn: &ConnFields<'_>, memo: &mut LnMemo) {
+    /// Adds a connection; `ln_duration` is its row's ln(1 + duration) (`RawRow::ln_duration`).
+    fn add(&mut self, conn: &ConnFields<'_>, ln_duration: f64, memo: &mut LnMemo) {
         let Some((bytes, packets)) = sizes(conn) else {
             return;
         };
@@ -331,7 +330,8 @@ impl EdgeFit {
             row[4 + direction] = step;
         }
         if let Some(duration) = conn.duration.filter(|d| d.is_finite() && *d >= 0.0) {
-            self.duration.add(quantize(duration.ln_1p()));
+            debug_assert_eq!(quantize(ln_duration), quantize(duration.ln_1p()));
+            self.duration.add(quantize(ln_duration));
         }
         if self.kept.len() < MAX_KEPT {
             self.kept.push(row);
@@ -414,9 +414,11 @@ impl baseline::Learner for Learner {
             }
             self.learnt += 1;
         }
-        self.edges[idx]
-            .get_or_insert_with(EdgeFit::default)
-            .add(conn, &mut self.memo);
+        self.edges[idx].get_or_insert_with(EdgeFit::default).add(
+            conn,
+            record.raw.ln_duration(),
+            &mut self.memo,
+        );
     }
 
     fn finish(self: Box<Self>) -> Result<BaselineSection, BaselineError> {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::attack::ids;
 use super::baseline::{self, BaselineError, Learner, TrainingRecord};
-use super::histogram::StepCounts;
+use super::histogram::{self, StepCounts};
 use super::{Detector, Finding, Observation, Reason, Seen, Severity, Subject};
 use crate::features::extract::ln_1p_count;
 use crate::features::intern::{KeyHashState, OVERFLOW};
@@ -63,8 +63,17 @@ impl Hist {
         self.add_ln(count as f64, ln_1p_count(count));
     }
 
+    /// Adds a value whose `ln_1p` the caller already has (bit for bit `value.ln_1p()`).
+    fn add_with_ln(&mut self, value: f64, ln: f64) {
+        if !value.is_finite() || value < 0.0 {
+            return;
+        }
+        debug_assert!(ln == value.ln_1p(), "{value}");
+        self.add_ln(value, ln);
+    }
+
     fn add_ln(&mut self, value: f64, ln: f64) {
-        let bin = (ln * BINS_PER_UNIT).round().min(f64::from(u16::MAX)) as u16;
+        let bin = histogram::round(ln * BINS_PER_UNIT).min(f64::from(u16::MAX)) as u16;
         self.bins.add(bin);
         self.max = self.max.max(value);
     }
@@ -219,13 +228,26 @@ impl Learner for RhythmLearner {
         let edge = edges[idx].get_or_insert_with(EdgeLearning::default);
         if counts(&event.kind) {
             if let Some(last) = edge.last_ts.replace(event.ts) {
-                edge.interval.add((event.ts - last).max(0.0));
+                let interval = (event.ts - last).max(0.0);
+                // A connection's row measured the same interval: the feature state machine's
+                // conn slot follows every record of the edge, as this does, so its ln_1p is in
+                // the row already. Requests share one clock here over two of its slots.
+                match record.schema {
+                    Schema::Conn if !raw.ln_interval.is_nan() => {
+                        edge.interval.add_with_ln(interval, raw.ln_interval);
+                    }
+                    _ => edge.interval.add(interval),
+                }
             }
             edge.max_per_minute = edge.max_per_minute.max(edge.minute.add(event.ts));
         }
         if let EventKind::Conn(conn) = &event.kind {
             if let Some(duration) = conn.duration {
-                edge.duration.add(duration);
+                // The row holds ln(1 + duration) of a connection's (non-negative) duration.
+                match record.schema {
+                    Schema::Conn => edge.duration.add_with_ln(duration, raw.ln_duration()),
+                    Schema::Request => edge.duration.add(duration),
+                }
             }
             edge.packets
                 .add_count(conn.orig_pkts.unwrap_or(0) + conn.resp_pkts.unwrap_or(0));

@@ -35,6 +35,14 @@ pub struct RawRow {
     pub specific: [f64; 5],
 }
 
+impl RawRow {
+    /// A connection row's ln(1 + duration in seconds), a missing or negative duration as 0:
+    /// bit for bit `duration.ln_1p()` of a non-negative duration (the learners reuse it).
+    pub fn ln_duration(&self) -> f64 {
+        self.specific[0]
+    }
+}
+
 /// Whether the vocabulary is still being fitted or is frozen for scoring.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {

@@ -18,7 +18,7 @@ use zeek::ReadOptions;
 
 use crate::ot::OtSelector;
 pub use by_file::{FileOutcome, read_by_file};
-pub use zeek_file::{RecordAdapter, SourceStats, walk, walk_blocks, walk_files};
+pub use zeek_file::{RecordAdapter, SourceStats, walk, walk_blocks, walk_file_blocks, walk_files};
 
 /// How a source reads: the reader's options (strictness, `--fields` for header-less logs) and
 /// the OT selection that tags each record.

@@ -120,7 +120,7 @@ pub fn walk_blocks<P: AsRef<Path>, E: From<ZeekError>>(
 }
 
 /// [`walk_blocks`] over files already discovered.
-fn walk_file_blocks<E: From<ZeekError>>(
+pub fn walk_file_blocks<E: From<ZeekError>>(
     files: Vec<LogFile>,
     options: &SourceOptions,
     mut progress: impl FnMut(u64),

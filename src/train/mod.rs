@@ -5,11 +5,13 @@
 //! `features::intern`), and each schema keeps two reservoirs of raw rows: a small one the trees
 //! draw their `max_samples` rows from, and a larger one the offset (the contamination percentile
 //! of the training scores) is computed on. The source files are hashed from the bytes the reader
-//! reads (`sources`), and the dataset digest runs on a thread of its own (`dataset`), so neither
-//! reads a file again nor slows the pass.
+//! reads (`sources`), and the detectors' learners and the dataset digest run on a thread of their
+//! own (`learning`, `dataset`) that gets each decoded block after the pass, so neither reads a
+//! file again nor slows the pass.
 
 pub mod dataset;
 pub mod digests;
+mod learning;
 pub mod window;
 
 use std::collections::{BTreeMap, HashSet};
@@ -27,13 +29,14 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeek::ZeekError;
 
-use crate::detect::baseline::{self, BaselineError, TrainingRecord};
+use crate::detect::baseline::BaselineError;
 use crate::features::intern::KeyHashState;
 use crate::features::{Extractor, FeatureRanges, RawRow, Schema, schema_of};
 use crate::model::{Manifest, ModelFile, SchemaModel, Scope, TrainParams};
-use crate::sources::{SourceOptions, SourceStats, walk_files};
-use dataset::{DatasetHasher, DigestError};
+use crate::sources::{SourceOptions, SourceStats, walk_file_blocks};
+use dataset::DigestError;
 use digests::SourceDigests;
+use learning::{Kept, KeptRecord, Learning};
 use window::{MIN_DAYS, RECOMMENDED_DAYS, WindowTracker};
 
 /// The kind of model to fit.
@@ -114,6 +117,10 @@ pub enum TrainError {
     Hash(PathBuf),
     #[error(transparent)]
     Digest(#[from] DigestError),
+    #[error("cannot start the detectors' learning thread: {0}")]
+    LearningThread(std::io::Error),
+    #[error("the detectors' learning thread stopped unexpectedly")]
+    LearningStopped,
     #[error(
         "no OT records to train on: read {records_read} records in {n_files} file(s), {not_ot} conn.log records were not OT traffic (no OT service, no OT port) and touched no OT asset, and {other_logs} were from logs the features do not use; give conn.log and/or modbus/dnp3/enip/cip logs of the OT network, or name the site's OT services and ports with --ot-services and --ot-ports"
     )]
@@ -199,7 +206,6 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         SchemaFit::new(Schema::Request, config),
     ];
     let mut tracker = WindowTracker::default();
-    let mut dataset = DatasetHasher::on_thread();
     let mut per_service: BTreeMap<String, u64> = BTreeMap::new();
     // Hosts seen in OT traffic so far: records that are not OT traffic join the baseline when
     // they touch one (an engineering workstation's RDP to an HMI is part of normal).
@@ -209,59 +215,68 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
     let mut last_ot_pair: Option<(IpAddr, IpAddr)> = None;
     let mut in_scope = 0u64;
     let mut out_of_scope = 0u64;
-    // The event detectors' own baselines, learnt from the same records (`detect::baseline`).
-    let mut learners = baseline::learners();
+    // The event detectors' own baselines, learnt from the same records (`detect::baseline`),
+    // and the dataset digest, on a thread of their own that gets each block after this pass.
+    let mut learning = Learning::start()?;
 
     let digests = SourceDigests::default();
     let mut source = config.source.clone();
     source.read.source_tap = Some(digests.tap());
     let until = config.until.unwrap_or(f64::INFINITY);
     let since = config.since.unwrap_or(f64::NEG_INFINITY);
-    let stats = walk_files(files.clone(), &source, progress, |event| {
-        if event.ts >= until || event.ts < since {
-            return Ok::<(), TrainError>(());
-        }
-        if event.ot {
-            let pair = (event.edge.orig_h, event.edge.resp_h);
-            if last_ot_pair != Some(pair) {
-                ot_hosts.insert(pair.0);
-                ot_hosts.insert(pair.1);
-                last_ot_pair = Some(pair);
+    let stats = walk_file_blocks(files.clone(), &source, progress, |block| {
+        let mut kept = learning.kept_list();
+        for (index, event) in block.iter().enumerate() {
+            if event.ts >= until || event.ts < since {
+                continue;
             }
-        } else if !ot_hosts.contains(&event.edge.orig_h) && !ot_hosts.contains(&event.edge.resp_h) {
-            out_of_scope += 1;
-            return Ok(());
-        }
-        dataset.add(event);
-        // Value records feed only the detectors' baselines: the request they belong to is
-        // counted once, from its protocol log.
-        let Some(schema) = schema_of(event) else {
-            baseline::observe_values_all(&mut learners, event);
-            return Ok(());
-        };
-        in_scope += 1;
-        tracker.add(event.ts);
-        match per_service.get_mut(event.edge.service) {
-            Some(count) => *count += 1,
-            None => {
-                per_service.insert(event.edge.service.to_string(), 1);
+            if event.ot {
+                let pair = (event.edge.orig_h, event.edge.resp_h);
+                if last_ot_pair != Some(pair) {
+                    ot_hosts.insert(pair.0);
+                    ot_hosts.insert(pair.1);
+                    last_ot_pair = Some(pair);
+                }
+            } else if !ot_hosts.contains(&event.edge.orig_h)
+                && !ot_hosts.contains(&event.edge.resp_h)
+            {
+                out_of_scope += 1;
+                continue;
             }
-        }
-        let fit = match schema {
-            Schema::Conn => &mut fits[0],
-            Schema::Request => &mut fits[1],
-        };
-        if let Some(raw) = fit.extractor.push(event) {
-            let record = TrainingRecord {
-                event,
-                schema,
-                raw: &raw,
+            // A block holds a few thousand events (`zeek::BLOCK_BYTES` of lines).
+            let index = index as u32;
+            // Value records feed only the detectors' baselines: the request they belong to is
+            // counted once, from its protocol log.
+            let Some(schema) = schema_of(&event) else {
+                kept.push(Kept {
+                    index,
+                    record: KeptRecord::Values,
+                });
+                continue;
             };
-            baseline::observe_all(&mut learners, &record);
-            fit.trees.offer(raw);
-            fit.offset.offer(raw);
+            in_scope += 1;
+            tracker.add(event.ts);
+            match per_service.get_mut(event.edge.service) {
+                Some(count) => *count += 1,
+                None => {
+                    per_service.insert(event.edge.service.to_string(), 1);
+                }
+            }
+            let fit = match schema {
+                Schema::Conn => &mut fits[0],
+                Schema::Request => &mut fits[1],
+            };
+            let record = match fit.extractor.push(&event) {
+                Some(raw) => {
+                    fit.trees.offer(raw);
+                    fit.offset.offer(raw);
+                    KeptRecord::Row(schema, raw)
+                }
+                None => KeptRecord::Digested,
+            };
+            kept.push(Kept { index, record });
         }
-        Ok(())
+        learning.hand_over(block, kept)
     })?;
     let sources = digests.finish(&files).map_err(TrainError::Hash)?;
 
@@ -339,8 +354,9 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         schemas.push(model);
     }
 
-    // The digest thread hashed alongside the pass and the fits; only its last buffers remain.
-    let dataset_sha256 = dataset.finish()?;
+    // The learning thread learnt and hashed alongside the pass, and finished its baselines and
+    // the digest alongside the fits.
+    let (baselines, dataset_sha256) = learning.finish()?;
     let manifest = Manifest {
         tool: format!("otsentry {}", env!("CARGO_PKG_VERSION")),
         trained_at: OffsetDateTime::now_utc()
@@ -375,7 +391,7 @@ pub fn train(config: &TrainConfig, progress: impl FnMut(u64)) -> Result<TrainOut
         model: ModelFile {
             manifest,
             schemas,
-            baselines: baseline::finish_all(learners)?,
+            baselines,
         },
         stats,
     })

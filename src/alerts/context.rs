@@ -62,7 +62,7 @@ pub fn apply_maintenance(ends: &Ends, finding: &mut Finding) -> bool {
         return false;
     };
     let explained =
-        ends.source.known && ends.destination.known && maintenance_explains(&finding.detector);
+        ends.source.known && ends.destination.known && maintenance_explains(finding.detector);
     let observed = format!("maintenance window \"{window}\" of {asset} open at the record's time");
     if explained && finding.severity > Severity::Low {
         let lowered = lower(finding.severity);
@@ -128,11 +128,11 @@ assets:
     /// 2026-10-07T10:00:00Z, a Wednesday inside the window.
     const INSIDE: f64 = 1_791_367_200.0;
 
-    fn finding(detector: &str, src: &str, ts: f64) -> Finding {
+    fn finding(detector: &'static str, src: &str, ts: f64) -> Finding {
         Finding {
-            detector: detector.to_string(),
-            rule: "r".to_string(),
-            title: "t".to_string(),
+            detector,
+            rule: "r",
+            title: "t",
             severity: Severity::High,
             subject: Subject {
                 src: None,
@@ -156,7 +156,7 @@ assets:
         }
     }
 
-    fn applied(detector: &str, src: &str, ts: f64) -> (Ends, Finding) {
+    fn applied(detector: &'static str, src: &str, ts: f64) -> (Ends, Finding) {
         let inventory = parse_inventory(&[("plant.yaml", INVENTORY)]).unwrap();
         let mut finding = finding(detector, src, ts);
         let ends = Ends::of(&inventory, &finding);

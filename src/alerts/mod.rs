@@ -100,14 +100,14 @@ impl Alert {
             first_seen: finding.seen.ts,
             last_seen: finding.seen.ts,
             count: 1,
-            detector: finding.detector,
-            rule: finding.rule,
-            title: finding.title,
+            detector: finding.detector.to_string(),
+            rule: finding.rule.to_string(),
+            title: finding.title.to_string(),
             severity: finding.severity,
             subject: finding.subject,
             seen: finding.seen,
             reasons: finding.reasons,
-            techniques: finding.techniques,
+            techniques: finding.techniques.iter().map(ToString::to_string).collect(),
             scores: finding.scores,
             model_sha256: model_sha256.to_string(),
         }
@@ -127,8 +127,8 @@ impl Alert {
             }
         }
         for technique in finding.techniques {
-            if !self.techniques.contains(&technique) {
-                self.techniques.push(technique);
+            if !self.techniques.iter().any(|kept| kept == technique) {
+                self.techniques.push(technique.to_string());
             }
         }
         if let Some(scores) = finding.scores
@@ -441,7 +441,7 @@ impl AlertBuilder {
             gathering.alert.absorb(finding);
             return;
         }
-        let key = key_of(&finding.detector, &finding.rule, finding.subject, schema);
+        let key = key_of(finding.detector, finding.rule, finding.subject, schema);
         if let Some(gathering) = self.open.get_mut(&key) {
             gathering.alert.absorb(finding);
             self.last = Some(key);

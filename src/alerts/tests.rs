@@ -6,20 +6,27 @@ use super::*;
 use crate::detect::{Seen, Severity, Subject};
 use crate::features::Schema;
 
-fn finding(ts: f64, uid: &str, rule: &str, src: &str, dst: &str, severity: Severity) -> Finding {
+fn finding(
+    ts: f64,
+    uid: &str,
+    rule: &'static str,
+    src: &str,
+    dst: &str,
+    severity: Severity,
+) -> Finding {
     let src: IpAddr = src.parse().unwrap();
     let dst: IpAddr = dst.parse().unwrap();
     Finding {
-        detector: "novelty".to_string(),
-        rule: rule.to_string(),
-        title: rule.to_string(),
+        detector: "novelty",
+        rule,
+        title: rule,
         severity,
         subject: Subject {
             src: Some(src),
             dst: Some(dst),
         },
         reasons: vec![Reason::new(format!("observed {uid}"), "baseline")],
-        techniques: vec!["T0846".to_string()],
+        techniques: vec!["T0846"],
         seen: Seen {
             ts,
             uid: uid.to_string(),

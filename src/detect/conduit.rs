@@ -122,9 +122,9 @@ impl Detector for ConduitDetector {
         }
         let service_text = if service.is_empty() { "-" } else { service };
         findings.push(Finding {
-            detector: NAME.to_string(),
-            rule: rule.to_string(),
-            title: title.to_string(),
+            detector: NAME,
+            rule,
+            title,
             severity,
             subject: Subject {
                 src: Some(edge.orig_h),
@@ -140,7 +140,7 @@ impl Detector for ConduitDetector {
                 ),
                 format!("inventory: {}", verdict.describe()),
             )],
-            techniques: techniques.iter().map(|id| id.to_string()).collect(),
+            techniques: techniques.to_vec(),
             seen: Seen::of(event, observation.schema),
             scores: None,
         });

@@ -465,6 +465,8 @@ pub struct FlowShapeDetector {
     /// Per edge, the last reasons given and their key: a sustained drift gives the same words
     /// for thousands of records, and formatting them is most of the detector's cost.
     said: HashMap<u32, (ReasonKey, Vec<Reason>), KeyHashState>,
+    /// The key of the record being judged, reused: most records of a drift are over an alarm.
+    over: ReasonKey,
     memo: LnMemo,
 }
 
@@ -483,6 +485,7 @@ impl FlowShapeDetector {
             min_packets,
             baseline,
             said: HashMap::default(),
+            over: Vec::new(),
             memo: LnMemo::default(),
         }
     }
@@ -596,8 +599,9 @@ impl Detector for FlowShapeDetector {
         };
         let edge = raw.edge as usize;
         let min_packets = self.min_packets[edge];
+        let mut over = std::mem::take(&mut self.over);
+        over.clear();
         let live = self.edges[edge].get_or_insert_with(EdgeLive::default);
-        let mut over: ReasonKey = Vec::new();
         // Only judged quantities are computed; the others' values are never read.
         let mut values = [None; 4];
         for quantity in Quantity::ALL {
@@ -636,6 +640,7 @@ impl Detector for FlowShapeDetector {
             }
         }
         if over.is_empty() {
+            self.over = over;
             return;
         }
         let reasons = match self.said.get(&raw.edge) {
@@ -654,14 +659,15 @@ impl Detector for FlowShapeDetector {
                         )
                     })
                     .collect();
-                self.said.insert(raw.edge, (over, reasons.clone()));
+                self.said.insert(raw.edge, (over.clone(), reasons.clone()));
                 reasons
             }
         };
+        self.over = over;
         findings.push(Finding {
-            detector: NAME.to_string(),
-            rule: "size_drift".to_string(),
-            title: "Size of the traffic on an edge drifting from its own".to_string(),
+            detector: NAME,
+            rule: "size_drift",
+            title: "Size of the traffic on an edge drifting from its own",
             severity: Severity::Medium,
             subject: Subject {
                 src: Some(event.edge.orig_h),
@@ -671,8 +677,8 @@ impl Detector for FlowShapeDetector {
             // Other requests riding a known polling edge: injected commands among the polls
             // (T0855), or data carried over the OT protocol itself (T0869).
             techniques: vec![
-                ids::UNAUTHORIZED_COMMAND.to_string(),
-                ids::STANDARD_APPLICATION_LAYER_PROTOCOL.to_string(),
+                ids::UNAUTHORIZED_COMMAND,
+                ids::STANDARD_APPLICATION_LAYER_PROTOCOL,
             ],
             seen: Seen::of(event, observation.schema),
             scores: None,

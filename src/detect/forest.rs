@@ -118,9 +118,9 @@ impl ForestDetector {
         };
         let seen = seen();
         Some(Finding {
-            detector: NAME.to_string(),
-            rule: "outlier".to_string(),
-            title: "Traffic unlike the learnt baseline (Isolation Forest)".to_string(),
+            detector: NAME,
+            rule: "outlier",
+            title: "Traffic unlike the learnt baseline (Isolation Forest)",
             severity,
             subject: Subject {
                 src: Some(seen.src),

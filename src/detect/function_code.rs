@@ -284,9 +284,9 @@ impl FunctionCodeDetector {
             let enumeration = is_enumeration(&window.names);
             let (severity, techniques) = burst_grade(enumeration);
             findings.push(Finding {
-                detector: NAME.to_string(),
-                rule: "exception_burst".to_string(),
-                title: BURST_TITLE.to_string(),
+                detector: NAME,
+                rule: "exception_burst",
+                title: BURST_TITLE,
                 severity,
                 subject: Subject {
                     src: Some(seen.src),
@@ -301,7 +301,7 @@ impl FunctionCodeDetector {
                     ),
                     baseline_text(trained, limit),
                 )],
-                techniques: techniques.iter().map(|id| id.to_string()).collect(),
+                techniques: techniques.to_vec(),
                 seen,
                 scores: None,
             });
@@ -485,16 +485,16 @@ impl Detector for FunctionCodeDetector {
         }
         techniques.dedup();
         findings.push(Finding {
-            detector: NAME.to_string(),
-            rule: rule.to_string(),
-            title: title.to_string(),
+            detector: NAME,
+            rule,
+            title,
             severity,
             subject: Subject {
                 src: Some(src),
                 dst: Some(dst),
             },
             reasons,
-            techniques: techniques.iter().map(|id| id.to_string()).collect(),
+            techniques: techniques.to_vec(),
             seen: Seen::of(event, observation.schema),
             scores: None,
         });

@@ -28,6 +28,7 @@ pub mod roles;
 pub mod schedule;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -86,13 +87,15 @@ impl std::fmt::Display for Severity {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Reason {
     /// What was seen, e.g. `new source 10.10.3.77`, `interval 0.01 s since the previous record`.
-    pub observed: String,
+    /// Shared text: a detector that gives the same reason on thousands of records (a drift)
+    /// hands out the one it formatted, and an alert compares a repeated reason by pointer.
+    pub observed: Arc<str>,
     /// What training saw, e.g. `never originated in training`, `typical 5.81 s on this edge`.
-    pub baseline: String,
+    pub baseline: Arc<str>,
 }
 
 impl Reason {
-    pub fn new(observed: impl Into<String>, baseline: impl Into<String>) -> Reason {
+    pub fn new(observed: impl Into<Arc<str>>, baseline: impl Into<Arc<str>>) -> Reason {
         Reason {
             observed: observed.into(),
             baseline: baseline.into(),
@@ -160,21 +163,23 @@ pub struct Scores {
     pub score_samples: f64,
 }
 
-/// What one detector found on one record.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What one detector found on one record. Its names, title and technique ids are the
+/// detector's fixed text: a finding allocates only what differs per record (the alert builder
+/// and the sinks copy what they keep).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Finding {
     /// The detector's name (`novelty`, `forest`).
-    pub detector: String,
+    pub detector: &'static str,
     /// The rule inside the detector (`new_source`, `new_edge`, `outlier`): with the subject, it
     /// decides which findings group into one alert.
-    pub rule: String,
+    pub rule: &'static str,
     /// The rule in words, the alert's title (`New source on an OT network`).
-    pub title: String,
+    pub title: &'static str,
     pub severity: Severity,
     pub subject: Subject,
     pub reasons: Vec<Reason>,
     /// ATT&CK for ICS technique ids the finding suggests, from the shipped list.
-    pub techniques: Vec<String>,
+    pub techniques: Vec<&'static str>,
     pub seen: Seen,
     pub scores: Option<Scores>,
 }

@@ -174,13 +174,13 @@ impl Detector for NoveltyDetector {
             },
         };
         findings.push(Finding {
-            detector: NAME.to_string(),
-            rule: rule.id().to_string(),
-            title: rule.title().to_string(),
+            detector: NAME,
+            rule: rule.id(),
+            title: rule.title(),
             severity,
             subject,
             reasons,
-            techniques: techniques.iter().map(|id| id.to_string()).collect(),
+            techniques: techniques.to_vec(),
             seen: Seen::of(event, observation.schema),
             scores: None,
         });

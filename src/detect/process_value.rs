@@ -589,8 +589,8 @@ impl Context<'_> {
 
     fn finding(
         &self,
-        rule: &str,
-        title: &str,
+        rule: &'static str,
+        title: &'static str,
         severity: Severity,
         key: RegisterKey,
         mut reasons: Vec<Reason>,
@@ -607,16 +607,16 @@ impl Context<'_> {
             vec![ids::MANIPULATION_OF_CONTROL, ids::MODIFY_PARAMETER]
         };
         Finding {
-            detector: NAME.to_string(),
-            rule: rule.to_string(),
-            title: title.to_string(),
+            detector: NAME,
+            rule,
+            title,
             severity,
             subject: Subject {
                 src: None,
                 dst: Some(key.device),
             },
             reasons,
-            techniques: techniques.iter().map(|id| id.to_string()).collect(),
+            techniques: techniques.to_vec(),
             seen: Seen::of(self.event, Schema::Request),
             scores: None,
         }

@@ -377,21 +377,21 @@ impl RhythmDetector {
 
 fn finding(
     observation: &Observation<'_>,
-    rule: &str,
-    title: &str,
+    rule: &'static str,
+    title: &'static str,
     severity: Severity,
     subject: Subject,
     reasons: Vec<Reason>,
-    techniques: &[&str],
+    techniques: &[&'static str],
 ) -> Finding {
     Finding {
-        detector: NAME.to_string(),
-        rule: rule.to_string(),
-        title: title.to_string(),
+        detector: NAME,
+        rule,
+        title,
         severity,
         subject,
         reasons,
-        techniques: techniques.iter().map(|id| id.to_string()).collect(),
+        techniques: techniques.to_vec(),
         seen: Seen::of(observation.event, observation.schema),
         scores: None,
     }

@@ -328,9 +328,9 @@ impl Detector for ScheduleDetector {
         }
         self.reported.insert(src, event.ts);
         let is_write = matches!(&event.kind, EventKind::Request(request) if request.is_write);
-        let mut techniques = vec![ids::REMOTE_SERVICES.to_string()];
+        let mut techniques = vec![ids::REMOTE_SERVICES];
         if is_write {
-            techniques.push(ids::UNAUTHORIZED_COMMAND.to_string());
+            techniques.push(ids::UNAUTHORIZED_COMMAND);
         }
         let edge_text = format!(
             "{} -> {}:{}/{} {}",
@@ -341,9 +341,9 @@ impl Detector for ScheduleDetector {
             event.edge.service
         );
         findings.push(Finding {
-            detector: NAME.to_string(),
-            rule: "outside_schedule".to_string(),
-            title: "Activity outside its learnt weekly schedule".to_string(),
+            detector: NAME,
+            rule: "outside_schedule",
+            title: "Activity outside its learnt weekly schedule",
             severity: if event.ot || is_write {
                 Severity::High
             } else {

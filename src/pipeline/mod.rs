@@ -721,12 +721,12 @@ fn count_findings(stats: &mut PipelineStats, findings: &[Finding]) {
     }
     for finding in findings {
         // Looked up before inserting: a flagged row must not allocate the detector's name.
-        match stats.findings_by_detector.get_mut(&finding.detector) {
+        match stats.findings_by_detector.get_mut(finding.detector) {
             Some(count) => *count += 1,
             None => {
                 stats
                     .findings_by_detector
-                    .insert(finding.detector.clone(), 1);
+                    .insert(finding.detector.to_string(), 1);
             }
         }
         *stats

@@ -93,12 +93,12 @@ impl Sink for Tally {
                 .iter()
                 .all(|earlier| earlier.detector != finding.detector)
             {
-                hit_in(&mut self.by_detector, &finding.detector, ts);
+                hit_in(&mut self.by_detector, finding.detector, ts);
             }
         }
         if let Some(finding) = findings.first() {
             Tally::hit(&mut self.combined, ts);
-            self.first_seen(ts, &finding.detector, &finding.rule);
+            self.first_seen(ts, finding.detector, finding.rule);
         }
         Ok(())
     }

@@ -64,7 +64,7 @@ fn violations_name_both_zones_and_a_standing_one_is_reported_once() {
         conn(10.0, "10.0.1.1", "10.0.3.10", 445, "smb", 1.0),
         conn(20.0, "10.0.3.10", "10.0.1.1", 3389, "rdp", 1.0),
     ]);
-    let rules: Vec<&str> = found.iter().map(|finding| finding.rule.as_str()).collect();
+    let rules: Vec<&str> = found.iter().map(|finding| finding.rule).collect();
     assert_eq!(rules, ["no_conduit", "wrong_direction", "port_not_allowed"]);
     assert_eq!(
         found[0].severity,

@@ -169,7 +169,7 @@ fn a_reader_that_writes_is_critical_and_new_functions_on_an_edge_are_graded() {
             .starts_with("write operation from 10.10.2.10")
     );
     assert_eq!(
-        write.reasons[0].baseline,
+        &*write.reasons[0].baseline,
         "this source only ever read in training"
     );
     assert!(
@@ -193,10 +193,7 @@ fn a_reader_that_writes_is_critical_and_new_functions_on_an_edge_are_graded() {
             ),
         ],
     );
-    let rules: Vec<_> = findings
-        .iter()
-        .map(|f| (f.rule.as_str(), f.severity))
-        .collect();
+    let rules: Vec<_> = findings.iter().map(|f| (f.rule, f.severity)).collect();
     assert_eq!(
         rules,
         vec![
@@ -234,7 +231,7 @@ fn an_enumeration_answered_by_exceptions_is_one_burst() {
     let burst = &findings[0];
     assert_eq!(burst.rule, "exception_burst");
     assert_eq!(burst.severity, Severity::High);
-    assert!(burst.techniques.contains(&"T0861".to_string()));
+    assert!(burst.techniques.contains(&"T0861"));
     assert!(burst.reasons[0].observed.contains("ILLEGAL_DATA_ADDRESS"));
     assert!(
         burst.reasons[0]

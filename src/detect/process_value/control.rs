@@ -374,23 +374,23 @@ impl Controls {
 
 fn finding(
     event: &FlowEvent<'_>,
-    rule: &str,
-    title: &str,
+    rule: &'static str,
+    title: &'static str,
     severity: Severity,
     reasons: Vec<Reason>,
-    techniques: &[&str],
+    techniques: &[&'static str],
 ) -> Finding {
     Finding {
-        detector: NAME.to_string(),
-        rule: rule.to_string(),
-        title: title.to_string(),
+        detector: NAME,
+        rule,
+        title,
         severity,
         subject: Subject {
             src: Some(event.edge.orig_h),
             dst: Some(event.edge.resp_h),
         },
         reasons,
-        techniques: techniques.iter().map(|id| id.to_string()).collect(),
+        techniques: techniques.to_vec(),
         seen: Seen::of(event, Schema::Request),
         scores: None,
     }

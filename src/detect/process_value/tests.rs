@@ -137,7 +137,7 @@ fn a_slow_drift_is_caught_by_the_cumulative_sum_within_a_day() {
         .expect("the drift is caught");
     assert!(first_drift.seen.ts - start < DAY, "{first_drift:#?}");
     assert_eq!(first_drift.severity, Severity::High);
-    assert!(first_drift.techniques.contains(&"T0836".to_string()));
+    assert!(first_drift.techniques.contains(&"T0836"));
     assert!(
         first_drift.reasons[0]
             .observed
@@ -187,7 +187,7 @@ fn safe_limits_from_the_inventory_are_judged_for_writes_and_reads() {
         limits[0]
             .reasons
             .iter()
-            .any(|r| r.observed == format!("written by {HMI}"))
+            .any(|r| *r.observed == format!("written by {HMI}"))
     );
     // A write is also outside the training range.
     assert!(findings.iter().any(|f| f.rule == "out_of_range"));
@@ -474,12 +474,12 @@ fn dnp3_controls_outside_their_baseline_are_findings_with_reasons() {
         let findings = judge(&mut detector, &[event]);
         assert_eq!(findings.len(), 1, "{rule}: {findings:#?}");
         let finding = &findings[0];
-        assert_eq!((finding.rule.as_str(), finding.severity), (rule, severity));
+        assert_eq!((finding.rule, finding.severity), (rule, severity));
         assert!(
             finding
                 .reasons
                 .iter()
-                .any(|reason| reason.baseline == baseline),
+                .any(|reason| &*reason.baseline == baseline),
             "{rule}: {:#?}",
             finding.reasons
         );

@@ -88,7 +88,7 @@ fn a_burst_a_new_rhythm_and_a_long_session_are_findings() {
         5.0 * 3600.0,
     ));
     let found = score(&mut detector, &mut extractor, &events);
-    let rules: Vec<&str> = found.iter().map(|finding| finding.rule.as_str()).collect();
+    let rules: Vec<&str> = found.iter().map(|finding| finding.rule).collect();
     assert!(rules.contains(&"burst"), "{rules:?}");
     assert!(rules.contains(&"rhythm_changed"), "{rules:?}");
     assert!(rules.contains(&"long_session"), "{rules:?}");

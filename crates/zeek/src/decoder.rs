@@ -418,7 +418,9 @@ pub(crate) struct Split {
 /// Splits `line` at every `separator` into `spans` and reports whether the line is all ASCII
 /// and whether it holds a backslash.
 ///
-/// This is the hot loop of TSV reading. It looks at eight bytes at a time (SWAR): XOR with the
+/// This is the hot loop of TSV reading. On x86-64 it takes whole 16-byte chunks with SSE2
+/// first (`split_wide`); what is left, and every line elsewhere, it looks at eight bytes at a
+/// time (SWAR): XOR with the
 /// separator turns separator bytes into zero bytes, and the exact zero-byte test below sets the
 /// high bit of exactly those bytes, whose positions the loop then walks. Calling `memchr` per
 /// field costs more than it saves on fields this short. The backslash test rides along in the

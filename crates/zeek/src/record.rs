@@ -40,6 +40,9 @@ pub struct Record<'a> {
     pub(crate) header: &'a Arc<Header>,
     pub(crate) text: &'a str,
     pub(crate) spans: &'a [Span],
+    /// False when the decoder found no backslash in the whole line, so no field needs
+    /// unescaping; true when unknown.
+    pub(crate) may_escape: bool,
     pub(crate) line_number: u64,
     pub(crate) source: Option<&'a Path>,
 }
@@ -205,7 +208,7 @@ impl<'a> Record<'a> {
         match self.raw(idx) {
             None => Ok(None),
             Some(raw) if is_marker(raw, self.header) => Ok(None),
-            Some(raw) if raw.bytes().any(|byte| byte == b'\\') => {
+            Some(raw) if self.may_escape && raw.bytes().any(|byte| byte == b'\\') => {
                 Err(Bad::new(idx, "text without escapes"))
             }
             Some(raw) => Ok(Some(raw)),
@@ -261,10 +264,18 @@ impl<'a> Record<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn f64_at(&self, idx: usize) -> Result<Option<f64>, Bad> {
         if let Some(value) = self.raw_bytes(idx).and_then(parse_decimal) {
             return Ok(Some(value));
         }
+        self.f64_slow(idx)
+    }
+
+    /// Markers, exponents and long numbers: out of line, as in [`Record::u64_slow`].
+    #[cold]
+    #[inline(never)]
+    fn f64_slow(&self, idx: usize) -> Result<Option<f64>, Bad> {
         let Some(raw) = self.value_text(idx) else {
             return Ok(None);
         };
@@ -275,6 +286,7 @@ impl<'a> Record<'a> {
             .ok_or(Bad::new(idx, "a number"))
     }
 
+    #[inline]
     pub(crate) fn f64_opt(&self, idx: Option<usize>) -> Result<Option<f64>, Bad> {
         idx.map_or(Ok(None), |idx| self.f64_at(idx))
     }
@@ -301,6 +313,13 @@ impl<'a> Record<'a> {
         if let Some(address) = self.raw_bytes(idx).and_then(parse_ipv4) {
             return Ok(Some(IpAddr::V4(address)));
         }
+        self.addr_slow(idx)
+    }
+
+    /// Markers and IPv6: out of line, as in [`Record::u64_slow`].
+    #[cold]
+    #[inline(never)]
+    fn addr_slow(&self, idx: usize) -> Result<Option<IpAddr>, Bad> {
         let Some(raw) = self.raw(idx) else {
             return Ok(None);
         };
@@ -312,10 +331,18 @@ impl<'a> Record<'a> {
             .map_err(|_| Bad::new(idx, "an IP address"))
     }
 
+    #[inline]
     pub(crate) fn time_at(&self, idx: usize) -> Result<Option<Timestamp>, Bad> {
         if let Some(micros) = self.raw_bytes(idx).and_then(crate::time::parse_zeek_epoch) {
             return Ok(Some(Timestamp::Micros(micros)));
         }
+        self.time_slow(idx)
+    }
+
+    /// Markers, masks and ISO-8601: out of line, as in [`Record::u64_slow`].
+    #[cold]
+    #[inline(never)]
+    fn time_slow(&self, idx: usize) -> Result<Option<Timestamp>, Bad> {
         let Some(raw) = self.value_text(idx) else {
             return Ok(None);
         };

@@ -320,3 +320,52 @@ fn a_value_that_does_not_parse_names_file_line_and_column() {
         "x/conn.log:2: column id.orig_p: expected a port number, found \"99999\""
     );
 }
+
+/// The decoder notes whether a line holds a backslash at all, so that text columns skip their
+/// own search when it does not: a backslash anywhere still makes the escaped columns errors,
+/// and a backslash in another column leaves the rest of the line readable.
+#[test]
+fn escaped_text_in_a_plain_column_is_an_error_wherever_the_backslash_is() {
+    let header =
+        "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\thistory\n";
+    // Long enough lines that the backslash sits in a 16-byte chunk, an 8-byte one or the tail.
+    let log = format!(
+        "{header}\
+         1.0\tC1\\x41\t10.0.0.1\t40000\t10.0.0.2\t502\ttcp\tmodbus\tShADadFf\n\
+         1.0\tC1\t10.0.0.1\t40000\t10.0.0.2\t502\ttcp\tmodbus\tShADad\\x46f\n\
+         1.0\tC1\t10.0.0.1\t40000\t10.0.0.2\t502\ttcp\tmod\\x62us\tShADadFf\n\
+         1.0\tC1\t10.0.0.1\t40000\t10.0.0.2\t502\ttcp\tmodbus\tShADadFf\n"
+    );
+    let mut reader = FileReader::from_reader(
+        std::io::Cursor::new(log.into_bytes()),
+        Some(Path::new("x/conn.log")),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    let mut view = ViewCache::<ConnColumns>::new();
+    let mut outcomes = Vec::new();
+    while let Some(record) = reader.next_record().unwrap() {
+        outcomes.push(match view.read(&record) {
+            Ok(conn) => Ok((
+                conn.common.uid.to_owned(),
+                conn.service.raw().map(str::to_owned),
+            )),
+            Err(error) => Err(error.to_string()),
+        });
+    }
+    assert_eq!(
+        outcomes,
+        vec![
+            Err(
+                "x/conn.log:2: column uid: expected text without escapes, found \"C1\\\\x41\""
+                    .to_owned()
+            ),
+            Err(
+                "x/conn.log:3: column history: expected text without escapes, found \"ShADad\\\\x46f\""
+                    .to_owned()
+            ),
+            Ok(("C1".to_owned(), Some("mod\\x62us".to_owned()))),
+            Ok(("C1".to_owned(), Some("modbus".to_owned()))),
+        ]
+    );
+}

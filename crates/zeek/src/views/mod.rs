@@ -207,6 +207,7 @@ impl IdColumns {
         self.read_fast(record).map_err(|bad| record.explain(bad))
     }
 
+    #[inline]
     pub(crate) fn read_fast<'a>(&self, record: &Record<'a>) -> Result<Common<'a>, Bad> {
         Ok(Common {
             ts: record

@@ -369,6 +369,17 @@ async fn an_ai_principal_cannot_promote_a_model() {
     assert!(message.starts_with("refused:"), "{message}");
 }
 
+/// The version in production, if any.
+async fn production_id(governance: &Governance<SqliteStore>) -> Option<i64> {
+    governance
+        .list_models(Actor::Local)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|v| v.stage == ModelStage::Production)
+        .map(|v| v.id)
+}
+
 /// A rollback restores only a version that ran in production before and still holds a passed
 /// certification of its artifact: a rejected version, archived without ever running, cannot
 /// reach production through it, and neither can one whose certification is no longer a pass.
@@ -385,13 +396,7 @@ async fn a_rollback_restores_only_a_version_that_ran_in_production_and_is_still_
     let mut ids = Vec::new();
     for digit in ["7", "8", "9"] {
         let sha = digit.repeat(64);
-        let production = governance
-            .list_models(Actor::Local)
-            .await
-            .expect("list")
-            .into_iter()
-            .find(|v| v.stage == ModelStage::Production)
-            .map(|v| v.id);
+        let production = production_id(&governance).await;
         let registered = governance
             .register_model(
                 Actor::Local,
@@ -478,14 +483,11 @@ async fn a_rollback_restores_only_a_version_that_ran_in_production_and_is_still_
         "{message}"
     );
     assert_eq!(last_entries(&db, 1).await[0].1, "refuse");
-    let production = governance
-        .list_models(Actor::Local)
-        .await
-        .expect("list")
-        .into_iter()
-        .find(|v| v.stage == ModelStage::Production)
-        .map(|v| v.id);
-    assert_eq!(production, Some(v3), "production is still version 3");
+    assert_eq!(
+        production_id(&governance).await,
+        Some(v3),
+        "production is still version 3"
+    );
     let restored = governance
         .rollback_model(Actor::Local, None, &|_| Ok(()))
         .await

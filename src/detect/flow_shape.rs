@@ -16,15 +16,20 @@
 //! connection's setup and teardown packets.
 //!
 //! One rule, `size_drift`: a two-sided CUSUM per quantity over the edge's records, in noise
-//! units (the robust standard deviation, never under [`UNIT_FLOOR`]), each record's step clipped
+//! units (the robust standard deviation, or the standard deviation of the training values
+//! without their rarest 1 % at each end when larger, never under [`UNIT_FLOOR`]), each record's step clipped
 //! to [`CLIP`] units so one odd record cannot raise an alarm alone, with an allowance of
 //! [`ALLOWANCE`] units and an alarm level learnt by replaying the edge's own training records:
-//! twice the largest sum they reached, never under [`MIN_ALARM`]. While a sum stays over its
-//! alarm, every record of the edge is a finding (an alert groups them), and the sum is capped
-//! at twice the alarm so the episode ends soon after the edge returns to its own size. Medium:
-//! a known edge on its known service whose size drifts is suspicious, not yet an attack. The
-//! sums and a smoothed recent level per quantity are the checkpointed state; the work per record
-//! is a fixed handful of additions.
+//! twice the largest sum they reached, never under [`MIN_ALARM`]. The sums are centred on the
+//! mean clipped step of those records, not on the median alone: a quantity with two common values
+//! (answers split over four or five packets, half the time each) has a median on one of them and
+//! no spread, and every record on the other would otherwise add to the sum until it passed any
+//! alarm; centred, the edge's own mix adds nothing on average and only a change of it counts.
+//! While a sum stays over its alarm, every record of the edge is a finding (an alert groups
+//! them), and the sum is capped at twice the alarm so the episode ends soon after the edge
+//! returns to its own size. Medium: a known edge on its known service whose size drifts is
+//! suspicious, not yet an attack. The sums and a smoothed recent level per quantity are the
+//! checkpointed state; the work per record is a fixed handful of additions.
 
 use std::collections::HashMap;
 
@@ -42,7 +47,7 @@ use crate::model::{BaselineSection, LoadedModel};
 /// The detector's name in findings, metrics and the model's baselines.
 pub const NAME: &str = "flow_shape";
 /// The version of the baseline section this build writes and reads.
-pub const BASELINE_VERSION: u32 = 1;
+pub const BASELINE_VERSION: u32 = 2;
 
 /// Training records an edge needs before it is judged: enough that its 1st and 99th
 /// percentiles are each set by a record, and that the alarm calibration saw the edge's noise.
@@ -57,6 +62,9 @@ pub const UNIT_FLOOR: f64 = 0.02;
 pub const ALLOWANCE: f64 = 0.5;
 /// The most one record adds to a sum, in noise units.
 pub const CLIP: f64 = 4.0;
+/// The share of training values left out at each end for the noise unit's standard deviation:
+/// a rare retry or odd answer is the clip's to bound, not the unit's to widen.
+const TRIM: f64 = 0.01;
 /// The lowest alarm level, in noise units: at least three records at the clip.
 pub const MIN_ALARM: f64 = 8.0;
 /// Edges learnt at most; later ones are counted and left out.
@@ -131,6 +139,9 @@ pub struct QuantityBaseline {
     pub dist: Dist,
     /// The noise unit, ln units.
     pub unit: f64,
+    /// The mean clipped step of the edge's kept training records, in units: the CUSUM's
+    /// reference, so the edge's own mix of values adds nothing on average.
+    pub centre: f64,
     /// The largest CUSUM sum the edge's kept training records reached, in units.
     pub highest: f64,
     /// The alarm level, in units.
@@ -285,9 +296,29 @@ struct Cusum {
     low: f64,
 }
 
+/// The standard deviation of `values` without their lowest and highest [`TRIM`]: a quantity
+/// with two common values has no median absolute deviation, yet it varies by their gap.
+fn trimmed_deviation(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let cut = (sorted.len() as f64 * TRIM) as usize;
+    let kept = &sorted[cut..sorted.len() - cut];
+    if kept.len() < 2 {
+        return 0.0;
+    }
+    let mean = kept.iter().sum::<f64>() / kept.len() as f64;
+    (kept.iter().map(|value| (value - mean).powi(2)).sum::<f64>() / kept.len() as f64).sqrt()
+}
+
+/// A record's step in noise units, clipped so one odd record cannot raise an alarm alone.
+fn step(value: f64, median: f64, unit: f64) -> f64 {
+    ((value - median) / unit).clamp(-CLIP, CLIP)
+}
+
 impl Cusum {
-    fn add(&mut self, z: f64, cap: f64) {
-        let z = z.clamp(-CLIP, CLIP);
+    /// Adds a clipped step, measured from `centre`.
+    fn add(&mut self, step: f64, centre: f64, cap: f64) {
+        let z = step - centre;
         self.high = (self.high + z - ALLOWANCE).clamp(0.0, cap);
         self.low = (self.low - z - ALLOWANCE).clamp(0.0, cap);
     }
@@ -352,27 +383,42 @@ impl EdgeFit {
         for quantity in Quantity::ALL {
             let idx = quantity as usize;
             let dist = self.quantities[idx].summary();
-            let unit = dist.spread().max(UNIT_FLOOR);
             // Replaying the edge's own records, judged the way scoring judges them, gives the
             // highest sum its ordinary noise reaches.
             let min_packets = quantity.packets().map(|dir| shape.min_packets(dir));
+            let values: Vec<f64> = self
+                .kept
+                .iter()
+                .filter(|row| row[idx] != MISSING)
+                .filter(|row| match (quantity.packets(), min_packets) {
+                    (Some(dir), Some(min)) => plain(unquantize(row[4 + dir])) >= min,
+                    _ => true,
+                })
+                .map(|row| unquantize(row[idx]))
+                .collect();
+            let unit = dist
+                .spread()
+                .max(trimmed_deviation(&values))
+                .max(UNIT_FLOOR);
+            let steps: Vec<f64> = values
+                .iter()
+                .map(|&value| step(value, dist.median, unit))
+                .collect();
+            let centre = if steps.is_empty() {
+                0.0
+            } else {
+                steps.iter().sum::<f64>() / steps.len() as f64
+            };
             let mut cusum = Cusum::default();
             let mut highest: f64 = 0.0;
-            for row in &self.kept {
-                if row[idx] == MISSING {
-                    continue;
-                }
-                if let (Some(dir), Some(min)) = (quantity.packets(), min_packets)
-                    && plain(unquantize(row[4 + dir])) < min
-                {
-                    continue;
-                }
-                cusum.add((unquantize(row[idx]) - dist.median) / unit, f64::INFINITY);
+            for &step in &steps {
+                cusum.add(step, centre, f64::INFINITY);
                 highest = highest.max(cusum.largest());
             }
             shape.quantities[idx] = QuantityBaseline {
                 dist,
                 unit,
+                centre,
                 highest,
                 alarm: (2.0 * highest).max(MIN_ALARM),
                 judged: dist.n >= MIN_RECORDS && dist.spread() <= MAX_SPREAD,
@@ -522,6 +568,15 @@ fn size_text(ln: f64) -> String {
     }
 }
 
+/// The CUSUM's reference in words, when the edge's own mix moves it off the median.
+fn centred(centre: f64) -> String {
+    if centre.abs() < 0.05 {
+        String::new()
+    } else {
+        format!(", sums from the training records' mean step of {centre:+.1} units")
+    }
+}
+
 fn edge_text(observation: &Observation<'_>) -> String {
     let edge = &observation.event.edge;
     format!(
@@ -568,9 +623,10 @@ fn reason(
     Reason::new(
         observed,
         format!(
-            "median {median}, 1st to 99th percentile {low} to {high} over {} training records; noise unit {:.1} %, alarm at {:.1} units (training reached {:.1})",
+            "median {median}, 1st to 99th percentile {low} to {high} over {} training records; noise unit {:.1} %{}, alarm at {:.1} units (training reached {:.1})",
             learnt.dist.n,
             100.0 * learnt.unit.exp_m1(),
+            centred(learnt.centre),
             learnt.alarm,
             learnt.highest
         ),
@@ -621,7 +677,11 @@ impl Detector for FlowShapeDetector {
                 continue;
             }
             let sums = &mut live.sums[idx];
-            sums.add((value - base.dist.median) / base.unit, 2.0 * base.alarm);
+            sums.add(
+                step(value, base.dist.median, base.unit),
+                base.centre,
+                2.0 * base.alarm,
+            );
             let recent =
                 live.recent[idx].map_or(value, |recent| recent + SMOOTHING * (value - recent));
             live.recent[idx] = Some(recent);

@@ -1,6 +1,7 @@
 //! Unit tests of the flow-shape detector: a slow drift on a polling edge is caught early, the
 //! edge's own noise and sessions of any length are quiet, thin or widely spread edges are never
-//! judged, reasons tell the truth, the baseline round-trips and a split run equals one run.
+//! judged, a two-valued quantity is quiet until its mix changes, reasons tell the truth, the
+//! baseline round-trips and a split run equals one run.
 
 use proptest::prelude::*;
 
@@ -249,6 +250,67 @@ fn edges_with_few_records_or_wide_spread_are_never_judged() {
             .iter()
             .all(|reason| !reason.observed.starts_with("orig"))
     }));
+}
+
+/// An RTU's answers: 76 bytes over four or five packets (an ACK that rides
+/// the answer or does not) at the `five_in_100` rate, in a fixed pseudo-random order.
+fn two_valued(ts: f64, n: u64, five_in_100: u64) -> FlowEvent<'static> {
+    let draw = (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) % 100;
+    let resp_pkts = if draw < five_in_100 { 5 } else { 4 };
+    sized(ts, HISTORIAN, 12, 76, 5, resp_pkts)
+}
+
+#[test]
+fn an_edge_whose_packet_counts_take_two_values_is_quiet_until_its_mix_changes() {
+    let training: Vec<_> = (0..4320u64)
+        .map(|n| two_valued(n as f64 * 60.0, n, 45))
+        .collect();
+    let (section, extractor) = learn(Box::new(Learner::default()), &training);
+    let baseline: ShapeBaseline = postcard::from_bytes(&section.body).unwrap();
+    let edge = baseline.edges.iter().flatten().next().unwrap();
+    let resp = edge.quantities[Quantity::RespPerPacket as usize];
+    // The median sits on four packets with no absolute deviation; the unit is the spread of the
+    // two values, and the centre carries the edge's own mix (five packets, below, 45 % of the
+    // time).
+    assert!(resp.judged && resp.dist.mad == 0.0, "{resp:#?}");
+    let gap = 20f64.ln() - 16.2f64.ln();
+    assert!(
+        (resp.unit - gap * (0.45f64 * 0.55).sqrt()).abs() < 0.01,
+        "{resp:#?}"
+    );
+    assert!(
+        (resp.centre + 0.45 * gap / resp.unit).abs() < 0.2,
+        "{resp:#?}"
+    );
+
+    // A month of the same mix: quiet (measured from the median in a 2 % unit, the sum grew by
+    // 1.3 units a record).
+    let (mut detector, mut quiet) = (FlowShapeDetector::new(baseline.clone()), extractor.clone());
+    let month: Vec<_> = (0..43_200u64)
+        .map(|n| two_valued(LATER + n as f64 * 60.0, n + 4320, 45))
+        .collect();
+    let found = score(&mut detector, &mut quiet, &month);
+    assert!(
+        found.is_empty(),
+        "{} findings: {:#?}",
+        found.len(),
+        found.first()
+    );
+
+    // Every answer on five packets from then on: the mix changed, and that is caught.
+    let (mut detector, mut changed) = (FlowShapeDetector::new(baseline), extractor);
+    let later: Vec<_> = (0..2000u64)
+        .map(|n| two_valued(LATER + n as f64 * 60.0, n, 100))
+        .collect();
+    let found = score(&mut detector, &mut changed, &later);
+    assert!(found.len() > 1500, "{} findings", found.len());
+    assert!(
+        found[0].reasons[0]
+            .observed
+            .starts_with("resp bytes per packet"),
+        "{:?}",
+        found[0].reasons
+    );
 }
 
 #[test]

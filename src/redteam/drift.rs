@@ -386,19 +386,39 @@ pub fn run(model: Arc<LoadedModel>, config: &DriftConfig) -> Result<DriftReport,
     let config = &config;
     let start_ts = super::stream::test_start(&model);
     let initial = config.initial;
-    let (control, _) = run_stream(
-        &model,
-        config,
-        &poll,
-        start_ts,
-        config.polls_per_day,
-        |_| initial,
-    )?;
     let total = u64::from(config.drift_days) * config.polls_per_day;
     let step = (config.target - config.initial) / (total - 1) as f64;
-    let (drift, names) = run_stream(&model, config, &poll, start_ts, total, |index| {
-        initial + step * index as f64
-    })?;
+    // The control day and the drift are independent streams, each through its own pipeline, so
+    // the control day runs on a thread of its own beside the drift: one stream keeps about one
+    // core busy, and the machine has two.
+    let control_day = || {
+        run_stream(
+            &model,
+            config,
+            &poll,
+            start_ts,
+            config.polls_per_day,
+            |_| initial,
+        )
+    };
+    let (control, drift) = std::thread::scope(|scope| {
+        let control = std::thread::Builder::new()
+            .name("certify-control".into())
+            .spawn_scoped(scope, control_day);
+        let drift = run_stream(&model, config, &poll, start_ts, total, |index| {
+            initial + step * index as f64
+        });
+        let control = match control {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to spare: the control day runs after the drift.
+            Err(_) => control_day(),
+        };
+        (control, drift)
+    });
+    let (control, _) = control?;
+    let (drift, names) = drift?;
     let result = |detector: &str, (detected, first): (u64, Option<f64>), control_hits: u64| {
         let detection_rate = detected as f64 / total as f64;
         let first_detection_day =

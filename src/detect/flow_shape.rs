@@ -17,14 +17,15 @@
 //!
 //! One rule, `size_drift`: a two-sided CUSUM per quantity over the edge's records, in noise
 //! units (the robust standard deviation, or the standard deviation of the training values
-//! without their rarest 1 % at each end when larger, never under [`UNIT_FLOOR`]), each record's step clipped
-//! to [`CLIP`] units so one odd record cannot raise an alarm alone, with an allowance of
-//! [`ALLOWANCE`] units and an alarm level learnt by replaying the edge's own training records:
-//! twice the largest sum they reached, never under [`MIN_ALARM`]. The sums are centred on the
-//! mean clipped step of those records, not on the median alone: a quantity with two common values
-//! (answers split over four or five packets, half the time each) has a median on one of them and
-//! no spread, and every record on the other would otherwise add to the sum until it passed any
-//! alarm; centred, the edge's own mix adds nothing on average and only a change of it counts.
+//! without their rarest 1 % at each end when larger, never under [`UNIT_FLOOR`]), each
+//! record's step clipped to [`CLIP`] units so one odd record cannot raise an alarm alone, with
+//! an allowance of [`ALLOWANCE`] units and an alarm level learnt by replaying the edge's own
+//! training records: twice the largest sum they reached, never under [`MIN_ALARM`]. The sums
+//! are centred on the mean clipped step of those records, not on the median alone: a quantity
+//! with two common values (answers split over four or five packets, half the time each) has a
+//! median on one of them and no spread, and every record on the other would otherwise add to
+//! the sum until it passed any alarm; centred, the edge's own mix adds nothing on average and
+//! only a change of it counts.
 //! While a sum stays over its alarm, every record of the edge is a finding (an alert groups
 //! them), and the sum is capped at twice the alarm so the episode ends soon after the edge
 //! returns to its own size. Medium: a known edge on its known service whose size drifts is

@@ -95,6 +95,58 @@ fn a_new_source_polling_a_plc_on_502_is_flagged_on_its_first_record() {
 }
 
 #[test]
+fn a_flagged_row_prints_the_score_every_row_gets_with_all() {
+    // Without --all only rows under the forest's threshold are walked through every tree; a row
+    // another detector flags gets its score walked alone, and must print the same bits.
+    let dir = tempfile::tempdir().unwrap();
+    let model = trained(dir.path());
+    let mut polls = plant(START + 15.0 * 86_400.0, 1.0, 1800.0);
+    for (n, resp) in ["10.0.1.2", "10.0.1.3"].into_iter().enumerate() {
+        polls.push(Poll {
+            ts: START + 15.5 * 86_400.0 + n as f64,
+            uid: format!("CNEWSOURCE000{n}"),
+            orig: "10.66.6.6",
+            resp,
+            func: "READ_HOLDING_REGISTERS",
+            orig_bytes: 12,
+        });
+    }
+    polls.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+    let day = dir.path().join("day16");
+    write_logs(&day, &polls);
+    let run = |all: bool| {
+        let mut args = vec![
+            "score",
+            "--log",
+            day.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--format",
+            "rows",
+        ];
+        if all {
+            args.push("--all");
+        }
+        let output = otsentry(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        json_rows(&output)
+    };
+    let flagged = run(false);
+    let every: Vec<_> = run(true)
+        .into_iter()
+        .filter(|row| row["flagged"] == true)
+        .collect();
+    assert_eq!(flagged, every);
+    assert!(
+        flagged.iter().any(|row| !row["findings"]
+            .as_array()
+            .unwrap()
+            .contains(&"forest.outlier".into())),
+        "no row flagged by a detector other than the forest: {flagged:#?}"
+    );
+}
+
+#[test]
 fn every_row_is_printed_with_all_and_the_threshold_compares_the_decision_value() {
     let dir = tempfile::tempdir().unwrap();
     let model = trained(dir.path());

@@ -74,6 +74,13 @@ impl ForestDetector {
         }
     }
 
+    /// The `score_samples` at and above which no row of `model` is an outlier, with a margin
+    /// far past the rounding of `score_samples - offset`: the scoring walk may stop early on
+    /// rows it proves score at least this ([`iforest::Model::screen_samples`]).
+    pub fn outlier_bound(&self, model: &SchemaModel) -> f64 {
+        model.model.offset() + self.threshold(model.schema) + 1e-9
+    }
+
     /// The decision value of a row: `score_samples - offset`.
     pub fn decision(model: &SchemaModel, score_samples: f64) -> f64 {
         score_samples - model.model.offset()

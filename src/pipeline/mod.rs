@@ -41,6 +41,7 @@ use crate::inventory::Inventory;
 use crate::model::LoadedModel;
 use crate::sinks::{RowRecord, Sink, SinkError};
 pub use checkpoint::{CheckpointError, PipelineState};
+use iforest::Screened;
 use scoring::ScoringThread;
 
 /// Rows per batch for batch scoring.
@@ -239,10 +240,10 @@ impl Batch {
     }
 }
 
-/// A scored batch: the batch and each schema's score_samples.
+/// A scored batch: the batch and each schema's score_samples, exact where they may flag a row.
 struct Scored {
     batch: Batch,
-    scores: [Vec<f64>; 2],
+    scores: [Vec<Screened>; 2],
 }
 
 /// The pipeline over one model.
@@ -340,10 +341,17 @@ impl Pipeline {
         }
         let builder = AlertBuilder::new(config.window_secs, &model.sha256)
             .with_inventory(config.inventory.clone());
+        let forest = ForestDetector::for_model(&model.file.manifest, config.threshold);
+        // Only rows under the forest's threshold need their exact score, unless every row's
+        // score is printed; a flagged row screened out gets its score walked alone (`land_scored`).
+        let bounds = [Schema::Conn, Schema::Request].map(|schema| {
+            let schema_model = model.schema(schema)?;
+            (config.rows != RowOutput::All).then(|| forest.outlier_bound(schema_model))
+        });
         Pipeline {
             wide_scope: model.file.manifest.scope.includes_ot_assets(),
-            scoring: ScoringThread::start(Arc::clone(&model)),
-            forest: ForestDetector::for_model(&model.file.manifest, config.threshold),
+            scoring: ScoringThread::start(Arc::clone(&model), bounds),
+            forest,
             model,
             roles,
             slots,
@@ -612,23 +620,26 @@ impl Pipeline {
             }
             let slot_idx = row.slot as usize;
             let index = row.index as usize;
-            let score_samples = scores[slot_idx][index];
             self.stats.rows_scored += 1;
             let Some(schema_model) = self.model.schema(slot.schema) else {
                 continue;
             };
             let width = slot.schema.width();
-            let scored_row = forest::ScoredRow {
-                raw: &row.raw,
-                encoded: &batch.encoded[slot_idx][index * width..(index + 1) * width],
-                values: &batch.values[slot_idx][index * width..(index + 1) * width],
-                score_samples,
-            };
-            if let Some(outlier) = self
-                .forest
-                .judge(schema_model, &scored_row, || Seen::of(&event, slot.schema))
-            {
-                attach_or_push(&mut findings, outlier);
+            let values = &batch.values[slot_idx][index * width..(index + 1) * width];
+            let exact = scores[slot_idx][index].exact();
+            if let Some(score_samples) = exact {
+                let scored_row = forest::ScoredRow {
+                    raw: &row.raw,
+                    encoded: &batch.encoded[slot_idx][index * width..(index + 1) * width],
+                    values,
+                    score_samples,
+                };
+                if let Some(outlier) = self
+                    .forest
+                    .judge(schema_model, &scored_row, || Seen::of(&event, slot.schema))
+                {
+                    attach_or_push(&mut findings, outlier);
+                }
             }
             count_findings(&mut self.stats, &findings);
             let handed = match self.config.rows {
@@ -636,13 +647,26 @@ impl Pipeline {
                 RowOutput::Findings if findings.is_empty() => Ok(()),
                 RowOutput::Findings => sink.findings(event.ts, &findings),
                 RowOutput::Flagged if findings.is_empty() => Ok(()),
-                RowOutput::Flagged | RowOutput::All => sink.row(&row_record(
-                    &event,
-                    slot.schema,
-                    schema_model,
-                    score_samples,
-                    &findings,
-                )),
+                RowOutput::Flagged | RowOutput::All => {
+                    // A row another detector flagged may have been screened out of the walk:
+                    // its score is walked alone, the same bits the batch's walk gives.
+                    match exact.map_or_else(|| schema_model.model.score_row(values), Ok) {
+                        Ok(score_samples) => sink.row(&row_record(
+                            &event,
+                            slot.schema,
+                            schema_model,
+                            score_samples,
+                            &findings,
+                        )),
+                        Err(source) => {
+                            result = Err(PipelineError::Model {
+                                schema: slot.schema.as_str(),
+                                source,
+                            });
+                            break;
+                        }
+                    }
+                }
             };
             if let Err(error) = handed {
                 result = Err(error.into());

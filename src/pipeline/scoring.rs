@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-use iforest::Matrix;
+use iforest::{Matrix, Screened};
 
 use super::{Batch, PipelineError, Scored};
 use crate::features::Schema;
@@ -20,14 +20,16 @@ pub(super) struct ScoringThread {
 }
 
 impl ScoringThread {
-    pub(super) fn start(model: Arc<LoadedModel>) -> ScoringThread {
+    /// A thread scoring with `model`; per schema slot, the bound under which rows need their
+    /// exact score (`None`: every row does).
+    pub(super) fn start(model: Arc<LoadedModel>, bounds: [Option<f64>; 2]) -> ScoringThread {
         let (to_thread, batches) = sync_channel::<Batch>(1);
         let (results, from_thread) = sync_channel(1);
         let handle = std::thread::Builder::new()
             .name("otsentry-scoring".to_string())
             .spawn(move || {
                 for batch in batches {
-                    if results.send(score(&model, batch)).is_err() {
+                    if results.send(score(&model, bounds, batch)).is_err() {
                         break;
                     }
                 }
@@ -65,8 +67,12 @@ impl Drop for ScoringThread {
     }
 }
 
-/// Scores both schemas' rows of a batch.
-fn score(model: &LoadedModel, mut batch: Batch) -> Result<Scored, PipelineError> {
+/// Scores both schemas' rows of a batch: exactly, or screened below the slot's bound.
+fn score(
+    model: &LoadedModel,
+    bounds: [Option<f64>; 2],
+    mut batch: Batch,
+) -> Result<Scored, PipelineError> {
     let mut scores = [Vec::new(), Vec::new()];
     for (slot, schema) in [Schema::Conn, Schema::Request].into_iter().enumerate() {
         let values = std::mem::take(&mut batch.values[slot]);
@@ -80,13 +86,17 @@ fn score(model: &LoadedModel, mut batch: Batch) -> Result<Scored, PipelineError>
             schema: schema.as_str(),
             source,
         })?;
-        scores[slot] = schema_model
-            .model
-            .score_samples(&matrix)
-            .map_err(|source| PipelineError::Model {
-                schema: schema.as_str(),
-                source,
-            })?;
+        let scored = match bounds[slot] {
+            Some(below) => schema_model.model.screen_samples(&matrix, below),
+            None => schema_model
+                .model
+                .score_samples(&matrix)
+                .map(|scores| scores.into_iter().map(Screened::Exact).collect()),
+        };
+        scores[slot] = scored.map_err(|source| PipelineError::Model {
+            schema: schema.as_str(),
+            source,
+        })?;
         batch.values[slot] = matrix.into_values();
     }
     Ok(Scored { batch, scores })

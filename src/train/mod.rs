@@ -507,30 +507,35 @@ fn fit_schema(
         schema: schema.as_str(),
         source,
     };
-    let model = match params {
-        ValidParams::Forest(params) => Model::Forest(
-            params
-                .fit_from_sample(&tree_matrix, n_seen, &offset_matrix)
-                .map_err(fit_error)?,
-        ),
+    let (model, decisions) = match params {
+        ValidParams::Forest(params) => {
+            // The fit scored the offset sample for the offset: the decisions are those scores
+            // less it (what `decision_function` computes), without a second walk of a million
+            // rows through every tree.
+            let (forest, mut decisions) = params
+                .fit_from_sample_scored(&tree_matrix, n_seen, &offset_matrix)
+                .map_err(fit_error)?;
+            for decision in &mut decisions {
+                *decision -= forest.offset();
+            }
+            (Model::Forest(forest), decisions)
+        }
         ValidParams::ZScore(params) => {
             // The moments come from the offset reservoir: the rows can only be encoded once the
             // vocabulary is complete, and a uniform sample of a million rows pins them down.
             let moments = Moments::of_matrix(&offset_matrix);
-            Model::ZScore(
-                params
-                    .fit_from_moments(&moments, &offset_matrix)
-                    .map_err(fit_error)?,
-            )
+            let model = params
+                .fit_from_moments(&moments, &offset_matrix)
+                .map_err(fit_error)?;
+            let decisions = model.decision_function(&offset_matrix).map_err(|source| {
+                TrainError::Calibrate {
+                    schema: schema.as_str(),
+                    source,
+                }
+            })?;
+            (Model::ZScore(model), decisions)
         }
     };
-    let decisions =
-        model
-            .decision_function(&offset_matrix)
-            .map_err(|source| TrainError::Calibrate {
-                schema: schema.as_str(),
-                source,
-            })?;
     let threshold = calibrate_threshold(&decisions, n_seen, budget.rows_per_day, budget.span_days);
     let vocab = fit.extractor.into_vocab();
     let model = SchemaModel {

@@ -198,6 +198,23 @@ fn bench(c: &mut Criterion) {
                 },
             );
         }
+        // Screened as the pipeline scores: only rows under a threshold walked to the end (-0.035
+        // below the offset, what `otsentry train` calibrated on the 5M-row bench log).
+        let options = ScoringOptions {
+            path: Some(path),
+            cache: CacheMode::Auto,
+        };
+        let below = forest.offset() - 0.035;
+        group.bench_function(
+            format!("1m_rows_11_conn_features_200_trees/{path}/screened"),
+            |b| {
+                b.iter(|| {
+                    forest
+                        .screen_samples_with(black_box(&conn), below, &options)
+                        .expect("score")
+                })
+            },
+        );
     }
     let (polls, forest) = conn_forest(&repeating_polls_stream(), 7);
     println!(

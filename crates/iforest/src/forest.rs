@@ -17,7 +17,7 @@ use crate::matrix::Matrix;
 use crate::metrics::percentile;
 use crate::params::{Contamination, ForestParams, ValidForestParams};
 use crate::path::{PathError, ScoringOptions};
-use crate::scoring::{Plan, Scorer};
+use crate::scoring::{Plan, Scorer, Screen};
 use crate::tree::{self, GrowInput, Tree, average_path_length};
 
 /// Rows scored per rayon task; each task walks every tree over its block, so a block's features
@@ -135,6 +135,25 @@ impl TryFrom<UncheckedForest> for Forest {
     }
 }
 
+/// A row's `score_samples` when only scores below a bound matter ([`Forest::screen_samples_with`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Screened {
+    /// The row's `score_samples`, bit for bit.
+    Exact(f64),
+    /// The row scores at least the bound; it was not walked through every tree.
+    NotBelow,
+}
+
+impl Screened {
+    /// The exact score, if the row has one.
+    pub fn exact(self) -> Option<f64> {
+        match self {
+            Screened::Exact(score) => Some(score),
+            Screened::NotBelow => None,
+        }
+    }
+}
+
 impl ValidForestParams {
     /// Fits on all rows of `data`, exactly as scikit-learn's `IsolationForest.fit(X)`: each tree
     /// draws `max_samples` rows without replacement, and the offset comes from the scores of `data`.
@@ -148,6 +167,39 @@ impl ValidForestParams {
     /// `offset_sample`, another (usually larger) reservoir. `fit(x)` equals
     /// `fit_from_sample(x, x.n_rows(), x)`. docs/isolation-forest.md argues the equivalence.
     pub fn fit_from_sample(
+        &self,
+        tree_sample: &Matrix,
+        n_seen: u64,
+        offset_sample: &Matrix,
+    ) -> Result<Forest, FitError> {
+        match self.params().contamination {
+            // scikit-learn's 'auto' offset needs no scores.
+            Contamination::Auto => self.grow(tree_sample, n_seen, offset_sample),
+            Contamination::Fraction(_) => self
+                .fit_from_sample_scored(tree_sample, n_seen, offset_sample)
+                .map(|(forest, _)| forest),
+        }
+    }
+
+    /// [`ValidForestParams::fit_from_sample`], and the fitted forest's `score_samples` of every
+    /// row of `offset_sample`: a caller that needs them (train calibrates its threshold on them)
+    /// gets the scores the offset was computed from instead of walking the sample again.
+    pub fn fit_from_sample_scored(
+        &self,
+        tree_sample: &Matrix,
+        n_seen: u64,
+        offset_sample: &Matrix,
+    ) -> Result<(Forest, Vec<f64>), FitError> {
+        let mut forest = self.grow(tree_sample, n_seen, offset_sample)?;
+        let scores = forest.scores_unchecked(offset_sample, &ScoringOptions::from_env()?)?;
+        if let Contamination::Fraction(contamination) = forest.params.contamination {
+            forest.offset = percentile(&scores, 100.0 * contamination);
+        }
+        Ok((forest, scores))
+    }
+
+    /// The trees of a fit from samples, with scikit-learn's 'auto' offset (-0.5).
+    fn grow(
         &self,
         tree_sample: &Matrix,
         n_seen: u64,
@@ -220,7 +272,7 @@ impl ValidForestParams {
         let training_median = feature_medians(tree_sample);
         let scorer = Scorer::new(&trees, depth, n_features)
             .expect("grown trees are complete and split only on features of the sample");
-        let mut forest = Forest {
+        Ok(Forest {
             params,
             n_features,
             max_samples,
@@ -232,12 +284,7 @@ impl ValidForestParams {
             training_median,
             trees,
             scorer,
-        };
-        if let Contamination::Fraction(contamination) = params.contamination {
-            let scores = forest.scores_unchecked(offset_sample, &ScoringOptions::from_env()?)?;
-            forest.offset = percentile(&scores, 100.0 * contamination);
-        }
-        Ok(forest)
+        })
     }
 }
 
@@ -286,6 +333,22 @@ impl Forest {
     ) -> Result<Vec<f64>, ScoreError> {
         self.check_features(data.n_features())?;
         Ok(self.scores_unchecked(data, options)?)
+    }
+
+    /// `score_samples` where it is below `below`: every row scoring under `below` comes back
+    /// [`Screened::Exact`], bit for bit what [`Forest::score_samples_with`] gives; a row that
+    /// scores at least `below` may come back [`Screened::NotBelow`] instead, once the trees it has
+    /// been walked through prove it whatever the others give (its sum so far plus the smallest
+    /// leaf of each tree left reaches the sum of that score). A caller that only flags low scores
+    /// (the pipeline's forest threshold) skips most of the walk of ordinary rows this way.
+    pub fn screen_samples_with(
+        &self,
+        data: &Matrix,
+        below: f64,
+        options: &ScoringOptions,
+    ) -> Result<Vec<Screened>, ScoreError> {
+        self.check_features(data.n_features())?;
+        Ok(self.screened_unchecked(data, below, options)?)
     }
 
     /// How many distinct cells of the forest's partition the rows of `data` fall in: rows of
@@ -403,12 +466,60 @@ impl Forest {
         sums.par_chunks_mut(SCORE_BLOCK_ROWS)
             .zip(data.as_slice().par_chunks(SCORE_BLOCK_ROWS * n_features))
             .for_each(|(block_sums, block_rows)| {
-                self.scorer.score_block(block_rows, block_sums, plan);
+                self.scorer.score_block(block_rows, block_sums, plan, None);
             });
         Ok(sums
             .into_iter()
             .map(|sum| self.score_from_sum(sum))
             .collect())
+    }
+
+    /// [`Forest::screen_samples_with`] for rows the caller has checked are `self.n_features`
+    /// wide.
+    fn screened_unchecked(
+        &self,
+        data: &Matrix,
+        below: f64,
+        options: &ScoringOptions,
+    ) -> Result<Vec<Screened>, PathError> {
+        let plan = Plan::new(options.resolve()?, options.cache);
+        let n_features = self.n_features;
+        let floor = self.sum_floor(below);
+        let mut sums = vec![0.0f64; data.n_rows()];
+        let mut settled = vec![false; data.n_rows()];
+        sums.par_chunks_mut(SCORE_BLOCK_ROWS)
+            .zip(settled.par_chunks_mut(SCORE_BLOCK_ROWS))
+            .zip(data.as_slice().par_chunks(SCORE_BLOCK_ROWS * n_features))
+            .for_each(|((block_sums, block_settled), block_rows)| {
+                let screen = Screen {
+                    floor,
+                    settled: block_settled,
+                };
+                self.scorer
+                    .score_block(block_rows, block_sums, plan, Some(screen));
+            });
+        Ok(sums
+            .into_iter()
+            .zip(settled)
+            .map(|(sum, settled)| {
+                if settled {
+                    Screened::NotBelow
+                } else {
+                    Screened::Exact(self.score_from_sum(sum))
+                }
+            })
+            .collect())
+    }
+
+    /// The least sum of path lengths whose score is at least `below`: the inverse of
+    /// [`Forest::score_from_sum`] (scores rise with the sum). Infinite where no sum proves it:
+    /// `below` at or above 0, not a number, or a forest of one training row (every score -0.5).
+    fn sum_floor(&self, below: f64) -> f64 {
+        let denominator = self.trees.len() as f64 * average_path_length(self.max_samples);
+        if denominator == 0.0 || below.is_nan() || below >= 0.0 {
+            return f64::INFINITY;
+        }
+        -denominator * (-below).log2()
     }
 
     fn score_from_sum(&self, sum: f64) -> f64 {

@@ -50,7 +50,7 @@ mod scoring_x86;
 mod tree;
 mod zscore;
 
-pub use forest::{FitError, Forest, ScoreError, UncheckedForest};
+pub use forest::{FitError, Forest, ScoreError, Screened, UncheckedForest};
 pub use matrix::{DataError, Matrix};
 pub use model::Model;
 pub use params::{Contamination, ForestParams, MaxSamples, ParamError, ValidForestParams};

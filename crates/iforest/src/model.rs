@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::forest::{Forest, ScoreError};
+use crate::forest::{Forest, ScoreError, Screened};
 use crate::matrix::Matrix;
+use crate::path::ScoringOptions;
 use crate::zscore::ZScoreModel;
 
 /// A fitted anomaly model; both kinds share the forest's score conventions (`score_samples`
@@ -31,6 +32,21 @@ impl Model {
         match self {
             Model::Forest(forest) => forest.score_samples(data),
             Model::ZScore(zscore) => zscore.score_samples(data),
+        }
+    }
+
+    /// `score_samples` where it is below `below` ([`Forest::screen_samples_with`], on the walk
+    /// the environment chooses); a z-score model, cheap to score, gives every row exactly.
+    pub fn screen_samples(&self, data: &Matrix, below: f64) -> Result<Vec<Screened>, ScoreError> {
+        match self {
+            Model::Forest(forest) => {
+                forest.screen_samples_with(data, below, &ScoringOptions::from_env()?)
+            }
+            Model::ZScore(zscore) => Ok(zscore
+                .score_samples(data)?
+                .into_iter()
+                .map(Screened::Exact)
+                .collect()),
         }
     }
 

@@ -71,6 +71,13 @@ pub(crate) const LANES: usize = 16;
 /// that every position stays in a register.
 const WALK_LANES: usize = 8;
 
+/// Trees walked between two checks of whether a screened group's rows are settled: a check is
+/// 16 additions and compares per group, against 16 rows by 16 trees of walking.
+const SCREEN_TREES: usize = 8;
+
+/// Groups screened together: their rows still walking are packed into as few groups as they fill.
+const SCREEN_PASS_GROUPS: usize = 32;
+
 /// Groups scored per pass over the trees: 16 groups of 11 features are 11 KiB of values, which stay
 /// in L1 while the trees stream past from L2.
 const PASS_GROUPS: usize = 16;
@@ -86,6 +93,13 @@ pub(crate) fn order_key(value: f32) -> u32 {
     } else {
         bits | 1 << 31
     }
+}
+
+/// What screening a block asks for: a sum the caller only needs to know is reached, and per row
+/// whether that was proven instead of walking on (see [`Scorer::score_block`]).
+pub(crate) struct Screen<'a> {
+    pub(crate) floor: f64,
+    pub(crate) settled: &'a mut [bool],
 }
 
 /// How a block is scored: the vector walk of the top levels, if any, and the cell cache's mode.
@@ -112,7 +126,8 @@ static SCORERS: AtomicU64 = AtomicU64::new(0);
 ///
 /// Invariants, established by [`Scorer::new`] and relied on by the unchecked walk: `1 <= depth <=
 /// 24`; `nodes` holds `2^depth - 1` nodes per tree in complete-tree order, each with a byte offset
-/// of at most `(n_features - 1) * LANES * 4`; `leaves` holds `2^depth` values per tree.
+/// of at most `(n_features - 1) * LANES * 4`; `leaves` holds `2^depth` values per tree (then the
+/// `rest_min` sums).
 #[derive(Clone)]
 pub(crate) struct Scorer {
     n_features: usize,
@@ -120,6 +135,8 @@ pub(crate) struct Scorer {
     n_trees: usize,
     /// Per node: the threshold key in the low half, the feature column's byte offset in the high.
     nodes: Vec<u64>,
+    /// `2^depth` leaf values per tree, then `n_trees + 1` more: [`Scorer::rest_min`]'s (one
+    /// allocation: a forest is held by value in enums of models, so the scorer stays small).
     leaves: Vec<f64>,
     /// The thresholds that key the cell cache; `None` when a feature has too many for a key.
     /// Boxed: a forest is held by value in enums of models.
@@ -147,7 +164,7 @@ impl std::fmt::Debug for Scorer {
             .field("depth", &self.depth)
             .field("n_trees", &self.n_trees)
             .field("nodes", &self.nodes.len())
-            .field("leaves", &self.leaves.len())
+            .field("leaves", &(self.n_trees << self.depth))
             .field(
                 "cell_key_words",
                 &self.cells.as_ref().map(|cells| cells.words()),
@@ -175,7 +192,7 @@ impl Scorer {
                 .map_err(|reason| format!("tree {tree_idx}: {reason}"))?;
         }
         let mut nodes = Vec::with_capacity(trees.len() << depth);
-        let mut leaves = Vec::with_capacity(trees.len() << depth);
+        let mut leaves = Vec::with_capacity((trees.len() << depth) + trees.len() + 1);
         for tree in trees {
             nodes.extend(tree.nodes.iter().map(|node| {
                 // `feature < n_features` (validated), so the offset fits in u32 (checked above).
@@ -184,6 +201,11 @@ impl Scorer {
             }));
             leaves.extend_from_slice(&tree.leaves);
         }
+        let mut rest_min = vec![0.0; trees.len() + 1];
+        for (tree_idx, tree) in trees.iter().enumerate().rev() {
+            rest_min[tree_idx] = rest_min[tree_idx + 1] + least_reachable_leaf(tree);
+        }
+        leaves.extend_from_slice(&rest_min);
         let splits = trees.iter().flat_map(|tree| {
             tree.nodes
                 .iter()
@@ -203,11 +225,29 @@ impl Scorer {
     /// Sets each row's entry of `sums` to the sum of every tree's path length, added in tree
     /// order from zero: `rows` holds `sums.len()` rows, row-major and `n_features` wide. Rows in
     /// a cell this thread has walked before take its sum from the cell cache (see `cells`).
-    pub(crate) fn score_block(&self, rows: &[f32], sums: &mut [f64], plan: Plan) {
+    ///
+    /// With a `screen`, rows walked (not taken from the cache) may stop early where
+    /// [`Scorer::screen_walk`] proves their sums reach the screen's floor; the screen's `settled`
+    /// says which.
+    pub(crate) fn score_block(
+        &self,
+        rows: &[f32],
+        sums: &mut [f64],
+        plan: Plan,
+        screen: Option<Screen<'_>>,
+    ) {
         sums.fill(0.0);
+        let walk = |rows: &[f32], sums: &mut [f64], screen: Option<Screen<'_>>| match screen {
+            Some(screen) => self.screen_walk(rows, sums, screen, plan.top),
+            None => self.accumulate_with::<true>(rows, sums, plan.top),
+        };
+        let mut screen = screen;
+        if let Some(screen) = &mut screen {
+            screen.settled.fill(false);
+        }
         let cells = match &self.cells {
             Some(cells) if plan.cache != CacheMode::Off => cells,
-            _ => return self.accumulate_with::<true>(rows, sums, plan.top),
+            _ => return walk(rows, sums, screen),
         };
         let (n_features, words) = (self.n_features, cells.words());
         assert_eq!(
@@ -217,7 +257,7 @@ impl Scorer {
         );
         with_cache(self.id, words, |cache| {
             if plan.cache == CacheMode::Auto && cache.skipping() {
-                return self.accumulate_with::<true>(rows, sums, plan.top);
+                return walk(rows, sums, screen);
             }
             let mut keys = std::mem::take(&mut cache.keys);
             let mut misses = std::mem::take(&mut cache.misses);
@@ -306,18 +346,8 @@ impl Scorer {
             "rows do not match the sums"
         );
         let group_len = n_features * LANES;
-        let n_groups = sums.len().div_ceil(LANES);
-        // The lanes of a short last group are zero, a finite value every node compares; their
-        // sums are dropped.
-        let mut transposed = vec![order_key(0.0); n_groups * group_len];
-        for (row_idx, row) in rows.chunks_exact(n_features).enumerate() {
-            let group = &mut transposed[(row_idx / LANES) * group_len..][..group_len];
-            let lane = row_idx % LANES;
-            for (feature, &value) in row.iter().enumerate() {
-                group[feature * LANES + lane] = order_key(value);
-            }
-        }
-        let mut group_sums = vec![0.0f64; n_groups * LANES];
+        let transposed = self.transpose(rows, sums.len());
+        let mut group_sums = vec![0.0f64; transposed.len() / group_len * LANES];
         group_sums[..sums.len()].copy_from_slice(sums);
         for (pass, pass_sums) in transposed
             .chunks(PASS_GROUPS * group_len)
@@ -325,32 +355,173 @@ impl Scorer {
         {
             // SAFETY: `pass` holds whole groups, one per `LANES` entries of `pass_sums`, because
             // both are cut from whole-group buffers at the same group boundaries.
-            unsafe {
-                match self.depth {
-                    // Constant depths let the compiler unroll the levels for the usual forests
-                    // (`max_samples` 256 gives depth 8).
-                    8 => self.walk::<ASM>(8, pass, pass_sums, top),
-                    7 => self.walk::<ASM>(7, pass, pass_sums, top),
-                    6 => self.walk::<ASM>(6, pass, pass_sums, top),
-                    5 => self.walk::<ASM>(5, pass, pass_sums, top),
-                    4 => self.walk::<ASM>(4, pass, pass_sums, top),
-                    9 => self.walk::<ASM>(9, pass, pass_sums, top),
-                    10 => self.walk::<ASM>(10, pass, pass_sums, top),
-                    depth => self.walk::<ASM>(depth as usize, pass, pass_sums, top),
-                }
-            }
+            unsafe { self.walk_trees::<ASM>(0..self.n_trees, pass, pass_sums, top) };
         }
         sums.copy_from_slice(&group_sums[..sums.len()]);
     }
 
-    /// Adds every tree's leaf value to each lane's sum, tree after tree.
+    /// The walk of [`Scorer::accumulate_with`] from zero sums, but a row whose sum is proven to
+    /// reach the screen's floor whatever its remaining trees give stops early: its `settled`
+    /// entry is then `true` and its entry of `sums` is not its sum. Every other row's sum is
+    /// exact, bit for bit: its leaves are added in tree order as in the full walk. Proven means:
+    /// its partial sum plus the smallest leaves the trees still to walk can give (`rest_min`)
+    /// reaches the floor by a margin well past the rounding of the additions, checked every
+    /// [`SCREEN_TREES`] trees. Once a quarter of the lanes walked are settled, the rows still
+    /// walking are packed into fewer groups, so one slow row does not keep 15 others walking.
+    fn screen_walk(
+        &self,
+        rows: &[f32],
+        sums: &mut [f64],
+        screen: Screen<'_>,
+        top: Option<TopWalk>,
+    ) {
+        let (n_features, n_rows) = (self.n_features, sums.len());
+        assert_eq!(
+            rows.len(),
+            n_rows * n_features,
+            "rows do not match the sums"
+        );
+        let settled = screen.settled;
+        assert_eq!(settled.len(), n_rows, "settled does not match the sums");
+        // 200 additions of path lengths round by far less than a billionth of the sum.
+        let floor = screen.floor + screen.floor.abs() * 1e-9 + 1e-9;
+        let group_len = n_features * LANES;
+        let mut transposed = self.transpose(rows, n_rows);
+        let mut lane_sums = [0.0f64; SCREEN_PASS_GROUPS * LANES];
+        // Per lane of the pass, the row it walks, or `SETTLED` (done, or padding).
+        let mut origin = [0u32; SCREEN_PASS_GROUPS * LANES];
+        const SETTLED: u32 = u32::MAX;
+        for (pass_idx, pass) in transposed
+            .chunks_mut(SCREEN_PASS_GROUPS * group_len)
+            .enumerate()
+        {
+            let mut n_groups = pass.len() / group_len;
+            let mut walking = 0;
+            for (lane, origin) in origin.iter_mut().enumerate().take(n_groups * LANES) {
+                let row = pass_idx * SCREEN_PASS_GROUPS * LANES + lane;
+                *origin = if row < n_rows {
+                    walking += 1;
+                    row as u32
+                } else {
+                    SETTLED
+                };
+            }
+            lane_sums.fill(0.0);
+            let mut tree = 0;
+            while tree < self.n_trees && walking > 0 {
+                let end = (tree + SCREEN_TREES).min(self.n_trees);
+                for (groups, group_sums) in pass[..n_groups * group_len]
+                    .chunks(PASS_GROUPS * group_len)
+                    .zip(lane_sums[..n_groups * LANES].chunks_mut(PASS_GROUPS * LANES))
+                {
+                    // SAFETY: the first `n_groups` groups of `pass` are whole groups (packing
+                    // below keeps them so), one per `LANES` lane sums, cut at group boundaries.
+                    unsafe { self.walk_trees::<true>(tree..end, groups, group_sums, top) };
+                }
+                tree = end;
+                if tree == self.n_trees {
+                    break;
+                }
+                let rest = self.rest_min(tree);
+                for (origin, &sum) in origin.iter_mut().zip(&lane_sums).take(n_groups * LANES) {
+                    if *origin != SETTLED && sum + rest >= floor {
+                        settled[*origin as usize] = true;
+                        *origin = SETTLED;
+                        walking -= 1;
+                    }
+                }
+                if walking * 4 > n_groups * LANES * 3 {
+                    continue;
+                }
+                // Pack the walking lanes to the front; a lane only moves to a lower index, whose
+                // own lane was read before.
+                let mut packed = 0;
+                for lane in 0..n_groups * LANES {
+                    if origin[lane] == SETTLED {
+                        continue;
+                    }
+                    if packed != lane {
+                        let (from, to) =
+                            (lane_start(lane, group_len), lane_start(packed, group_len));
+                        for feature in 0..n_features {
+                            pass[to + feature * LANES] = pass[from + feature * LANES];
+                        }
+                        lane_sums[packed] = lane_sums[lane];
+                        origin[packed] = origin[lane];
+                    }
+                    packed += 1;
+                }
+                n_groups = packed.div_ceil(LANES);
+                origin[packed..n_groups * LANES].fill(SETTLED);
+            }
+            for (&origin, &sum) in origin.iter().zip(&lane_sums).take(n_groups * LANES) {
+                if origin != SETTLED {
+                    sums[origin as usize] = sum;
+                }
+            }
+        }
+    }
+
+    /// The least the trees from `tree` on can add to any row's sum: the sum of the smallest leaf
+    /// each can give a row (0 from the last tree on).
+    fn rest_min(&self, tree: usize) -> f64 {
+        self.leaves[(self.n_trees << self.depth) + tree]
+    }
+
+    /// The rows of a block as order keys in groups of [`LANES`] rows, column-major within a
+    /// group (see the module docs). The lanes of a short last group are zero, a finite value
+    /// every node compares; their sums are dropped.
+    fn transpose(&self, rows: &[f32], n_rows: usize) -> Vec<u32> {
+        let group_len = self.n_features * LANES;
+        let mut transposed = vec![order_key(0.0); n_rows.div_ceil(LANES) * group_len];
+        for (row_idx, row) in rows.chunks_exact(self.n_features).enumerate() {
+            let group = &mut transposed[(row_idx / LANES) * group_len..][..group_len];
+            let lane = row_idx % LANES;
+            for (feature, &value) in row.iter().enumerate() {
+                group[feature * LANES + lane] = order_key(value);
+            }
+        }
+        transposed
+    }
+
+    /// Adds the leaf values of the trees `trees` to each lane's sum, tree after tree.
     ///
     /// # Safety
-    /// `depth == self.depth`; `transposed` holds whole groups, one per `LANES` entries of `sums`.
+    /// `trees.end <= self.n_trees`; `pass` holds whole groups, one per `LANES` entries of `sums`.
+    #[inline(always)]
+    unsafe fn walk_trees<const ASM: bool>(
+        &self,
+        trees: std::ops::Range<usize>,
+        pass: &[u32],
+        sums: &mut [f64],
+        top: Option<TopWalk>,
+    ) {
+        // SAFETY: the caller's contract, and `depth` is this scorer's.
+        unsafe {
+            match self.depth {
+                // Constant depths let the compiler unroll the levels for the usual forests
+                // (`max_samples` 256 gives depth 8).
+                8 => self.walk::<ASM>(8, trees, pass, sums, top),
+                7 => self.walk::<ASM>(7, trees, pass, sums, top),
+                6 => self.walk::<ASM>(6, trees, pass, sums, top),
+                5 => self.walk::<ASM>(5, trees, pass, sums, top),
+                4 => self.walk::<ASM>(4, trees, pass, sums, top),
+                9 => self.walk::<ASM>(9, trees, pass, sums, top),
+                10 => self.walk::<ASM>(10, trees, pass, sums, top),
+                depth => self.walk::<ASM>(depth as usize, trees, pass, sums, top),
+            }
+        }
+    }
+
+    /// [`Scorer::walk_trees`] at a known depth.
+    ///
+    /// # Safety
+    /// `depth == self.depth`, and [`Scorer::walk_trees`]' contract.
     #[inline(always)]
     unsafe fn walk<const ASM: bool>(
         &self,
         depth: usize,
+        trees: std::ops::Range<usize>,
         transposed: &[u32],
         sums: &mut [f64],
         top: Option<TopWalk>,
@@ -359,9 +530,9 @@ impl Scorer {
         unsafe {
             match top {
                 Some(top) if depth >= TOP_LEVELS => {
-                    self.walk_from::<ASM, TOP_LEVELS>(depth, transposed, sums, Some(top));
+                    self.walk_from::<ASM, TOP_LEVELS>(depth, trees, transposed, sums, Some(top));
                 }
-                _ => self.walk_from::<ASM, 0>(depth, transposed, sums, None),
+                _ => self.walk_from::<ASM, 0>(depth, trees, transposed, sums, None),
             }
         }
     }
@@ -374,6 +545,7 @@ impl Scorer {
     unsafe fn walk_from<const ASM: bool, const FIRST: usize>(
         &self,
         depth: usize,
+        trees: std::ops::Range<usize>,
         transposed: &[u32],
         sums: &mut [f64],
         top: Option<TopWalk>,
@@ -381,7 +553,7 @@ impl Scorer {
         let group_len = self.n_features * LANES;
         let n_nodes = (1usize << depth) - 1;
         let mut tops = [[0u32; LANES]; PASS_GROUPS];
-        for tree_idx in 0..self.n_trees {
+        for tree_idx in trees {
             // SAFETY: `nodes` holds `n_nodes` and `leaves` `n_nodes + 1` entries per tree.
             let (tree, leaves) = unsafe {
                 (
@@ -431,6 +603,40 @@ impl Scorer {
             }
         }
     }
+}
+
+/// The smallest leaf value a finite row can land on in `tree`. Not the smallest leaf: below a
+/// leaf that sits above the depth limit, the complete layout has pass-through nodes (threshold
+/// `f32::MAX`, which every finite value is not above) and leaves of 0 that no row reaches.
+fn least_reachable_leaf(tree: &Tree) -> f64 {
+    let all_left = order_key(f32::MAX);
+    // Level by level from the leaves up: a node's least is its children's, or its left child's
+    // when nothing goes right.
+    let mut least = tree.leaves.clone();
+    while least.len() > 1 {
+        let parents = least.len() / 2;
+        let level_nodes = &tree.nodes[parents - 1..][..parents];
+        least = level_nodes
+            .iter()
+            .enumerate()
+            .map(|(position, node)| {
+                let (left, right) = (least[2 * position], least[2 * position + 1]);
+                if order_key(node.threshold) >= all_left {
+                    left
+                } else {
+                    left.min(right)
+                }
+            })
+            .collect();
+    }
+    least[0]
+}
+
+/// Where lane `lane` of a pass (counted across its groups) starts: its group's start plus its
+/// lane; feature `f` of it is `LANES * f` further on.
+#[inline]
+fn lane_start(lane: usize, group_len: usize) -> usize {
+    (lane / LANES) * group_len + lane % LANES
 }
 
 /// The key of row `row_idx` in a block's keys of `words` words each.
@@ -692,13 +898,125 @@ mod tests {
                     // The second time, the cells are in this thread's table.
                     for time in ["first", "second"] {
                         let mut sums = vec![f64::NAN; 2 * n_rows];
-                        scorer.score_block(&rows, &mut sums, Plan { top, cache });
+                        scorer.score_block(&rows, &mut sums, Plan { top, cache }, None);
                         let bits: Vec<u64> = sums.iter().map(|sum| sum.to_bits()).collect();
                         prop_assert_eq!(&bits, &expected, "{:?} cache {}, {} time", top, cache, time);
                     }
                 }
             }
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn a_screened_walk_is_exact_on_every_row_it_does_not_prove_reaches_the_floor(
+            seed in any::<u64>(),
+            depth in 1u32..=8,
+            n_features in 1usize..=12,
+            n_trees in 1usize..=40,
+            n_rows in 0usize..=700,
+            rank in 0.0f64..=1.0,
+        ) {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut trees = random_trees(&mut rng, n_trees, depth, n_features);
+            // Path lengths of one magnitude, as a forest's are, so that the bound is tight and
+            // an unsound one settles rows that do not reach the floor.
+            for tree in &mut trees {
+                for leaf in &mut tree.leaves {
+                    *leaf = rng.random_range(1.0..12.0);
+                }
+            }
+            let pool: Vec<f32> = trees[0].nodes.iter().map(|node| node.threshold).collect();
+            let rows: Vec<f32> =
+                (0..n_rows * n_features).map(|_| value(&mut rng, &pool)).collect();
+            let scorer = Scorer::new(&trees, depth, n_features).expect("valid trees");
+            let expected = reference(&trees, &rows, n_features, &vec![0.0; n_rows]);
+            // A floor among the rows' own sums, so that some settle and some do not.
+            let mut sorted = expected.clone();
+            sorted.sort_by(f64::total_cmp);
+            let floor = sorted
+                .get((rank * n_rows as f64) as usize)
+                .copied()
+                .unwrap_or(1.0);
+            let tops = std::iter::once(None).chain(TopWalk::available().into_iter().map(Some));
+            for top in tops {
+                for cache in [CacheMode::Off, CacheMode::Auto] {
+                    let mut sums = vec![f64::NAN; n_rows];
+                    let mut settled = vec![true; n_rows];
+                    let screen = Screen { floor, settled: &mut settled };
+                    scorer.score_block(&rows, &mut sums, Plan { top, cache }, Some(screen));
+                    for (row, ((&sum, &settled), &expected)) in
+                        sums.iter().zip(&settled).zip(&expected).enumerate()
+                    {
+                        if settled {
+                            prop_assert!(
+                                expected >= floor,
+                                "row {} settled at floor {} but sums to {}", row, floor, expected
+                            );
+                        } else {
+                            prop_assert_eq!(
+                                sum.to_bits(), expected.to_bits(),
+                                "row {} {:?} cache {}", row, top, cache
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn screening_settles_rows_that_cannot_miss_the_floor_and_no_others() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let trees = random_trees(&mut rng, 40, 6, 5);
+        let scorer = Scorer::new(&trees, 6, 5).expect("valid trees");
+        let rows: Vec<f32> = (0..1000 * 5)
+            .map(|_| rng.random_range(-10.0..10.0))
+            .collect();
+        let expected = reference(&trees, &rows, 5, &[0.0; 1000]);
+        let screened = |floor: f64| {
+            let mut sums = vec![0.0; 1000];
+            let mut settled = vec![false; 1000];
+            let screen = Screen {
+                floor,
+                settled: &mut settled,
+            };
+            scorer.score_block(
+                &rows,
+                &mut sums,
+                Plan::new(ScoringPath::Plain, CacheMode::Off),
+                Some(screen),
+            );
+            (sums, settled)
+        };
+        // Leaves are not negative: every row reaches a floor of 0 after the first check.
+        let (_, settled) = screened(0.0);
+        assert!(settled.iter().all(|&settled| settled));
+        // No row can prove an infinite floor: every sum is exact.
+        let (sums, settled) = screened(f64::INFINITY);
+        assert!(settled.iter().all(|&settled| !settled));
+        assert_eq!(sums, expected);
+    }
+
+    #[test]
+    fn the_least_leaf_a_row_can_reach_skips_the_leaves_under_a_pass_through_node() {
+        let split = Node {
+            feature: 0,
+            threshold: 1.0,
+        };
+        // The root sends every finite value left; the right half's leaves are unreachable.
+        let tree = Tree {
+            nodes: vec![Node::PASS_THROUGH, split, split],
+            leaves: vec![4.0, 3.0, 0.0, 0.0],
+        };
+        assert_eq!(least_reachable_leaf(&tree), 3.0);
+        let tree = Tree {
+            nodes: vec![split, split, split],
+            leaves: vec![4.0, 3.0, 0.5, 7.0],
+        };
+        assert_eq!(least_reachable_leaf(&tree), 0.5);
     }
 
     #[test]
@@ -722,7 +1040,7 @@ mod tests {
                     top: TopWalk::for_path(ScoringPath::fastest()),
                     cache,
                 };
-                scorer.score_block(block_rows, block_sums, plan);
+                scorer.score_block(block_rows, block_sums, plan, None);
             }
             assert_eq!(sums, expected, "cache {cache}");
         }
@@ -748,7 +1066,7 @@ mod tests {
             let rows: Vec<f32> = (0..64 * 4)
                 .map(|_| rng.random_range(-10.0f32..10.0))
                 .collect();
-            scorer.score_block(&rows, &mut sums, plan);
+            scorer.score_block(&rows, &mut sums, plan, None);
             assert_eq!(sums, reference(&trees, &rows, 4, &[0.0; 64]));
         }
         let (looked_up, found) = crate::cells::counts(scorer.id).expect("a table on this thread");

@@ -47,7 +47,7 @@ pub(crate) struct Node {
 impl Node {
     /// A node that sends every row left, standing in for a leaf above the depth limit. Every value
     /// in a [`Matrix`] is finite, so none exceeds `f32::MAX`; unlike infinity it also survives JSON.
-    const PASS_THROUGH: Node = Node {
+    pub(crate) const PASS_THROUGH: Node = Node {
         feature: 0,
         threshold: f32::MAX,
     };

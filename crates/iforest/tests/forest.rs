@@ -4,7 +4,7 @@
 use iforest::metrics::{roc_auc, spearman};
 use iforest::{
     CacheMode, Contamination, FitError, Forest, ForestParams, Matrix, MaxSamples, Model, PathError,
-    Reservoir, ScoreError, ScoringOptions, ScoringPath,
+    Reservoir, ScoreError, ScoringOptions, ScoringPath, Screened,
 };
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -184,6 +184,36 @@ fn fitting_on_all_rows_equals_fitting_from_the_same_rows_as_samples() {
         .fit_from_sample(&data, data.n_rows() as u64, &data)
         .expect("fit");
     assert!(direct == sampled);
+}
+
+#[test]
+fn a_scored_fit_is_the_same_forest_and_hands_back_the_offset_samples_scores() {
+    let trees = matrix(3, &uniform_rows(1500, 3, 5));
+    let offset_sample = matrix(3, &uniform_rows(4000, 3, 6));
+    for contamination in [Contamination::Fraction(0.01), Contamination::Auto] {
+        let valid = ForestParams {
+            contamination,
+            ..params(30)
+        }
+        .check()
+        .expect("valid");
+        let plain = valid
+            .fit_from_sample(&trees, 1500, &offset_sample)
+            .expect("fit");
+        let (scored, scores) = valid
+            .fit_from_sample_scored(&trees, 1500, &offset_sample)
+            .expect("fit");
+        assert!(plain == scored, "{contamination:?}");
+        let walked = scored.score_samples(&offset_sample).expect("score");
+        assert_eq!(scores.len(), offset_sample.n_rows());
+        assert!(
+            scores
+                .iter()
+                .zip(&walked)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{contamination:?}: the fit's scores are not score_samples'"
+        );
+    }
 }
 
 #[test]
@@ -383,6 +413,24 @@ fn every_scoring_path_scores_bit_for_bit_alike_and_says_which_ran() {
                     assert!(path.available(), "{path} ran on a CPU without it");
                     let bits: Vec<u64> = scores.iter().map(|score| score.to_bits()).collect();
                     assert!(bits == reference, "path {path}, cache {cache} differs");
+                    // Screened at the offset: the rows under it exact, the others at least it.
+                    let below = forest.offset();
+                    let screened = forest
+                        .screen_samples_with(&data, below, &options)
+                        .expect("screen");
+                    let mut skipped = 0;
+                    for (screened, &bits) in screened.iter().zip(&reference) {
+                        match screened {
+                            Screened::Exact(score) => assert_eq!(score.to_bits(), bits),
+                            Screened::NotBelow => {
+                                assert!(f64::from_bits(bits) >= below, "path {path}");
+                                skipped += 1;
+                            }
+                        }
+                    }
+                    if cache == CacheMode::Off {
+                        assert!(skipped > rows.len() / 2, "{skipped} rows screened out");
+                    }
                 }
                 Err(ScoreError::Path(PathError::Unavailable { path: refused, .. })) => {
                     assert!(!path.available() && refused == path);

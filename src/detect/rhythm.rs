@@ -518,10 +518,22 @@ impl Detector for RhythmDetector {
             }
             let interval = learnt.interval;
             if interval.n >= MIN_INTERVALS && live.window.len() == WINDOW {
-                let now = median(&live.window);
                 let margin = (3.0 * 1.4826 * interval.mad).max(std::f64::consts::LN_2);
-                let outside = now < interval.q01 - margin || now > interval.q99 + margin;
-                if outside && due(&mut live.reported[0], event.ts) {
+                let (low, high) = (interval.q01 - margin, interval.q99 + margin);
+                // The median lies between the window's least and greatest values: when those are
+                // inside, so is it, and the window needs no sorting (the usual case, per record).
+                let (least, greatest) = live.window.iter().fold(
+                    (f64::INFINITY, f64::NEG_INFINITY),
+                    |(least, greatest), &value| (least.min(value), greatest.max(value)),
+                );
+                let now = if least >= low && greatest <= high {
+                    None
+                } else {
+                    Some(median(&live.window))
+                };
+                if let Some(now) = now.filter(|&now| now < low || now > high)
+                    && due(&mut live.reported[0], event.ts)
+                {
                     findings.push(finding(
                         observation,
                         "rhythm_changed",

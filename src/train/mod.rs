@@ -457,17 +457,17 @@ pub fn calibrate_threshold(
     }
     let share = (rows_per_day * span_days.max(1.0) / n_seen as f64).min(1.0);
     let below = (share * sample_decisions.len() as f64).floor() as usize;
-    let mut sorted: Vec<f64> = sample_decisions
+    let mut finite: Vec<f64> = sample_decisions
         .iter()
         .copied()
         .filter(|d| d.is_finite())
         .collect();
-    if below >= sorted.len() {
+    if below >= finite.len() {
         return 0.0;
     }
-    sorted.sort_by(f64::total_cmp);
-    // `below` sample rows lie strictly under the k-th smallest value.
-    sorted[below].min(0.0)
+    // `below` sample rows lie strictly under the k-th smallest value (selected, not sorted).
+    let (_, &mut kth, _) = finite.select_nth_unstable_by(below, f64::total_cmp);
+    kth.min(0.0)
 }
 
 /// Encodes the reservoirs and fits one schema's model; with it, the schema's default forest
